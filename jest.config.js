@@ -1,0 +1,19 @@
+// One jest run for the whole workspace. Tests are TypeScript transpiled by ts-jest
+// (isolatedModules: no type check here; `tsc -b` type-checks sources before tests run).
+// Workspace packages are imported through their `exports` (built dist/), never their src/.
+/** @type {import('jest').Config} */
+const tsJest = ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }];
+const project = (displayName, testMatch, extra = {}) => ({
+  displayName,
+  testEnvironment: 'node',
+  transform: { '^.+\\.ts$': tsJest },
+  testMatch,
+  ...extra,
+});
+module.exports = {
+  projects: [
+    project('unit', ['<rootDir>/packages/*/test/**/*.unit.test.ts', '<rootDir>/services/*/test/**/*.unit.test.ts', '<rootDir>/loadtests/test/**/*.unit.test.ts']),
+    project('integration', ['<rootDir>/packages/*/test/**/*.int.test.ts', '<rootDir>/services/*/test/**/*.int.test.ts', '<rootDir>/loadtests/test/**/*.int.test.ts']),
+  ],
+  testTimeout: 60000,
+};

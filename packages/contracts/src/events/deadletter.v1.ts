@@ -1,0 +1,14 @@
+import { z } from 'zod';
+
+/** Not a CloudEvent of its own: a poison message, kept as received, with where it came from. */
+export const DEADLETTER_V1 = 'deadletter.v1';
+export const deadLetterV1 = z.object({
+  originalTopic: z.string(),
+  partition: z.number().int(),
+  offset: z.string(),
+  consumerGroup: z.string(),
+  reason: z.string(),
+  value: z.string(),
+  deadLetteredAt: z.iso.datetime({ offset: true }),
+});
+export type DeadLetterV1 = z.infer<typeof deadLetterV1>;

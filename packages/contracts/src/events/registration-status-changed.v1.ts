@@ -1,0 +1,26 @@
+import { z } from 'zod';
+import { cloudEvent } from '../cloudevents';
+
+/** The funnel, in order. Each later service moves a registration forward (or to a rejected state). */
+export const registrationStatus = z.enum([
+  'pending_email_verification',
+  'email_verified',
+  'nik_verified',
+  'nik_rejected',
+  'enrolled',
+  'rejected_duplicate',
+]);
+export type RegistrationStatus = z.infer<typeof registrationStatus>;
+
+export const registrationStatusChangedV1Data = z.object({
+  registrationId: z.uuid(),
+  status: registrationStatus,
+  /** A code, never free text with personal data. */
+  reason: z.string().regex(/^[A-Z0-9_]+$/).optional(),
+  changedAt: z.iso.datetime({ offset: true }),
+});
+export type RegistrationStatusChangedV1Data = z.infer<typeof registrationStatusChangedV1Data>;
+
+export const REGISTRATION_STATUS_CHANGED_V1 = 'registration.status-changed.v1';
+export const registrationStatusChangedV1 = cloudEvent('id.gelombang.registration.status-changed.v1', registrationStatusChangedV1Data);
+export type RegistrationStatusChangedV1 = z.infer<typeof registrationStatusChangedV1>;

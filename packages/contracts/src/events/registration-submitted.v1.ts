@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { cloudEvent } from '../cloudevents';
+
+/** A value sealed with AES-256-GCM by the platform's PiiCipher: `v1.<kid>.<iv>.<ct>`. */
+export const sealed = z.string().regex(/^v1\.[A-Za-z0-9_-]{1,32}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, 'must be a sealed value');
+
+export const registrationSubmittedV1Data = z.object({
+  registrationId: z.uuid(),
+  submittedAt: z.iso.datetime({ offset: true }),
+  /** Personal data, each field sealed; the AAD is the field name. */
+  pii: z.object({
+    nik: sealed,
+    email: sealed,
+    phone: sealed,
+    fullName: sealed,
+    birthDate: sealed,
+    birthPlace: sealed.optional(),
+    kkNumber: sealed.optional(),
+  }),
+  /** HMAC-SHA256 blind indexes of the normalised NIK and email, for uniqueness without decryption. */
+  blindIndex: z.object({ nik: z.string().min(16), email: z.string().min(16) }),
+  emailMasked: z.string(),
+  /** Province of issue (first two NIK digits): not personal on its own, useful for capacity planning. */
+  provinceCode: z.string().regex(/^\d{2}$/),
+  /** SHA-256 of the client's Idempotency-Key, if one was sent. */
+  idempotencyKeyHash: z.string().optional(),
+});
+export type RegistrationSubmittedV1Data = z.infer<typeof registrationSubmittedV1Data>;
+
+export const REGISTRATION_SUBMITTED_V1 = 'registration.submitted.v1';
+export const registrationSubmittedV1 = cloudEvent('id.gelombang.registration.submitted.v1', registrationSubmittedV1Data);
+export type RegistrationSubmittedV1 = z.infer<typeof registrationSubmittedV1>;

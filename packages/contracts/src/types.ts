@@ -1,0 +1,4 @@
+export interface Messages {
+  id: string;
+  en: string;
+}

@@ -1,0 +1,11 @@
+export { NIK_ISSUE_CODES } from './issues';
+export type { NikIssue, NikIssueCode } from './issues';
+export { PROVINCES, isValidProvinceCode } from './provinces';
+export type { ProvinceCode } from './provinces';
+export { isNikFormat, maskNik } from './format';
+export type { NikSex } from './format';
+export { ageOn, calendarDateIn, isLeapYear } from './dates';
+export { parseNik, checkNikMatchesBirthDate } from './parse';
+export type { ParseNikOptions, ParseNikResult, ParsedNik } from './parse';
+export { generateNik, generateValidPerson, typoVariants, typoVariant, PRAKERJA_AGE_RANGE } from './generate';
+export type { AgeRange, GenerateNikInput, GeneratedPerson } from './generate';

@@ -1,0 +1,99 @@
+import { z } from 'zod';
+
+/** Thrown at boot when the environment does not satisfy a service's schema. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Parses `env` with `schema` once, at boot. Values are never echoed back in the message:
+ * some of them are keys.
+ */
+export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const key = issue.path.join('.') || '(environment)';
+    return `${key}: ${issue.message}`;
+  });
+  throw new ConfigError(problems);
+}
+
+const port = z.coerce.number().int().min(0).max(65535);
+const url = (protocols: string[]) =>
+  z.string().refine((v) => {
+    try {
+      return protocols.includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+
+/** Environment keys every service shares, grouped by prefix. Services extend this object. */
+export const baseEnv = {
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  HTTP_PORT: port,
+  HTTP_BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(16 * 1024),
+  /** Time the service keeps answering (readiness 503) after a stop signal, so balancers drain it. */
+  HTTP_SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).default(0),
+  HTTP_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
+  DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://root@127.0.0.1:5432/test'),
+  PG_POOL_MAX: z.coerce.number().int().positive().default(10),
+  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  REDIS_KEY_PREFIX: z.string().default('gelombang:'),
+  REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().positive().default(100),
+  KAFKA_BROKERS: z
+    .string()
+    .default('localhost:9092')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port[,host:port]')).min(1)),
+  KAFKA_CLIENT_ID: z.string().min(1).optional(),
+  KAFKA_ACK_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
+} as const;
+
+/** The personal-data keys: `PII_KEYS` is `kid:base64key,...` (32-byte keys), the active id encrypts. */
+export const piiEnv = {
+  PII_KEYS: z
+    .string({ error: 'is required (kid:base64-32-byte-key[,kid:key...])' })
+    .transform((v, ctx) => {
+      const keys: Record<string, Buffer> = {};
+      for (const part of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+        const [kid, b64] = part.split(':');
+        const key = b64 ? Buffer.from(b64, 'base64') : Buffer.alloc(0);
+        if (!kid || !/^[A-Za-z0-9_-]{1,32}$/.test(kid) || key.length !== 32) {
+          ctx.addIssue({ code: 'custom', message: 'each entry must be kid:base64 of exactly 32 bytes' });
+          return z.NEVER;
+        }
+        keys[kid] = key;
+      }
+      if (Object.keys(keys).length === 0) {
+        ctx.addIssue({ code: 'custom', message: 'needs at least one key' });
+        return z.NEVER;
+      }
+      return keys;
+    }),
+  PII_ACTIVE_KEY_ID: z.string().min(1, 'is required'),
+  PII_INDEX_KEY: z
+    .string({ error: 'is required (base64 of at least 32 bytes)' })
+    .transform((v, ctx) => {
+      const key = Buffer.from(v, 'base64');
+      if (key.length < 32) {
+        ctx.addIssue({ code: 'custom', message: 'must be base64 of at least 32 bytes' });
+        return z.NEVER;
+      }
+      return key;
+    }),
+} as const;
+
+/** Refinement: the active key id must be one of the configured keys. */
+export function activeKeyIsKnown(cfg: { PII_KEYS: Record<string, Buffer>; PII_ACTIVE_KEY_ID: string }): boolean {
+  return cfg.PII_ACTIVE_KEY_ID in cfg.PII_KEYS;
+}
+
+export type BaseConfig = z.infer<z.ZodObject<typeof baseEnv>>;
+export type PiiConfig = z.infer<z.ZodObject<typeof piiEnv>>;

@@ -1,0 +1,177 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import fastifySwagger from '@fastify/swagger';
+import {
+  hasZodFastifySchemaValidationErrors,
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import {
+  AppError,
+  BODY_TOO_LARGE,
+  INTERNAL_ERROR,
+  MALFORMED_JSON,
+  UNSUPPORTED_MEDIA_TYPE,
+  VALIDATION_FAILED,
+  pickLang,
+  stackFrames,
+  type Messages,
+} from './errors';
+import { loggerOptions } from './logger';
+import { toFieldErrors } from './validation';
+
+export interface ServerOptions {
+  service: string;
+  version?: string;
+  description?: string;
+  logLevel: string;
+  bodyLimit: number;
+  /** Domain field codes → messages, for 400 VALIDATION_FAILED. */
+  fieldMessages?: Record<string, Messages>;
+  /** A pino destination stream (tests capture log output through it). */
+  logStream?: NodeJS.WritableStream;
+  trustProxy?: FastifyServerOptions['trustProxy'];
+}
+
+export type App = FastifyInstance<any, any, any, any, ZodTypeProvider> & {
+  metrics: Registry;
+  readiness: ReadinessRegistry;
+};
+
+type Check = () => Promise<void>;
+export interface ReadinessRegistry {
+  add(name: string, check: Check): void;
+  /** Makes readiness answer 503 from now on (graceful shutdown). */
+  drain(): void;
+  readonly draining: boolean;
+}
+
+function sendError(reply: import('fastify').FastifyReply, err: AppError, lang: 'id' | 'en') {
+  for (const [k, v] of Object.entries(err.details.headers ?? {})) reply.header(k, v);
+  return reply.status(err.statusCode).send({
+    code: err.code,
+    message: err.messages[lang],
+    ...(err.details.errors ? { errors: err.details.errors } : {}),
+    ...(err.details.extra ?? {}),
+  });
+}
+
+/**
+ * The Fastify bootstrap every service uses: pino with redaction, request ids, zod validation and
+ * serialisation, OpenAPI at /docs/openapi.json, Prometheus at /metrics, health at /health/*, and one
+ * error handler that turns everything into a coded answer. Never listens: server.ts does.
+ */
+export async function createServer(opts: ServerOptions): Promise<App> {
+  const logger = opts.logStream
+    ? { ...loggerOptions(opts.service, opts.logLevel), stream: opts.logStream }
+    : loggerOptions(opts.service, opts.logLevel);
+  const app = Fastify({
+    logger,
+    bodyLimit: opts.bodyLimit,
+    trustProxy: opts.trustProxy ?? false,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    // Health probes and metrics scrapes would drown the request log.
+    disableRequestLogging: false,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  }).withTypeProvider<ZodTypeProvider>() as unknown as App;
+
+  // Only JSON is accepted: without this, text/plain bodies would reach validation as strings.
+  app.removeContentTypeParser('text/plain');
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+
+  const metrics = new Registry();
+  metrics.setDefaultLabels({ service: opts.service });
+  collectDefaultMetrics({ register: metrics });
+  app.decorate('metrics', metrics);
+
+  const checks = new Map<string, Check>();
+  let draining = false;
+  const readiness: ReadinessRegistry = {
+    add: (name, check) => void checks.set(name, check),
+    drain: () => void (draining = true),
+    get draining() {
+      return draining;
+    },
+  };
+  app.decorate('readiness', readiness);
+
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+
+  const fieldMessages = opts.fieldMessages ?? {};
+  app.setErrorHandler((err: any, req, reply) => {
+    const lang = pickLang(req.headers['accept-language']);
+    if (err instanceof AppError) {
+      if (err.statusCode >= 500) req.log.warn({ code: err.code }, 'request failed');
+      return sendError(reply, err, lang);
+    }
+    if (hasZodFastifySchemaValidationErrors(err)) {
+      // The type provider flattens each zod issue; rebuild it (code, path) for toFieldErrors.
+      const issues = err.validation.map((v: any) => ({
+        ...v.params,
+        code: v.keyword,
+        message: v.message,
+        path: String(v.instancePath ?? '').split('/').slice(1).filter(Boolean),
+      }));
+      return sendError(reply, VALIDATION_FAILED({ errors: toFieldErrors(issues, lang, fieldMessages) }), lang);
+    }
+    switch (err.code) {
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return sendError(reply, BODY_TOO_LARGE(), lang);
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return sendError(reply, UNSUPPORTED_MEDIA_TYPE(), lang);
+      case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+        return sendError(reply, MALFORMED_JSON(), lang);
+    }
+    if (err.statusCode === 400 && err instanceof SyntaxError) return sendError(reply, MALFORMED_JSON(), lang);
+    req.log.error({ errName: err?.name, errCode: err?.code, stack: stackFrames(err) }, 'unhandled error');
+    return sendError(reply, INTERNAL_ERROR(), lang);
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    const lang = pickLang(req.headers['accept-language']);
+    return reply.status(404).send({ code: 'ROUTE_NOT_FOUND', message: lang === 'en' ? 'No such endpoint.' : 'Alamat tidak dikenal.' });
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: opts.service, version: opts.version ?? '0.1.0', description: opts.description ?? '' },
+    },
+    transform: jsonSchemaTransform,
+  });
+  app.get('/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  app.get('/health/live', { schema: { hide: true }, logLevel: 'warn' }, async () => ({ status: 'ok' }));
+  app.get('/health/ready', { schema: { hide: true }, logLevel: 'warn' }, async (_req, reply) => {
+    if (draining) return reply.status(503).send({ status: 'draining', checks: {} });
+    const results: Record<string, string> = {};
+    let ok = true;
+    await Promise.all(
+      [...checks].map(async ([name, check]) => {
+        try {
+          await check();
+          results[name] = 'ok';
+        } catch (e) {
+          ok = false;
+          results[name] = `fail: ${(e as Error)?.name ?? 'error'}`;
+        }
+      }),
+    );
+    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks: results });
+  });
+  app.get('/metrics', { schema: { hide: true }, logLevel: 'warn' }, async (_req, reply) => {
+    reply.header('content-type', metrics.contentType);
+    return metrics.metrics();
+  });
+
+  return app;
+}

@@ -1,0 +1,269 @@
+/*
+ * The only module that imports the Kafka client (docs/decisions/0001-kafka-client.md). Everything
+ * else sees EventProducer / startConsumer with plain values, so the client can be swapped here.
+ */
+import { Kafka, logLevel as KafkaLogLevel, Partitioners, type Consumer, type Producer, type Message } from 'kafkajs';
+import type { Logger } from 'pino';
+import { stackFrames } from './errors';
+
+export interface KafkaOptions {
+  brokers: string[];
+  clientId: string;
+  logger: Logger;
+}
+
+export function createKafka(opts: KafkaOptions): Kafka {
+  const log = opts.logger.child({ component: 'kafka' });
+  return new Kafka({
+    clientId: opts.clientId,
+    brokers: opts.brokers,
+    connectionTimeout: 3_000,
+    requestTimeout: 10_000,
+    retry: { initialRetryTime: 100, retries: 5 },
+    logLevel: KafkaLogLevel.WARN,
+    // kafkajs' own messages carry broker and topic names only, never payloads.
+    logCreator:
+      () =>
+      ({ level, log: entry }) => {
+        const { message, timestamp: _t, logger: _l, ...rest } = entry as Record<string, unknown>;
+        const fn = level <= KafkaLogLevel.ERROR ? 'error' : 'warn';
+        log[fn]({ kafka: rest }, String(message));
+      },
+  });
+}
+
+export class PublishTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`Kafka did not acknowledge within ${ms} ms`);
+    this.name = 'PublishTimeoutError';
+  }
+}
+
+export interface OutgoingMessage {
+  topic: string;
+  key: string;
+  value: string;
+  headers?: Record<string, string>;
+}
+
+interface Pending extends OutgoingMessage {
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+/**
+ * A producer whose `publish` resolves only once the broker acknowledged with acks=all. Concurrent
+ * callers are coalesced into one produce request per event-loop turn (kafkajs has no linger), which is
+ * what makes one-await-per-HTTP-request affordable.
+ */
+export class EventProducer {
+  private readonly producer: Producer;
+  private queue: Pending[] = [];
+  private scheduled = false;
+  private inFlight = new Set<Promise<void>>();
+  private connected = false;
+
+  constructor(
+    kafka: Kafka,
+    private readonly opts: { maxBatch?: number; ackTimeoutMs: number },
+  ) {
+    this.producer = kafka.producer({
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      maxInFlightRequests: 5,
+    });
+    this.producer.on(this.producer.events.CONNECT, () => void (this.connected = true));
+    this.producer.on(this.producer.events.DISCONNECT, () => void (this.connected = false));
+  }
+
+  async connect(): Promise<void> {
+    await this.producer.connect();
+  }
+
+  get isConnected(): boolean {
+    return this.connected;
+  }
+
+  /** Resolves when stored with acks=all; rejects on error or after `ackTimeoutMs` (it may still land). */
+  publish(msg: OutgoingMessage): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const timer = setTimeout(() => {
+        settled = true;
+        reject(new PublishTimeoutError(this.opts.ackTimeoutMs));
+      }, this.opts.ackTimeoutMs);
+      this.queue.push({
+        ...msg,
+        resolve: () => {
+          clearTimeout(timer);
+          if (!settled) resolve();
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          if (!settled) reject(e);
+        },
+      });
+      if (this.queue.length >= (this.opts.maxBatch ?? 500)) this.flush();
+      else if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    if (this.queue.length === 0) return;
+    const batch = this.queue;
+    this.queue = [];
+    const byTopic = new Map<string, Message[]>();
+    for (const m of batch) {
+      const list = byTopic.get(m.topic) ?? [];
+      list.push({ key: m.key, value: m.value, headers: m.headers });
+      byTopic.set(m.topic, list);
+    }
+    const send = this.producer
+      .sendBatch({
+        acks: -1,
+        timeout: this.opts.ackTimeoutMs,
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      })
+      .then(
+        () => batch.forEach((m) => m.resolve()),
+        (e: Error) => batch.forEach((m) => m.reject(e)),
+      )
+      .finally(() => this.inFlight.delete(send));
+    this.inFlight.add(send);
+  }
+
+  /** Sends what is queued, waits for every in-flight batch, then disconnects. */
+  async close(): Promise<void> {
+    this.flush();
+    await Promise.allSettled([...this.inFlight]);
+    await this.producer.disconnect();
+  }
+}
+
+export interface ConsumedMessage {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: string;
+  headers: Record<string, string>;
+}
+
+export interface ConsumerOptions<T> {
+  groupId: string;
+  topics: string[];
+  fromBeginning?: boolean;
+  /** Validates one message; throwing marks it poison (dead-lettered, then skipped). */
+  parse: (msg: ConsumedMessage) => T;
+  /** Processes one partition's batch; must be idempotent (delivery is at least once). */
+  handle: (items: T[]) => Promise<void>;
+  /** Where poison messages go; the consumer moves on once it is stored. */
+  deadLetter: (msg: ConsumedMessage, reason: string) => Promise<void>;
+  logger: Logger;
+  partitionsConsumedConcurrently?: number;
+  joinTimeoutMs?: number;
+  /**
+   * 'end': begin at the topics' current ends instead of the group's committed offsets (tests; or an
+   * operator deliberately skipping history). The ends are read before joining, so nothing produced
+   * after this call is missed.
+   */
+  startAt?: 'committed' | 'end';
+}
+
+export interface RunningConsumer {
+  readonly isRunning: boolean;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a consumer-group member. Offsets are committed only after `handle` succeeded for the whole
+ * batch; a failing batch is retried with backoff (not skipped) while the consumer runs.
+ */
+export async function startConsumer<T>(kafka: Kafka, opts: ConsumerOptions<T>): Promise<RunningConsumer> {
+  const log = opts.logger.child({ component: 'consumer', groupId: opts.groupId });
+  const consumer: Consumer = kafka.consumer({
+    groupId: opts.groupId,
+    sessionTimeout: 15_000,
+    heartbeatInterval: 3_000,
+    maxWaitTimeInMs: 100,
+    allowAutoTopicCreation: false,
+  });
+  let running = false;
+  let stopping = false;
+  consumer.on(consumer.events.CRASH, (e) => {
+    log.error({ errName: (e.payload.error as Error)?.name, restart: e.payload.restart }, 'consumer crashed');
+    if (!e.payload.restart) running = false;
+  });
+  const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+  const ends: Array<{ topic: string; partition: number; offset: string }> = [];
+  if (opts.startAt === 'end') {
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      for (const topic of opts.topics) for (const p of await admin.fetchTopicOffsets(topic)) ends.push({ topic, partition: p.partition, offset: p.high });
+    } finally {
+      await admin.disconnect();
+    }
+  }
+  await consumer.connect();
+  await consumer.subscribe({ topics: opts.topics, fromBeginning: opts.fromBeginning ?? true });
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 3,
+    eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+      const items: T[] = [];
+      for (const m of batch.messages) {
+        const msg: ConsumedMessage = {
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: m.offset,
+          key: m.key?.toString() ?? null,
+          value: m.value?.toString() ?? '',
+          headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, String(v ?? '')])),
+        };
+        try {
+          items.push(opts.parse(msg));
+        } catch (e) {
+          log.warn({ topic: msg.topic, partition: msg.partition, offset: msg.offset, errName: (e as Error).name }, 'poison message dead-lettered');
+          await opts.deadLetter(msg, (e as Error).message.slice(0, 500));
+        }
+      }
+      for (let attempt = 0; ; attempt++) {
+        if (!isRunning() || isStale()) return;
+        try {
+          if (items.length > 0) await opts.handle(items);
+          break;
+        } catch (e) {
+          log.error({ errName: (e as Error).name, stack: stackFrames(e), attempt, topic: batch.topic, partition: batch.partition }, 'batch failed, retrying');
+          await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 5_000)));
+          await heartbeat();
+        }
+      }
+      const last = batch.lastOffset();
+      resolveOffset(last);
+      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+      await heartbeat();
+    },
+  });
+  for (const e of ends) consumer.seek(e);
+  // Resolve once partitions are assigned, so "started" means "consuming" (tests and readiness rely on it).
+  await Promise.race([joined, new Promise((r) => setTimeout(r, opts.joinTimeoutMs ?? 30_000))]);
+  running = true;
+  return {
+    get isRunning() {
+      return running && !stopping;
+    },
+    async stop() {
+      stopping = true;
+      await consumer.disconnect();
+      running = false;
+    },
+  };
+}
+
+export type { Kafka };

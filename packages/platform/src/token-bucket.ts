@@ -1,0 +1,163 @@
+import type { Redis } from 'ioredis';
+
+export interface BucketSpec {
+  /** Full Redis key, prefix included. */
+  key: string;
+  /** Burst: how many tokens the bucket holds when full. */
+  capacity: number;
+  /** Refill, tokens per second. */
+  ratePerSec: number;
+}
+
+export interface Decision {
+  allowed: boolean;
+  /** Whole tokens left in the tightest bucket after this decision. */
+  remaining: number;
+  /** When denied: ms until enough tokens exist. 0 when allowed. */
+  retryAfterMs: number;
+  /** Ms until the tightest bucket is full again. */
+  resetMs: number;
+  /** Where the decision was taken. */
+  source: 'redis' | 'local';
+}
+
+/*
+ * All buckets are read, refilled by elapsed time, and only if every one has `cost` tokens are they all
+ * debited: one atomic script, one round trip. Time comes from the Redis server so several instances
+ * agree. Tokens are kept fractional; results are whole numbers (Redis truncates Lua numbers).
+ */
+const SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local cost = tonumber(ARGV[1])
+local n = #KEYS
+local tokens = {}
+local allowed = 1
+local retry = 0
+for i = 1, n do
+  local cap = tonumber(ARGV[2 * i])
+  local rate = tonumber(ARGV[2 * i + 1])
+  local v = redis.call('HMGET', KEYS[i], 't', 'ts')
+  local tk = tonumber(v[1])
+  local ts = tonumber(v[2])
+  if tk == nil or ts == nil then tk = cap ts = now end
+  if now > ts then tk = math.min(cap, tk + (now - ts) * rate / 1000) end
+  tokens[i] = tk
+  if tk < cost then
+    allowed = 0
+    local w = math.ceil((cost - tk) * 1000 / rate)
+    if w > retry then retry = w end
+  end
+end
+local remaining = -1
+local reset = 0
+for i = 1, n do
+  local cap = tonumber(ARGV[2 * i])
+  local rate = tonumber(ARGV[2 * i + 1])
+  local tk = tokens[i]
+  if allowed == 1 then tk = tk - cost end
+  redis.call('HSET', KEYS[i], 't', tostring(tk), 'ts', now)
+  redis.call('PEXPIRE', KEYS[i], math.ceil(cap * 1000 / rate) + 1000)
+  local whole = math.floor(tk)
+  if remaining < 0 or whole < remaining then remaining = whole end
+  local r = math.ceil((cap - tk) * 1000 / rate)
+  if r > reset then reset = r end
+end
+if allowed == 1 then retry = 0 end
+return {allowed, remaining, retry, reset}
+`;
+
+interface LocalState {
+  tokens: number;
+  ts: number;
+}
+
+/** The same algorithm in process memory: used while Redis cannot answer. */
+export class LocalBuckets {
+  private readonly state = new Map<string, LocalState>();
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly maxKeys = 100_000,
+  ) {}
+
+  take(specs: readonly BucketSpec[], cost = 1): Decision {
+    const now = this.now();
+    const current = specs.map((s) => {
+      const st = this.state.get(s.key) ?? { tokens: s.capacity, ts: now };
+      return Math.min(s.capacity, st.tokens + (Math.max(0, now - st.ts) * s.ratePerSec) / 1000);
+    });
+    let retry = 0;
+    specs.forEach((s, i) => {
+      if (current[i]! < cost) retry = Math.max(retry, Math.ceil(((cost - current[i]!) * 1000) / s.ratePerSec));
+    });
+    const allowed = retry === 0;
+    let remaining = Infinity;
+    let reset = 0;
+    specs.forEach((s, i) => {
+      const tokens = allowed ? current[i]! - cost : current[i]!;
+      if (this.state.size >= this.maxKeys && !this.state.has(s.key)) this.evictOldest();
+      this.state.set(s.key, { tokens, ts: now });
+      remaining = Math.min(remaining, Math.floor(tokens));
+      reset = Math.max(reset, Math.ceil(((s.capacity - tokens) * 1000) / s.ratePerSec));
+    });
+    return { allowed, remaining: remaining === Infinity ? 0 : remaining, retryAfterMs: retry, resetMs: reset, source: 'local' };
+  }
+
+  private evictOldest() {
+    const first = this.state.keys().next();
+    if (!first.done) this.state.delete(first.value);
+  }
+}
+
+export interface TokenBucketEvents {
+  /** Called on every decision taken locally because Redis failed (count it). */
+  onFallback?: (err: Error) => void;
+  /** Called when the source changes, to log the transition once rather than per request. */
+  onSourceChange?: (source: 'redis' | 'local', err?: Error) => void;
+}
+
+/**
+ * Token buckets in Redis, one EVALSHA per decision, falling back to `LocalBuckets` when Redis is
+ * unreachable or slow (the client's command timeout bounds the wait). Local buckets are per process,
+ * so during an outage the effective limit is per instance: a documented trade-off, not a bug.
+ */
+export class TokenBucket {
+  private readonly local: LocalBuckets;
+  private source: 'redis' | 'local' = 'redis';
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly events: TokenBucketEvents = {},
+    now?: () => number,
+  ) {
+    this.local = new LocalBuckets(now);
+    if (!('tokenBucket' in redis)) redis.defineCommand('tokenBucket', { lua: SCRIPT });
+  }
+
+  async take(specs: readonly BucketSpec[], cost = 1): Promise<Decision> {
+    for (const s of specs) {
+      if (!(s.capacity > 0) || !(s.ratePerSec > 0)) throw new Error(`bucket ${s.key} needs capacity and rate > 0`);
+    }
+    try {
+      const args: (string | number)[] = [cost];
+      for (const s of specs) args.push(s.capacity, s.ratePerSec);
+      const [allowed, remaining, retry, reset] = (await (this.redis as any).tokenBucket(
+        specs.length,
+        ...specs.map((s) => s.key),
+        ...args,
+      )) as number[];
+      this.setSource('redis');
+      return { allowed: allowed === 1, remaining: remaining!, retryAfterMs: retry!, resetMs: reset!, source: 'redis' };
+    } catch (err) {
+      this.setSource('local', err as Error);
+      this.events.onFallback?.(err as Error);
+      return this.local.take(specs, cost);
+    }
+  }
+
+  private setSource(source: 'redis' | 'local', err?: Error) {
+    if (source === this.source) return;
+    this.source = source;
+    this.events.onSourceChange?.(source, err);
+  }
+}

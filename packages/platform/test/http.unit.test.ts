@@ -1,0 +1,129 @@
+import { Writable } from 'node:stream';
+import { z } from 'zod';
+import { createServer } from '../src/http';
+import { SERVICE_UNAVAILABLE } from '../src/errors';
+
+function captureLogs() {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(chunk.toString());
+      cb();
+    },
+  });
+  return { lines, stream };
+}
+
+async function build(logStream?: NodeJS.WritableStream) {
+  const app = await createServer({
+    service: 'test',
+    logLevel: 'info',
+    bodyLimit: 1024,
+    logStream,
+    fieldMessages: { NIK_FORMAT: { id: 'NIK harus 16 angka.', en: 'The NIK must be 16 digits.' } },
+  });
+  app.post(
+    '/echo',
+    {
+      schema: {
+        body: z.strictObject({
+          nik: z.string().refine((v) => /^\d{16}$/.test(v), { params: { code: 'NIK_FORMAT' } }),
+          age: z.number().int(),
+        }),
+      },
+    },
+    async (req) => {
+      req.log.info({ nik: req.body.nik, email: 'x@y.id', nested: { phone: '0812' } }, 'should be redacted');
+      return { ok: true };
+    },
+  );
+  app.get('/busy', async () => {
+    throw SERVICE_UNAVAILABLE({ headers: { 'retry-after': '2' } });
+  });
+  app.get('/boom', async () => {
+    throw new Error('driver said: value 3204110609970001 violates constraint');
+  });
+  await app.ready();
+  return app;
+}
+
+describe('createServer', () => {
+  it('lists every bad field with a code, in Indonesian by default and English on request', async () => {
+    const app = await build();
+    const body = { nik: '12', age: 'x', extra: 1 };
+    const id = await app.inject({ method: 'POST', url: '/echo', payload: body });
+    expect(id.statusCode).toBe(400);
+    expect(id.json()).toEqual({
+      code: 'VALIDATION_FAILED',
+      message: expect.stringContaining('tidak valid'),
+      errors: expect.arrayContaining([
+        { field: 'nik', code: 'NIK_FORMAT', message: 'NIK harus 16 angka.' },
+        { field: 'age', code: 'FIELD_INVALID_TYPE', message: 'Jenis data salah.' },
+        { field: 'extra', code: 'FIELD_UNKNOWN', message: 'Kolom tidak dikenal.' },
+      ]),
+    });
+    const en = await app.inject({ method: 'POST', url: '/echo', payload: { age: 1 }, headers: { 'accept-language': 'en-US' } });
+    expect(en.json().errors).toEqual([{ field: 'nik', code: 'FIELD_REQUIRED', message: 'Required.' }]);
+    await app.close();
+  });
+
+  it('answers 413 for a large body, 415 for a non-JSON body and 400 for broken JSON, all coded', async () => {
+    const app = await build();
+    const big = await app.inject({ method: 'POST', url: '/echo', payload: { nik: 'x'.repeat(2000), age: 1 } });
+    expect([big.statusCode, big.json().code]).toEqual([413, 'BODY_TOO_LARGE']);
+    const text = await app.inject({ method: 'POST', url: '/echo', payload: 'hello', headers: { 'content-type': 'text/plain' } });
+    expect([text.statusCode, text.json().code]).toEqual([415, 'UNSUPPORTED_MEDIA_TYPE']);
+    const broken = await app.inject({ method: 'POST', url: '/echo', payload: '{"nik":', headers: { 'content-type': 'application/json' } });
+    expect([broken.statusCode, broken.json().code]).toEqual([400, 'MALFORMED_JSON']);
+    await app.close();
+  });
+
+  it('passes coded errors through with their headers and hides unexpected ones behind INTERNAL_ERROR', async () => {
+    const { lines, stream } = captureLogs();
+    const app = await build(stream);
+    const busy = await app.inject({ method: 'GET', url: '/busy', headers: { 'accept-language': 'en' } });
+    expect(busy.statusCode).toBe(503);
+    expect(busy.headers['retry-after']).toBe('2');
+    expect(busy.json()).toEqual({ code: 'SERVICE_UNAVAILABLE', message: expect.stringContaining('not accepted') });
+    const boom = await app.inject({ method: 'GET', url: '/boom' });
+    expect([boom.statusCode, boom.json().code]).toEqual([500, 'INTERNAL_ERROR']);
+    expect(boom.body).not.toContain('3204110609970001');
+    await app.close();
+    expect(lines.join('')).not.toContain('3204110609970001');
+  });
+
+  it('redacts personal data in log lines and echoes a request id', async () => {
+    const { lines, stream } = captureLogs();
+    const app = await build(stream);
+    const res = await app.inject({ method: 'POST', url: '/echo', payload: { nik: '3204110609970001', age: 30 }, headers: { 'x-request-id': 'abc-123' } });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['x-request-id']).toBe('abc-123');
+    await app.close();
+    const all = lines.join('');
+    const line = lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'should be redacted');
+    expect(line).toMatchObject({ nik: '[redacted]', email: '[redacted]', nested: { phone: '[redacted]' }, reqId: 'abc-123', service: 'test' });
+    expect(all).not.toContain('3204110609970001');
+    expect(all).not.toContain('x@y.id');
+  });
+
+  it('serves liveness, readiness (turning 503 when a check fails or while draining), metrics and OpenAPI', async () => {
+    const app = await build();
+    let healthy = true;
+    app.readiness.add('dep', async () => {
+      if (!healthy) throw new Error('down');
+    });
+    expect((await app.inject('/health/live')).statusCode).toBe(200);
+    expect((await app.inject('/health/ready')).json()).toEqual({ status: 'ok', checks: { dep: 'ok' } });
+    healthy = false;
+    const down = await app.inject('/health/ready');
+    expect([down.statusCode, down.json().checks.dep]).toEqual([503, 'fail: Error']);
+    healthy = true;
+    app.readiness.drain();
+    expect((await app.inject('/health/ready')).statusCode).toBe(503);
+    expect((await app.inject('/metrics')).body).toContain('process_cpu_user_seconds_total');
+    const spec = (await app.inject('/docs/openapi.json')).json();
+    expect(spec.openapi).toBe('3.1.0');
+    expect(spec.paths['/echo'].post.requestBody.content['application/json'].schema.required).toEqual(['nik', 'age']);
+    await app.close();
+  });
+});

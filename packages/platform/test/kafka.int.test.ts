@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import pino from 'pino';
+import { makeEvent, registrationStatusChangedV1, type RegistrationStatusChangedV1 } from '@gelombang/contracts';
+import { createKafka, EventProducer, startConsumer, type ConsumedMessage, type RunningConsumer } from '../src/kafka';
+
+const brokers = (process.env.KAFKA_BROKERS ?? 'localhost:9092').split(',');
+const logger = pino({ level: 'silent' });
+
+async function waitFor(cond: () => boolean, ms = 30_000) {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('EventProducer and startConsumer on the real broker', () => {
+  const kafka = createKafka({ brokers, clientId: 'platform-test', logger });
+  const topic = `test.platform-${randomUUID()}.v1`;
+  const admin = kafka.admin();
+  let producer: EventProducer;
+  let consumer: RunningConsumer | undefined;
+
+  beforeAll(async () => {
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 1 }], waitForLeaders: true });
+    producer = new EventProducer(kafka, { ackTimeoutMs: 10_000 });
+    await producer.connect();
+  });
+  afterAll(async () => {
+    await consumer?.stop();
+    await producer.close();
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.disconnect();
+  });
+
+  it('delivers CloudEvents intact, keyed by registration id, and dead-letters poison messages', async () => {
+    const events = Array.from({ length: 50 }, () => {
+      const registrationId = randomUUID();
+      return makeEvent('id.gelombang.registration.status-changed.v1', 'urn:gelombang:test', registrationId, {
+        registrationId,
+        status: 'email_verified' as const,
+        changedAt: new Date().toISOString(),
+      });
+    });
+    // 50 concurrent awaited publishes: coalesced into few produce requests, each acknowledged.
+    await Promise.all(events.map((e) => producer.publish({ topic, key: e.subject, value: JSON.stringify(e) })));
+    await producer.publish({ topic, key: 'poison', value: '{"not":"an event"' });
+
+    const received: Array<{ event: RegistrationStatusChangedV1; key: string | null }> = [];
+    const dead: Array<{ msg: ConsumedMessage; reason: string }> = [];
+    consumer = await startConsumer(kafka, {
+      groupId: `test-${randomUUID()}`,
+      topics: [topic],
+      logger,
+      parse: (m) => ({ event: registrationStatusChangedV1.parse(JSON.parse(m.value)), key: m.key }),
+      handle: async (items) => void received.push(...items),
+      deadLetter: async (msg, reason) => void dead.push({ msg, reason }),
+    });
+    await waitFor(() => received.length >= 50 && dead.length >= 1);
+
+    expect(received).toHaveLength(50);
+    const byId = new Map(received.map((r) => [r.event.id, r]));
+    for (const e of events) {
+      expect(byId.get(e.id)?.event).toEqual(e);
+      expect(byId.get(e.id)?.key).toBe(e.data.registrationId);
+    }
+    expect(dead).toHaveLength(1);
+    expect(dead[0]!.msg.key).toBe('poison');
+  });
+
+  it('rejects a publish that the broker cannot take (unknown topic) instead of hanging', async () => {
+    await expect(producer.publish({ topic: `test.missing-${randomUUID()}.v1`, key: 'k', value: '{}' })).rejects.toThrow();
+  });
+});

@@ -1,0 +1,187 @@
+import { join } from 'node:path';
+import rateLimit from '@fastify/rate-limit';
+import { calendarDateIn } from '@gelombang/nik';
+import {
+  DEADLETTER_V1,
+  FIELD_MESSAGES,
+  REGISTRATION_STATUS_CHANGED_V1,
+  REGISTRATION_SUBMITTED_V1,
+  type RegistrationRules,
+} from '@gelombang/contracts';
+import {
+  counter,
+  createKafka,
+  createPool,
+  createRedis,
+  createServer,
+  EventProducer,
+  migrate,
+  PiiCipher,
+  RATE_LIMITED,
+  redisReady,
+  startConsumer,
+  TokenBucket,
+  type App,
+  type ConsumedMessage,
+  type RunningConsumer,
+} from '@gelombang/platform';
+import type { IntakeConfig } from './config';
+import { trustProxySetting } from './config';
+import { ClaimsStore, type ClaimResult } from './data-access/claims-store';
+import { RegistrationsRepository } from './data-access/registrations-repository';
+import { registrationRoutes } from './routes/registrations';
+import { tokenBucketStore } from './rate-limit-store';
+import { parseSubmitted, submittedHandler } from './consumers/registration-submitted.consumer';
+import { parseStatusChanged, statusChangedHandler } from './consumers/registration-status-changed.consumer';
+
+export interface BuildOptions {
+  /** Tests pin the registration day. */
+  today?: () => Date;
+  logStream?: NodeJS.WritableStream;
+  /** Consumers begin at the topics' ends (tests share topics with everything else on the broker). */
+  consumerStartAt?: 'committed' | 'end';
+}
+
+export const MIGRATIONS_DIR = join(__dirname, '..', 'migrations');
+
+/**
+ * Builds the intake service: opens PostgreSQL (and migrates), Redis and Kafka, registers routes and
+ * the projector consumers, and closes all of them in onClose. Never listens (server.ts does).
+ */
+export async function buildApp(config: IntakeConfig, opts: BuildOptions = {}): Promise<App> {
+  const app = await createServer({
+    service: 'intake',
+    description: 'Gelombang intake: registrations for the Kartu Prakerja surge',
+    logLevel: config.LOG_LEVEL,
+    bodyLimit: config.HTTP_BODY_LIMIT_BYTES,
+    fieldMessages: FIELD_MESSAGES,
+    trustProxy: trustProxySetting(config.HTTP_TRUST_PROXY),
+    ...(opts.logStream ? { logStream: opts.logStream } : {}),
+  });
+  const m = {
+    accepted: counter(app.metrics, 'intake_registrations_accepted_total', 'Registrations answered 202 (new, not replays)'),
+    rejected: counter(app.metrics, 'intake_registrations_rejected_total', 'Registrations refused, by code', ['code']),
+    fallback: counter(app.metrics, 'intake_redis_fallback_total', 'Decisions taken without Redis (in-process buckets, PostgreSQL dedup)', ['use']),
+    projected: counter(app.metrics, 'intake_projected_total', 'Submissions written to PostgreSQL, by outcome', ['outcome']),
+  };
+
+  const pool = createPool({ url: config.DATABASE_URL, schema: config.PG_SCHEMA, max: config.PG_POOL_MAX, applicationName: 'intake' });
+  const applied = await migrate(pool, config.PG_SCHEMA, MIGRATIONS_DIR);
+  if (applied.length) app.log.info({ applied, schema: config.PG_SCHEMA }, 'migrations applied');
+  app.readiness.add('postgres', async () => void (await pool.query('SELECT 1')));
+
+  const redis = createRedis({ url: config.REDIS_URL, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, name: 'intake' });
+  if (!(await redisReady(redis, 2_000))) app.log.warn('redis not reachable at start; running on fallbacks');
+  // Redis is not a readiness dependency: without it the service degrades, it does not stop.
+
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? 'intake', logger: app.log as any });
+  const producer = new EventProducer(kafka, { ackTimeoutMs: config.KAFKA_ACK_TIMEOUT_MS });
+  await producer.connect();
+  app.readiness.add('kafka', async () => {
+    if (!producer.isConnected) throw new Error('producer disconnected');
+  });
+  const publish = (topic: string, key: string, value: string) => producer.publish({ topic, key, value, headers: { 'content-type': 'application/cloudevents+json' } });
+
+  const cipher = new PiiCipher(config.PII_KEYS, config.PII_ACTIVE_KEY_ID, config.PII_INDEX_KEY);
+  const repository = new RegistrationsRepository(pool);
+  const claims = new ClaimsStore(redis, `${config.REDIS_KEY_PREFIX}intake:`, config.IDEMPOTENCY_TTL_SEC);
+
+  const bucket = new TokenBucket(redis, {
+    onFallback: () => m.fallback.inc({ use: 'rate_limit' }),
+    onSourceChange: (source) =>
+      source === 'local' ? app.log.warn('redis unavailable: rate limits now per process') : app.log.info('redis back: rate limits shared again'),
+  });
+  await app.register(rateLimit, {
+    global: false,
+    hook: 'onRequest',
+    store: tokenBucketStore(bucket, {
+      prefix: config.REDIS_KEY_PREFIX,
+      client: { burst: config.RATE_LIMIT_CLIENT_BURST, perSec: config.RATE_LIMIT_CLIENT_PER_SEC },
+      global: { burst: config.RATE_LIMIT_GLOBAL_BURST, perSec: config.RATE_LIMIT_GLOBAL_PER_SEC },
+    }) as any,
+    errorResponseBuilder: () => {
+      m.rejected.inc({ code: 'RATE_LIMITED' });
+      return RATE_LIMITED();
+    },
+  });
+
+  const claimWithFallback = async (input: Parameters<ClaimsStore['claim']>[0]): Promise<ClaimResult> => {
+    try {
+      return await claims.claim(input);
+    } catch {
+      // PostgreSQL is the truth; it only lacks what Kafka holds but the projector has not written yet,
+      // and the unique index settles those later (rejected_duplicate).
+      m.fallback.inc({ use: 'dedup' });
+      const field = await repository.findActive(input.nikIndex, input.emailIndex);
+      return field ? { kind: 'duplicate', field } : { kind: 'claimed', registrationId: input.registrationId };
+    }
+  };
+
+  const rules: RegistrationRules = {
+    minAge: config.INTAKE_MIN_AGE,
+    maxAge: config.INTAKE_MAX_AGE,
+    today: opts.today ?? (() => calendarDateIn(new Date())),
+  };
+  registrationRoutes(app, {
+    rules,
+    repository,
+    claims,
+    retryAfterSec: config.RETRY_AFTER_SEC,
+    rateLimit: { max: config.RATE_LIMIT_CLIENT_BURST, timeWindow: 1000 },
+    onRejected: (code) => m.rejected.inc({ code }),
+    onAccepted: () => m.accepted.inc(),
+    ports: {
+      cipher,
+      claim: claimWithFallback,
+      complete: (i, masked) => claims.complete(i, masked),
+      markUncertain: (i) => claims.markUncertain(i),
+      publish,
+    },
+  });
+
+  const consumers: RunningConsumer[] = [];
+  if (config.CONSUMER_ENABLED) {
+    const deadLetter = (group: string) => async (msg: ConsumedMessage, reason: string) =>
+      publish(DEADLETTER_V1, msg.key ?? `${msg.topic}:${msg.partition}:${msg.offset}`,
+        JSON.stringify({ originalTopic: msg.topic, partition: msg.partition, offset: msg.offset, consumerGroup: group, reason, value: msg.value, deadLetteredAt: new Date().toISOString() }));
+    consumers.push(
+      await startConsumer(kafka, {
+        groupId: config.CONSUMER_GROUP,
+        topics: [REGISTRATION_SUBMITTED_V1],
+        logger: app.log as any,
+        parse: parseSubmitted,
+        handle: submittedHandler({
+          repository,
+          publish,
+          onProjected: (inserted, duplicates) => {
+            m.projected.inc({ outcome: 'inserted' }, inserted);
+            m.projected.inc({ outcome: 'rejected_duplicate' }, duplicates);
+          },
+        }),
+        deadLetter: deadLetter(config.CONSUMER_GROUP),
+        startAt: opts.consumerStartAt ?? 'committed',
+      }),
+      await startConsumer(kafka, {
+        groupId: `${config.CONSUMER_GROUP}-status`,
+        topics: [REGISTRATION_STATUS_CHANGED_V1],
+        logger: app.log as any,
+        parse: parseStatusChanged,
+        handle: statusChangedHandler(repository),
+        deadLetter: deadLetter(`${config.CONSUMER_GROUP}-status`),
+        startAt: opts.consumerStartAt ?? 'committed',
+      }),
+    );
+    app.readiness.add('consumers', async () => {
+      if (!consumers.every((c) => c.isRunning)) throw new Error('consumer stopped');
+    });
+  }
+
+  // Order matters: stop consuming, flush the producer (consumers publish too), then close the stores.
+  app.addHook('onClose', async () => {
+    await Promise.allSettled(consumers.map((c) => c.stop()));
+    await producer.close();
+    redis.disconnect();
+    await pool.end();
+  });
+  return app;
+}

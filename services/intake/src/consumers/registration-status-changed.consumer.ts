@@ -1,0 +1,17 @@
+import { registrationStatusChangedV1, type RegistrationStatusChangedV1 } from '@gelombang/contracts';
+import type { ConsumedMessage } from '@gelombang/platform';
+import type { RegistrationsRepository } from '../data-access/registrations-repository';
+
+export const parseStatusChanged = (m: ConsumedMessage): RegistrationStatusChangedV1 =>
+  registrationStatusChangedV1.parse(JSON.parse(m.value));
+
+/** Keeps GET /v1/registrations/:id in step with the later funnel stages. */
+export function statusChangedHandler(repository: RegistrationsRepository) {
+  return async (events: RegistrationStatusChangedV1[]) => {
+    await repository.applyStatus(
+      events
+        .filter((e) => e.data.status !== 'rejected_duplicate')
+        .map((e) => ({ registrationId: e.data.registrationId, status: e.data.status, eventId: e.id, changedAt: e.data.changedAt })),
+    );
+  };
+}

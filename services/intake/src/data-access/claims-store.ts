@@ -1,0 +1,119 @@
+import type { Redis } from 'ioredis';
+
+export type ClaimResult =
+  | { kind: 'claimed'; registrationId: string }
+  | { kind: 'duplicate'; field: 'nik' | 'email' }
+  | { kind: 'idempotent'; state: 'pending' | 'done'; bodyHash: string; registrationId: string; submittedAt: string };
+
+/*
+ * The synchronous fast path of "one NIK, one email, one registration" and of Idempotency-Key, in one
+ * atomic round trip. KEYS: nik, email, idem ('' when absent). ARGV: registration id, body hash,
+ * submittedAt, idem TTL, uncertain-marker prefix.
+ * A claim whose publish failed is "uncertain" (Kafka may still have stored the event): the same person
+ * (same NIK and same email) retrying gets the same registration id back, so a late event and the retry
+ * collapse into one registration instead of two.
+ */
+const CLAIM = `
+if KEYS[3] ~= '' then
+  local prior = redis.call('GET', KEYS[3])
+  if prior then return {'idem', prior} end
+end
+local id = ARGV[1]
+local n = redis.call('GET', KEYS[1])
+local e = redis.call('GET', KEYS[2])
+if n and n == e and redis.call('EXISTS', ARGV[5] .. n) == 1 then
+  id = n
+elseif n then
+  return {'dup', 'nik'}
+elseif e then
+  return {'dup', 'email'}
+else
+  redis.call('SET', KEYS[1], id)
+  redis.call('SET', KEYS[2], id)
+end
+if KEYS[3] ~= '' then
+  redis.call('SET', KEYS[3], 'pending|' .. ARGV[2] .. '|' .. id .. '|' .. ARGV[3], 'EX', ARGV[4])
+end
+return {'ok', id}
+`;
+
+/* KEYS: nik, email, idem ('' when absent), uncertain marker. ARGV: registration id, seconds. */
+const MARK_UNCERTAIN = `
+for i = 1, 2 do
+  if redis.call('GET', KEYS[i]) == ARGV[1] then redis.call('EXPIRE', KEYS[i], ARGV[2]) end
+end
+if KEYS[3] ~= '' then
+  local v = redis.call('GET', KEYS[3])
+  if v and string.find(v, ARGV[1], 1, true) then redis.call('DEL', KEYS[3]) end
+end
+redis.call('SET', KEYS[4], '1', 'EX', ARGV[2])
+return 1
+`;
+
+export interface ClaimInput {
+  nikIndex: string;
+  emailIndex: string;
+  idempotencyKeyHash?: string;
+  bodyHash: string;
+  registrationId: string;
+  submittedAt: string;
+}
+
+/** How long a claim whose publish failed waits for its owner to retry before it lapses. */
+const UNCERTAIN_TTL_SEC = 3600;
+
+/** Redis keys and scripts for dedup claims, idempotency records and the "accepted, not yet projected" view. */
+export class ClaimsStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly idempotencyTtlSec: number,
+  ) {
+    if (!('intakeClaim' in redis)) {
+      redis.defineCommand('intakeClaim', { numberOfKeys: 3, lua: CLAIM });
+      redis.defineCommand('intakeMarkUncertain', { numberOfKeys: 4, lua: MARK_UNCERTAIN });
+    }
+  }
+
+  private keys(i: Pick<ClaimInput, 'nikIndex' | 'emailIndex' | 'idempotencyKeyHash'>): [string, string, string] {
+    return [`${this.prefix}nik:${i.nikIndex}`, `${this.prefix}email:${i.emailIndex}`, i.idempotencyKeyHash ? `${this.prefix}idem:${i.idempotencyKeyHash}` : ''];
+  }
+
+  private uncertainKey(registrationId: string) {
+    return `${this.prefix}uncertain:${registrationId}`;
+  }
+
+  async claim(i: ClaimInput): Promise<ClaimResult> {
+    const [kind, detail] = (await (this.redis as any).intakeClaim(
+      ...this.keys(i),
+      i.registrationId,
+      i.bodyHash,
+      i.submittedAt,
+      this.idempotencyTtlSec,
+      this.uncertainKey(''),
+    )) as [string, string];
+    if (kind === 'ok') return { kind: 'claimed', registrationId: detail };
+    if (kind === 'dup') return { kind: 'duplicate', field: detail as 'nik' | 'email' };
+    const [state, bodyHash, registrationId, submittedAt] = detail.split('|') as ['pending' | 'done', string, string, string];
+    return { kind: 'idempotent', state, bodyHash, registrationId, submittedAt };
+  }
+
+  /** After Kafka acknowledged: claims become permanent, the idempotency record replayable, GET answers. */
+  async complete(i: ClaimInput, emailMasked: string): Promise<void> {
+    const [nik, email, idem] = this.keys(i);
+    const tx = this.redis.multi().persist(nik).persist(email).del(this.uncertainKey(i.registrationId));
+    if (idem) tx.set(idem, ['done', i.bodyHash, i.registrationId, i.submittedAt].join('|'), 'EX', this.idempotencyTtlSec);
+    tx.set(`${this.prefix}accepted:${i.registrationId}`, JSON.stringify({ submittedAt: i.submittedAt, emailMasked }), 'EX', 3600);
+    await tx.exec();
+  }
+
+  /** After a failed publish: the Idempotency-Key is freed, NIK and email stay reserved for their owner's retry. */
+  async markUncertain(i: ClaimInput): Promise<void> {
+    await (this.redis as any).intakeMarkUncertain(...this.keys(i), this.uncertainKey(i.registrationId), i.registrationId, UNCERTAIN_TTL_SEC);
+  }
+
+  async accepted(registrationId: string): Promise<{ submittedAt: string; emailMasked: string } | undefined> {
+    const v = await this.redis.get(`${this.prefix}accepted:${registrationId}`);
+    return v ? JSON.parse(v) : undefined;
+  }
+}

@@ -1,0 +1,114 @@
+import { createHash } from 'node:crypto';
+import {
+  makeEvent,
+  newId,
+  REGISTRATION_SUBMITTED_V1,
+  type RegistrationRequest,
+  type RegistrationSubmittedV1Data,
+} from '@gelombang/contracts';
+import { maskEmail, type PiiCipher } from '@gelombang/platform';
+import type { ClaimInput, ClaimResult } from '../data-access/claims-store';
+
+export const EVENT_SOURCE = 'urn:gelombang:intake';
+
+export type RegisterOutcome =
+  | { kind: 'accepted'; registrationId: string; submittedAt: string; replayed: boolean }
+  | { kind: 'duplicate'; field: 'nik' | 'email' }
+  | { kind: 'idempotency_conflict' }
+  | { kind: 'idempotency_in_progress' };
+
+/** What the use case needs from the outside world; the route wires the real adapters in. */
+export interface RegisterPorts {
+  cipher: PiiCipher;
+  claim(input: ClaimInput): Promise<ClaimResult>;
+  complete(input: ClaimInput, emailMasked: string): Promise<void>;
+  /** The publish failed: free the Idempotency-Key, keep NIK/email for the same person's retry. */
+  markUncertain(input: ClaimInput): Promise<void>;
+  /** Resolves once Kafka stored the event with acks=all; rejects otherwise. */
+  publish(topic: string, key: string, value: string): Promise<void>;
+}
+
+export const sha256 = (s: string) => createHash('sha256').update(s).digest('base64url');
+
+/** Canonical JSON (sorted keys) so that key order does not make "the same body" different. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function buildSubmittedData(
+  req: RegistrationRequest,
+  cipher: PiiCipher,
+  ids: { registrationId: string; submittedAt: string; idempotencyKeyHash?: string },
+): RegistrationSubmittedV1Data {
+  const seal = (field: string, v: string) => cipher.encrypt(v, field);
+  return {
+    registrationId: ids.registrationId,
+    submittedAt: ids.submittedAt,
+    pii: {
+      nik: seal('nik', req.nik),
+      email: seal('email', req.email),
+      phone: seal('phone', req.phone),
+      fullName: seal('fullName', req.fullName),
+      birthDate: seal('birthDate', req.birthDate),
+      ...(req.birthPlace !== undefined ? { birthPlace: seal('birthPlace', req.birthPlace) } : {}),
+      ...(req.kkNumber !== undefined ? { kkNumber: seal('kkNumber', req.kkNumber) } : {}),
+    },
+    blindIndex: { nik: cipher.blindIndex('nik', req.nik), email: cipher.blindIndex('email', req.email) },
+    emailMasked: maskEmail(req.email),
+    provinceCode: req.provinceCode,
+    ...(ids.idempotencyKeyHash ? { idempotencyKeyHash: ids.idempotencyKeyHash } : {}),
+  };
+}
+
+/**
+ * Accept a validated registration: claim NIK and email (and the Idempotency-Key), publish the sealed
+ * event and only then report it accepted. If the publish fails, nothing is written but the claims,
+ * kept for the same applicant's retry (which then reuses the registration id).
+ */
+export async function register(
+  ports: RegisterPorts,
+  req: RegistrationRequest,
+  rawBody: unknown,
+  idempotencyKey: string | undefined,
+): Promise<RegisterOutcome> {
+  const submittedAt = new Date().toISOString();
+  const idempotencyKeyHash = idempotencyKey ? sha256(idempotencyKey) : undefined;
+  const claimInput: ClaimInput = {
+    nikIndex: ports.cipher.blindIndex('nik', req.nik),
+    emailIndex: ports.cipher.blindIndex('email', req.email),
+    ...(idempotencyKeyHash ? { idempotencyKeyHash } : {}),
+    // Keyed (HMAC), not a bare hash: a body is personal data and a NIK's space is small enough to brute-force.
+    bodyHash: ports.cipher.blindIndex('body', canonicalJson(rawBody)),
+    registrationId: newId(),
+    submittedAt,
+  };
+
+  const claim = await ports.claim(claimInput);
+  if (claim.kind === 'duplicate') return claim;
+  if (claim.kind === 'idempotent') {
+    if (claim.bodyHash !== claimInput.bodyHash) return { kind: 'idempotency_conflict' };
+    if (claim.state === 'pending') return { kind: 'idempotency_in_progress' };
+    return { kind: 'accepted', registrationId: claim.registrationId, submittedAt: claim.submittedAt, replayed: true };
+  }
+  // A retry after a failed publish reuses the id the first attempt may already have stored.
+  claimInput.registrationId = claim.registrationId;
+  const { registrationId } = claimInput;
+
+  const data = buildSubmittedData(req, ports.cipher, { registrationId, submittedAt, ...(idempotencyKeyHash ? { idempotencyKeyHash } : {}) });
+  const event = makeEvent('id.gelombang.registration.submitted.v1', EVENT_SOURCE, registrationId, data);
+  try {
+    await ports.publish(REGISTRATION_SUBMITTED_V1, registrationId, JSON.stringify(event));
+  } catch (e) {
+    await ports.markUncertain(claimInput).catch(() => undefined);
+    throw e;
+  }
+  await ports.complete(claimInput, data.emailMasked).catch(() => undefined);
+  return { kind: 'accepted', registrationId, submittedAt, replayed: false };
+}

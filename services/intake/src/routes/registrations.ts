@@ -1,0 +1,124 @@
+import { z } from 'zod';
+import {
+  errorBody,
+  registrationAccepted,
+  registrationRequest,
+  registrationView,
+  type RegistrationRules,
+} from '@gelombang/contracts';
+import { PublishTimeoutError, SERVICE_UNAVAILABLE, type App } from '@gelombang/platform';
+import {
+  EMAIL_ALREADY_REGISTERED,
+  IDEMPOTENCY_KEY_IN_PROGRESS,
+  IDEMPOTENCY_KEY_INVALID,
+  IDEMPOTENCY_KEY_REUSED,
+  NIK_ALREADY_REGISTERED,
+  REGISTRATION_NOT_FOUND,
+} from '../errors';
+import { register, type RegisterPorts } from '../domain/register';
+import type { RegistrationsRepository } from '../data-access/registrations-repository';
+import type { ClaimsStore } from '../data-access/claims-store';
+
+export interface RegistrationRoutesDeps {
+  rules: RegistrationRules;
+  ports: RegisterPorts;
+  repository: RegistrationsRepository;
+  claims: ClaimsStore;
+  retryAfterSec: number;
+  rateLimit: Record<string, unknown>;
+  onRejected: (code: string) => void;
+  onAccepted: () => void;
+}
+
+const IDEMPOTENCY_KEY_RE = /^[\x21-\x7e]{1,255}$/;
+
+export function registrationRoutes(app: App, deps: RegistrationRoutesDeps) {
+  const body = registrationRequest(deps.rules);
+
+  app.post(
+    '/v1/registrations',
+    {
+      config: { rateLimit: deps.rateLimit },
+      // Kept before validation replaces the body with its normalised form.
+      preValidation: async (req) => {
+        (req as any).rawJson = req.body;
+      },
+      schema: {
+        summary: 'Register an applicant',
+        description:
+          'Answers 202 only after the registration.submitted.v1 event is stored by Kafka (acks=all). ' +
+          'Send an Idempotency-Key to retry safely. Messages follow Accept-Language (id default, en).',
+        headers: z.object({ 'idempotency-key': z.string().optional(), 'accept-language': z.string().optional() }),
+        body,
+        response: { 202: registrationAccepted, 400: errorBody, 409: errorBody, 413: errorBody, 415: errorBody, 422: errorBody, 429: errorBody, 503: errorBody },
+      },
+    },
+    async (req, reply) => {
+      const key = req.headers['idempotency-key'];
+      if (key !== undefined && !IDEMPOTENCY_KEY_RE.test(key)) throw IDEMPOTENCY_KEY_INVALID();
+      let outcome;
+      try {
+        // The raw body (before normalisation) decides "same request" for Idempotency-Key.
+        outcome = await register(deps.ports, req.body, (req as any).rawJson ?? req.body, key);
+      } catch (e) {
+        if (e instanceof PublishTimeoutError || (e as Error)?.name?.startsWith('Kafka')) {
+          deps.onRejected('SERVICE_UNAVAILABLE');
+          throw SERVICE_UNAVAILABLE({ headers: { 'retry-after': String(deps.retryAfterSec) } });
+        }
+        throw e;
+      }
+      switch (outcome.kind) {
+        case 'duplicate':
+          deps.onRejected(outcome.field === 'nik' ? 'NIK_ALREADY_REGISTERED' : 'EMAIL_ALREADY_REGISTERED');
+          throw outcome.field === 'nik' ? NIK_ALREADY_REGISTERED() : EMAIL_ALREADY_REGISTERED();
+        case 'idempotency_conflict':
+          throw IDEMPOTENCY_KEY_REUSED();
+        case 'idempotency_in_progress':
+          throw IDEMPOTENCY_KEY_IN_PROGRESS({ headers: { 'retry-after': '1' } });
+        case 'accepted':
+          if (!outcome.replayed) deps.onAccepted();
+          reply.header('location', `/v1/registrations/${outcome.registrationId}`);
+          if (outcome.replayed) reply.header('idempotent-replayed', 'true');
+          req.log.info({ registrationId: outcome.registrationId, replayed: outcome.replayed }, 'registration accepted');
+          return reply.status(202).send({ registrationId: outcome.registrationId, status: 'pending_email_verification' as const });
+      }
+    },
+  );
+
+  app.get(
+    '/v1/registrations/:id',
+    {
+      schema: {
+        summary: 'Status of a registration',
+        description: 'No personal data beyond a masked email.',
+        params: z.object({ id: z.uuid() }),
+        response: { 200: registrationView, 404: errorBody },
+      },
+    },
+    async (req) => {
+      const stored = await deps.repository.view(req.params.id);
+      if (stored) {
+        return {
+          registrationId: stored.registrationId,
+          status: stored.status as z.infer<typeof registrationView>['status'],
+          emailMasked: stored.emailMasked,
+          createdAt: stored.createdAt.toISOString(),
+          updatedAt: stored.updatedAt.toISOString(),
+        };
+      }
+      // Accepted by Kafka but not yet projected into PostgreSQL: still a real registration.
+      const accepted = await deps.claims.accepted(req.params.id).catch(() => undefined);
+      if (accepted) {
+        return {
+          registrationId: req.params.id,
+          status: 'pending_email_verification' as const,
+          emailMasked: accepted.emailMasked,
+          createdAt: accepted.submittedAt,
+          updatedAt: accepted.submittedAt,
+        };
+      }
+      throw REGISTRATION_NOT_FOUND();
+    },
+  );
+
+}

@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import pino from 'pino';
+import { makeEvent, REGISTRATION_STATUS_CHANGED_V1 } from '@gelombang/contracts';
+import { createKafka, EventProducer, type App } from '@gelombang/platform';
+import { buildTestApp, DATABASE_URL, dropSchema, KAFKA_BROKERS, person, testEnv, waitFor, type TestEnv } from './helpers/build-test-app';
+import { startPrivateRedis } from './helpers/private-redis';
+
+const post = (app: App, body: Record<string, unknown>, headers: Record<string, string> = {}) =>
+  app.inject({ method: 'POST', url: '/v1/registrations', payload: body, headers });
+
+describe('intake under pressure and partial failure', () => {
+  const cleanup: Array<() => Promise<unknown>> = [];
+  let db: pg.Client;
+  beforeAll(async () => {
+    db = new pg.Client({ connectionString: DATABASE_URL });
+    await db.connect();
+  });
+  afterAll(async () => {
+    for (const fn of cleanup.reverse()) await fn().catch(() => undefined);
+    await db.end();
+  });
+  async function start(overrides: Record<string, string> = {}, reuse?: TestEnv): Promise<{ t: TestEnv; app: App }> {
+    const t = reuse ? { ...reuse, config: { ...reuse.config, ...testEnv(overrides).config, PG_SCHEMA: reuse.schema, REDIS_KEY_PREFIX: reuse.redisPrefix, CONSUMER_GROUP: reuse.config.CONSUMER_GROUP, PII_KEYS: reuse.config.PII_KEYS, PII_INDEX_KEY: reuse.config.PII_INDEX_KEY } } : testEnv(overrides);
+    const app = await buildTestApp(t);
+    cleanup.push(() => app.close());
+    if (!reuse) cleanup.push(() => dropSchema(t.schema));
+    return { t, app };
+  }
+  const rowsForNik = (t: TestEnv, nik: string) =>
+    db.query(`SELECT registration_id, status FROM ${t.schema}.registrations WHERE nik_index = $1 ORDER BY created_at`, [t.cipher.blindIndex('nik', nik)]);
+
+  it('over the per-client burst, answers 429 RATE_LIMITED with Retry-After and rate-limit headers', async () => {
+    const { app } = await start({ RATE_LIMIT_CLIENT_BURST: '3', RATE_LIMIT_CLIENT_PER_SEC: '0.5', CONSUMER_ENABLED: 'false' });
+    const answers = [];
+    for (let i = 0; i < 5; i++) answers.push(await post(app, person(), { 'accept-language': 'en' }));
+    expect(answers.map((a) => a.statusCode)).toEqual([202, 202, 202, 429, 429]);
+    const limited = answers[3]!;
+    expect(limited.json()).toEqual({ code: 'RATE_LIMITED', message: expect.stringContaining('Retry-After') });
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(2);
+    expect(limited.headers['x-ratelimit-limit']).toBe('3');
+    expect(answers[0]!.headers['x-ratelimit-remaining']).toBe('2');
+    // Another client address has its own bucket.
+    const other = await app.inject({ method: 'POST', url: '/v1/registrations', payload: person(), remoteAddress: '10.1.2.3' });
+    expect(other.statusCode).toBe(202);
+  });
+
+  it('the global admission bucket limits all clients together', async () => {
+    const { app } = await start({ RATE_LIMIT_GLOBAL_BURST: '2', RATE_LIMIT_GLOBAL_PER_SEC: '0.01', CONSUMER_ENABLED: 'false' });
+    const codes = [];
+    for (let i = 0; i < 4; i++) codes.push((await app.inject({ method: 'POST', url: '/v1/registrations', payload: person(), remoteAddress: `10.0.0.${i + 1}` })).statusCode);
+    expect(codes).toEqual([202, 202, 429, 429]);
+  });
+
+  it('when Redis stops, still answers 202 (in-process buckets, PostgreSQL dedup), counts it, and still refuses a known NIK', async () => {
+    const redis = await startPrivateRedis();
+    cleanup.push(redis.stop);
+    const { t, app } = await start({ REDIS_URL: redis.url, RATE_LIMIT_CLIENT_BURST: '100' });
+    const before = person();
+    const first = await post(app, before);
+    expect(first.statusCode).toBe(202);
+    await waitFor(async () => (await rowsForNik(t, before.nik)).rows[0]);
+
+    await redis.stop();
+    const during = await post(app, person());
+    expect(during.statusCode).toBe(202);
+    const dup = await post(app, person({ nik: before.nik, birthDate: before.birthDate }));
+    expect([dup.statusCode, dup.json().code]).toEqual([409, 'NIK_ALREADY_REGISTERED']);
+    const metrics = (await app.inject('/metrics')).body;
+    expect(metrics).toMatch(/intake_redis_fallback_total\{use="rate_limit",service="intake"\} [1-9]/);
+    expect(metrics).toMatch(/intake_redis_fallback_total\{use="dedup",service="intake"\} [1-9]/);
+    await waitFor(async () => (await db.query(`SELECT 1 FROM ${t.schema}.registrations WHERE registration_id = $1`, [during.json().registrationId])).rows[0]);
+  });
+
+  it('a duplicate that slips past Redis ends as rejected_duplicate, never as two people', async () => {
+    // Redis down from the start and both requests before the projector ran: both pass the fast path.
+    const { t, app } = await start({ REDIS_URL: 'redis://127.0.0.1:1', REDIS_COMMAND_TIMEOUT_MS: '50' });
+    const p = person();
+    const [a, b] = await Promise.all([post(app, p), post(app, person({ nik: p.nik, birthDate: p.birthDate }))]);
+    expect([a.statusCode, b.statusCode]).toEqual([202, 202]);
+    const rows = await waitFor(async () => {
+      const r = await rowsForNik(t, p.nik);
+      return r.rows.length === 2 ? r.rows : undefined;
+    });
+    expect(rows.map((r) => r.status).sort()).toEqual(['pending_email_verification', 'rejected_duplicate']);
+    const loser = rows.find((r) => r.status === 'rejected_duplicate')!;
+    const view = await waitFor(async () => {
+      const v = await app.inject({ method: 'GET', url: `/v1/registrations/${loser.registration_id}` });
+      return v.statusCode === 200 ? v.json() : undefined;
+    });
+    expect(view.status).toBe('rejected_duplicate');
+  });
+
+  it('when Kafka does not acknowledge in time, answers 503 with Retry-After; the retry keeps one registration', async () => {
+    const slow = await start({ KAFKA_ACK_TIMEOUT_MS: '1', CONSUMER_ENABLED: 'false', RETRY_AFTER_SEC: '7' });
+    const p = person();
+    const res = await post(slow.app, p);
+    expect(res.statusCode).toBe(503);
+    expect(res.headers['retry-after']).toBe('7');
+    expect(res.json().code).toBe('SERVICE_UNAVAILABLE');
+
+    // The same applicant retries against a healthy instance sharing the same stores.
+    const healthy = await start({}, slow.t);
+    const retry = await post(healthy.app, p);
+    expect(retry.statusCode).toBe(202);
+    const id = retry.json().registrationId;
+    await waitFor(async () => (await rowsForNik(slow.t, p.nik)).rows[0]);
+    await new Promise((r) => setTimeout(r, 1_000)); // let a late first event, if any, land too
+    const rows = (await rowsForNik(slow.t, p.nik)).rows;
+    expect(rows).toEqual([{ registration_id: id, status: 'pending_email_verification' }]);
+    // Someone else with that NIK is still refused.
+    const other = await post(healthy.app, person({ nik: p.nik, birthDate: p.birthDate }));
+    expect(other.statusCode).toBe(409);
+  });
+
+  it('keeps the status projection in step with later stages, ignoring out-of-order and replayed events', async () => {
+    const { app } = await start();
+    const res = await post(app, person());
+    const id = res.json().registrationId;
+    const kafka = createKafka({ brokers: KAFKA_BROKERS.split(','), clientId: 'stage-sim', logger: pino({ level: 'silent' }) });
+    const producer = new EventProducer(kafka, { ackTimeoutMs: 10_000 });
+    await producer.connect();
+    const send = (status: 'email_verified' | 'nik_verified') =>
+      producer.publish({
+        topic: REGISTRATION_STATUS_CHANGED_V1,
+        key: id,
+        value: JSON.stringify(makeEvent('id.gelombang.registration.status-changed.v1', 'urn:test', id, { registrationId: id, status, changedAt: new Date().toISOString() })),
+      });
+    await send('nik_verified');
+    await send('email_verified'); // older stage arriving late
+    await send('nik_verified'); // replay
+    await producer.publish({ topic: REGISTRATION_STATUS_CHANGED_V1, key: randomUUID(), value: 'not json' }); // poison
+    await producer.close();
+    const view = await waitFor(async () => {
+      const v = (await app.inject({ method: 'GET', url: `/v1/registrations/${id}` })).json();
+      return v.status === 'nik_verified' ? v : undefined;
+    });
+    expect(view.status).toBe('nik_verified');
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await app.inject({ method: 'GET', url: `/v1/registrations/${id}` })).json().status).toBe('nik_verified');
+  });
+});
