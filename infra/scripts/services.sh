@@ -11,7 +11,8 @@ LOG_TAG=services
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
-NODE_BIN="$REPO_ROOT/node_modules/.bin/node"
+# The binary itself, not pnpm's .bin shim (a shell script that would sit between us and the signal).
+NODE_BIN="$REPO_ROOT/node_modules/node/bin/node"
 SERVICES_FILE="$REPO_ROOT/infra/services.txt"
 DEV_KEYS="$RUN_DIR/dev-keys.env"
 
@@ -51,7 +52,7 @@ cmd_start() {
     (
       cd "$REPO_ROOT"
       HTTP_PORT="$port" HTTP_TRUST_PROXY="${HTTP_TRUST_PROXY:-loopback}" \
-        setsid nohup "$NODE_BIN" "$entry" >>"$LOG_DIR/$name.log" 2>&1 9>&- &
+        nohup "$NODE_BIN" "$entry" >>"$LOG_DIR/$name.log" 2>&1 9>&- &
       echo $! >"$pidfile"
     )
     if ! wait_for_http "http://127.0.0.1:$port/health/ready" 60; then
