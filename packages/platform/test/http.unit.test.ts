@@ -14,7 +14,7 @@ function captureLogs() {
   return { lines, stream };
 }
 
-async function build(logStream?: NodeJS.WritableStream) {
+async function build(logStream: NodeJS.WritableStream = captureLogs().stream) {
   const app = await createServer({
     service: 'test',
     logLevel: 'info',

@@ -72,4 +72,51 @@ describe('EventProducer and startConsumer on the real broker', () => {
   it('rejects a publish that the broker cannot take (unknown topic) instead of hanging', async () => {
     await expect(producer.publish({ topic: `test.missing-${randomUUID()}.v1`, key: 'k', value: '{}' })).rejects.toThrow();
   });
+
+  it('retries a failing batch instead of skipping it, and commits only what was handled', async () => {
+    const retryTopic = `test.platform-retry-${randomUUID()}.v1`;
+    await admin.createTopics({ topics: [{ topic: retryTopic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true });
+    try {
+      const values = Array.from({ length: 20 }, (_, i) => `m${i}`);
+      await Promise.all(values.map((v) => producer.publish({ topic: retryTopic, key: v, value: v })));
+      const groupId = `test-retry-${randomUUID()}`;
+      let failures = 0;
+      const handled: string[] = [];
+      const c1 = await startConsumer(kafka, {
+        groupId,
+        topics: [retryTopic],
+        logger,
+        parse: (m) => m.value,
+        handle: async (items) => {
+          if (failures < 2) {
+            failures++;
+            throw new Error('database hiccup');
+          }
+          handled.push(...items);
+        },
+        deadLetter: async () => undefined,
+      });
+      await waitFor(() => handled.length >= 20);
+      await c1.stop();
+      expect(failures).toBe(2);
+      expect([...new Set(handled)].sort()).toEqual([...values].sort());
+
+      // Same group again: offsets were committed after handling, so nothing is delivered twice.
+      const replayed: string[] = [];
+      const c2 = await startConsumer(kafka, {
+        groupId,
+        topics: [retryTopic],
+        logger,
+        parse: (m) => m.value,
+        handle: async (items) => void replayed.push(...items),
+        deadLetter: async () => undefined,
+      });
+      await producer.publish({ topic: retryTopic, key: 'late', value: 'late' });
+      await waitFor(() => replayed.length >= 1);
+      await c2.stop();
+      expect(replayed).toEqual(['late']);
+    } finally {
+      await admin.deleteTopics({ topics: [retryTopic] }).catch(() => undefined);
+    }
+  });
 });
