@@ -3,7 +3,7 @@
 # node_modules/.bin). Each service's pid is in .run/<name>.pid, its log in .run/logs/<name>.log.
 #
 # usage: bash infra/scripts/services.sh start|stop|status
-# Services and ports are listed in infra/services.txt. Personal-data keys come from the
+# Services, ports and per-process settings are listed in infra/services.txt. Personal-data keys come from the
 # environment or, for local use only, from .run/dev-keys.env (generated once, git-ignored).
 set -euo pipefail
 
@@ -40,8 +40,8 @@ cmd_start() {
   ensure_dirs
   [[ -x "$NODE_BIN" ]] || die "Node 24 not installed: run ./gelombang start (it installs dependencies first)"
   ensure_dev_keys
-  local name port entry
-  while read -r name port entry; do
+  local name port entry settings
+  while read -r name port entry settings; do
     local pidfile="$RUN_DIR/$name.pid"
     if pidfile_alive "$pidfile" "$entry" >/dev/null; then
       info "$name already running (pid $(read_pid "$pidfile")) on http://127.0.0.1:$port"
@@ -51,7 +51,8 @@ cmd_start() {
     [[ -f "$REPO_ROOT/$entry" ]] || die "$entry missing: build first (pnpm run build)"
     (
       cd "$REPO_ROOT"
-      HTTP_PORT="$port" HTTP_TRUST_PROXY="${HTTP_TRUST_PROXY:-loopback}" \
+      # shellcheck disable=SC2086 # settings: KEY=VALUE words from services.txt
+      env HTTP_PORT="$port" HTTP_TRUST_PROXY="${HTTP_TRUST_PROXY:-loopback}" $settings \
         nohup "$NODE_BIN" "$entry" >>"$LOG_DIR/$name.log" 2>&1 9>&- &
       echo $! >"$pidfile"
     )
@@ -77,7 +78,7 @@ wait_for_http() {
 
 cmd_stop() {
   local name port entry
-  while read -r name port entry; do
+  while read -r name port entry _; do
     local pidfile="$RUN_DIR/$name.pid"
     local pid
     if pid="$(pidfile_alive "$pidfile" "$entry")"; then
@@ -91,7 +92,7 @@ cmd_stop() {
 
 cmd_status() {
   local rc=0 name port entry
-  while read -r name port entry; do
+  while read -r name port entry _; do
     if pidfile_alive "$RUN_DIR/$name.pid" "$entry" >/dev/null; then
       info "$name running (pid $(read_pid "$RUN_DIR/$name.pid")) http://127.0.0.1:$port"
     else

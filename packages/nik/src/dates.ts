@@ -46,14 +46,24 @@ export function utcCalendarDate(today: Date): CalendarDate {
   return { year: today.getUTCFullYear(), month: today.getUTCMonth() + 1, day: today.getUTCDate() };
 }
 
+const dayFormats = new Map<string, Intl.DateTimeFormat>();
+/** Building an Intl.DateTimeFormat costs tens of microseconds: one per time zone, reused (it is immutable). */
+function dayFormat(timeZone: string): Intl.DateTimeFormat {
+  let f = dayFormats.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: 'numeric', day: 'numeric' });
+    dayFormats.set(timeZone, f);
+  }
+  return f;
+}
+
 /**
  * The calendar date at `instant` in `timeZone`, as a Date at 00:00 UTC of that day. A server on UTC
  * would otherwise move an applicant's birthday by up to nine hours (WIB +7, WITA +8, WIT +9).
  */
 export function calendarDateIn(instant: Date, timeZone = 'Asia/Jakarta'): Date {
   assertValidDate(instant);
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: 'numeric', day: 'numeric' })
-    .formatToParts(instant);
+  const parts = dayFormat(timeZone).formatToParts(instant);
   const part = (type: Intl.DateTimeFormatPartTypes): number => Number(parts.find((p) => p.type === type)?.value);
   return new Date(Date.UTC(part('year'), part('month') - 1, part('day')));
 }

@@ -26,7 +26,7 @@ describe('intake as a process (server.ts)', () => {
   });
 
   it('on SIGTERM turns not-ready, finishes the requests it accepted, flushes to Kafka and exits 0', async () => {
-    const t = testEnv({ HTTP_PORT: String(20000 + Math.floor(Math.random() * 20000)), HTTP_SHUTDOWN_DRAIN_MS: '300', LOG_LEVEL: 'warn' });
+    const t = testEnv({ HTTP_PORT: String(20000 + Math.floor(Math.random() * 20000)), HTTP_SHUTDOWN_DRAIN_MS: '300', HTTP_SHUTDOWN_TIMEOUT_MS: '30000', LOG_LEVEL: 'warn' });
     const base = `http://127.0.0.1:${t.env.HTTP_PORT}`;
     const s = startServer(t.env);
     const db = new pg.Client({ connectionString: DATABASE_URL });
@@ -48,7 +48,8 @@ describe('intake as a process (server.ts)', () => {
       if (ready) expect(ready.statusCode).toBe(503); // draining: balancers stop sending
 
       const answers = await Promise.all(inflight);
-      expect(await s.exited).toBe(0);
+      const code = await s.exited;
+      expect({ code, log: code === 0 ? '' : s.output().slice(-3000) }).toEqual({ code: 0, log: '' });
       // Every request got an answer: accepted, or told plainly to come back.
       for (const a of answers) expect([202, 503]).toContain(a.status);
       const accepted = answers.filter((a) => a.status === 202).map((a) => a.body.registrationId!);

@@ -109,6 +109,8 @@ export async function register(
     await ports.markUncertain(claimInput).catch(() => undefined);
     throw e;
   }
-  await ports.complete(claimInput, data.emailMasked).catch(() => undefined);
+  // Not awaited: the registration is durable once Kafka acknowledged; this only makes the
+  // Idempotency-Key replayable (until then a replay gets 409 IN_PROGRESS) and the GET answer early.
+  ports.complete(claimInput, data.emailMasked).catch(() => undefined);
   return { kind: 'accepted', registrationId, submittedAt, replayed: false };
 }
