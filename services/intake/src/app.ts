@@ -159,7 +159,7 @@ export async function buildApp(config: IntakeConfig, opts: BuildOptions = {}): P
           },
         }),
         deadLetter: deadLetter(config.CONSUMER_GROUP),
-        startAt: opts.consumerStartAt ?? 'committed',
+        startAt: opts.consumerStartAt ?? config.CONSUMER_START_AT,
       }),
       await startConsumer(kafka, {
         groupId: `${config.CONSUMER_GROUP}-status`,
@@ -168,7 +168,7 @@ export async function buildApp(config: IntakeConfig, opts: BuildOptions = {}): P
         parse: parseStatusChanged,
         handle: statusChangedHandler(repository),
         deadLetter: deadLetter(`${config.CONSUMER_GROUP}-status`),
-        startAt: opts.consumerStartAt ?? 'committed',
+        startAt: opts.consumerStartAt ?? config.CONSUMER_START_AT,
       }),
     );
     app.readiness.add('consumers', async () => {

@@ -25,6 +25,8 @@ export const intakeEnv = z
     RETRY_AFTER_SEC: z.coerce.number().int().positive().default(5),
     CONSUMER_ENABLED: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
     CONSUMER_GROUP: z.string().min(1).default('intake-projector'),
+    /** committed: a new group replays the topics from the start (rebuilds the projection); end: only new events. */
+    CONSUMER_START_AT: z.enum(['committed', 'end']).default('committed'),
   })
   .refine(activeKeyIsKnown, { path: ['PII_ACTIVE_KEY_ID'], message: 'must name one of the PII_KEYS ids' })
   .refine((c) => c.INTAKE_MIN_AGE <= c.INTAKE_MAX_AGE, { path: ['INTAKE_MAX_AGE'], message: 'must be ≥ INTAKE_MIN_AGE' });

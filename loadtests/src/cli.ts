@@ -1,0 +1,131 @@
+import { parseArgs } from 'node:util';
+import { cleanupRunState, runState } from './intake-process';
+import { newRunId } from './registrations';
+import { reportStamp, writeReport } from './report';
+import { loadSlo } from './slo';
+import { capacity } from './scenarios/capacity';
+import { defaultInfra, type ScenarioContext, type ScenarioOutcome } from './scenarios/context';
+import { ratio } from './scenarios/ratio';
+import { soak } from './scenarios/soak';
+import { spike } from './scenarios/spike';
+
+const USAGE = `pnpm loadtest <spike|capacity|ratio|soak> [options]
+pnpm loadtest cleanup --run-id ID   remove what a cut-short --start-intake run left behind
+
+  --target URL        intake to load (default http://127.0.0.1:3001); traffic goes to loopback only
+  --start-intake      start services/intake/dist/server.js on --intake-port with a private schema,
+                      Redis prefix and consumer group (all removed afterwards); ratio does this
+                      by itself unless --target is given
+  --intake-port N     port for a started intake (default: a free one)
+  --rate N            arrival rate per second (spike, soak: default 2000 = half the measured capacity)
+  --duration S        seconds (spike, soak: whole run; capacity: each step; ratio: each side)
+  --count N           requests (spike; wins over rate x duration)
+  --rates a,b,c       capacity steps (default 500,1000,1500,2000,2500,3000,4000,…,10000)
+  --connections N     client connections
+  --smoke             a few seconds at a low rate, to check the wiring
+  --pg-schema NAME    the intake's PG_SCHEMA, for the no-loss audit against --target
+  --consumer-group G  the intake's CONSUMER_GROUP: the audit waits for it to catch up
+  --no-audit          skip the no-loss audit (spike, capacity)
+
+Env: DATABASE_URL, REDIS_URL, KAFKA_BROKERS; PII_INDEX_KEY (base64) of a --target intake lets the
+audit check that refused requests wrote nothing. Thresholds: loadtests/slo.json. Reports:
+loadtests/reports/<scenario>-<timestamp>.{json,md}. Exit 1 when a threshold is breached, 2 on misuse.`;
+
+const SCENARIOS: Record<string, (ctx: ScenarioContext) => Promise<ScenarioOutcome>> = { spike, capacity, ratio, soak };
+
+function positive(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number`);
+  return n;
+}
+
+function loopbackOnly(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  const host = new URL(url).hostname;
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(host) && !host.startsWith('127.')) throw new Error(`--target must be a loopback address, not ${host}`);
+  return url.replace(/\/+$/, '');
+}
+
+function parse(argv: string[]): ScenarioContext {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      target: { type: 'string' },
+      'start-intake': { type: 'boolean', default: false },
+      'intake-port': { type: 'string' },
+      rate: { type: 'string' },
+      duration: { type: 'string' },
+      count: { type: 'string' },
+      rates: { type: 'string' },
+      connections: { type: 'string' },
+      smoke: { type: 'boolean', default: false },
+      'pg-schema': { type: 'string' },
+      'consumer-group': { type: 'string' },
+      'no-audit': { type: 'boolean', default: false },
+      'run-id': { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  const scenario = positionals[0];
+  if (scenario === 'cleanup') {
+    if (!values['run-id'] || !/^[0-9a-f]{8}$/.test(values['run-id'])) throw new Error('cleanup needs --run-id <8 hex digits>');
+    return { scenario, runId: values['run-id'] } as ScenarioContext;
+  }
+  if (values.help || !scenario || !SCENARIOS[scenario]) throw new Error(values.help ? '' : `unknown scenario ${scenario ?? '(none)'}`);
+  const runId = newRunId();
+  return {
+    scenario,
+    runId,
+    target: loopbackOnly(values.target),
+    rate: positive('rate', values.rate),
+    durationSec: positive('duration', values.duration),
+    count: positive('count', values.count),
+    smoke: values.smoke,
+    startIntake: values['start-intake'],
+    intakePort: positive('intake-port', values['intake-port']),
+    pgSchema: values['pg-schema'],
+    consumerGroup: values['consumer-group'],
+    audit: !values['no-audit'],
+    connections: positive('connections', values.connections),
+    rates: values.rates?.split(',').map((r) => positive('rates', r.trim()) as number),
+    slo: loadSlo(),
+    infra: defaultInfra(),
+  };
+}
+
+async function main(): Promise<number> {
+  let ctx: ScenarioContext;
+  try {
+    // `pnpm run loadtest -- spike …` hands the "--" on: drop it, or every option would become positional.
+    const argv = process.argv.slice(2);
+    ctx = parse(argv[0] === '--' ? argv.slice(1) : argv);
+  } catch (e) {
+    const message = (e as Error).message;
+    process.stderr.write(`${message ? `${message}\n\n` : ''}${USAGE}\n`);
+    return message ? 2 : 0;
+  }
+  reportStamp(); // the run's start names its reports and logs
+  if (ctx.scenario === 'cleanup') {
+    await cleanupRunState(defaultInfra(), runState(ctx.runId));
+    process.stderr.write(`removed schema, Redis keys and consumer groups of run ${ctx.runId}\n`);
+    return 0;
+  }
+  const outcome = await (SCENARIOS[ctx.scenario] as (c: ScenarioContext) => Promise<ScenarioOutcome>)(ctx);
+  const paths = writeReport(ctx.scenario, outcome.data, outcome.markdown, outcome.html);
+  process.stdout.write(`${outcome.markdown}\nReports:\n${paths.map((p) => `  ${p}`).join('\n')}\n`);
+  if (outcome.breaches.length) {
+    process.stderr.write(`\nSLO BREACHED (${ctx.scenario}):\n${outcome.breaches.map((b) => `  - ${b}`).join('\n')}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: Error) => {
+    process.stderr.write(`${e.stack ?? e.message}\n`);
+    process.exit(2);
+  },
+);

@@ -1,0 +1,157 @@
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { REGISTRATION_SUBMITTED_V1 } from '@gelombang/contracts';
+import { groupLag, newKafka, withAdmin } from './kafka';
+import { freePort, spawnNode, waitForHttp } from './processes';
+
+/** The built intake; started as a process, never imported. */
+export const INTAKE_SERVER = resolve(__dirname, '..', '..', 'services', 'intake', 'dist', 'server.js');
+
+export const SCHEMA_RE = /^[a-z_][a-z0-9_]*$/;
+
+export interface Infra {
+  databaseUrl: string;
+  redisUrl: string;
+  brokers: string[];
+}
+
+export const infraFromEnv = (brokers: string[]): Infra => ({
+  databaseUrl: process.env.DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test',
+  redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+  brokers,
+});
+
+/** Everything that names one run's private state in the shared PostgreSQL, Redis and Kafka. */
+export interface IntakeRunState {
+  pgSchema: string;
+  redisPrefix: string;
+  consumerGroups: string[];
+}
+
+export const runState = (runId: string): IntakeRunState => ({
+  pgSchema: `intake_lt_${runId}`,
+  redisPrefix: `lt:${runId}:`,
+  consumerGroups: [`intake-lt-${runId}`, `intake-lt-${runId}-status`],
+});
+
+export interface StartedIntake extends IntakeRunState {
+  target: string;
+  /** The API process (CONSUMER_ENABLED=false). */
+  pid: number;
+  /** The projector process (CONSUMER_ENABLED=true): same build, its own port, no traffic. */
+  projectorPid: number;
+  /** The blind-index key this intake uses: lets the audit find rejected NIKs in Kafka and PostgreSQL. */
+  indexKey: Buffer;
+  stop(): Promise<void>;
+}
+
+export interface StartIntakeOptions {
+  runId: string;
+  port: number;
+  infra: Infra;
+  /** Pins the API process (the projector floats, like Kafka, PostgreSQL and Redis). */
+  cpu?: number;
+  /** Global admission bucket; the service defaults (4000 burst, 2500/s) when absent. */
+  globalLimit?: { burst: number; perSec: number };
+  /** Path prefix for the two JSON logs: <prefix>-intake.log and <prefix>-projector.log. */
+  logPrefix?: string;
+}
+
+/**
+ * Starts the intake as the local cluster runs it (infra/services.txt): an API process with
+ * CONSUMER_ENABLED=false and a projector process with CONSUMER_ENABLED=true, both from
+ * services/intake/dist/server.js, with fresh PII keys and a private schema, Redis prefix and consumer
+ * groups. Waits until both are ready and the projector has caught up with the topic (a new group
+ * starts from the beginning of registration.submitted.v1, which other runs share).
+ */
+export async function startIntake(o: StartIntakeOptions): Promise<StartedIntake> {
+  const state = runState(o.runId);
+  const indexKey = randomBytes(32);
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HTTP_HOST: '127.0.0.1',
+    HTTP_TRUST_PROXY: 'loopback',
+    LOG_LEVEL: 'warn',
+    PII_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+    PII_ACTIVE_KEY_ID: 'k1',
+    PII_INDEX_KEY: indexKey.toString('base64'),
+    DATABASE_URL: o.infra.databaseUrl,
+    PG_SCHEMA: state.pgSchema,
+    REDIS_URL: o.infra.redisUrl,
+    REDIS_KEY_PREFIX: state.redisPrefix,
+    KAFKA_BROKERS: o.infra.brokers.join(','),
+    KAFKA_CLIENT_ID: `intake-lt-${o.runId}`,
+    CONSUMER_GROUP: state.consumerGroups[0],
+    // A fresh group would otherwise replay the whole shared topic before the run (over a million events here).
+    CONSUMER_START_AT: 'end',
+    ...(o.globalLimit
+      ? { RATE_LIMIT_GLOBAL_BURST: String(o.globalLimit.burst), RATE_LIMIT_GLOBAL_PER_SEC: String(o.globalLimit.perSec) }
+      : {}),
+  };
+  const log = (name: string) => (o.logPrefix ? { logFile: `${o.logPrefix}-${name}.log` } : {});
+  const projectorPort = await freePort();
+  // The projector first: migrations run under an advisory lock, and it starts catching up at once.
+  const projector = spawnNode('projector', INTAKE_SERVER, [], { ...env, HTTP_PORT: String(projectorPort), CONSUMER_ENABLED: 'true' }, log('projector'));
+  const api = spawnNode('intake', INTAKE_SERVER, [], { ...env, HTTP_PORT: String(o.port), CONSUMER_ENABLED: 'false' }, {
+    ...(o.cpu === undefined ? {} : { cpu: o.cpu }),
+    ...log('intake'),
+  });
+  const target = `http://127.0.0.1:${o.port}`;
+  const stop = async () => void (await Promise.all([api.stop(), projector.stop()]));
+  try {
+    await waitForHttp(`http://127.0.0.1:${projectorPort}/health/ready`, 60_000, projector);
+    await waitForHttp(`${target}/health/ready`, 60_000, api);
+    await waitForProjector(o.infra.brokers, state.consumerGroups[0] as string, 120_000);
+  } catch (e) {
+    await stop();
+    await cleanupRunState(o.infra, state);
+    throw e;
+  }
+  process.stderr.write(`intake API pid ${api.pid} on ${target}, projector pid ${projector.pid}; schema ${state.pgSchema}, redis prefix ${state.redisPrefix}\n`);
+  return { ...state, target, pid: api.pid, projectorPid: projector.pid, indexKey, stop };
+}
+
+/** Waits until the projector group has committed up to the end of registration.submitted.v1. */
+export async function waitForProjector(brokers: string[], groupId: string, timeoutMs: number): Promise<number> {
+  const kafka = newKafka(brokers, 'loadtests-lag');
+  return withAdmin(kafka, async (admin) => {
+    const until = Date.now() + timeoutMs;
+    let lag = await groupLag(admin, groupId, REGISTRATION_SUBMITTED_V1);
+    while (lag > 0 && Date.now() < until) {
+      await sleep(500);
+      lag = await groupLag(admin, groupId, REGISTRATION_SUBMITTED_V1);
+    }
+    return lag;
+  });
+}
+
+/** Drops the run's schema, deletes its Redis keys (SCAN on its prefix only) and its consumer groups. */
+export async function cleanupRunState(infra: Infra, state: IntakeRunState): Promise<void> {
+  if (!SCHEMA_RE.test(state.pgSchema)) throw new Error(`refusing odd schema name ${state.pgSchema}`);
+  if (!/^lt:[0-9a-f]+:$/.test(state.redisPrefix)) throw new Error(`refusing odd Redis prefix ${state.redisPrefix}`);
+  const db = new pg.Client({ connectionString: infra.databaseUrl });
+  await db.connect();
+  try {
+    await db.query(`DROP SCHEMA IF EXISTS ${state.pgSchema} CASCADE`);
+  } finally {
+    await db.end();
+  }
+  const redis = new Redis(infra.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  await redis.connect();
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${state.redisPrefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+  await withAdmin(newKafka(infra.brokers, 'loadtests-cleanup'), (admin) => admin.deleteGroups(state.consumerGroups)).catch((e: Error) =>
+    process.stderr.write(`could not delete consumer groups ${state.consumerGroups.join(', ')}: ${e.message}\n`),
+  );
+}

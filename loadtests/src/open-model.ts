@@ -1,0 +1,321 @@
+import { performance } from 'node:perf_hooks';
+import * as hdr from 'hdr-histogram-js';
+import { Pool } from 'undici';
+
+/*
+ * Open-model load driver (the wrk2 idea): requests leave on a fixed schedule whatever the server does,
+ * and each latency is measured from the time the request *should* have left. A closed loop (autocannon,
+ * wrk) waits for answers before sending more, so a stalled server silences its own bad seconds
+ * ("coordinated omission"); here every request due during a stall is late, and its latency says so.
+ */
+
+export interface RateStep {
+  ratePerSec: number;
+  durationSec: number;
+}
+
+export interface OutgoingRequest {
+  path: string;
+  method?: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+export interface OpenModelOptions {
+  /** Origin only, e.g. http://127.0.0.1:3001. */
+  target: string;
+  steps: RateStep[];
+  /** Stops scheduling after this many requests even if the steps go on. */
+  maxRequests?: number;
+  connections?: number;
+  /** A request due while this many are in flight is not sent, and is counted as dropped. */
+  maxInFlight?: number;
+  /** A request that leaves more than this after its scheduled time is counted as late (it is still sent). */
+  lateMs?: number;
+  requestTimeoutMs?: number;
+  makeRequest: (index: number) => OutgoingRequest;
+  onResponse?: (index: number, statusCode: number, body: string) => void;
+  onError?: (index: number, code: string) => void;
+  /** Where the live progress line goes; false for none. Default process.stderr. */
+  progress?: NodeJS.WritableStream | false;
+  label?: string;
+}
+
+export interface LatencySummary {
+  count: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+  mean: number;
+}
+
+export interface SecondStats {
+  second: number;
+  /** Requests scheduled in this second (sent or dropped). */
+  offered: number;
+  sent: number;
+  dropped: number;
+  /** Answers (any status) received in this wall-clock second. */
+  achieved: number;
+  non2xx: number;
+  errors: number;
+  /** Latency percentiles (ms, from scheduled time) of the requests scheduled in this second. */
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+export interface OpenModelResult {
+  label: string;
+  target: string;
+  steps: RateStep[];
+  startedAt: string;
+  elapsedMs: number;
+  scheduled: number;
+  sent: number;
+  dropped: number;
+  late: number;
+  answered: number;
+  statusCounts: Record<string, number>;
+  errors: Record<string, number>;
+  errorCount: number;
+  /** Answers per second over the whole run (first scheduled send to last answer). */
+  achievedPerSec: number;
+  /** ms from the scheduled send time to the end of the answer. */
+  latencyMs: LatencySummary;
+  /** ms between the scheduled and the real send time (the driver's own lateness). */
+  sendLagMs: { p99: number; max: number };
+  maxInFlight: number;
+  /** Most requests seen waiting inside the client pool for a connection. */
+  maxClientQueued: number;
+  timeline: SecondStats[];
+}
+
+const US_PER_MS = 1000;
+
+export function newHistogram(digits: 2 | 3 = 3) {
+  return hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: digits });
+}
+
+const ms = (us: number) => Math.round((us / US_PER_MS) * 100) / 100;
+
+export function summarize(h: hdr.Histogram): LatencySummary {
+  if (h.totalCount === 0) return { count: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0, mean: 0 };
+  // A percentile is reported as its bucket's upper edge; never above the largest value recorded.
+  const at = (p: number) => ms(Math.min(h.getValueAtPercentile(p), h.maxValue));
+  return {
+    count: h.totalCount,
+    p50: at(50),
+    p90: at(90),
+    p99: at(99),
+    p999: at(99.9),
+    max: ms(h.maxValue),
+    mean: ms(h.mean),
+  };
+}
+
+/** Yields each request's offset from the start (ms): evenly spaced within a step, steps back to back. */
+function* schedule(steps: RateStep[], maxRequests: number): Generator<number> {
+  let emitted = 0;
+  let stepStart = 0;
+  for (const { ratePerSec, durationSec } of steps) {
+    const count = Math.round(ratePerSec * durationSec);
+    for (let j = 0; j < count; j++) {
+      if (emitted++ >= maxRequests) return;
+      yield stepStart + (j * 1000) / ratePerSec;
+    }
+    stepStart += durationSec * 1000;
+  }
+}
+
+interface Second {
+  offered: number;
+  sent: number;
+  dropped: number;
+  achieved: number;
+  non2xx: number;
+  errors: number;
+  hist?: hdr.Histogram;
+}
+
+export async function runOpenModel(opts: OpenModelOptions): Promise<OpenModelResult> {
+  const label = opts.label ?? 'open-model';
+  const maxInFlightAllowed = opts.maxInFlight ?? 5000;
+  const lateMs = opts.lateMs ?? 10;
+  const timeoutMs = opts.requestTimeoutMs ?? 30_000;
+  const progress = opts.progress === undefined ? process.stderr : opts.progress;
+  const pool = new Pool(opts.target, { connections: opts.connections ?? 256, pipelining: 1, keepAliveTimeout: 30_000 });
+
+  const latency = newHistogram();
+  const lag = newHistogram();
+  const seconds: Second[] = [];
+  const secondAt = (i: number): Second => (seconds[i] ??= { offered: 0, sent: 0, dropped: 0, achieved: 0, non2xx: 0, errors: 0 });
+  const statusCounts: Record<string, number> = {};
+  const errors: Record<string, number> = {};
+  let scheduled = 0;
+  let sent = 0;
+  let dropped = 0;
+  let late = 0;
+  let answered = 0;
+  let errorCount = 0;
+  let inFlight = 0;
+  let maxInFlight = 0;
+  let maxClientQueued = 0;
+  let lastAnswerAt = 0;
+  // Set at the deadline: answers and errors arriving later are not counted (they are reported as unfinished).
+  let closed = false;
+
+  const plan = schedule(opts.steps, opts.maxRequests ?? Number.MAX_SAFE_INTEGER);
+  const plannedMs = opts.steps.reduce((sum, s) => sum + s.durationSec * 1000, 0);
+  const start = performance.now();
+  const startedAt = new Date(performance.timeOrigin + start).toISOString();
+  let next = plan.next();
+  let schedulingDone = false;
+  let finish: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  const maybeFinish = () => {
+    if (schedulingDone && inFlight === 0) finish();
+  };
+
+  const fire = (index: number, offset: number, now: number) => {
+    const sec = secondAt(Math.floor(offset / 1000));
+    sec.offered++;
+    scheduled++;
+    if (inFlight >= maxInFlightAllowed) {
+      dropped++;
+      sec.dropped++;
+      return;
+    }
+    const lagUs = Math.max(1, Math.round((now - start - offset) * US_PER_MS));
+    lag.recordValue(lagUs);
+    if (lagUs > lateMs * US_PER_MS) late++;
+    sent++;
+    sec.sent++;
+    inFlight++;
+    if (inFlight > maxInFlight) maxInFlight = inFlight;
+    const req = opts.makeRequest(index);
+    pool
+      .request({
+        path: req.path,
+        method: req.method ?? 'POST',
+        headers: req.headers ?? {},
+        body: req.body ?? null,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      })
+      .then(async (res) => {
+        const text = await res.body.text();
+        if (closed) return;
+        const end = performance.now();
+        const us = Math.max(1, Math.round((end - start - offset) * US_PER_MS));
+        latency.recordValue(us);
+        (sec.hist ??= newHistogram(2)).recordValue(us);
+        answered++;
+        lastAnswerAt = end;
+        secondAt(Math.floor((end - start) / 1000)).achieved++;
+        statusCounts[res.statusCode] = (statusCounts[res.statusCode] ?? 0) + 1;
+        if (res.statusCode < 200 || res.statusCode > 299) sec.non2xx++;
+        opts.onResponse?.(index, res.statusCode, text);
+      })
+      .catch((e: { code?: string; name?: string }) => {
+        if (closed) return;
+        const code = e?.code ?? e?.name ?? 'ERROR';
+        errors[code] = (errors[code] ?? 0) + 1;
+        errorCount++;
+        sec.errors++;
+        opts.onError?.(index, code);
+      })
+      .finally(() => {
+        inFlight--;
+        maybeFinish();
+      });
+  };
+
+  let index = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const tick = () => {
+    const now = performance.now();
+    while (!next.done && start + next.value <= now) {
+      fire(index++, next.value, now);
+      next = plan.next();
+    }
+    const stats = pool.stats;
+    if (stats.queued > maxClientQueued) maxClientQueued = stats.queued;
+    if (next.done) {
+      schedulingDone = true;
+      maybeFinish();
+      return;
+    }
+    // Sleeping at least 1 ms (never spinning) keeps the driver off the CPU the server needs; requests
+    // due meanwhile leave together on the next tick and their ≤ ~1 ms lag is counted in their latency.
+    timer = setTimeout(tick, Math.max(1, start + next.value - performance.now()));
+  };
+
+  const tty = progress === process.stderr && process.stderr.isTTY;
+  let lastProgress = { at: start, scheduled: 0, answered: 0 };
+  const progressTimer = setInterval(() => {
+    if (!progress) return;
+    const now = performance.now();
+    const dt = (now - lastProgress.at) / 1000;
+    const line =
+      `[${label}] ${((now - start) / 1000).toFixed(0).padStart(3)}s ` +
+      `offered ${Math.round((scheduled - lastProgress.scheduled) / dt)}/s achieved ${Math.round((answered - lastProgress.answered) / dt)}/s ` +
+      `in-flight ${inFlight} non-2xx ${Object.entries(statusCounts).reduce((n, [s, c]) => (s.startsWith('2') ? n : n + c), 0)} ` +
+      `errors ${errorCount} dropped ${dropped} late ${late} p99 ${summarize(latency).p99} ms`;
+    lastProgress = { at: now, scheduled, answered };
+    progress.write(tty ? `\r\x1b[K${line}` : `${line}\n`);
+  }, 1000);
+
+  // Hard bound: the plan, plus one request timeout for the last answers, plus a margin.
+  const deadline = setTimeout(() => {
+    schedulingDone = true;
+    if (timer) clearTimeout(timer);
+    finish();
+  }, plannedMs + timeoutMs + 5_000);
+
+  tick();
+  await finished;
+  clearTimeout(deadline);
+  clearInterval(progressTimer);
+  if (timer) clearTimeout(timer);
+  if (tty) process.stderr.write('\n');
+  closed = true;
+  const unfinished = inFlight;
+  if (unfinished > 0) {
+    errors.UNFINISHED_AT_DEADLINE = unfinished;
+    errorCount += unfinished;
+  }
+  await pool.destroy().catch(() => undefined);
+
+  const elapsedMs = Math.round(performance.now() - start);
+  const activeSec = Math.max(0.001, ((lastAnswerAt || performance.now()) - start) / 1000);
+  const timeline: SecondStats[] = [];
+  for (let i = 0; i < seconds.length; i++) {
+    const s = seconds[i] ?? secondAt(i);
+    const sum = s.hist ? summarize(s.hist) : undefined;
+    timeline.push({ second: i, offered: s.offered, sent: s.sent, dropped: s.dropped, achieved: s.achieved, non2xx: s.non2xx, errors: s.errors, p50: sum?.p50 ?? 0, p99: sum?.p99 ?? 0, max: sum?.max ?? 0 });
+  }
+  return {
+    label,
+    target: opts.target,
+    steps: opts.steps,
+    startedAt,
+    elapsedMs,
+    scheduled,
+    sent,
+    dropped,
+    late,
+    answered,
+    statusCounts,
+    errors,
+    errorCount,
+    achievedPerSec: Math.round((answered / activeSec) * 10) / 10,
+    latencyMs: summarize(latency),
+    sendLagMs: { p99: summarize(lag).p99, max: summarize(lag).max },
+    maxInFlight,
+    maxClientQueued,
+    timeline,
+  };
+}

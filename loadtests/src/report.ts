@@ -1,0 +1,94 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { AuditResult } from './audit';
+import type { ClosedModelResult } from './closed-model';
+import { renderHtmlReport, type ReportInput } from './html-report';
+import type { OpenModelResult } from './open-model';
+import { errorRate } from './slo';
+
+export const REPORTS_DIR = resolve(__dirname, '..', 'reports');
+
+export type HtmlInput = Omit<ReportInput, 'generatedAt' | 'machine'>;
+
+/** Writes reports/<scenario>-<timestamp>.json and .md (and .html when given charts); returns the paths. */
+export function writeReport(scenario: string, data: unknown, markdown: string, html?: HtmlInput): string[] {
+  mkdirSync(REPORTS_DIR, { recursive: true });
+  const base = join(REPORTS_DIR, `${scenario}-${reportStamp()}`);
+  writeFileSync(`${base}.json`, `${JSON.stringify(data, null, 2)}\n`);
+  writeFileSync(`${base}.md`, markdown);
+  if (!html) return [`${base}.json`, `${base}.md`];
+  const machine = `${cpus().length} CPUs, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+  writeFileSync(`${base}.html`, renderHtmlReport({ ...html, generatedAt: new Date().toISOString(), machine }));
+  return [`${base}.json`, `${base}.md`, `${base}.html`];
+}
+
+let stamp: string | undefined;
+/** One timestamp per CLI run, so a run's report and its intake log share a name. */
+export const reportStamp = () => (stamp ??= new Date().toISOString().replace(/[:.]/g, '-'));
+
+const table = (head: string[], rows: Array<Array<string | number>>) =>
+  [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+
+const counts = (c: Record<string, number>) =>
+  Object.entries(c)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join(', ') || 'none';
+
+export function openModelMarkdown(run: OpenModelResult, withTimeline = true): string {
+  const l = run.latencyMs;
+  const lines = [
+    table(
+      ['scheduled', 'sent', 'dropped', 'late (>10 ms)', 'answered', 'achieved/s', 'error rate', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'max ms'],
+      [[run.scheduled, run.sent, run.dropped, run.late, run.answered, run.achievedPerSec, `${(errorRate(run) * 100).toFixed(3)} %`, l.p50, l.p90, l.p99, l.p999, l.max]],
+    ),
+    '',
+    `Status codes: ${counts(run.statusCounts)}. Transport errors: ${counts(run.errors)}.`,
+    `Driver: send lag p99 ${run.sendLagMs.p99} ms, max ${run.sendLagMs.max} ms; most in flight ${run.maxInFlight}; most queued in the client pool ${run.maxClientQueued}.`,
+  ];
+  if (withTimeline) {
+    lines.push(
+      '',
+      '<details><summary>Per second (latency of the requests scheduled in that second)</summary>',
+      '',
+      table(
+        ['s', 'offered', 'dropped', 'achieved', 'non-2xx', 'errors', 'p50 ms', 'p99 ms', 'max ms'],
+        run.timeline.map((t) => [t.second, t.offered, t.dropped, t.achieved, t.non2xx, t.errors, t.p50, t.p99, t.max]),
+      ),
+      '',
+      '</details>',
+    );
+  }
+  return lines.join('\n');
+}
+
+const orNa = (v: number | null) => (v === null ? 'n/a (no index key)' : v);
+
+export function auditMarkdown(a: AuditResult): string {
+  return [
+    table(
+      ['accepted (202)', 'in PostgreSQL', 'missing', 'on Kafka', 'missing on Kafka', 'duplicated on Kafka', 'stored as duplicate'],
+      [[a.accepted, a.inPostgres, a.missingInPostgres, a.onKafka, a.missingOnKafka, a.duplicatedOnKafka, a.storedAsDuplicate]],
+    ),
+    '',
+    table(
+      ['refused (4xx)', 'refused but published', 'refused but written', 'uncertain (5xx / no answer)', 'uncertain published', 'uncertain written'],
+      [[a.refused, orNa(a.refusedButPublished), orNa(a.refusedButWritten), a.uncertain, orNa(a.uncertainPublished), orNa(a.uncertainWritten)]],
+    ),
+    '',
+    `Kafka messages scanned in the run's offset range: ${a.scannedMessages}${a.kafkaScanComplete ? '' : ' (scan INCOMPLETE)'}; ` +
+      `projector lag when counting: ${a.projectorLagAtCount ?? 'not checked'}; audit took ${(a.waitedMs / 1000).toFixed(1)} s.` +
+      (a.sampleMissing.length ? ` Missing (sample): ${a.sampleMissing.join(', ')}.` : ''),
+  ].join('\n');
+}
+
+export function closedModelMarkdown(rows: Array<{ name: string; r: ClosedModelResult }>): string {
+  return table(
+    ['server', 'connections', 'duration s', 'req/s (all)', '2xx/s', 'non-2xx', 'errors', 'p50 ms', 'p99 ms', 'max ms'],
+    rows.map(({ name, r }) => [name, r.connections, r.durationSec, r.reqPerSec, r.okPerSec, r.non2xx, r.errors, r.latencyMs.p50, r.latencyMs.p99, r.latencyMs.max]),
+  );
+}
+
+export function breachesMarkdown(breaches: string[]): string {
+  return breaches.length ? `**SLO breached:**\n\n${breaches.map((b) => `- ${b}`).join('\n')}` : '**All SLO thresholds held.**';
+}
