@@ -90,7 +90,7 @@ function parse(argv: string[]): ScenarioContext {
     audit: !values['no-audit'],
     connections: positive('connections', values.connections),
     rates: values.rates?.split(',').map((r) => positive('rates', r.trim()) as number),
-    slo: loadSlo(),
+    slo: loadSlo(undefined, values.smoke),
     infra: defaultInfra(),
   };
 }

@@ -13,12 +13,19 @@ export interface Slo {
 
 export const SLO_FILE = resolve(__dirname, '..', 'slo.json');
 
-export function loadSlo(file = SLO_FILE): Slo {
-  const raw = JSON.parse(readFileSync(file, 'utf8')) as Partial<Slo>;
+/**
+ * The thresholds; with `smoke`, the file's `smoke` block overrides some of them. A few seconds from a
+ * cold process on a shared CI box say nothing about latency or capacity, so smoke runs keep the
+ * correctness thresholds (errors, lost, duplicated) strict and relax only those.
+ */
+export function loadSlo(file = SLO_FILE, smoke = false): Slo {
+  const json = JSON.parse(readFileSync(file, 'utf8')) as Partial<Slo> & { smoke?: Partial<Slo> };
+  const raw = { ...json, ...(smoke ? json.smoke : {}) };
   for (const k of ['p99Ms', 'maxErrorRate', 'maxLost', 'maxDuplicated', 'minCapacityPerSec'] as const) {
     if (typeof raw[k] !== 'number' || !Number.isFinite(raw[k])) throw new Error(`${file}: ${k} must be a number`);
   }
-  return raw as Slo;
+  const { p99Ms, maxErrorRate, maxLost, maxDuplicated, minCapacityPerSec } = raw as Slo;
+  return { p99Ms, maxErrorRate, maxLost, maxDuplicated, minCapacityPerSec };
 }
 
 /** Share of scheduled requests not answered with `okStatus` (refused, failed, dropped or unanswered). */
