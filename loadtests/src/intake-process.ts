@@ -104,7 +104,7 @@ export async function startIntake(o: StartIntakeOptions): Promise<StartedIntake>
   try {
     await waitForHttp(`http://127.0.0.1:${projectorPort}/health/ready`, 60_000, projector);
     await waitForHttp(`${target}/health/ready`, 60_000, api);
-    await waitForProjector(o.infra.brokers, state.consumerGroups[0] as string, 120_000);
+    // No catching up to wait for: with CONSUMER_START_AT=end a ready projector has joined at the topic's end.
   } catch (e) {
     await stop();
     await cleanupRunState(o.infra, state);
