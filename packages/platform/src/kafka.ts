@@ -167,9 +167,9 @@ export interface ConsumerOptions<T> {
   partitionsConsumedConcurrently?: number;
   joinTimeoutMs?: number;
   /**
-   * 'end': begin at the topics' current ends instead of the group's committed offsets (tests; or an
-   * operator deliberately skipping history). The ends are read before joining, so nothing produced
-   * after this call is missed.
+   * 'end': a group with no committed offset on a partition begins at its current end instead of its
+   * start (tests, throwaway projectors); committed partitions resume as usual. The ends are read before
+   * joining, so nothing produced after this call is missed.
    */
   startAt?: 'committed' | 'end';
 }
@@ -204,7 +204,14 @@ export async function startConsumer<T>(kafka: Kafka, opts: ConsumerOptions<T>): 
     const admin = kafka.admin();
     await admin.connect();
     try {
-      for (const topic of opts.topics) for (const p of await admin.fetchTopicOffsets(topic)) ends.push({ topic, partition: p.partition, offset: p.high });
+      // Only partitions the group never committed start at the end; the rest resume where they were.
+      const committed = await admin.fetchOffsets({ groupId: opts.groupId, topics: opts.topics });
+      const resumes = new Set(committed.flatMap((t) => t.partitions.filter((p) => Number(p.offset) >= 0).map((p) => `${t.topic}:${p.partition}`)));
+      for (const topic of opts.topics) {
+        for (const p of await admin.fetchTopicOffsets(topic)) {
+          if (!resumes.has(`${topic}:${p.partition}`)) ends.push({ topic, partition: p.partition, offset: p.high });
+        }
+      }
     } finally {
       await admin.disconnect();
     }
