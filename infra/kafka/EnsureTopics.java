@@ -2,11 +2,12 @@
 // per topic, ~1.5 s each on a 2-core box). Used by infra/scripts/kafka.sh; compiled once into
 // .cache/kafka-helper (keyed by a hash of this file) and run with the jars of .cache/kafka-libs.
 //
-//   java -cp '.cache/kafka-helper:.cache/kafka-libs/*' EnsureTopics <bootstrap> <topics.txt> [timeout-s]
+//   java -cp '.cache/kafka-helper:.cache/kafka-libs/*' EnsureTopics <bootstrap> <topics.txt> [timeout-s] [replication-factor]
 //
 // It waits (up to timeout-s) until the broker answers a describeCluster and a listTopics, so it
 // doubles as the "broker is usable" check. Existing topics are never changed; a topic whose
-// partition count differs from the file is reported as a warning. Exit codes: 0 ok, 1 failure,
+// partition count differs from the file is reported as a warning. The replication factor of new
+// topics defaults to 1 (one local node); kafka.sh passes 3 in its three-node mode. Exit codes: 0 ok, 1 failure,
 // 2 usage error.
 
 import java.nio.file.Files;
@@ -32,13 +33,14 @@ public final class EnsureTopics {
 
     public static void main(String[] args) throws Exception {
         if (args.length < 2) {
-            System.err.println("usage: EnsureTopics <bootstrap-servers> <topics.txt> [timeout-seconds]");
+            System.err.println("usage: EnsureTopics <bootstrap-servers> <topics.txt> [timeout-seconds] [replication-factor]");
             System.exit(2);
         }
         String bootstrap = args[0];
         Map<String, Integer> wanted = parse(Path.of(args[1]));
         long timeoutMs = TimeUnit.SECONDS.toMillis(args.length > 2 ? Long.parseLong(args[2]) : 60);
         long deadline = System.currentTimeMillis() + timeoutMs;
+        short replication = args.length > 3 ? Short.parseShort(args[3]) : 1;
 
         Properties props = new Properties();
         props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
@@ -56,7 +58,7 @@ public final class EnsureTopics {
                 if (existing.contains(e.getKey())) {
                     present.add(e.getKey());
                 } else {
-                    toCreate.add(new NewTopic(e.getKey(), e.getValue(), (short) 1));
+                    toCreate.add(new NewTopic(e.getKey(), e.getValue(), replication));
                 }
             }
 
@@ -84,7 +86,7 @@ public final class EnsureTopics {
                 checkPartitions(admin, present, wanted);
             }
 
-            System.out.println("topics: " + created.size() + " created"
+            System.out.println("topics (replication " + replication + "): " + created.size() + " created"
                     + (created.isEmpty() ? "" : " " + created)
                     + ", " + present.size() + " already present, " + wanted.size() + " in file");
             System.exit(failed ? 1 : 0);
