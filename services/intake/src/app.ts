@@ -30,7 +30,6 @@ import { trustProxySetting } from './config';
 import { ClaimsStore, type ClaimResult } from './data-access/claims-store';
 import { RegistrationsRepository } from './data-access/registrations-repository';
 import { registrationRoutes } from './routes/registrations';
-import { warmUp } from './domain/warm-up';
 import { tokenBucketStore } from './rate-limit-store';
 import { parseSubmitted, submittedHandler } from './consumers/registration-submitted.consumer';
 import { parseStatusChanged, statusChangedHandler } from './consumers/registration-status-changed.consumer';
@@ -123,16 +122,6 @@ export async function buildApp(config: IntakeConfig, opts: BuildOptions = {}): P
     maxAge: config.INTAKE_MAX_AGE,
     today: opts.today ?? (() => calendarDateIn(new Date())),
   };
-  if (config.WARM_UP_ROUNDS > 0) {
-    const started = performance.now();
-    try {
-      warmUp(rules, cipher, config.WARM_UP_ROUNDS);
-      app.log.info({ rounds: config.WARM_UP_ROUNDS, ms: Math.round(performance.now() - started) }, 'warmed up');
-    } catch (e) {
-      // A warm-up is an optimisation: it never keeps the service from starting.
-      app.log.warn({ errName: (e as Error).name }, 'warm-up skipped');
-    }
-  }
   registrationRoutes(app, {
     rules,
     repository,

@@ -26,7 +26,7 @@ describe('intake as a process (server.ts)', () => {
   });
 
   it('on SIGTERM turns not-ready, finishes the requests it accepted, flushes to Kafka and exits 0', async () => {
-    const t = testEnv({ HTTP_PORT: String(20000 + Math.floor(Math.random() * 20000)), HTTP_SHUTDOWN_DRAIN_MS: '300', HTTP_SHUTDOWN_TIMEOUT_MS: '30000', LOG_LEVEL: 'warn', WARM_UP_ROUNDS: '3000', CONSUMER_START_AT: 'end' });
+    const t = testEnv({ HTTP_PORT: String(20000 + Math.floor(Math.random() * 20000)), HTTP_SHUTDOWN_DRAIN_MS: '300', HTTP_SHUTDOWN_TIMEOUT_MS: '30000', LOG_LEVEL: 'warn', CONSUMER_START_AT: 'end' });
     const base = `http://127.0.0.1:${t.env.HTTP_PORT}`;
     const s = startServer(t.env);
     const db = new pg.Client({ connectionString: DATABASE_URL });

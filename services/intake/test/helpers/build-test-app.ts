@@ -45,7 +45,6 @@ export function testEnv(overrides: Record<string, string> = {}): TestEnv {
     PII_KEYS: `t1:${key}`,
     PII_ACTIVE_KEY_ID: 't1',
     PII_INDEX_KEY: indexKey,
-    WARM_UP_ROUNDS: '0',
     ...overrides,
   };
   const config = loadIntakeConfig(env);
