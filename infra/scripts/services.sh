@@ -20,8 +20,7 @@ services() { grep -vE '^\s*(#|$)' "$SERVICES_FILE"; }
 
 # Local keys: random per machine, never committed. Production injects PII_* from a secret store.
 ensure_dev_keys() {
-  if [[ -n "${PII_KEYS:-}" ]]; then return 0; fi
-  if [[ ! -f "$DEV_KEYS" ]]; then
+  if [[ -z "${PII_KEYS:-}" && ! -f "$DEV_KEYS" ]]; then
     umask 077
     {
       echo "PII_KEYS=local1:$(head -c 32 /dev/urandom | base64 -w0)"
@@ -30,10 +29,34 @@ ensure_dev_keys() {
     } >"$DEV_KEYS"
     info "generated local personal-data keys in $DEV_KEYS"
   fi
-  set -a
-  # shellcheck disable=SC1090
-  source "$DEV_KEYS"
-  set +a
+  # Tokens added after the first keys file was written are appended to it, once.
+  local token
+  for token in ADMIN_TOKEN REGISTRY_API_TOKEN; do
+    if [[ -z "${!token:-}" ]] && ! grep -q "^$token=" "$DEV_KEYS" 2>/dev/null; then
+      (umask 077 && echo "$token=$(head -c 24 /dev/urandom | base64 -w0 | tr '+/' '-_')" >>"$DEV_KEYS")
+    fi
+  done
+  if [[ -f "$DEV_KEYS" ]]; then
+    # Values already in the environment (production, CI secrets) win over the local file.
+    local line key
+    while IFS= read -r line; do
+      key="${line%%=*}"
+      [[ -n "$key" && -z "${!key:-}" ]] && export "$line"
+    done <"$DEV_KEYS"
+  fi
+  return 0
+}
+
+# `HEALTH_PATH=/x` among a service's settings names its readiness URL (default /health/ready).
+health_path() {
+  local word
+  for word in $1; do
+    if [[ "$word" == HEALTH_PATH=* ]]; then
+      echo "${word#HEALTH_PATH=}"
+      return
+    fi
+  done
+  echo /health/ready
 }
 
 cmd_start() {
@@ -56,11 +79,15 @@ cmd_start() {
         nohup "$NODE_BIN" "$entry" >>"$LOG_DIR/$name.log" 2>&1 9>&- &
       echo $! >"$pidfile"
     )
-    if ! wait_for_http "http://127.0.0.1:$port/health/ready" 60; then
+    if ! wait_for_http "http://127.0.0.1:$port$(health_path "$settings")" 60; then
       tail -n 20 "$LOG_DIR/$name.log" >&2 || true
       die "$name did not become ready on port $port (log: $LOG_DIR/$name.log)"
     fi
-    info "$name ready: http://127.0.0.1:$port  (OpenAPI: /docs/openapi.json, metrics: /metrics)"
+    if [[ "$entry" == services/* ]]; then
+      info "$name ready: http://127.0.0.1:$port  (OpenAPI: /docs/openapi.json, metrics: /metrics)"
+    else
+      info "$name ready: http://127.0.0.1:$port"
+    fi
   done < <(services)
 }
 
@@ -87,7 +114,7 @@ cmd_stop() {
       info "$name stopped"
     fi
     rm -f "$pidfile"
-  done < <(services)
+  done < <(services | tac)
 }
 
 cmd_status() {

@@ -146,3 +146,21 @@ export function typoVariant(nik: string, seed: number): string {
   const index = ((Math.trunc(seed) % variants.length) + variants.length) % variants.length;
   return variants[index] as string;
 }
+
+/**
+ * A typo that intake validation cannot catch: one digit of the 4-digit serial (positions 13–16)
+ * replaced, so province, regency, district and birth date still read correctly. Only the registry can
+ * tell it is the wrong person. Picked by `seed` (any integer); never the all-zero serial.
+ */
+export function serialTypo(nik: string, seed: number): string {
+  if (!isNikFormat(nik)) throw new RangeError('serialTypo needs 16 ASCII digits');
+  const s = Math.abs(Math.trunc(seed));
+  for (let k = 0; k < 36; k++) {
+    const i = (s + k) % 36;
+    const position = 12 + (i % 4);
+    const digit = (Number(nik[position]) + 1 + Math.floor(i / 4)) % 10;
+    const typo = `${nik.slice(0, position)}${digit}${nik.slice(position + 1)}`;
+    if (typo.slice(12) !== '0000') return typo;
+  }
+  throw new RangeError('no serial typo possible');
+}

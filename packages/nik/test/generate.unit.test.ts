@@ -1,4 +1,4 @@
-import { ageOn, generateNik, generateValidPerson, parseNik, PRAKERJA_AGE_RANGE, PROVINCES, typoVariant, typoVariants } from '../src';
+import { ageOn, checkNikMatchesBirthDate, generateNik, generateValidPerson, parseNik, PRAKERJA_AGE_RANGE, PROVINCES, serialTypo, typoVariant, typoVariants } from '../src';
 import type { GenerateNikInput } from '../src';
 
 const TODAY = new Date('2026-11-30T00:00:00Z');
@@ -125,5 +125,19 @@ describe('typoVariants', () => {
 
   it('throws RangeError for text that is not 16 digits', () => {
     expect(() => typoVariants('32041106099700')).toThrow(RangeError);
+  });
+});
+
+describe('serialTypo', () => {
+  it('changes exactly one serial digit, so the NIK still parses with the same birth date, for many people and seeds', () => {
+    for (let seed = 0; seed < 300; seed++) {
+      const p = generateValidPerson(seed, new Date('2026-11-30T00:00:00Z'));
+      const typo = serialTypo(p.nik, seed * 7);
+      expect(typo).not.toBe(p.nik);
+      expect([...typo].filter((d, i) => d !== p.nik[i]).length).toBe(1);
+      expect(typo.slice(0, 12)).toBe(p.nik.slice(0, 12));
+      expect(checkNikMatchesBirthDate(typo, p.birthDate)).toEqual([]);
+      expect(parseNik(typo, { today: new Date('2026-11-30T00:00:00Z'), minAge: 18, maxAge: 64 }).ok).toBe(true);
+    }
   });
 });

@@ -10,3 +10,4 @@ export * from './token-bucket';
 export * from './pii';
 export * from './kafka';
 export * from './metrics';
+export * from './outbox';

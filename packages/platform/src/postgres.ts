@@ -21,14 +21,24 @@ export function assertIdentifier(name: string): void {
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`"${name}" is not a safe SQL identifier`);
 }
 
+/** Migrations every service that uses the transactional outbox adds to its own (`0000_platform_*`). */
+export const PLATFORM_MIGRATIONS_DIR = join(__dirname, '..', 'migrations');
+
 /**
- * Applies `dir/NNNN_name.sql` files in order inside `schema`, each in its own transaction, recording
+ * Applies `dir/NNNN_name.sql` files (from one directory or several, ordered by file name) inside `schema`, each in its own transaction, recording
  * them in `<schema>.schema_migrations`. An advisory lock keeps two starting replicas from racing.
  * A runner of a few lines instead of a tool: see docs/decisions/0004-migrations.md.
  */
-export async function migrate(pool: pg.Pool, schema: string, dir: string): Promise<string[]> {
+export async function migrate(pool: pg.Pool, schema: string, dirs: string | string[]): Promise<string[]> {
   assertIdentifier(schema);
-  const files = (await readdir(dir)).filter((f) => /^\d{4}_[\w-]+\.sql$/.test(f)).sort();
+  const found = new Map<string, string>();
+  for (const dir of Array.isArray(dirs) ? dirs : [dirs]) {
+    for (const f of (await readdir(dir)).filter((n) => /^\d{4}_[\w-]+\.sql$/.test(n))) {
+      if (found.has(f)) throw new Error(`migration ${f} exists in two directories`);
+      found.set(f, join(dir, f));
+    }
+  }
+  const files = [...found.keys()].sort();
   const client = await pool.connect();
   const applied: string[] = [];
   try {
@@ -40,7 +50,7 @@ export async function migrate(pool: pg.Pool, schema: string, dir: string): Promi
     const done = new Set((await client.query(`SELECT version FROM ${schema}.schema_migrations`)).rows.map((r) => r.version));
     for (const file of files) {
       if (done.has(file)) continue;
-      const sql = await readFile(join(dir, file), 'utf8');
+      const sql = await readFile(found.get(file)!, 'utf8');
       await client.query('BEGIN');
       try {
         await client.query(`SET LOCAL search_path TO ${schema}`);

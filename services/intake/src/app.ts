@@ -16,7 +16,9 @@ import {
   createServer,
   EventProducer,
   migrate,
+  OutboxRelay,
   PiiCipher,
+  PLATFORM_MIGRATIONS_DIR,
   RATE_LIMITED,
   redisReady,
   startConsumer,
@@ -63,10 +65,11 @@ export async function buildApp(config: IntakeConfig, opts: BuildOptions = {}): P
     rejected: counter(app.metrics, 'intake_registrations_rejected_total', 'Registrations refused, by code', ['code']),
     fallback: counter(app.metrics, 'intake_redis_fallback_total', 'Decisions taken without Redis (in-process buckets, PostgreSQL dedup)', ['use']),
     projected: counter(app.metrics, 'intake_projected_total', 'Submissions written to PostgreSQL, by outcome', ['outcome']),
+    relayed: counter(app.metrics, 'intake_outbox_published_total', 'Outbox events published to Kafka'),
   };
 
   const pool = createPool({ url: config.DATABASE_URL, schema: config.PG_SCHEMA, max: config.PG_POOL_MAX, applicationName: 'intake' });
-  const applied = await migrate(pool, config.PG_SCHEMA, MIGRATIONS_DIR);
+  const applied = await migrate(pool, config.PG_SCHEMA, [PLATFORM_MIGRATIONS_DIR, MIGRATIONS_DIR]);
   if (applied.length) app.log.info({ applied, schema: config.PG_SCHEMA }, 'migrations applied');
   app.readiness.add('postgres', async () => void (await pool.query('SELECT 1')));
 
@@ -81,6 +84,10 @@ export async function buildApp(config: IntakeConfig, opts: BuildOptions = {}): P
     if (!producer.isConnected) throw new Error('producer disconnected');
   });
   const publish = (topic: string, key: string, value: string) => producer.publish({ topic, key, value, headers: { 'content-type': 'application/cloudevents+json' } });
+
+  // NIK corrections commit their events to the outbox; every intake process relays (SKIP LOCKED shares the rows).
+  const relay = new OutboxRelay(pool, producer, { logger: app.log as any, onPublished: (n) => m.relayed.inc(n) });
+  relay.start();
 
   const cipher = new PiiCipher(config.PII_KEYS, config.PII_ACTIVE_KEY_ID, config.PII_INDEX_KEY);
   const repository = new RegistrationsRepository(pool);
@@ -130,6 +137,15 @@ export async function buildApp(config: IntakeConfig, opts: BuildOptions = {}): P
     rateLimit: { max: config.RATE_LIMIT_CLIENT_BURST, timeWindow: 1000 },
     onRejected: (code) => m.rejected.inc({ code }),
     onAccepted: () => m.accepted.inc(),
+    correction: {
+      cipher,
+      repository,
+      claimNik: (nikIndex, id) => claims.claimNik(nikIndex, id),
+      releaseNik: (nikIndex, id) => claims.releaseNik(nikIndex, id),
+      maxCorrections: config.INTAKE_MAX_NIK_CORRECTIONS,
+      rules,
+      onCommitted: () => relay.wake(),
+    },
     ports: {
       cipher,
       claim: claimWithFallback,
@@ -179,6 +195,7 @@ export async function buildApp(config: IntakeConfig, opts: BuildOptions = {}): P
   // Order matters: stop consuming, flush the producer (consumers publish too), then close the stores.
   app.addHook('onClose', async () => {
     await Promise.allSettled(consumers.map((c) => c.stop()));
+    await relay.stop();
     await producer.close();
     redis.disconnect();
     await pool.end();

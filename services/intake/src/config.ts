@@ -23,6 +23,8 @@ export const intakeEnv = z
     IDEMPOTENCY_TTL_SEC: z.coerce.number().int().positive().default(24 * 3600),
     /** Seconds a 503 asks the client to wait. */
     RETRY_AFTER_SEC: z.coerce.number().int().positive().default(5),
+    /** How many times an applicant may correct a NIK the registry rejected. */
+    INTAKE_MAX_NIK_CORRECTIONS: z.coerce.number().int().min(0).default(2),
     CONSUMER_ENABLED: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
     CONSUMER_GROUP: z.string().min(1).default('intake-projector'),
     /** committed: a new group replays the topics from the start (rebuilds the projection); end: a new group takes only new events (an existing one resumes either way). */

@@ -24,3 +24,19 @@ export const REGISTRATION_NOT_FOUND = defineError('REGISTRATION_NOT_FOUND', 404,
   id: 'Pendaftaran tidak ditemukan.',
   en: 'Registration not found.',
 });
+export const NIK_CORRECTION_NOT_ALLOWED = defineError('NIK_CORRECTION_NOT_ALLOWED', 409, {
+  id: 'NIK hanya dapat diperbaiki setelah ditolak oleh pemeriksaan Dukcapil.',
+  en: 'A NIK can be corrected only after the population registry check rejected it.',
+});
+export const NIK_NOT_CORRECTABLE = defineError('NIK_NOT_CORRECTABLE', 409, {
+  id: 'NIK ini tercatat tidak aktif di Dukcapil; perbaikan tidak dapat membantu. Hubungi Dukcapil setempat.',
+  en: 'The registry lists this NIK as inactive; a correction cannot help. Contact your local civil registry office.',
+});
+export const NIK_CORRECTION_LIMIT_REACHED = defineError('NIK_CORRECTION_LIMIT_REACHED', 409, {
+  id: 'Batas perbaikan NIK sudah tercapai.',
+  en: 'The limit of NIK corrections has been reached.',
+});
+export const NIK_CORRECTION_UNCHANGED = defineError('NIK_CORRECTION_UNCHANGED', 409, {
+  id: 'NIK yang dikirim sama dengan NIK yang ditolak.',
+  en: 'The NIK sent is the one that was rejected.',
+});

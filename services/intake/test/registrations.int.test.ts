@@ -64,6 +64,7 @@ describe('POST /v1/registrations (real Kafka, PostgreSQL, Redis)', () => {
       registrationId,
       status: 'pending_email_verification',
       emailMasked: 's***d@example.co.id',
+      nikAttempt: 1,
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
     });

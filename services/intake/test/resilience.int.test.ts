@@ -4,7 +4,7 @@ import pino from 'pino';
 import { makeEvent, REGISTRATION_STATUS_CHANGED_V1 } from '@gelombang/contracts';
 import { createKafka, EventProducer, type App } from '@gelombang/platform';
 import { buildTestApp, DATABASE_URL, dropSchema, KAFKA_BROKERS, person, testEnv, waitFor, type TestEnv } from './helpers/build-test-app';
-import { startPrivateRedis } from './helpers/private-redis';
+import { startPrivateRedis } from '@gelombang/testkit';
 
 const post = (app: App, body: Record<string, unknown>, headers: Record<string, string> = {}) =>
   app.inject({ method: 'POST', url: '/v1/registrations', payload: body, headers });

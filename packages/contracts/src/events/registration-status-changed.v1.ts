@@ -5,6 +5,8 @@ import { cloudEvent } from '../cloudevents';
 export const registrationStatus = z.enum([
   'pending_email_verification',
   'email_verified',
+  /** The applicant corrected the NIK after a rejection; a new registry check is queued. */
+  'nik_resubmitted',
   'nik_verified',
   'nik_rejected',
   'enrolled',
@@ -17,6 +19,11 @@ export const registrationStatusChangedV1Data = z.object({
   status: registrationStatus,
   /** A code, never free text with personal data. */
   reason: z.string().regex(/^[A-Z0-9_]+$/).optional(),
+  /**
+   * NIK statuses only: which check this is (1 = the first, +1 per correction). An answer to an older
+   * attempt never overwrites a newer one.
+   */
+  attempt: z.number().int().positive().optional(),
   changedAt: z.iso.datetime({ offset: true }),
 });
 export type RegistrationStatusChangedV1Data = z.infer<typeof registrationStatusChangedV1Data>;

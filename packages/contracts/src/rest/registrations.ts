@@ -102,6 +102,12 @@ export const registrationView = z.object({
   registrationId: z.uuid(),
   status: z.union([registrationStatus, z.literal('processing')]),
   emailMasked: z.string().optional(),
+  /** Why the last NIK check failed (`NIK_NOT_FOUND`, `DATA_MISMATCH`, `NIK_INACTIVE`), while status is nik_rejected. */
+  reason: z.string().optional(),
+  /** Which NIK check the status is about: 1, then +1 per correction. */
+  nikAttempt: z.number().int().positive().optional(),
+  /** True while status is nik_rejected and the applicant may send a corrected NIK. */
+  nikCorrectable: z.boolean().optional(),
   createdAt: z.iso.datetime({ offset: true }),
   updatedAt: z.iso.datetime({ offset: true }),
 });
@@ -111,4 +117,19 @@ export const errorBody = z.object({
   code: z.string(),
   message: z.string(),
   errors: z.array(z.object({ field: z.string(), code: z.string(), message: z.string() })).optional(),
+});
+
+/**
+ * Body of POST /v1/registrations/:id/nik: the corrected NIK after a registry rejection. Its format is
+ * checked here; that it matches the birth date given at registration is checked by the service.
+ */
+export const nikCorrectionRequest = z.strictObject({
+  nik: z.string().describe('The corrected 16-digit NIK'),
+});
+export type NikCorrectionRequest = z.infer<typeof nikCorrectionRequest>;
+
+export const nikCorrectionAccepted = z.object({
+  registrationId: z.uuid(),
+  status: z.literal('nik_resubmitted'),
+  nikAttempt: z.number().int().positive(),
 });

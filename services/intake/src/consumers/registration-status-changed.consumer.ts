@@ -11,7 +11,14 @@ export function statusChangedHandler(repository: RegistrationsRepository) {
     await repository.applyStatus(
       events
         .filter((e) => e.data.status !== 'rejected_duplicate')
-        .map((e) => ({ registrationId: e.data.registrationId, status: e.data.status, eventId: e.id, changedAt: e.data.changedAt })),
+        .map((e) => ({
+          registrationId: e.data.registrationId,
+          status: e.data.status,
+          eventId: e.id,
+          changedAt: e.data.changedAt,
+          ...(e.data.attempt !== undefined ? { attempt: e.data.attempt } : {}),
+          ...(e.data.reason !== undefined ? { reason: e.data.reason } : {}),
+        })),
     );
   };
 }

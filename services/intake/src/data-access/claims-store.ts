@@ -50,6 +50,20 @@ redis.call('SET', KEYS[4], '1', 'EX', ARGV[2])
 return 1
 `;
 
+/* KEYS: nik. ARGV: registration id. Takes a free NIK (or keeps our own); answers who holds it. */
+const CLAIM_NIK = `
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return holder end
+redis.call('SET', KEYS[1], ARGV[1])
+return ARGV[1]
+`;
+
+/* KEYS: nik. ARGV: registration id. Frees the NIK only if this registration holds it. */
+const RELEASE_NIK = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
 export interface ClaimInput {
   nikIndex: string;
   emailIndex: string;
@@ -72,6 +86,8 @@ export class ClaimsStore {
     if (!('intakeClaim' in redis)) {
       redis.defineCommand('intakeClaim', { numberOfKeys: 3, lua: CLAIM });
       redis.defineCommand('intakeMarkUncertain', { numberOfKeys: 4, lua: MARK_UNCERTAIN });
+      redis.defineCommand('intakeClaimNik', { numberOfKeys: 1, lua: CLAIM_NIK });
+      redis.defineCommand('intakeReleaseNik', { numberOfKeys: 1, lua: RELEASE_NIK });
     }
   }
 
@@ -110,6 +126,16 @@ export class ClaimsStore {
   /** After a failed publish: the Idempotency-Key is freed, NIK and email stay reserved for their owner's retry. */
   async markUncertain(i: ClaimInput): Promise<void> {
     await (this.redis as any).intakeMarkUncertain(...this.keys(i), this.uncertainKey(i.registrationId), i.registrationId, UNCERTAIN_TTL_SEC);
+  }
+
+  /** For a NIK correction: true if the NIK is free or already this registration's. */
+  async claimNik(nikIndex: string, registrationId: string): Promise<boolean> {
+    return (await (this.redis as any).intakeClaimNik(`${this.prefix}nik:${nikIndex}`, registrationId)) === registrationId;
+  }
+
+  /** Gives a NIK back (the typo after a correction, or a correction that lost in PostgreSQL). */
+  async releaseNik(nikIndex: string, registrationId: string): Promise<void> {
+    await (this.redis as any).intakeReleaseNik(`${this.prefix}nik:${nikIndex}`, registrationId);
   }
 
   async accepted(registrationId: string): Promise<{ submittedAt: string; emailMasked: string } | undefined> {

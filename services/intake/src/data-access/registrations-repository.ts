@@ -1,10 +1,13 @@
 import type pg from 'pg';
 import type { RegistrationSubmittedV1, RegistrationStatus } from '@gelombang/contracts';
+import { enqueueEvents, type OutgoingMessage } from '@gelombang/platform';
 
 export interface StoredView {
   registrationId: string;
   status: string;
   emailMasked: string;
+  reason?: string;
+  nikAttempt: number;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -13,11 +16,41 @@ export interface StoredView {
 export const STATUS_RANK: Record<RegistrationStatus, number> = {
   pending_email_verification: 1,
   email_verified: 2,
-  nik_rejected: 3,
-  nik_verified: 4,
-  enrolled: 5,
+  nik_resubmitted: 3,
+  nik_rejected: 4,
+  nik_verified: 5,
+  enrolled: 6,
   rejected_duplicate: 9,
 };
+
+export interface StatusChange {
+  registrationId: string;
+  status: RegistrationStatus;
+  eventId: string;
+  changedAt: string;
+  /** NIK statuses: which check. Absent (0) for the others. */
+  attempt?: number;
+  reason?: string;
+}
+
+/**
+ * Does `next` replace `current`? A newer NIK check always does; otherwise only a later funnel stage,
+ * and an answer about an older NIK check never does. The SQL in applyStatus is the same rule.
+ */
+export function supersedes(next: { rank: number; attempt: number }, current: { rank: number; attempt: number }): boolean {
+  if (next.attempt > current.attempt) return true;
+  return next.rank > current.rank && (next.attempt === 0 || next.attempt === current.attempt);
+}
+
+/** What a correction needs from the stored registration, read under a row lock. */
+export interface CorrectionTarget {
+  status: string;
+  reason: string | null;
+  nikAttempt: number;
+  nikIndex: string;
+  fullNameEnc: string;
+  birthDateEnc: string;
+}
 
 export class RegistrationsRepository {
   constructor(private readonly pool: pg.Pool) {}
@@ -84,25 +117,90 @@ export class RegistrationsRepository {
     }
   }
 
-  /** Applies later-stage statuses; out-of-order or replayed events never move a registration back. */
-  async applyStatus(changes: Array<{ registrationId: string; status: RegistrationStatus; eventId: string; changedAt: string }>): Promise<void> {
+  /** Applies later-stage statuses; out-of-order, replayed or stale-attempt events never move a registration back. */
+  async applyStatus(changes: StatusChange[]): Promise<void> {
     if (changes.length === 0) return;
-    const rows = changes.map((c) => ({ ...c, rank: STATUS_RANK[c.status] }));
+    // Fold each registration's events first (one row per id in the upsert), by the same rule as the SQL.
+    const latest = new Map<string, StatusChange & { rank: number; attempt: number }>();
+    for (const c of changes) {
+      const row = { ...c, rank: STATUS_RANK[c.status], attempt: c.attempt ?? 0 };
+      const cur = latest.get(c.registrationId);
+      if (!cur) latest.set(c.registrationId, row);
+      else if (supersedes(row, cur)) latest.set(c.registrationId, { ...row, attempt: Math.max(row.attempt, cur.attempt) });
+    }
     await this.pool.query(
-      `INSERT INTO registration_progress (registration_id, status, rank, event_id, changed_at)
-       SELECT DISTINCT ON (x."registrationId") x."registrationId", x.status, x.rank, x."eventId", x."changedAt"
-       FROM jsonb_to_recordset($1::jsonb) AS x("registrationId" uuid, status text, rank smallint, "eventId" uuid, "changedAt" timestamptz)
-       ORDER BY x."registrationId", x.rank DESC
+      `INSERT INTO registration_progress AS p (registration_id, status, rank, event_id, changed_at, attempt, reason)
+       SELECT x."registrationId", x.status, x.rank, x."eventId", x."changedAt", x.attempt, x.reason
+       FROM jsonb_to_recordset($1::jsonb) AS x("registrationId" uuid, status text, rank smallint, "eventId" uuid, "changedAt" timestamptz, attempt smallint, reason text)
        ON CONFLICT (registration_id) DO UPDATE
-         SET status = excluded.status, rank = excluded.rank, event_id = excluded.event_id, changed_at = excluded.changed_at, updated_at = now()
-         WHERE registration_progress.rank < excluded.rank`,
-      [JSON.stringify(rows)],
+         SET status = excluded.status, rank = excluded.rank, event_id = excluded.event_id, changed_at = excluded.changed_at,
+             attempt = GREATEST(p.attempt, excluded.attempt), reason = excluded.reason, updated_at = now()
+         WHERE excluded.attempt > p.attempt
+            OR (excluded.rank > p.rank AND (excluded.attempt = 0 OR excluded.attempt = p.attempt))`,
+      [JSON.stringify([...latest.values()].map((r) => ({ ...r, reason: r.reason ?? null })))],
     );
+  }
+
+  /** Locks the registration (and its progress) for a NIK correction; undefined when unknown. */
+  async lockForCorrection(client: pg.PoolClient, registrationId: string): Promise<CorrectionTarget | undefined> {
+    const r = await client.query(
+      `SELECT CASE WHEN r.status = 'rejected_duplicate' OR p.status IS NULL THEN r.status ELSE p.status END AS status,
+              p.reason, r.nik_attempt, r.nik_index, r.full_name_enc, r.birth_date_enc
+       FROM registrations r LEFT JOIN registration_progress p USING (registration_id)
+       WHERE r.registration_id = $1
+       FOR UPDATE OF r`,
+      [registrationId],
+    );
+    const row = r.rows[0];
+    if (!row) return undefined;
+    return { status: row.status, reason: row.reason, nikAttempt: row.nik_attempt, nikIndex: row.nik_index, fullNameEnc: row.full_name_enc, birthDateEnc: row.birth_date_enc };
+  }
+
+  /**
+   * Stores the corrected NIK, moves the registration to nik_resubmitted for the new attempt and enqueues
+   * the events, in the caller's transaction. A NIK already active elsewhere fails on the unique index
+   * (pg code 23505), which the caller turns into NIK_ALREADY_REGISTERED.
+   */
+  async applyCorrection(
+    client: pg.PoolClient,
+    c: { registrationId: string; nikIndex: string; nikEnc: string; provinceCode: string; attempt: number; eventId: string; changedAt: string },
+    events: Omit<OutgoingMessage, 'headers'>[],
+  ): Promise<void> {
+    await client.query(
+      `UPDATE registrations SET nik_index = $2, nik_enc = $3, province_code = $4, nik_attempt = $5, updated_at = now()
+       WHERE registration_id = $1`,
+      [c.registrationId, c.nikIndex, c.nikEnc, c.provinceCode, c.attempt],
+    );
+    await client.query(
+      `INSERT INTO registration_progress (registration_id, status, rank, event_id, changed_at, attempt, reason)
+       VALUES ($1, 'nik_resubmitted', $2, $3, $4, $5, NULL)
+       ON CONFLICT (registration_id) DO UPDATE
+         SET status = excluded.status, rank = excluded.rank, event_id = excluded.event_id, changed_at = excluded.changed_at,
+             attempt = excluded.attempt, reason = NULL, updated_at = now()`,
+      [c.registrationId, STATUS_RANK.nik_resubmitted, c.eventId, c.changedAt, c.attempt],
+    );
+    await enqueueEvents(client, events);
+  }
+
+  /** Runs `work` in a transaction on one pooled client. */
+  async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const out = await work(client);
+      await client.query('COMMIT');
+      return out;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
   }
 
   async view(registrationId: string): Promise<StoredView | undefined> {
     const r = await this.pool.query(
-      `SELECT r.registration_id, r.email_masked, r.created_at,
+      `SELECT r.registration_id, r.email_masked, r.created_at, r.nik_attempt, p.reason,
               CASE WHEN r.status = 'rejected_duplicate' OR p.status IS NULL THEN r.status ELSE p.status END AS status,
               GREATEST(r.updated_at, p.updated_at) AS updated_at
        FROM registrations r LEFT JOIN registration_progress p USING (registration_id)
@@ -111,7 +209,15 @@ export class RegistrationsRepository {
     );
     const row = r.rows[0];
     if (!row) return undefined;
-    return { registrationId: row.registration_id, status: row.status, emailMasked: row.email_masked, createdAt: row.created_at, updatedAt: row.updated_at };
+    return {
+      registrationId: row.registration_id,
+      status: row.status,
+      emailMasked: row.email_masked,
+      ...(row.reason ? { reason: row.reason } : {}),
+      nikAttempt: row.nik_attempt,
+      createdAt: row.created_at,
+      updatedAt: row.updated_at,
+    };
   }
 
   /** The slow path used while Redis is away: is this NIK or email already active? */

@@ -1,20 +1,28 @@
 import { z } from 'zod';
 import {
   errorBody,
+  FIELD_MESSAGES,
+  nikCorrectionAccepted,
+  nikCorrectionRequest,
   registrationAccepted,
   registrationRequest,
   registrationView,
   type RegistrationRules,
 } from '@gelombang/contracts';
-import { PublishTimeoutError, SERVICE_UNAVAILABLE, type App } from '@gelombang/platform';
+import { GENERIC_FIELD_MESSAGES, pickLang, PublishTimeoutError, SERVICE_UNAVAILABLE, VALIDATION_FAILED, type App } from '@gelombang/platform';
 import {
   EMAIL_ALREADY_REGISTERED,
   IDEMPOTENCY_KEY_IN_PROGRESS,
   IDEMPOTENCY_KEY_INVALID,
   IDEMPOTENCY_KEY_REUSED,
   NIK_ALREADY_REGISTERED,
+  NIK_CORRECTION_LIMIT_REACHED,
+  NIK_CORRECTION_NOT_ALLOWED,
+  NIK_CORRECTION_UNCHANGED,
+  NIK_NOT_CORRECTABLE,
   REGISTRATION_NOT_FOUND,
 } from '../errors';
+import { correctNik, type CorrectNikDeps } from '../domain/correct-nik';
 import { register, type RegisterPorts } from '../domain/register';
 import type { RegistrationsRepository } from '../data-access/registrations-repository';
 import type { ClaimsStore } from '../data-access/claims-store';
@@ -28,7 +36,11 @@ export interface RegistrationRoutesDeps {
   rateLimit: Record<string, unknown>;
   onRejected: (code: string) => void;
   onAccepted: () => void;
+  correction: CorrectNikDeps;
 }
+
+/** Reasons after which the applicant may send a corrected NIK (NIK_INACTIVE is not one). */
+const CORRECTABLE_REASONS = new Set(['NIK_NOT_FOUND', 'DATA_MISMATCH']);
 
 const IDEMPOTENCY_KEY_RE = /^[\x21-\x7e]{1,255}$/;
 
@@ -102,6 +114,9 @@ export function registrationRoutes(app: App, deps: RegistrationRoutesDeps) {
           registrationId: stored.registrationId,
           status: stored.status as z.infer<typeof registrationView>['status'],
           emailMasked: stored.emailMasked,
+          ...(stored.reason ? { reason: stored.reason } : {}),
+          nikAttempt: stored.nikAttempt,
+          ...(stored.status === 'nik_rejected' ? { nikCorrectable: CORRECTABLE_REASONS.has(stored.reason ?? '') } : {}),
           createdAt: stored.createdAt.toISOString(),
           updatedAt: stored.updatedAt.toISOString(),
         };
@@ -121,4 +136,46 @@ export function registrationRoutes(app: App, deps: RegistrationRoutesDeps) {
     },
   );
 
+  app.post(
+    '/v1/registrations/:id/nik',
+    {
+      config: { rateLimit: deps.rateLimit },
+      schema: {
+        summary: 'Correct a NIK the population registry rejected',
+        description:
+          'Allowed while the registration is nik_rejected with a correctable reason (NIK_NOT_FOUND, DATA_MISMATCH), ' +
+          'a limited number of times. The corrected NIK must match the birth date given at registration and belong to ' +
+          'no other registration. 202 means stored durably; a new registry check follows (status nik_resubmitted).',
+        params: z.object({ id: z.uuid() }),
+        body: nikCorrectionRequest,
+        response: { 202: nikCorrectionAccepted, 400: errorBody, 404: errorBody, 409: errorBody, 429: errorBody },
+      },
+    },
+    async (req, reply) => {
+      const outcome = await correctNik(deps.correction, req.params.id, req.body.nik);
+      switch (outcome.kind) {
+        case 'accepted':
+          req.log.info({ registrationId: req.params.id, nikAttempt: outcome.attempt }, 'nik correction accepted');
+          return reply.status(202).send({ registrationId: req.params.id, status: 'nik_resubmitted' as const, nikAttempt: outcome.attempt });
+        case 'invalid': {
+          const lang = pickLang(req.headers['accept-language']);
+          const errors = outcome.codes.map((code) => ({ field: 'nik', code, message: (FIELD_MESSAGES[code] ?? GENERIC_FIELD_MESSAGES.FIELD_INVALID!)[lang] }));
+          throw VALIDATION_FAILED({ errors });
+        }
+        case 'not_found':
+          throw REGISTRATION_NOT_FOUND();
+        case 'not_allowed':
+          throw NIK_CORRECTION_NOT_ALLOWED();
+        case 'not_correctable':
+          throw NIK_NOT_CORRECTABLE();
+        case 'limit_reached':
+          throw NIK_CORRECTION_LIMIT_REACHED();
+        case 'unchanged':
+          throw NIK_CORRECTION_UNCHANGED();
+        case 'duplicate':
+          deps.onRejected('NIK_ALREADY_REGISTERED');
+          throw NIK_ALREADY_REGISTERED();
+      }
+    },
+  );
 }

@@ -1,0 +1,3 @@
+export * from './env';
+export * from './topic-tap';
+export * from './processes';

@@ -1,0 +1,67 @@
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import { KAFKA_BROKERS } from './env';
+
+export interface TappedMessage {
+  topic: string;
+  key: string | null;
+  value: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * Records what is published to some topics from the moment `start()` returns (partitions are
+ * positioned at their current ends first), as an ordinary Kafka client would see it. Tests assert
+ * on real broker contents with it.
+ */
+export class TopicTap {
+  readonly messages: TappedMessage[] = [];
+  private consumer: Consumer | undefined;
+
+  constructor(private readonly topics: string[], private readonly brokers = KAFKA_BROKERS.split(',')) {}
+
+  async start(): Promise<this> {
+    const kafka = new Kafka({ brokers: this.brokers, clientId: 'topic-tap', logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    const ends = await Promise.all(this.topics.map(async (topic) => ({ topic, offsets: await admin.fetchTopicOffsets(topic) })));
+    await admin.disconnect();
+    this.consumer = kafka.consumer({ groupId: `tap-${randomUUID()}`, maxWaitTimeInMs: 100 });
+    const joined = new Promise<void>((resolve) => this.consumer!.on(this.consumer!.events.GROUP_JOIN, () => resolve()));
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: this.topics, fromBeginning: false });
+    await this.consumer.run({
+      eachMessage: async ({ topic, message }) => {
+        this.messages.push({
+          topic,
+          key: message.key?.toString() ?? null,
+          value: message.value?.toString() ?? '',
+          headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v ?? '')])),
+        });
+      },
+    });
+    for (const { topic, offsets } of ends) for (const p of offsets) this.consumer.seek({ topic, partition: p.partition, offset: p.offset });
+    await joined;
+    return this;
+  }
+
+  /** Messages on `topic` (optionally with this key), parsed as JSON. */
+  events<T = any>(topic: string, key?: string): T[] {
+    return this.messages.filter((m) => m.topic === topic && (key === undefined || m.key === key)).map((m) => JSON.parse(m.value) as T);
+  }
+
+  /** Waits until `count` messages on `topic` (with `key`, if given) were seen; returns them parsed. */
+  async waitFor<T = any>(topic: string, opts: { key?: string; count?: number; timeoutMs?: number } = {}): Promise<T[]> {
+    const end = Date.now() + (opts.timeoutMs ?? 30_000);
+    for (;;) {
+      const found = this.events<T>(topic, opts.key);
+      if (found.length >= (opts.count ?? 1)) return found;
+      if (Date.now() > end) throw new Error(`saw ${found.length} of ${opts.count ?? 1} on ${topic}${opts.key ? ` key ${opts.key}` : ''}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+  }
+}

@@ -1,0 +1,194 @@
+import { join } from 'node:path';
+import { DEADLETTER_V1, REGISTRATION_SUBMITTED_V1 } from '@gelombang/contracts';
+import {
+  counter,
+  createKafka,
+  createPool,
+  createRedis,
+  createServer,
+  EventProducer,
+  migrate,
+  OutboxRelay,
+  PiiCipher,
+  PLATFORM_MIGRATIONS_DIR,
+  scrapedGauge,
+  redisReady,
+  startConsumer,
+  TokenBucket,
+  type App,
+  type BucketSpec,
+  type ConsumedMessage,
+  type RunningConsumer,
+} from '@gelombang/platform';
+import { trustProxySetting, type EmailConfig } from './config';
+import { parseSubmittedWith, submittedHandler } from './consumers/registration-submitted.consumer';
+import { smtpMailer } from './data-access/smtp-mailer';
+import { VerificationsRepository } from './data-access/verifications-repository';
+import { CodeHasher } from './domain/codes';
+import { emailVerificationRoutes } from './routes/email-verifications';
+import { MailSender } from './workers/mail-sender';
+
+export interface BuildOptions {
+  logStream?: NodeJS.WritableStream;
+  /** Consumers begin at the topic's end (tests share topics with everything else on the broker). */
+  consumerStartAt?: 'committed' | 'end';
+}
+
+/** The provider's quota as one bucket for every replica, its burst cut by the headroom (see config.ts). */
+export function mailQuotaBucket(config: EmailConfig): BucketSpec {
+  const headroom = (config.MAIL_QUOTA_PER_SEC * config.MAIL_QUOTA_HEADROOM_MS) / 1000;
+  return {
+    key: `${config.REDIS_KEY_PREFIX}email:mail-provider`,
+    capacity: Math.max(1, config.MAIL_QUOTA_BURST - headroom),
+    ratePerSec: config.MAIL_QUOTA_PER_SEC,
+  };
+}
+
+export const MIGRATIONS_DIR = join(__dirname, '..', 'migrations');
+
+/**
+ * Builds the email verification service: PostgreSQL (migrated, with the outbox), Redis (the provider
+ * quota and the confirm guard), Kafka (consumer, outbox relay), the SMTP pool and the mail sender.
+ * Never listens (server.ts does).
+ */
+export async function buildApp(config: EmailConfig, opts: BuildOptions = {}): Promise<App> {
+  const app = await createServer({
+    service: 'email',
+    description: 'Gelombang email verification: codes by mail within the provider quota, confirm, hand over to the NIK check',
+    logLevel: config.LOG_LEVEL,
+    bodyLimit: config.HTTP_BODY_LIMIT_BYTES,
+    trustProxy: trustProxySetting(config.HTTP_TRUST_PROXY),
+    ...(opts.logStream ? { logStream: opts.logStream } : {}),
+  });
+  const m = {
+    sent: counter(app.metrics, 'email_mails_sent_total', 'Verification mails the provider accepted'),
+    failed: counter(app.metrics, 'email_mail_send_failures_total', 'Mails the provider refused or could not take (retried later)'),
+    quotaWaits: counter(app.metrics, 'email_quota_waits_total', 'Times a mail waited for the provider quota, by reason', ['reason']),
+    confirms: counter(app.metrics, 'email_confirms_total', 'POST …/confirm answers, by outcome', ['outcome']),
+    consumed: counter(app.metrics, 'email_submissions_consumed_total', 'registration.submitted.v1 events, by outcome', ['outcome']),
+    duplicates: counter(app.metrics, 'email_duplicates_skipped_total', 'Registrations for an address another registration holds: nothing stored or mailed'),
+    published: counter(app.metrics, 'email_events_published_total', 'Outbox rows published to Kafka'),
+  };
+
+  const pool = createPool({ url: config.DATABASE_URL, schema: config.PG_SCHEMA, max: config.PG_POOL_MAX, applicationName: 'email' });
+  const applied = await migrate(pool, config.PG_SCHEMA, [PLATFORM_MIGRATIONS_DIR, MIGRATIONS_DIR]);
+  if (applied.length) app.log.info({ applied, schema: config.PG_SCHEMA }, 'migrations applied');
+  app.readiness.add('postgres', async () => void (await pool.query('SELECT 1')));
+  const repository = new VerificationsRepository(pool);
+
+  scrapedGauge(app.metrics, 'email_mail_backlog', 'Mails owed: due now, or waiting for a retry or a lease', async () => [{ value: await repository.backlog() }]);
+
+  const redis = createRedis({ url: config.REDIS_URL, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, name: 'email' });
+  if (!(await redisReady(redis, 2_000))) app.log.warn('redis not reachable at start: no mail goes out until it is');
+  const bucket = new TokenBucket(redis, {
+    onSourceChange: (source) =>
+      source === 'local' ? app.log.warn('redis unavailable: mails wait, confirm limits per process') : app.log.info('redis back: mails flow again'),
+  });
+
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? 'email', logger: app.log as any });
+  const producer = new EventProducer(kafka, { ackTimeoutMs: config.KAFKA_ACK_TIMEOUT_MS });
+  await producer.connect();
+  app.readiness.add('kafka', async () => {
+    if (!producer.isConnected) throw new Error('producer disconnected');
+  });
+  const relay = new OutboxRelay(pool, producer, { logger: app.log as any, onPublished: (n) => m.published.inc(n) });
+  relay.start();
+
+  const cipher = new PiiCipher(config.PII_KEYS, config.PII_ACTIVE_KEY_ID, config.PII_INDEX_KEY);
+  const hasher = new CodeHasher(config.PII_INDEX_KEY);
+  const rules = {
+    codeTtlSec: config.EMAIL_CODE_TTL_SEC,
+    maxAttempts: config.EMAIL_MAX_ATTEMPTS,
+    resendCooldownSec: config.EMAIL_RESEND_COOLDOWN_SEC,
+    maxSends: config.EMAIL_MAX_SENDS,
+    sendsWindowSec: config.EMAIL_SENDS_WINDOW_SEC,
+  };
+
+  const mailer = smtpMailer({ url: config.MAIL_SMTP_URL, from: config.MAIL_FROM, maxConnections: config.MAIL_CONCURRENCY, timeoutMs: config.MAIL_SMTP_TIMEOUT_MS });
+  const sender = new MailSender({
+    repository,
+    bucket,
+    quota: mailQuotaBucket(config),
+    mailer,
+    cipher,
+    hasher,
+    codeTtlSec: config.EMAIL_CODE_TTL_SEC,
+    batchSize: config.MAIL_BATCH_SIZE,
+    concurrency: config.MAIL_CONCURRENCY,
+    leaseSec: config.MAIL_CLAIM_LEASE_SEC,
+    pollMs: config.MAIL_POLL_MS,
+    retryBaseMs: config.MAIL_RETRY_BASE_MS,
+    retryMaxMs: config.MAIL_RETRY_MAX_MS,
+    logger: app.log as any,
+    onEnqueued: () => relay.wake(),
+    metrics: { sent: () => m.sent.inc(), failed: () => m.failed.inc(), quotaWait: (reason) => m.quotaWaits.inc({ reason }) },
+  });
+  if (config.MAIL_SENDER_ENABLED) {
+    sender.start();
+    app.readiness.add('mail-sender', async () => {
+      if (!sender.isRunning) throw new Error('mail sender stopped');
+    });
+  }
+
+  emailVerificationRoutes(app, {
+    repository,
+    hasher,
+    rules,
+    now: () => new Date(),
+    onEnqueued: () => relay.wake(),
+    onQueued: () => sender.wake(),
+    onConfirm: (outcome) => m.confirms.inc({ outcome }),
+    bucket,
+    confirmBucket: (ip) => ({
+      key: `${config.REDIS_KEY_PREFIX}email:rl:confirm:${ip}`,
+      capacity: config.CONFIRM_RATE_LIMIT_BURST,
+      ratePerSec: config.CONFIRM_RATE_LIMIT_PER_SEC,
+    }),
+  });
+
+  const consumers: RunningConsumer[] = [];
+  if (config.CONSUMER_ENABLED) {
+    const group = config.CONSUMER_GROUP;
+    consumers.push(
+      await startConsumer(kafka, {
+        groupId: group,
+        topics: [REGISTRATION_SUBMITTED_V1],
+        logger: app.log as any,
+        parse: parseSubmittedWith(cipher),
+        handle: submittedHandler({
+          repository,
+          onStored: ({ stored, replays, duplicates }) => {
+            m.consumed.inc({ outcome: 'stored' }, stored);
+            m.consumed.inc({ outcome: 'replay' }, replays);
+            m.consumed.inc({ outcome: 'duplicate_email' }, duplicates);
+            m.duplicates.inc(duplicates);
+            if (stored > 0) sender.wake();
+          },
+        }),
+        deadLetter: (msg: ConsumedMessage, reason: string) =>
+          producer.publish({
+            topic: DEADLETTER_V1,
+            key: msg.key ?? `${msg.topic}:${msg.partition}:${msg.offset}`,
+            value: JSON.stringify({ originalTopic: msg.topic, partition: msg.partition, offset: msg.offset, consumerGroup: group, reason, value: msg.value, deadLetteredAt: new Date().toISOString() }),
+          }),
+        startAt: opts.consumerStartAt ?? config.CONSUMER_START_AT,
+      }),
+    );
+    app.readiness.add('consumers', async () => {
+      if (!consumers.every((c) => c.isRunning)) throw new Error('consumer stopped');
+    });
+  }
+
+  // Order matters: stop taking work, let the sender finish its mails (they enqueue events), then the
+  // relay and the producer, then the stores.
+  app.addHook('onClose', async () => {
+    await Promise.allSettled(consumers.map((c) => c.stop()));
+    await sender.stop();
+    await relay.stop();
+    await producer.close();
+    mailer.close();
+    redis.disconnect();
+    await pool.end();
+  });
+  return app;
+}

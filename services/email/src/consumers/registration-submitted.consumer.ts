@@ -1,0 +1,35 @@
+import { registrationSubmittedV1, type RegistrationSubmittedV1 } from '@gelombang/contracts';
+import type { ConsumedMessage, PiiCipher } from '@gelombang/platform';
+import type { VerificationsRepository } from '../data-access/verifications-repository';
+
+/**
+ * Validates the event and proves this service can open the sealed address: an event sealed with a
+ * key we do not hold could never be mailed, so it is dead-lettered (kept with its origin, replayable
+ * once the key is configured) instead of queuing a mail that would retry forever and spend quota.
+ */
+export const parseSubmittedWith =
+  (cipher: PiiCipher) =>
+  (m: ConsumedMessage): RegistrationSubmittedV1 => {
+    const event = registrationSubmittedV1.parse(JSON.parse(m.value));
+    try {
+      cipher.decrypt(event.data.pii.email, 'email');
+    } catch {
+      throw new Error('pii.email is sealed with a key this service does not hold');
+    }
+    return event;
+  };
+
+/**
+ * Stores one verification per new registration (the mail sender picks it up). Replays and duplicate
+ * deliveries are skipped by the primary key; a second registration for an address already held is the
+ * duplicate the intake rejects, so nothing is stored or mailed for it.
+ */
+export function submittedHandler(deps: {
+  repository: VerificationsRepository;
+  onStored: (outcome: { stored: number; replays: number; duplicates: number }) => void;
+}) {
+  return async (events: RegistrationSubmittedV1[]) => {
+    const r = await deps.repository.insertSubmitted(events);
+    deps.onStored({ stored: r.stored.length, replays: r.replays.length, duplicates: r.duplicates.length });
+  };
+}

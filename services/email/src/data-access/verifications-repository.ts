@@ -1,0 +1,205 @@
+import type pg from 'pg';
+import type { RegistrationSubmittedV1 } from '@gelombang/contracts';
+import type { VerificationState } from '../domain/verification';
+import type { SealedIdentity } from '../domain/events';
+
+export type Tx = pg.PoolClient;
+
+export interface VerificationRow extends VerificationState, SealedIdentity {
+  mailDueAt: Date | null;
+}
+
+/** A row handed to the mail sender: the sealed address is opened only in memory, right before sending. */
+export interface ClaimedMail {
+  registrationId: string;
+  emailEnc: string;
+  emailMasked: string;
+  sendCount: number;
+  mailFailures: number;
+}
+
+const COLUMNS = `registration_id, email_masked, code_hmac, expires_at, failed_attempts, send_count, sent_at, window_started_at,
+  window_sends, verified_at, mail_due_at, nik_enc, full_name_enc, birth_date_enc, nik_index, province_code`;
+
+function toRow(r: any): VerificationRow {
+  return {
+    registrationId: r.registration_id,
+    emailMasked: r.email_masked,
+    codeHmac: r.code_hmac,
+    expiresAt: r.expires_at,
+    failedAttempts: r.failed_attempts,
+    sendCount: r.send_count,
+    sentAt: r.sent_at,
+    windowStartedAt: r.window_started_at,
+    windowSends: r.window_sends,
+    verifiedAt: r.verified_at,
+    mailDueAt: r.mail_due_at,
+    nikEnc: r.nik_enc,
+    fullNameEnc: r.full_name_enc,
+    birthDateEnc: r.birth_date_enc,
+    nikIndex: r.nik_index,
+    provinceCode: r.province_code,
+  };
+}
+
+export class VerificationsRepository {
+  constructor(private readonly pool: pg.Pool) {}
+
+  /**
+   * Stores a batch of submissions, idempotently. A registration already stored is a replay; one whose
+   * address another live registration holds is a duplicate the intake rejects: nothing is stored for it.
+   */
+  async insertSubmitted(events: RegistrationSubmittedV1[]): Promise<{ stored: string[]; replays: string[]; duplicates: string[] }> {
+    if (events.length === 0) return { stored: [], replays: [], duplicates: [] };
+    const rows = events.map((e) => ({
+      registration_id: e.data.registrationId,
+      event_id: e.id,
+      email_index: e.data.blindIndex.email,
+      email_enc: e.data.pii.email,
+      email_masked: e.data.emailMasked,
+      nik_index: e.data.blindIndex.nik,
+      nik_enc: e.data.pii.nik,
+      full_name_enc: e.data.pii.fullName,
+      birth_date_enc: e.data.pii.birthDate,
+      province_code: e.data.provinceCode,
+      submitted_at: e.data.submittedAt,
+    }));
+    const names = `registration_id, event_id, email_index, email_enc, email_masked, nik_index, nik_enc, full_name_enc,
+      birth_date_enc, province_code, submitted_at`;
+    // No conflict target: a replay hits the primary key, a duplicate the partial unique index; both are skipped.
+    const inserted = await this.pool.query<{ registration_id: string }>(
+      `INSERT INTO verifications (${names}, mail_due_at)
+       SELECT ${names}, now() FROM jsonb_to_recordset($1::jsonb) AS x(registration_id uuid, event_id uuid, email_index text,
+         email_enc text, email_masked text, nik_index text, nik_enc text, full_name_enc text, birth_date_enc text,
+         province_code text, submitted_at timestamptz)
+       ORDER BY submitted_at
+       ON CONFLICT DO NOTHING RETURNING registration_id`,
+      [JSON.stringify(rows)],
+    );
+    const stored = new Set(inserted.rows.map((r) => r.registration_id));
+    const leftovers = [...new Set(rows.map((r) => r.registration_id).filter((id) => !stored.has(id)))];
+    if (leftovers.length === 0) return { stored: [...stored], replays: [], duplicates: [] };
+    const known = await this.pool.query<{ registration_id: string }>(
+      'SELECT registration_id FROM verifications WHERE registration_id = ANY($1::uuid[])',
+      [leftovers],
+    );
+    const replays = new Set(known.rows.map((r) => r.registration_id));
+    return { stored: [...stored], replays: [...replays], duplicates: leftovers.filter((id) => !replays.has(id)) };
+  }
+
+  async find(registrationId: string): Promise<VerificationRow | undefined> {
+    const r = await this.pool.query(`SELECT ${COLUMNS} FROM verifications WHERE registration_id = $1 AND superseded_at IS NULL`, [registrationId]);
+    return r.rows[0] ? toRow(r.rows[0]) : undefined;
+  }
+
+  async inTransaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Locks the row for a decision (confirm, resend): concurrent guesses are counted one by one. */
+  async lock(tx: Tx, registrationId: string): Promise<VerificationRow | undefined> {
+    const r = await tx.query(`SELECT ${COLUMNS} FROM verifications WHERE registration_id = $1 AND superseded_at IS NULL FOR UPDATE`, [registrationId]);
+    return r.rows[0] ? toRow(r.rows[0]) : undefined;
+  }
+
+  async recordWrongAttempt(tx: Tx, registrationId: string): Promise<void> {
+    await tx.query('UPDATE verifications SET failed_attempts = failed_attempts + 1, updated_at = now() WHERE registration_id = $1', [registrationId]);
+  }
+
+  async markVerified(tx: Tx, registrationId: string, verifiedAt: Date): Promise<void> {
+    await tx.query(
+      'UPDATE verifications SET verified_at = $2, code_hmac = NULL, mail_due_at = NULL, updated_at = now() WHERE registration_id = $1',
+      [registrationId, verifiedAt],
+    );
+  }
+
+  /** Kills the current code and owes a new mail, which the sender sends within the quota. */
+  async queueResend(tx: Tx, registrationId: string, window: { windowStartedAt: Date; windowSends: number }): Promise<void> {
+    await tx.query(
+      `UPDATE verifications SET code_hmac = NULL, expires_at = NULL, failed_attempts = 0, mail_due_at = now(), mail_failures = 0,
+         window_started_at = $2, window_sends = $3, updated_at = now()
+       WHERE registration_id = $1`,
+      [registrationId, window.windowStartedAt, window.windowSends],
+    );
+  }
+
+  /**
+   * Claims up to `limit` due mails for one sender round: SKIP LOCKED lets replicas share the queue, and
+   * moving mail_due_at past a lease means a sender that dies mid-round only delays those mails.
+   */
+  async claimDue(limit: number, leaseSec: number, claimToken: string): Promise<ClaimedMail[]> {
+    const r = await this.pool.query(
+      `WITH due AS (
+         SELECT registration_id FROM verifications
+         WHERE mail_due_at <= now() AND verified_at IS NULL AND superseded_at IS NULL
+         ORDER BY mail_due_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+       UPDATE verifications v SET mail_due_at = now() + make_interval(secs => $2), claim_token = $3, updated_at = now()
+       FROM due WHERE v.registration_id = due.registration_id
+       RETURNING v.registration_id, v.email_enc, v.email_masked, v.send_count, v.mail_failures, v.created_at`,
+      [limit, leaseSec, claimToken],
+    );
+    return r.rows
+      .sort((a, b) => a.created_at - b.created_at)
+      .map((x) => ({ registrationId: x.registration_id, emailEnc: x.email_enc, emailMasked: x.email_masked, sendCount: x.send_count, mailFailures: x.mail_failures }));
+  }
+
+  /**
+   * Records a mail the provider accepted, with the event announcing it, in one transaction. False when
+   * the claim was lost meanwhile (lease over, another sender took the row): the newer state wins.
+   */
+  async markSent(
+    registrationId: string,
+    claimToken: string,
+    sent: { codeHmac: string; sentAt: Date; expiresAt: Date },
+    enqueue: (tx: Tx, sendCount: number) => Promise<void>,
+  ): Promise<boolean> {
+    return this.inTransaction(async (tx) => {
+      const r = await tx.query<{ send_count: number }>(
+        `UPDATE verifications SET code_hmac = $3, sent_at = $4, expires_at = $5, send_count = send_count + 1, failed_attempts = 0,
+           mail_due_at = NULL, mail_failures = 0, claim_token = NULL, updated_at = now()
+         WHERE registration_id = $1 AND claim_token = $2 AND verified_at IS NULL
+         RETURNING send_count`,
+        [registrationId, claimToken, sent.codeHmac, sent.sentAt, sent.expiresAt],
+      );
+      if (!r.rows[0]) return false;
+      await enqueue(tx, r.rows[0].send_count);
+      return true;
+    });
+  }
+
+  /** The provider refused or could not be reached: try again after `delayMs`. */
+  async markFailed(registrationId: string, claimToken: string, delayMs: number): Promise<void> {
+    await this.pool.query(
+      `UPDATE verifications SET mail_due_at = now() + make_interval(secs => $3::double precision / 1000), mail_failures = mail_failures + 1,
+         claim_token = NULL, updated_at = now()
+       WHERE registration_id = $1 AND claim_token = $2`,
+      [registrationId, claimToken, delayMs],
+    );
+  }
+
+  /** Gives claimed but unsent rows back at once (graceful stop), instead of after the lease. */
+  async release(claimToken: string): Promise<number> {
+    const r = await this.pool.query(
+      'UPDATE verifications SET mail_due_at = now(), claim_token = NULL, updated_at = now() WHERE claim_token = $1 AND mail_due_at IS NOT NULL',
+      [claimToken],
+    );
+    return r.rowCount ?? 0;
+  }
+
+  /** Mails owed (due now or later: retries, leases). */
+  async backlog(): Promise<number> {
+    const r = await this.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM verifications WHERE mail_due_at IS NOT NULL');
+    return r.rows[0]!.n;
+  }
+}

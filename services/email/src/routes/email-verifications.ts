@@ -1,0 +1,123 @@
+import { errorBody } from '@gelombang/contracts';
+import { RATE_LIMITED, type App, type BucketSpec, type TokenBucket } from '@gelombang/platform';
+import {
+  EMAIL_ALREADY_VERIFIED,
+  EMAIL_CODE_EXPIRED,
+  EMAIL_CODE_INVALID,
+  EMAIL_CODE_LOCKED,
+  EMAIL_CODE_NOT_SENT,
+  EMAIL_RESEND_LIMIT_REACHED,
+  EMAIL_RESEND_TOO_SOON,
+  EMAIL_VERIFICATION_NOT_FOUND,
+} from '../errors';
+import { confirmCode, requestResend, type UseCaseDeps } from '../domain/use-cases';
+import { attemptsLeft, resendAvailableAt, statusOf } from '../domain/verification';
+import { codeErrorBody, confirmBody, confirmed, registrationParams, resendAccepted, verificationView } from './schemas';
+
+export interface RouteDeps extends UseCaseDeps {
+  onQueued: () => void;
+  onConfirm: (outcome: string) => void;
+  bucket: TokenBucket;
+  /** Per client IP on confirm: the brute-force guard in front of the per-code attempt limit. */
+  confirmBucket: (ip: string) => BucketSpec;
+}
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+export function emailVerificationRoutes(app: App, deps: RouteDeps) {
+  app.get(
+    '/v1/email-verifications/:registrationId',
+    {
+      schema: {
+        summary: 'Where the email verification of a registration stands',
+        description: '404 until the registration.submitted.v1 event was consumed (usually well under a second).',
+        params: registrationParams,
+        response: { 200: verificationView, 400: errorBody, 404: errorBody },
+      },
+    },
+    async (req) => {
+      const { registrationId } = req.params;
+      const row = await deps.repository.find(registrationId);
+      if (!row) throw EMAIL_VERIFICATION_NOT_FOUND();
+      const now = deps.now();
+      return {
+        registrationId,
+        status: statusOf(row, deps.rules),
+        emailMasked: row.emailMasked,
+        sentAt: iso(row.sentAt),
+        expiresAt: iso(row.codeHmac ? row.expiresAt : null),
+        attemptsLeft: row.codeHmac ? attemptsLeft(row, deps.rules) : 0,
+        resendAvailableAt: iso(resendAvailableAt(row, deps.rules, now)),
+      };
+    },
+  );
+
+  app.post(
+    '/v1/email-verifications/:registrationId/confirm',
+    {
+      onRequest: async (req) => {
+        const d = await deps.bucket.take([deps.confirmBucket(req.ip)]);
+        if (!d.allowed) {
+          deps.onConfirm('rate_limited');
+          throw RATE_LIMITED({ headers: { 'retry-after': String(Math.max(1, Math.ceil(d.retryAfterMs / 1000))) } });
+        }
+      },
+      schema: {
+        summary: 'Confirm the address with the code from the mail',
+        description:
+          'Idempotent: confirming a verified registration answers the same 200. A wrong code answers 400 with attemptsLeft; ' +
+          'the wrong code that uses up the last attempt, and every confirm after it, answers 423 until a new code is asked for.',
+        params: registrationParams,
+        body: confirmBody,
+        response: { 200: confirmed, 400: codeErrorBody, 404: errorBody, 409: errorBody, 410: errorBody, 423: codeErrorBody, 429: errorBody },
+      },
+    },
+    async (req) => {
+      const { registrationId } = req.params;
+      const outcome = await confirmCode(deps, registrationId, req.body.code);
+      deps.onConfirm(outcome.kind === 'verified' && outcome.replayed ? 'already_verified' : outcome.kind === 'wrong' && outcome.locksNow ? 'locked_now' : outcome.kind);
+      switch (outcome.kind) {
+        case 'verified':
+          return { registrationId, status: 'verified' as const, verifiedAt: outcome.verifiedAt.toISOString() };
+        case 'not_found':
+          throw EMAIL_VERIFICATION_NOT_FOUND();
+        case 'not_sent':
+          throw EMAIL_CODE_NOT_SENT();
+        case 'expired':
+          throw EMAIL_CODE_EXPIRED();
+        case 'locked':
+          throw EMAIL_CODE_LOCKED({ extra: { attemptsLeft: 0 } });
+        case 'wrong':
+          throw outcome.locksNow ? EMAIL_CODE_LOCKED({ extra: { attemptsLeft: 0 } }) : EMAIL_CODE_INVALID({ extra: { attemptsLeft: outcome.attemptsLeft } });
+      }
+    },
+  );
+
+  app.post(
+    '/v1/email-verifications/:registrationId/resend',
+    {
+      schema: {
+        summary: 'Mail a new code (the old one stops working)',
+        description: 'The mail goes out through the same quota-bound sender as the first one. 429 with Retry-After when too soon or too many.',
+        params: registrationParams,
+        response: { 202: resendAccepted, 400: errorBody, 404: errorBody, 409: errorBody, 429: errorBody },
+      },
+    },
+    async (req, reply) => {
+      const { registrationId } = req.params;
+      const outcome = await requestResend(deps, registrationId);
+      switch (outcome.kind) {
+        case 'queued':
+          return reply.status(202).send({ registrationId, status: 'pending' as const });
+        case 'not_found':
+          throw EMAIL_VERIFICATION_NOT_FOUND();
+        case 'already_verified':
+          throw EMAIL_ALREADY_VERIFIED();
+        case 'too_soon':
+          throw EMAIL_RESEND_TOO_SOON({ headers: { 'retry-after': String(outcome.retryAfterSec) } });
+        case 'limit':
+          throw EMAIL_RESEND_LIMIT_REACHED({ headers: { 'retry-after': String(outcome.retryAfterSec) } });
+      }
+    },
+  );
+}

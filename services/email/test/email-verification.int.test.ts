@@ -1,0 +1,251 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import {
+  EMAIL_VERIFICATION_REQUESTED_V1,
+  EMAIL_VERIFIED_V1,
+  emailVerificationRequestedV1,
+  emailVerifiedV1,
+  NIK_VERIFICATION_REQUESTED_V1,
+  nikVerificationRequestedV1,
+  REGISTRATION_STATUS_CHANGED_V1,
+  registrationStatusChangedV1,
+} from '@gelombang/contracts';
+import type { App } from '@gelombang/platform';
+import { capturedLogs, DATABASE_URL, dropSchema, startMailDev, TopicTap, waitFor, type MailDev, type MailDevEmail } from '@gelombang/testkit';
+import { buildTestApp, codeOf, metric, person, SubmittedPublisher, submittedEvent, testEnv, type Person, type TestEnv } from './helpers/build-test-app';
+
+/** Every personal value and code the tests used, to prove none reached a log line. */
+const secrets = new Set<string>();
+
+describe('email verification (real Kafka, PostgreSQL, Redis, MailDev)', () => {
+  let maildev: MailDev;
+  let t: TestEnv;
+  let app: App;
+  let publisher: SubmittedPublisher;
+  let tap: TopicTap;
+  let db: pg.Client;
+
+  beforeAll(async () => {
+    maildev = await startMailDev();
+    t = testEnv({
+      MAIL_SMTP_URL: maildev.smtpUrl,
+      EMAIL_RESEND_COOLDOWN_SEC: '1',
+      EMAIL_MAX_SENDS: '3',
+      CONFIRM_RATE_LIMIT_BURST: '30',
+      CONFIRM_RATE_LIMIT_PER_SEC: '0.01',
+      MAIL_POLL_MS: '100',
+    });
+    [app, publisher, tap] = await Promise.all([
+      buildTestApp(t),
+      new SubmittedPublisher().connect(),
+      new TopicTap([EMAIL_VERIFICATION_REQUESTED_V1, EMAIL_VERIFIED_V1, REGISTRATION_STATUS_CHANGED_V1, NIK_VERIFICATION_REQUESTED_V1]).start(),
+    ]);
+    db = new pg.Client({ connectionString: DATABASE_URL });
+    await db.connect();
+  });
+  afterAll(async () => {
+    await app?.close();
+    await Promise.allSettled([publisher?.close(), tap?.stop(), maildev?.stop(), db?.end()]);
+    if (t) await dropSchema(t.schema);
+  });
+
+  /** Publishes a registration for `p` and returns its id. */
+  async function register(p: Person = person()): Promise<{ id: string; p: Person }> {
+    for (const v of [p.email, p.nik, p.fullName]) secrets.add(v);
+    const e = submittedEvent(t.cipher, p);
+    await publisher.publish(e);
+    return { id: e.data.registrationId, p };
+  }
+  async function mails(address: string, count = 1): Promise<MailDevEmail[]> {
+    return waitFor(async () => {
+      const found = await maildev.emailsTo(address);
+      return found.length >= count ? found : undefined;
+    }, 20_000, `${count} mail(s)`);
+  }
+  async function latestCode(address: string, count = 1): Promise<string> {
+    const found = await mails(address, count);
+    const code = codeOf(found[found.length - 1]!.subject);
+    secrets.add(code);
+    return code;
+  }
+  const get = (id: string) => app.inject({ method: 'GET', url: `/v1/email-verifications/${id}` });
+  const confirm = (id: string, code: string, headers: Record<string, string> = {}) =>
+    app.inject({ method: 'POST', url: `/v1/email-verifications/${id}/confirm`, payload: { code }, headers });
+  const resend = (id: string) => app.inject({ method: 'POST', url: `/v1/email-verifications/${id}/resend` });
+  const sentState = async (id: string) =>
+    waitFor(async () => {
+      const r = await get(id);
+      return r.statusCode === 200 && r.json().status === 'sent' ? r.json() : undefined;
+    }, 20_000, 'status sent');
+  const wrongCode = (code: string) => String((Number(code) + 1) % 1_000_000).padStart(6, '0');
+
+  it('mails a bilingual code, confirms it, and hands the applicant to the NIK check with three events', async () => {
+    const { id, p } = await register();
+    const [mail] = await mails(p.email);
+    const code = await latestCode(p.email);
+    expect(mail!.subject).toBe(`Kode verifikasi Prakerja: ${code}`);
+    expect(mail!.text).toContain(code);
+    expect(mail!.text!.indexOf('Kode verifikasi email')).toBeLessThan(mail!.text!.indexOf('verification code'));
+    expect(mail!.text).not.toContain(p.nik);
+    expect(mail!.text).not.toContain(p.fullName);
+
+    const view = await sentState(id);
+    expect(view).toEqual({
+      registrationId: id,
+      status: 'sent',
+      emailMasked: expect.stringMatching(/^s\*\*\*.@example\.co\.id$/),
+      sentAt: expect.any(String),
+      expiresAt: expect.any(String),
+      attemptsLeft: 5,
+      resendAvailableAt: expect.any(String),
+    });
+    expect(Date.parse(view.expiresAt) - Date.parse(view.sentAt)).toBe(900_000);
+    const [requested] = await tap.waitFor(EMAIL_VERIFICATION_REQUESTED_V1, { key: id });
+    expect(emailVerificationRequestedV1.parse(requested).data).toEqual({ registrationId: id, emailMasked: view.emailMasked, sendCount: 1, sentAt: view.sentAt, expiresAt: view.expiresAt });
+    expect(JSON.stringify(requested)).not.toContain(p.email);
+
+    const ok = await confirm(id, code);
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toEqual({ registrationId: id, status: 'verified', verifiedAt: expect.any(String) });
+    const again = await confirm(id, code);
+    expect([again.statusCode, again.json()]).toEqual([200, ok.json()]);
+    expect((await get(id)).json()).toMatchObject({ status: 'verified', attemptsLeft: 0, expiresAt: null, resendAvailableAt: null });
+
+    const [verified] = await tap.waitFor(EMAIL_VERIFIED_V1, { key: id });
+    expect(emailVerifiedV1.parse(verified).data).toEqual({ registrationId: id, verifiedAt: ok.json().verifiedAt });
+    const [status] = await tap.waitFor(REGISTRATION_STATUS_CHANGED_V1, { key: id });
+    expect(registrationStatusChangedV1.parse(status).data).toEqual({ registrationId: id, status: 'email_verified', changedAt: ok.json().verifiedAt });
+    const [nikReq] = await tap.waitFor(NIK_VERIFICATION_REQUESTED_V1, { key: id });
+    const nik = nikVerificationRequestedV1.parse(nikReq);
+    expect(nik.data).toMatchObject({ registrationId: id, attempt: 1, nikIndex: t.cipher.blindIndex('nik', p.nik), provinceCode: p.nik.slice(0, 2) });
+    expect(t.cipher.decrypt(nik.data.pii.nik, 'nik')).toBe(p.nik);
+    expect(t.cipher.decrypt(nik.data.pii.fullName, 'fullName')).toBe(p.fullName);
+    expect(t.cipher.decrypt(nik.data.pii.birthDate, 'birthDate')).toBe(p.birthDate);
+    for (const v of [p.nik, p.email, p.fullName, p.birthDate]) expect(JSON.stringify(tap.messages.filter((m) => m.key === id))).not.toContain(v);
+    // Exactly once each: the confirm replay wrote nothing.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(tap.messages.filter((m) => m.key === id).map((m) => m.topic).sort()).toEqual(
+      [EMAIL_VERIFICATION_REQUESTED_V1, EMAIL_VERIFIED_V1, NIK_VERIFICATION_REQUESTED_V1, REGISTRATION_STATUS_CHANGED_V1].sort(),
+    );
+
+    const late = await resend(id);
+    expect([late.statusCode, late.json().code]).toEqual([409, 'EMAIL_ALREADY_VERIFIED']);
+  });
+
+  it('counts wrong codes (400 with attemptsLeft), locks the code with 423 after five, and a resend mails a new one that works', async () => {
+    const { id, p } = await register();
+    const code = await latestCode(p.email);
+    await sentState(id);
+    for (const left of [4, 3, 2, 1]) {
+      const r = await confirm(id, wrongCode(code), { 'accept-language': 'en' });
+      expect([r.statusCode, r.json()]).toEqual([400, { code: 'EMAIL_CODE_INVALID', message: 'The verification code is wrong.', attemptsLeft: left }]);
+    }
+    const fifth = await confirm(id, wrongCode(code));
+    expect([fifth.statusCode, fifth.json().code, fifth.json().attemptsLeft]).toEqual([423, 'EMAIL_CODE_LOCKED', 0]);
+    const right = await confirm(id, code);
+    expect([right.statusCode, right.json().code]).toEqual([423, 'EMAIL_CODE_LOCKED']);
+    expect((await get(id)).json()).toMatchObject({ status: 'locked', attemptsLeft: 0 });
+
+    await waitFor(async () => ((await resend(id)).statusCode === 202 ? true : undefined), 5_000, 'resend after the cooldown');
+    const pending = await get(id);
+    expect(pending.json().status).toMatch(/^(pending|sent)$/);
+    const fresh = await latestCode(p.email, 2);
+    await sentState(id);
+    if (fresh !== code) {
+      const old = await confirm(id, code);
+      expect([old.statusCode, old.json().code, old.json().attemptsLeft]).toEqual([400, 'EMAIL_CODE_INVALID', 4]);
+    }
+    expect((await confirm(id, fresh)).statusCode).toBe(200);
+    const row = (await db.query(`SELECT send_count, code_hmac, verified_at FROM ${t.schema}.verifications WHERE registration_id = $1`, [id])).rows[0];
+    expect(row).toMatchObject({ send_count: 2, code_hmac: null, verified_at: expect.any(Date) });
+  });
+
+  it('answers 429 with Retry-After to a resend within the cooldown, and once EMAIL_MAX_SENDS mails went out', async () => {
+    const { id, p } = await register();
+    await latestCode(p.email);
+    await sentState(id);
+    const soon = await resend(id);
+    expect([soon.statusCode, soon.json().code, soon.headers['retry-after']]).toEqual([429, 'EMAIL_RESEND_TOO_SOON', '1']);
+    for (const n of [2, 3]) {
+      await waitFor(async () => ((await resend(id)).statusCode === 202 ? true : undefined), 5_000, 'resend after the cooldown');
+      await latestCode(p.email, n);
+      await sentState(id);
+    }
+    await new Promise((r) => setTimeout(r, 1_100));
+    const limit = await resend(id);
+    expect([limit.statusCode, limit.json().code]).toEqual([429, 'EMAIL_RESEND_LIMIT_REACHED']);
+    expect(Number(limit.headers['retry-after'])).toBeGreaterThan(86_000);
+    expect((await get(id)).json().resendAvailableAt).toEqual(expect.any(String));
+    expect(await maildev.emailsTo(p.email)).toHaveLength(3);
+  });
+
+  it('answers 404 for an unknown registration, 400 for a malformed id or code', async () => {
+    const unknown = randomUUID();
+    for (const r of [await get(unknown), await confirm(unknown, '123456'), await resend(unknown)]) {
+      expect([r.statusCode, r.json().code]).toEqual([404, 'EMAIL_VERIFICATION_NOT_FOUND']);
+    }
+    expect((await get('not-a-uuid')).json().code).toBe('VALIDATION_FAILED');
+    const { id, p } = await register();
+    await latestCode(p.email);
+    for (const code of ['12345', '1234567', 'abcdef']) {
+      const r = await confirm(id, code);
+      expect([r.statusCode, r.json().code, r.json().errors[0].field]).toEqual([400, 'VALIDATION_FAILED', 'code']);
+    }
+    // Malformed codes are not guesses: all five attempts are left.
+    expect((await sentState(id)).attemptsLeft).toBe(5);
+  });
+
+  it('mails nothing for a second registration with an address already held, nor for a replayed event', async () => {
+    const first = await register();
+    await latestCode(first.p.email);
+    const before = { dup: await metric(app, 'email_duplicates_skipped_total'), replay: await metric(app, 'email_submissions_consumed_total', 'outcome="replay"') };
+
+    const dup = submittedEvent(t.cipher, person({ email: first.p.email.toUpperCase() }));
+    const original = submittedEvent(t.cipher, first.p, first.id);
+    await publisher.publish(dup, original);
+    await waitFor(async () => ((await metric(app, 'email_duplicates_skipped_total')) > before.dup ? true : undefined), 10_000, 'duplicate counted');
+    await waitFor(async () => ((await metric(app, 'email_submissions_consumed_total', 'outcome="replay"')) > before.replay ? true : undefined), 10_000, 'replay counted');
+    expect((await get(dup.data.registrationId)).statusCode).toBe(404);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await maildev.emailsTo(first.p.email)).toHaveLength(1);
+    const rows = await db.query(`SELECT registration_id, send_count FROM ${t.schema}.verifications WHERE registration_id = ANY($1::uuid[])`, [[first.id, dup.data.registrationId]]);
+    expect(rows.rows).toEqual([{ registration_id: first.id, send_count: 1 }]);
+  });
+
+  it('limits confirms per client IP with a token bucket (429 RATE_LIMITED with Retry-After)', async () => {
+    const id = randomUUID();
+    const from = (n: number) => app.inject({ method: 'POST', url: `/v1/email-verifications/${id}/confirm`, payload: { code: '000000' }, remoteAddress: `10.${n}.0.1` });
+    const ip = Math.floor(Math.random() * 200);
+    for (let i = 0; i < 30; i++) expect((await from(ip)).statusCode).toBe(404);
+    const limited = await from(ip);
+    expect([limited.statusCode, limited.json().code, Number(limited.headers['retry-after']) > 0]).toEqual([429, 'RATE_LIMITED', true]);
+    expect((await from(ip + 1)).statusCode).toBe(404);
+  });
+
+  it('keeps the sealed data sealed at rest and documents the routes in OpenAPI', async () => {
+    const { id, p } = await register();
+    await latestCode(p.email);
+    const row = (await db.query(`SELECT * FROM ${t.schema}.verifications WHERE registration_id = $1`, [id])).rows[0];
+    expect(t.cipher.decrypt(row.email_enc, 'email')).toBe(p.email);
+    const text = JSON.stringify(row);
+    for (const v of [p.email, p.nik, p.fullName, p.birthDate]) expect(text).not.toContain(v);
+    const doc = (await app.inject({ method: 'GET', url: '/docs/openapi.json' })).json();
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/v1/email-verifications/{registrationId}', '/v1/email-verifications/{registrationId}/confirm', '/v1/email-verifications/{registrationId}/resend']),
+    );
+    const ready = await app.inject({ method: 'GET', url: '/health/ready' });
+    expect(ready.json()).toEqual({ status: 'ok', checks: { postgres: 'ok', kafka: 'ok', 'mail-sender': 'ok', consumers: 'ok' } });
+    const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    for (const name of ['email_mails_sent_total', 'email_confirms_total', 'email_mail_backlog', 'email_duplicates_skipped_total']) expect(metrics).toContain(name);
+  });
+
+  it('never wrote an address, code, NIK or name to a log line', () => {
+    const logs = capturedLogs.join('');
+    expect(logs).toContain('verification mail sent');
+    for (const v of secrets) {
+      const re = /^\d{6}$/.test(v) ? new RegExp(`(?<![\\d.])${v}(?![\\d])`) : undefined;
+      if (re) expect(logs).not.toMatch(re);
+      else expect(logs.toLowerCase()).not.toContain(v.toLowerCase());
+    }
+  });
+});

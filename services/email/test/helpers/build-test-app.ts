@@ -1,0 +1,107 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import pino from 'pino';
+import { makeEvent, REGISTRATION_SUBMITTED_V1, registrationSubmittedV1, type RegistrationSubmittedV1 } from '@gelombang/contracts';
+import { generateValidPerson } from '@gelombang/nik';
+import { createKafka, EventProducer, maskEmail, PiiCipher, type App } from '@gelombang/platform';
+import { isolatedEnv, logStream } from '@gelombang/testkit';
+import { buildApp } from '../../src/app';
+import { loadEmailConfig, type EmailConfig } from '../../src/config';
+
+export interface TestEnv {
+  schema: string;
+  env: Record<string, string>;
+  config: EmailConfig;
+  cipher: PiiCipher;
+}
+
+/** Own schema, Redis prefix, consumer group and keys; `overrides` on top (e.g. MAIL_SMTP_URL). */
+export function testEnv(overrides: Record<string, string> = {}): TestEnv {
+  const base = isolatedEnv('email');
+  const env = { ...base, CONSUMER_GROUP: `email-test-${base.PG_SCHEMA}`, CONSUMER_START_AT: 'end', ...overrides };
+  const config = loadEmailConfig(env);
+  return { schema: env.PG_SCHEMA, env, config, cipher: new PiiCipher(config.PII_KEYS, config.PII_ACTIVE_KEY_ID, config.PII_INDEX_KEY) };
+}
+
+/** The same keys and schema with other settings: a restart, or another replica. */
+export function sameEnv(t: TestEnv, overrides: Record<string, string>): TestEnv {
+  const env = { ...t.env, ...overrides };
+  return { ...t, env, config: loadEmailConfig(env) };
+}
+
+export async function buildTestApp(t: TestEnv): Promise<App> {
+  const app = await buildApp(t.config, { logStream, consumerStartAt: 'end' });
+  await app.ready();
+  return app;
+}
+
+export interface Person {
+  nik: string;
+  email: string;
+  fullName: string;
+  birthDate: string;
+  phone: string;
+}
+
+export function person(overrides: Partial<Person> = {}): Person {
+  const p = generateValidPerson(randomBytes(4).readUInt32BE(0), new Date('2026-11-30T00:00:00Z'));
+  return {
+    nik: p.nik,
+    email: `sari.${randomUUID().slice(0, 8)}@example.co.id`,
+    fullName: 'Sari Wulandari',
+    birthDate: p.birthDate,
+    phone: '+6281234567890',
+    ...overrides,
+  };
+}
+
+/** A registration.submitted.v1 event sealed with the test keys, as the intake builds it. */
+export function submittedEvent(cipher: PiiCipher, p: Person, registrationId = randomUUID()): RegistrationSubmittedV1 {
+  const seal = (field: string, v: string) => cipher.encrypt(v, field);
+  const email = p.email.toLowerCase();
+  return registrationSubmittedV1.parse(
+    makeEvent('id.gelombang.registration.submitted.v1', 'urn:gelombang:intake', registrationId, {
+      registrationId,
+      submittedAt: new Date().toISOString(),
+      pii: { nik: seal('nik', p.nik), email: seal('email', email), phone: seal('phone', p.phone), fullName: seal('fullName', p.fullName), birthDate: seal('birthDate', p.birthDate) },
+      blindIndex: { nik: cipher.blindIndex('nik', p.nik), email: cipher.blindIndex('email', email) },
+      emailMasked: maskEmail(email),
+      provinceCode: p.nik.slice(0, 2),
+    }),
+  );
+}
+
+/** Publishes to the real registration.submitted.v1 topic, as the intake does (acks=all). */
+export class SubmittedPublisher {
+  private readonly producer = new EventProducer(createKafka({ brokers: (process.env.KAFKA_BROKERS ?? 'localhost:9092').split(','), clientId: 'email-test', logger: pino({ level: 'silent' }) }), {
+    ackTimeoutMs: 10_000,
+  });
+
+  async connect(): Promise<this> {
+    await this.producer.connect();
+    return this;
+  }
+
+  async publish(...events: RegistrationSubmittedV1[]): Promise<void> {
+    await Promise.all(events.map((e) => this.producer.publish({ topic: REGISTRATION_SUBMITTED_V1, key: e.data.registrationId, value: JSON.stringify(e) })));
+  }
+
+  close(): Promise<void> {
+    return this.producer.close();
+  }
+}
+
+/** The code from a verification mail's subject (the body is checked separately). */
+export const codeOf = (subject: string): string => {
+  const m = /^Kode verifikasi Prakerja: (\d{6})$/.exec(subject);
+  if (!m) throw new Error(`not a verification subject: ${subject}`);
+  return m[1]!;
+};
+
+/** A counter's value from /metrics (0 when absent). */
+export async function metric(app: App, name: string, labels = ''): Promise<number> {
+  const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+  const re = new RegExp(`^${name}\\{([^}]*)\\} (\\S+)$`, 'gm');
+  let sum = 0;
+  for (const m of text.matchAll(re)) if (m[1]!.includes(labels)) sum += Number(m[2]);
+  return sum;
+}

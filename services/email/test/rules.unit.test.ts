@@ -1,0 +1,76 @@
+import { CodeHasher, newCode } from '../src/domain/codes';
+import { verificationMail } from '../src/domain/mail-content';
+import { decideConfirm, decideResend, resendAvailableAt, statusOf, type VerificationRules, type VerificationState } from '../src/domain/verification';
+
+const rules: VerificationRules = { codeTtlSec: 900, maxAttempts: 5, resendCooldownSec: 60, maxSends: 5, sendsWindowSec: 86_400 };
+const now = new Date('2026-11-30T10:00:00Z');
+const at = (sec: number) => new Date(now.getTime() + sec * 1000);
+const sent = (over: Partial<VerificationState> = {}): VerificationState => ({
+  registrationId: '0196f2d4-0000-7000-8000-000000000001',
+  emailMasked: 'b***i@example.co.id',
+  codeHmac: 'h',
+  expiresAt: at(600),
+  failedAttempts: 0,
+  sendCount: 1,
+  sentAt: at(-300),
+  windowStartedAt: at(-300),
+  windowSends: 1,
+  verifiedAt: null,
+  ...over,
+});
+
+describe('verification codes', () => {
+  it('are six digits, and only the matching code of the same registration matches its HMAC', () => {
+    const codes = Array.from({ length: 200 }, newCode);
+    for (const c of codes) expect(c).toMatch(/^\d{6}$/);
+    expect(new Set(codes).size).toBeGreaterThan(190);
+    const hasher = new CodeHasher(Buffer.alloc(32, 7));
+    const h = hasher.hash('r1', '012345');
+    expect(h).not.toContain('012345');
+    expect(hasher.matches('r1', '012345', h)).toBe(true);
+    expect(hasher.matches('r1', '012346', h)).toBe(false);
+    expect(hasher.matches('r2', '012345', h)).toBe(false);
+    expect(new CodeHasher(Buffer.alloc(32, 8)).matches('r1', '012345', h)).toBe(false);
+    expect(hasher.matches('r1', '012345', 'short')).toBe(false);
+  });
+
+  it('go out in a mail with the code in the subject and the body, Indonesian before English', () => {
+    const m = verificationMail('004217', 900);
+    expect(m.subject).toBe('Kode verifikasi Prakerja: 004217');
+    expect(m.text.indexOf('berlaku 15 menit')).toBeGreaterThan(-1);
+    expect(m.text.indexOf('berlaku 15 menit')).toBeLessThan(m.text.indexOf('valid for 15 minutes'));
+    expect(m.text.match(/004217/g)).toHaveLength(2);
+  });
+});
+
+describe('confirm rules', () => {
+  const yes = () => true;
+  const no = () => false;
+  it('verifies a live code, counts wrong ones and locks on the last attempt', () => {
+    expect(decideConfirm(sent(), rules, now, yes)).toEqual({ kind: 'verify' });
+    expect(decideConfirm(sent(), rules, now, no)).toEqual({ kind: 'wrong', attemptsLeft: 4, locksNow: false });
+    expect(decideConfirm(sent({ failedAttempts: 4 }), rules, now, no)).toEqual({ kind: 'wrong', attemptsLeft: 0, locksNow: true });
+    expect(decideConfirm(sent({ failedAttempts: 5 }), rules, now, yes)).toEqual({ kind: 'locked' });
+    expect(statusOf(sent({ failedAttempts: 5 }), rules)).toBe('locked');
+  });
+  it('refuses an expired code (even a right one), a code not mailed yet, and repeats a success', () => {
+    expect(decideConfirm(sent({ expiresAt: now }), rules, now, yes)).toEqual({ kind: 'expired' });
+    expect(decideConfirm(sent({ codeHmac: null }), rules, now, yes)).toEqual({ kind: 'not_sent' });
+    expect(decideConfirm(sent({ verifiedAt: at(-5) }), rules, now, no)).toEqual({ kind: 'already_verified', verifiedAt: at(-5) });
+  });
+});
+
+describe('resend rules', () => {
+  it('waits out the cooldown, then counts sends in the window until the limit', () => {
+    expect(decideResend(sent({ sentAt: at(-10) }), rules, now)).toEqual({ kind: 'too_soon', retryAfterSec: 50 });
+    expect(decideResend(sent(), rules, now)).toEqual({ kind: 'queue', windowStartedAt: at(-300), windowSends: 2 });
+    expect(decideResend(sent({ windowSends: 5 }), rules, now)).toEqual({ kind: 'limit', retryAfterSec: 86_100 });
+    expect(resendAvailableAt(sent({ windowSends: 5 }), rules, now)).toEqual(at(86_100));
+  });
+  it('opens a fresh window once the old one is over, and adds nothing while a mail is owed', () => {
+    const old = sent({ windowStartedAt: at(-90_000), windowSends: 5 });
+    expect(decideResend(old, rules, now)).toEqual({ kind: 'queue', windowStartedAt: now, windowSends: 1 });
+    expect(decideResend(sent({ codeHmac: null }), rules, now)).toEqual({ kind: 'already_queued' });
+    expect(decideResend(sent({ verifiedAt: now }), rules, now)).toEqual({ kind: 'already_verified' });
+  });
+});

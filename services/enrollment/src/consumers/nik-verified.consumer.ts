@@ -1,0 +1,22 @@
+import { nikVerifiedV1, type NikVerifiedV1 } from '@gelombang/contracts';
+import type { ConsumedMessage } from '@gelombang/platform';
+import type { EligibilityRepository } from '../data-access/eligibility-repository';
+
+export const parseNikVerified = (m: ConsumedMessage): NikVerifiedV1 => nikVerifiedV1.parse(JSON.parse(m.value));
+
+/** Records who may enroll. Idempotent: replays and older attempts change nothing. */
+export function nikVerifiedHandler(repository: EligibilityRepository, onStored: (rows: number) => void) {
+  return async (events: NikVerifiedV1[]) => {
+    const rows = await repository.upsert(
+      events.map((e) => ({
+        registrationId: e.data.registrationId,
+        nikIndex: e.data.nikIndex,
+        provinceCode: e.data.provinceCode,
+        verifiedAt: e.data.verifiedAt,
+        attempt: e.data.attempt,
+        eventId: e.id,
+      })),
+    );
+    onStored(rows);
+  };
+}

@@ -1,0 +1,67 @@
+import { z } from 'zod';
+import { errorBody } from '@gelombang/contracts';
+import type { App } from '@gelombang/platform';
+import type { BatchesRepository, BatchRow } from '../data-access/batches-repository';
+import { phaseAt, sameDefinition, type BatchDefinition } from '../domain/batch-window';
+import { ENROLLMENT_BATCH_CONFLICT, ENROLLMENT_BATCH_NOT_FOUND } from '../errors';
+import { requireAdmin } from './admin-auth';
+import { batchCreateRequest, batchId, batchList, batchView } from './schemas';
+
+export interface BatchRoutesDeps {
+  batches: BatchesRepository;
+  adminToken: string;
+  /** Called with every definition read or written, to warm the enrollment path's cache. */
+  remember: (def: BatchDefinition) => void;
+}
+
+export const toBatchView = (row: BatchRow, now = new Date()): z.infer<typeof batchView> => ({
+  batchId: row.batchId,
+  name: row.name,
+  quota: row.quota,
+  enrolled: row.enrolled,
+  seatsLeft: row.quota - row.enrolled,
+  opensAt: row.opensAt.toISOString(),
+  closesAt: row.closesAt.toISOString(),
+  status: phaseAt(row, now),
+});
+
+export function batchRoutes(app: App, deps: BatchRoutesDeps) {
+  app.post(
+    '/v1/admin/batches',
+    {
+      onRequest: requireAdmin(deps.adminToken),
+      schema: {
+        summary: 'Create a training batch (operators)',
+        description: 'Authorization: Bearer <ADMIN_TOKEN>. Creating the same batch again answers 200; the same id with other values 409.',
+        headers: z.object({ authorization: z.string().optional() }),
+        body: batchCreateRequest,
+        response: { 200: batchView, 201: batchView, 400: errorBody, 401: errorBody, 403: errorBody, 409: errorBody },
+      },
+    },
+    async (req, reply) => {
+      const def: BatchDefinition = { ...req.body, opensAt: new Date(req.body.opensAt), closesAt: new Date(req.body.closesAt) };
+      const { created, row } = await deps.batches.create(def);
+      if (!created && !sameDefinition(row, def)) throw ENROLLMENT_BATCH_CONFLICT();
+      deps.remember(row);
+      if (created) req.log.info({ batchId: row.batchId, quota: row.quota }, 'batch created');
+      reply.header('location', `/v1/batches/${row.batchId}`);
+      return reply.status(created ? 201 : 200).send(toBatchView(row));
+    },
+  );
+
+  app.get(
+    '/v1/batches',
+    { schema: { summary: 'Batches open for enrollment now, with seats left', response: { 200: batchList } } },
+    async () => ({ batches: (await deps.batches.listOpen()).map((row) => toBatchView(row)) }),
+  );
+
+  app.get(
+    '/v1/batches/:batchId',
+    { schema: { summary: 'One batch', params: z.object({ batchId }), response: { 200: batchView, 400: errorBody, 404: errorBody } } },
+    async (req) => {
+      const row = await deps.batches.find(req.params.batchId);
+      if (!row) throw ENROLLMENT_BATCH_NOT_FOUND();
+      return toBatchView(row);
+    },
+  );
+}

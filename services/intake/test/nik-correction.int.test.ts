@@ -1,0 +1,163 @@
+import pino from 'pino';
+import {
+  makeEvent,
+  NIK_VERIFICATION_REQUESTED_V1,
+  nikVerificationRequestedV1,
+  REGISTRATION_STATUS_CHANGED_V1,
+  type RegistrationStatusChangedV1Data,
+} from '@gelombang/contracts';
+import { serialTypo } from '@gelombang/nik';
+import { createKafka, EventProducer, type App } from '@gelombang/platform';
+import { TopicTap } from '@gelombang/testkit';
+import { supersedes, STATUS_RANK } from '../src/data-access/registrations-repository';
+import { buildTestApp, capturedLogs, dropSchema, KAFKA_BROKERS, person, testEnv, waitFor, type TestEnv } from './helpers/build-test-app';
+
+/** Plays the NIK service's part: status events on the real topic, as it would publish them. */
+async function stageSim() {
+  const producer = new EventProducer(createKafka({ brokers: KAFKA_BROKERS.split(','), clientId: 'nik-sim', logger: pino({ level: 'silent' }) }), { ackTimeoutMs: 10_000 });
+  await producer.connect();
+  return {
+    send: (data: Omit<RegistrationStatusChangedV1Data, 'changedAt'>) =>
+      producer.publish({
+        topic: REGISTRATION_STATUS_CHANGED_V1,
+        key: data.registrationId,
+        value: JSON.stringify(makeEvent('id.gelombang.registration.status-changed.v1', 'urn:test:nik', data.registrationId, { ...data, changedAt: new Date().toISOString() })),
+      }),
+    close: () => producer.close(),
+  };
+}
+
+describe('POST /v1/registrations/:id/nik — correcting a NIK the registry rejected (real Kafka, PostgreSQL, Redis)', () => {
+  let t: TestEnv;
+  let app: App;
+  let sim: Awaited<ReturnType<typeof stageSim>>;
+  let tap: TopicTap;
+
+  beforeAll(async () => {
+    t = testEnv({ INTAKE_MAX_NIK_CORRECTIONS: '1' });
+    app = await buildTestApp(t);
+    sim = await stageSim();
+    tap = await new TopicTap([NIK_VERIFICATION_REQUESTED_V1, REGISTRATION_STATUS_CHANGED_V1]).start();
+  });
+  afterAll(async () => {
+    await tap.stop();
+    await sim.close();
+    await app.close();
+    await dropSchema(t.schema);
+  });
+
+  const view = (id: string) => app.inject({ method: 'GET', url: `/v1/registrations/${id}` }).then((r) => r.json());
+  const statusIs = (id: string, status: string, attempt?: number) =>
+    waitFor(async () => {
+      const v = await view(id);
+      return v.status === status && (attempt === undefined || v.nikAttempt === attempt) ? v : undefined;
+    }, 30_000, `${status} on ${id}`);
+  const correct = (id: string, nik: string, lang = 'en') =>
+    app.inject({ method: 'POST', url: `/v1/registrations/${id}/nik`, payload: { nik }, headers: { 'accept-language': lang } });
+
+  /** Registers someone whose NIK has a typo (same birth date), projected and rejected by the registry. */
+  async function rejectedApplicant(reason: 'NIK_NOT_FOUND' | 'DATA_MISMATCH' | 'NIK_INACTIVE' = 'NIK_NOT_FOUND') {
+    const real = person();
+    const typo = serialTypo(real.nik, 0);
+    const res = await app.inject({ method: 'POST', url: '/v1/registrations', payload: { ...real, nik: typo } });
+    expect(res.statusCode).toBe(202);
+    const id: string = res.json().registrationId;
+    await statusIs(id, 'pending_email_verification');
+    await sim.send({ registrationId: id, status: 'email_verified' });
+    await sim.send({ registrationId: id, status: 'nik_rejected', reason, attempt: 1 });
+    await statusIs(id, 'nik_rejected', 1);
+    return { id, real, typo };
+  }
+
+  it('accepts the corrected NIK durably, queues a new registry check with it, and frees the mistyped NIK', async () => {
+    const { id, real, typo } = await rejectedApplicant();
+    expect(await view(id)).toMatchObject({ status: 'nik_rejected', reason: 'NIK_NOT_FOUND', nikAttempt: 1, nikCorrectable: true });
+
+    const res = await correct(id, real.nik);
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toEqual({ registrationId: id, status: 'nik_resubmitted', nikAttempt: 2 });
+    expect(await view(id)).toMatchObject({ status: 'nik_resubmitted', nikAttempt: 2 });
+
+    // The outbox relay published the check request: the NIK service's input, sealed, attempt 2.
+    const [requested] = await tap.waitFor(NIK_VERIFICATION_REQUESTED_V1, { key: id });
+    const event = nikVerificationRequestedV1.parse(requested);
+    expect(event.data.attempt).toBe(2);
+    expect(t.cipher.decrypt(event.data.pii.nik, 'nik')).toBe(real.nik);
+    expect(t.cipher.decrypt(event.data.pii.birthDate, 'birthDate')).toBe(real.birthDate);
+    expect(t.cipher.decrypt(event.data.pii.fullName, 'fullName')).toBe(real.fullName);
+    expect(event.data.nikIndex).toBe(t.cipher.blindIndex('nik', real.nik));
+    expect(JSON.stringify(requested)).not.toContain(real.nik);
+    await tap.waitFor(REGISTRATION_STATUS_CHANGED_V1, { key: id, count: 1 });
+    expect(tap.events(REGISTRATION_STATUS_CHANGED_V1, id).map((e) => e.data.status)).toContain('nik_resubmitted');
+
+    // The typo may be somebody else's real NIK: that person can now register with it.
+    const owner = person({ nik: typo, birthDate: real.birthDate });
+    expect((await app.inject({ method: 'POST', url: '/v1/registrations', payload: owner })).statusCode).toBe(202);
+    // The corrected NIK is now this registration's: nobody else can take it.
+    expect((await app.inject({ method: 'POST', url: '/v1/registrations', payload: person({ nik: real.nik, birthDate: real.birthDate }) })).statusCode).toBe(409);
+
+    // A late replay of the first check's rejection does not undo the correction; the new check's answer lands.
+    await sim.send({ registrationId: id, status: 'nik_rejected', reason: 'NIK_NOT_FOUND', attempt: 1 });
+    await sim.send({ registrationId: id, status: 'nik_verified', attempt: 2 });
+    expect(await statusIs(id, 'nik_verified', 2)).not.toHaveProperty('reason');
+    expect((await correct(id, typo)).json().code).toBe('NIK_CORRECTION_NOT_ALLOWED');
+    expect(capturedLogs.join('\n')).not.toContain(real.nik);
+  });
+
+  it('refuses a NIK whose birth date differs, the same NIK again, and a NIK another registration holds — each with its code', async () => {
+    const { id, real, typo } = await rejectedApplicant('DATA_MISMATCH');
+    const other = person();
+    expect((await app.inject({ method: 'POST', url: '/v1/registrations', payload: other })).statusCode).toBe(202);
+
+    const wrongDate = await correct(id, other.nik, 'id');
+    expect(wrongDate.statusCode).toBe(400);
+    expect(wrongDate.json()).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ field: 'nik', code: 'NIK_BIRTH_DATE_MISMATCH', message: expect.stringContaining('Tanggal lahir') }] });
+    expect((await correct(id, '12345')).json().errors[0]).toMatchObject({ field: 'nik', code: 'NIK_FORMAT' });
+    expect((await correct(id, typo)).json()).toMatchObject({ code: 'NIK_CORRECTION_UNCHANGED' });
+
+    // Someone else already registered the real NIK (same birth date): one NIK, one registration.
+    const holder = await app.inject({ method: 'POST', url: '/v1/registrations', payload: person({ nik: real.nik, birthDate: real.birthDate }) });
+    expect(holder.statusCode).toBe(202);
+    const taken = await correct(id, real.nik);
+    expect(taken.statusCode).toBe(409);
+    expect(taken.json().code).toBe('NIK_ALREADY_REGISTERED');
+    expect(await view(id)).toMatchObject({ status: 'nik_rejected', nikAttempt: 1 });
+  });
+
+  it('refuses corrections before a rejection, after an inactive-NIK rejection, beyond the limit, and for unknown ids', async () => {
+    const fresh = await app.inject({ method: 'POST', url: '/v1/registrations', payload: person() });
+    const freshId = fresh.json().registrationId;
+    await statusIs(freshId, 'pending_email_verification');
+    expect((await correct(freshId, person().nik)).json().code).toBe('NIK_CORRECTION_NOT_ALLOWED');
+
+    const inactive = await rejectedApplicant('NIK_INACTIVE');
+    expect(await view(inactive.id)).toMatchObject({ nikCorrectable: false });
+    expect((await correct(inactive.id, inactive.real.nik)).json().code).toBe('NIK_NOT_CORRECTABLE');
+
+    // The limit here is one correction: after the second rejection, no third check.
+    const { id, real } = await rejectedApplicant();
+    expect((await correct(id, real.nik)).statusCode).toBe(202);
+    await sim.send({ registrationId: id, status: 'nik_rejected', reason: 'DATA_MISMATCH', attempt: 2 });
+    await statusIs(id, 'nik_rejected', 2);
+    const again = serialTypo(real.nik, 1);
+    const limited = await correct(id, again);
+    expect(limited.statusCode).toBe(409);
+    expect(limited.json().code).toBe('NIK_CORRECTION_LIMIT_REACHED');
+
+    const unknown = await correct('0190f000-0000-7000-8000-000000000000', real.nik);
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json().code).toBe('REGISTRATION_NOT_FOUND');
+  });
+});
+
+describe('status precedence (the rule applyStatus runs in SQL)', () => {
+  const s = (status: keyof typeof STATUS_RANK, attempt = 0) => ({ rank: STATUS_RANK[status], attempt });
+  it('a newer NIK check wins, an older one never does, and later stages move forward only', () => {
+    expect(supersedes(s('nik_rejected', 2), s('nik_verified', 1))).toBe(true);
+    expect(supersedes(s('nik_rejected', 1), s('nik_resubmitted', 2))).toBe(false);
+    expect(supersedes(s('nik_verified', 2), s('nik_resubmitted', 2))).toBe(true);
+    expect(supersedes(s('enrolled'), s('nik_verified', 2))).toBe(true);
+    expect(supersedes(s('email_verified'), s('nik_rejected', 1))).toBe(false);
+    expect(supersedes(s('nik_verified', 1), s('email_verified'))).toBe(true);
+  });
+});

@@ -1,0 +1,179 @@
+import type pg from 'pg';
+import { enqueueEvents, type OutgoingMessage } from '@gelombang/platform';
+import type { NikRejectionReason } from '@gelombang/contracts';
+import type { Decision } from '../domain/outcome';
+
+export interface NewCheck {
+  registrationId: string;
+  attempt: number;
+  eventId: string;
+  nikEnc: string;
+  fullNameEnc: string;
+  birthDateEnc: string;
+  nikIndex: string;
+  provinceCode: string;
+  requestedAt: string;
+}
+
+/** A due check this checker now holds (until `leaseId` is released or runs out). */
+export interface ClaimedCheck {
+  registrationId: string;
+  attempt: number;
+  nikEnc: string;
+  fullNameEnc: string;
+  birthDateEnc: string;
+  nikIndex: string;
+  provinceCode: string;
+  tries: number;
+  leaseId: string;
+}
+
+export interface CheckView {
+  registrationId: string;
+  attempt: number;
+  state: 'queued' | 'verified' | 'rejected';
+  reason: NikRejectionReason | null;
+  correctable: boolean | null;
+  checkedAt: Date | null;
+}
+
+export interface Backlog {
+  queued: number;
+  /** Queued rows whose time has come (the rest wait for a back-off). */
+  due: number;
+  oldestQueuedAt: Date | null;
+}
+
+type Messages = readonly Omit<OutgoingMessage, 'headers'>[];
+
+export class ChecksRepository {
+  constructor(private readonly pool: pg.Pool) {}
+
+  /** Stores requested checks; a replayed (registration, attempt) is ignored. Returns how many were new. */
+  async insertRequested(checks: readonly NewCheck[]): Promise<number> {
+    if (checks.length === 0) return 0;
+    const r = await this.pool.query(
+      `INSERT INTO checks (registration_id, attempt, event_id, nik_enc, full_name_enc, birth_date_enc, nik_index, province_code, requested_at)
+       SELECT "registrationId", attempt, "eventId", "nikEnc", "fullNameEnc", "birthDateEnc", "nikIndex", "provinceCode", "requestedAt"
+       FROM jsonb_to_recordset($1::jsonb) AS x("registrationId" uuid, attempt int, "eventId" text, "nikEnc" text, "fullNameEnc" text,
+         "birthDateEnc" text, "nikIndex" text, "provinceCode" text, "requestedAt" timestamptz)
+       ON CONFLICT (registration_id, attempt) DO NOTHING`,
+      [JSON.stringify(checks)],
+    );
+    return r.rowCount ?? 0;
+  }
+
+  /**
+   * Leases up to `limit` due rows, oldest due first. SKIP LOCKED lets replicas claim side by side; the
+   * lease (not a held transaction) covers the registry call, so a crashed claimer's rows come back.
+   */
+  async claimDue(limit: number, leaseId: string, leaseMs: number): Promise<ClaimedCheck[]> {
+    const r = await this.pool.query(
+      `UPDATE checks c SET lease_id = $2, lease_until = now() + make_interval(secs => $3::float8 / 1000), updated_at = now()
+       FROM (SELECT registration_id, attempt FROM checks
+             WHERE state = 'queued' AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())
+             ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED) due
+       WHERE c.registration_id = due.registration_id AND c.attempt = due.attempt
+       RETURNING c.registration_id, c.attempt, c.nik_enc, c.full_name_enc, c.birth_date_enc, c.nik_index, c.province_code, c.tries, c.next_attempt_at`,
+      [limit, leaseId, leaseMs],
+    );
+    return r.rows
+      .sort((a, b) => a.next_attempt_at - b.next_attempt_at)
+      .map((row) => ({
+        registrationId: row.registration_id,
+        attempt: row.attempt,
+        nikEnc: row.nik_enc,
+        fullNameEnc: row.full_name_enc,
+        birthDateEnc: row.birth_date_enc,
+        nikIndex: row.nik_index,
+        provinceCode: row.province_code,
+        tries: row.tries,
+        leaseId,
+      }));
+  }
+
+  /**
+   * Records the registry's answer and the events announcing it in one transaction (transactional
+   * outbox). Only the lease holder of a still-queued row writes, so a check is decided and announced once.
+   */
+  async decide(check: ClaimedCheck, decision: Decision, events: (checkedAt: Date) => Messages): Promise<boolean> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const r = await client.query<{ checked_at: Date }>(
+        `UPDATE checks SET state = $4, reason = $5, correctable = $6, checked_at = now(), tries = tries + 1, last_error = NULL,
+           lease_id = NULL, lease_until = NULL, updated_at = now()
+         WHERE registration_id = $1 AND attempt = $2 AND lease_id = $3 AND state = 'queued'
+         RETURNING checked_at`,
+        [
+          check.registrationId,
+          check.attempt,
+          check.leaseId,
+          decision.state,
+          decision.state === 'rejected' ? decision.reason : null,
+          decision.state === 'rejected' ? decision.correctable : null,
+        ],
+      );
+      const row = r.rows[0];
+      if (row) await enqueueEvents(client, events(row.checked_at));
+      await client.query('COMMIT');
+      return row !== undefined;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** The call did not decide (quota, outage, timeout…): back to the queue, due after `delayMs`. */
+  async retryLater(check: ClaimedCheck, delayMs: number, error: string, counted: boolean): Promise<void> {
+    await this.pool.query(
+      `UPDATE checks SET next_attempt_at = now() + make_interval(secs => $4::float8 / 1000), last_error = $5,
+         tries = tries + $6, lease_id = NULL, lease_until = NULL, updated_at = now()
+       WHERE registration_id = $1 AND attempt = $2 AND lease_id = $3 AND state = 'queued'`,
+      [check.registrationId, check.attempt, check.leaseId, delayMs, error, counted ? 1 : 0],
+    );
+  }
+
+  /** Gives claimed rows back untouched (no call was made): shutdown, or the breaker opened meanwhile. */
+  async release(checks: readonly ClaimedCheck[]): Promise<void> {
+    if (checks.length === 0) return;
+    await this.pool.query(
+      `UPDATE checks c SET lease_id = NULL, lease_until = NULL, updated_at = now()
+       FROM jsonb_to_recordset($1::jsonb) AS x("registrationId" uuid, attempt int, "leaseId" uuid)
+       WHERE c.registration_id = x."registrationId" AND c.attempt = x.attempt AND c.lease_id = x."leaseId"`,
+      [JSON.stringify(checks.map((c) => ({ registrationId: c.registrationId, attempt: c.attempt, leaseId: c.leaseId })))],
+    );
+  }
+
+  /** After an outage: back-offs taken because the registry was down are waived (the quota still paces). */
+  async waiveBackoff(errors: readonly string[]): Promise<number> {
+    const r = await this.pool.query(
+      `UPDATE checks SET next_attempt_at = now(), updated_at = now()
+       WHERE state = 'queued' AND next_attempt_at > now() AND last_error = ANY($1::text[])`,
+      [errors],
+    );
+    return r.rowCount ?? 0;
+  }
+
+  async latest(registrationId: string): Promise<CheckView | undefined> {
+    const r = await this.pool.query(
+      `SELECT registration_id, attempt, state, reason, correctable, checked_at FROM checks
+       WHERE registration_id = $1 ORDER BY attempt DESC LIMIT 1`,
+      [registrationId],
+    );
+    const row = r.rows[0];
+    if (!row) return undefined;
+    return { registrationId: row.registration_id, attempt: row.attempt, state: row.state, reason: row.reason, correctable: row.correctable, checkedAt: row.checked_at };
+  }
+
+  async backlog(): Promise<Backlog> {
+    const r = await this.pool.query(
+      `SELECT count(*)::int AS queued, count(*) FILTER (WHERE next_attempt_at <= now())::int AS due, min(requested_at) AS oldest
+       FROM checks WHERE state = 'queued'`,
+    );
+    const row = r.rows[0]!;
+    return { queued: row.queued, due: row.due, oldestQueuedAt: row.oldest };
+  }
+}

@@ -1,0 +1,185 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { stackFrames } from '@gelombang/platform';
+import type { ClaimedCheck } from '../data-access/checks-repository';
+import { backoffMs, decide, decisionEvents, type Decision, type RegistryAnswer } from './outcome';
+
+export interface Person {
+  nik: string;
+  fullName: string;
+  birthDate: string;
+}
+
+/** What the checker needs from the outside world; plain values only. */
+export interface CheckerPorts {
+  claimDue(limit: number, leaseId: string, leaseMs: number): Promise<ClaimedCheck[]>;
+  decide(check: ClaimedCheck, decision: Decision, events: (at: Date) => ReturnType<typeof decisionEvents>): Promise<boolean>;
+  retryLater(check: ClaimedCheck, delayMs: number, error: string, counted: boolean): Promise<void>;
+  release(checks: readonly ClaimedCheck[]): Promise<void>;
+  /** Opens the sealed fields, in memory only; throws if they cannot be opened (unknown key id). */
+  open(check: ClaimedCheck): Person;
+  /** Waits for a token of our registry quota; false when `running()` turned false first. */
+  acquireToken(running: () => boolean, sleep: (ms: number) => Promise<void>): Promise<boolean>;
+  registry: {
+    readonly canCall: boolean;
+    /** Rejects with an error whose `kind` says why no answer came. */
+    verify(person: Person): Promise<RegistryAnswer>;
+  };
+}
+
+export interface CheckerOptions {
+  batchSize: number;
+  leaseMs: number;
+  idleMs: number;
+  concurrency: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  logger: Logger;
+  /** Every registry call's outcome: an answer, or the failure kind. */
+  onCall?: (outcome: string) => void;
+  onDecided?: (decision: Decision) => void;
+  /** After a decision committed (the outbox relay should publish soon). */
+  onCommitted?: () => void;
+}
+
+/** Codes kept in `last_error` of a queued row: why its last call did not decide. */
+export const RETRY_CODES = {
+  quota_exceeded: 'REGISTRY_QUOTA_EXCEEDED',
+  unavailable: 'REGISTRY_UNAVAILABLE',
+  timeout: 'REGISTRY_TIMEOUT',
+  client_error: 'REGISTRY_CLIENT_ERROR',
+  bad_answer: 'REGISTRY_BAD_ANSWER',
+} as const;
+export const UNDECRYPTABLE = 'PII_UNDECRYPTABLE';
+
+/**
+ * The loop that works the queue: claim due checks in small batches, take a quota token per call, call
+ * the registry (at most `concurrency` at once), record the decision with its events. Nothing is ever
+ * lost or rejected because the registry misbehaved: such checks go back to the queue with a back-off.
+ * Waits (empty queue, empty bucket, open breaker) sleep until due or until `wake()`; it never spins.
+ */
+export class Checker {
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wakeUp: (() => void) | undefined;
+  private readonly inflight = new Set<Promise<void>>();
+  private readonly log: Logger;
+
+  constructor(
+    private readonly ports: CheckerPorts,
+    private readonly opts: CheckerOptions,
+  ) {
+    this.log = opts.logger.child({ component: 'checker' });
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** New work may be due (a request arrived, the breaker half-opened): stop sleeping. */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  /** Stops claiming, gives back what was claimed but not called, and waits for calls in flight. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake();
+    await this.loop;
+    await Promise.allSettled([...this.inflight]);
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      try {
+        if (!this.ports.registry.canCall) {
+          await this.pause(this.opts.idleMs);
+          continue;
+        }
+        const batch = await this.ports.claimDue(this.opts.batchSize, randomUUID(), this.opts.leaseMs);
+        failures = 0;
+        if (batch.length === 0) {
+          await this.pause(this.opts.idleMs);
+          continue;
+        }
+        await this.work(batch);
+      } catch (e) {
+        failures++;
+        this.log.error({ errName: (e as Error).name, stack: stackFrames(e), failures }, 'checker round failed, retrying');
+        await this.pause(Math.min(100 * 2 ** failures, 5_000));
+      }
+    }
+  }
+
+  private async work(batch: ClaimedCheck[]): Promise<void> {
+    for (let i = 0; i < batch.length; i++) {
+      while (this.inflight.size >= this.opts.concurrency) await Promise.race(this.inflight);
+      if (!this.running || !this.ports.registry.canCall) return this.ports.release(batch.slice(i));
+      const check = batch[i]!;
+      let person: Person;
+      try {
+        person = this.ports.open(check);
+      } catch {
+        // A key this replica lacks: a configuration fault, not the applicant's. Park it; it resumes
+        // once the key is configured.
+        this.log.error({ registrationId: check.registrationId, attempt: check.attempt }, 'sealed data cannot be opened; check parked');
+        await this.ports.retryLater(check, this.opts.retryMaxMs, UNDECRYPTABLE, false);
+        continue;
+      }
+      if (!(await this.ports.acquireToken(() => this.running, (ms) => this.pause(ms)))) return this.ports.release(batch.slice(i));
+      const call = this.check(check, person).finally(() => this.inflight.delete(call));
+      this.inflight.add(call);
+    }
+  }
+
+  private async check(check: ClaimedCheck, person: Person): Promise<void> {
+    const ids = { registrationId: check.registrationId, attempt: check.attempt };
+    let answer: RegistryAnswer;
+    try {
+      answer = await this.ports.registry.verify(person);
+    } catch (e) {
+      const kind = (e as { kind?: string }).kind ?? 'unavailable';
+      this.opts.onCall?.(kind);
+      try {
+        if (kind === 'breaker_open') return await this.ports.release([check]);
+        const code = RETRY_CODES[kind as keyof typeof RETRY_CODES] ?? RETRY_CODES.unavailable;
+        const delay = backoffMs(check.tries + 1, this.opts.retryBaseMs, this.opts.retryMaxMs);
+        await this.ports.retryLater(check, delay, code, true);
+        this.log.warn({ ...ids, cause: code, retryInMs: delay }, 'registry gave no answer; check requeued');
+      } catch (dbErr) {
+        // The lease runs out and the row comes back by itself.
+        this.log.error({ ...ids, errName: (dbErr as Error).name }, 'could not requeue check; its lease will expire');
+      }
+      return;
+    }
+    this.opts.onCall?.(answer);
+    const decision = decide(answer);
+    try {
+      const done = await this.ports.decide(check, decision, (at) => decisionEvents(check, decision, at));
+      if (!done) return;
+      this.opts.onDecided?.(decision);
+      this.opts.onCommitted?.();
+      this.log.info({ ...ids, state: decision.state, ...(decision.state === 'rejected' ? { reason: decision.reason } : {}) }, 'nik check decided');
+    } catch (e) {
+      this.log.error({ ...ids, errName: (e as Error).name, stack: stackFrames(e) }, 'could not record decision; its lease will expire');
+    }
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wakeUp = done;
+    });
+  }
+}

@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import { errorBody, nikRejectionReason } from '@gelombang/contracts';
+import type { App } from '@gelombang/platform';
+import type { ChecksRepository } from '../data-access/checks-repository';
+import type { BreakerState } from '../data-access/registry-client';
+import { NIK_VERIFICATION_NOT_FOUND } from '../errors';
+
+export const verificationView = z.object({
+  registrationId: z.uuid(),
+  attempt: z.number().int().positive(),
+  status: z.enum(['queued', 'verified', 'rejected']),
+  reason: nikRejectionReason.optional(),
+  /** Rejected only: whether the applicant may correct the NIK and try again. */
+  correctable: z.boolean().optional(),
+  checkedAt: z.iso.datetime({ offset: true }).optional(),
+});
+
+export const backlogView = z.object({
+  queued: z.number().int(),
+  /** Queued checks whose time has come (the others wait out a back-off). */
+  due: z.number().int(),
+  oldestQueuedAgeSeconds: z.number().nullable(),
+  breaker: z.enum(['closed', 'open', 'half_open']),
+});
+
+export function nikVerificationRoutes(app: App, deps: { repository: ChecksRepository; breakerState: () => BreakerState }) {
+  app.get(
+    '/v1/nik-verifications/backlog',
+    {
+      schema: {
+        summary: 'Queue of checks waiting for the registry (operations)',
+        description: 'How many checks wait, how old the oldest is, and whether the registry breaker is open.',
+        response: { 200: backlogView },
+      },
+    },
+    async () => {
+      const b = await deps.repository.backlog();
+      return {
+        queued: b.queued,
+        due: b.due,
+        oldestQueuedAgeSeconds: b.oldestQueuedAt ? Math.max(0, (Date.now() - b.oldestQueuedAt.getTime()) / 1000) : null,
+        breaker: deps.breakerState(),
+      };
+    },
+  );
+
+  app.get(
+    '/v1/nik-verifications/:registrationId',
+    {
+      schema: {
+        summary: 'NIK check of a registration (its latest attempt)',
+        description: 'No personal data: the state, and for a rejection the reason and whether it can be corrected.',
+        params: z.object({ registrationId: z.uuid() }),
+        response: { 200: verificationView, 400: errorBody, 404: errorBody },
+      },
+    },
+    async (req) => {
+      const check = await deps.repository.latest(req.params.registrationId);
+      if (!check) throw NIK_VERIFICATION_NOT_FOUND();
+      return {
+        registrationId: check.registrationId,
+        attempt: check.attempt,
+        status: check.state,
+        ...(check.reason ? { reason: check.reason } : {}),
+        ...(check.correctable === null ? {} : { correctable: check.correctable }),
+        ...(check.checkedAt ? { checkedAt: check.checkedAt.toISOString() } : {}),
+      };
+    },
+  );
+}

@@ -1,0 +1,43 @@
+import { nikRejectedV1, nikVerifiedV1, registrationStatusChangedV1 } from '@gelombang/contracts';
+import { backoffMs, decide, decisionEvents } from '../src/domain/outcome';
+
+const check = { registrationId: '0190f0e2-4c1a-7b3e-9d2a-1f2e3d4c5b6a', attempt: 2, nikIndex: 'abcdefghijklmnopqrstuvwxyz', provinceCode: '32' };
+const at = new Date('2026-11-30T01:02:03.000Z');
+
+describe('decide', () => {
+  it('maps registry answers to decisions: typos are correctable, an inactive NIK is not', () => {
+    expect(decide('MATCH')).toEqual({ state: 'verified' });
+    expect(decide('NOT_FOUND')).toEqual({ state: 'rejected', reason: 'NIK_NOT_FOUND', correctable: true });
+    expect(decide('DATA_MISMATCH')).toEqual({ state: 'rejected', reason: 'DATA_MISMATCH', correctable: true });
+    expect(decide('INACTIVE')).toEqual({ state: 'rejected', reason: 'NIK_INACTIVE', correctable: false });
+  });
+});
+
+describe('decisionEvents', () => {
+  it('announces a verification with nik.verified.v1 and status nik_verified, keyed by registration', () => {
+    const [fact, status] = decisionEvents(check, { state: 'verified' }, at);
+    expect([fact!.topic, fact!.key, status!.topic, status!.key]).toEqual(['nik.verified.v1', check.registrationId, 'registration.status-changed.v1', check.registrationId]);
+    expect(nikVerifiedV1.parse(JSON.parse(fact!.value)).data).toEqual({ ...check, verifiedAt: at.toISOString() });
+    expect(registrationStatusChangedV1.parse(JSON.parse(status!.value)).data).toEqual({
+      registrationId: check.registrationId, status: 'nik_verified', attempt: 2, changedAt: at.toISOString(),
+    });
+  });
+
+  it('announces a rejection with its reason, correctability and attempt', () => {
+    const [fact, status] = decisionEvents(check, { state: 'rejected', reason: 'NIK_INACTIVE', correctable: false }, at);
+    expect(nikRejectedV1.parse(JSON.parse(fact!.value)).data).toEqual({
+      registrationId: check.registrationId, attempt: 2, reason: 'NIK_INACTIVE', correctable: false, rejectedAt: at.toISOString(),
+    });
+    expect(registrationStatusChangedV1.parse(JSON.parse(status!.value)).data).toEqual({
+      registrationId: check.registrationId, status: 'nik_rejected', reason: 'NIK_INACTIVE', attempt: 2, changedAt: at.toISOString(),
+    });
+  });
+});
+
+describe('backoffMs', () => {
+  it('doubles per try from the base, stays within half to full of its ceiling, and is capped', () => {
+    expect([1, 2, 3, 4].map((n) => backoffMs(n, 1000, 60_000, () => 0.999999))).toEqual([1000, 2000, 4000, 8000]);
+    expect([1, 2, 3].map((n) => backoffMs(n, 1000, 60_000, () => 0))).toEqual([500, 1000, 2000]);
+    expect(backoffMs(30, 1000, 60_000, () => 0.999999)).toBe(60_000);
+  });
+});

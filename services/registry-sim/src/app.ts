@@ -1,0 +1,36 @@
+import { counter, createServer, type App } from '@gelombang/platform';
+import type { RegistrySimConfig } from './config';
+import { PopulationRegistry } from './domain/registry';
+import { populationRoutes } from './routes/population';
+import { simRoutes } from './routes/sim';
+
+export interface BuildOptions {
+  logStream?: NodeJS.WritableStream;
+  /** Tests pin the clock that decides quota seconds. */
+  now?: () => number;
+}
+
+/**
+ * The population-registry simulator (a stand-in for Dukcapil in development, tests and load runs; never
+ * in production). Keeps everything in memory. Never listens (server.ts does).
+ */
+export async function buildApp(config: RegistrySimConfig, opts: BuildOptions = {}): Promise<App & { registry: PopulationRegistry }> {
+  const app = await createServer({
+    service: 'registry-sim',
+    description: 'Population-registry simulator: quota per wall-clock second, latency, injected faults',
+    logLevel: config.LOG_LEVEL,
+    bodyLimit: config.HTTP_BODY_LIMIT_BYTES,
+    ...(opts.logStream ? { logStream: opts.logStream } : {}),
+  });
+  const answers = counter(app.metrics, 'registry_sim_calls_total', 'Verify calls by answer', ['answer']);
+  const registry = new PopulationRegistry({ mode: config.REGISTRY_MODE, quotaPerSec: config.REGISTRY_QUOTA_PER_SEC, ...(opts.now ? { now: opts.now } : {}) });
+  app.decorate('registry', registry);
+
+  const latencyMs = () => {
+    const base = registry.faults.latencyMs ?? config.REGISTRY_LATENCY_MS;
+    return base + Math.floor(Math.random() * (base / 4));
+  };
+  populationRoutes(app, { registry, token: config.REGISTRY_API_TOKEN, latencyMs, onAnswer: (answer) => answers.inc({ answer }) });
+  simRoutes(app, { registry, quotaPerSec: config.REGISTRY_QUOTA_PER_SEC });
+  return app as App & { registry: PopulationRegistry };
+}

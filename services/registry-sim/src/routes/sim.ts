@@ -1,0 +1,31 @@
+import type { App } from '@gelombang/platform';
+import type { PopulationRegistry } from '../domain/registry';
+import { faultsRequest, faultsResponse, loadPeopleRequest, loadPeopleResponse, statsResponse } from './schemas';
+
+/** Test and operations controls of the simulator. They exist only here: the real registry has none. */
+export function simRoutes(app: App, deps: { registry: PopulationRegistry; quotaPerSec: number }) {
+  const { registry } = deps;
+  app.post(
+    '/_sim/people',
+    { schema: { summary: 'Load people (bulk) and NIKs that must not exist', body: loadPeopleRequest, response: { 200: loadPeopleResponse } } },
+    async (req) => ({ ...registry.load(req.body.people, req.body.absent ?? []), people: registry.size }),
+  );
+  app.post('/_sim/reset', { schema: { summary: 'Forget people, faults and statistics' } }, async (_req, reply) => {
+    registry.reset();
+    return reply.status(204).send();
+  });
+  app.post(
+    '/_sim/faults',
+    { schema: { summary: 'Inject errors, an outage or latency', body: faultsRequest, response: { 200: faultsResponse } } },
+    async (req) => {
+      const { latencyMs, ...rest } = req.body;
+      return registry.setFaults({ ...rest, ...(latencyMs === undefined ? {} : { latencyMs: latencyMs ?? undefined }) });
+    },
+  );
+  app.get('/_sim/stats', { schema: { summary: 'What the simulator saw', response: { 200: statsResponse } } }, async () => ({
+    ...registry.stats(),
+    mode: registry.mode,
+    quotaPerSec: deps.quotaPerSec,
+    people: registry.size,
+  }));
+}
