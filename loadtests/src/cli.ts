@@ -4,12 +4,14 @@ import { newRunId } from './registrations';
 import { reportStamp, writeReport } from './report';
 import { loadSlo } from './slo';
 import { capacity } from './scenarios/capacity';
+import { enrollRush } from './scenarios/enroll-rush';
+import { funnel } from './scenarios/funnel';
 import { defaultInfra, type ScenarioContext, type ScenarioOutcome } from './scenarios/context';
 import { ratio } from './scenarios/ratio';
 import { soak } from './scenarios/soak';
 import { spike } from './scenarios/spike';
 
-const USAGE = `pnpm loadtest <spike|capacity|ratio|soak> [options]
+const USAGE = `pnpm loadtest <spike|capacity|ratio|soak|funnel|enroll-rush> [options]
 pnpm loadtest cleanup --run-id ID   remove what a cut-short --start-intake run left behind
 
   --target URL        intake to load (default http://127.0.0.1:3001); traffic goes to loopback only
@@ -26,17 +28,33 @@ pnpm loadtest cleanup --run-id ID   remove what a cut-short --start-intake run l
   --pg-schema NAME    the intake's PG_SCHEMA, for the no-loss audit against --target
   --consumer-group G  the intake's CONSUMER_GROUP: the audit waits for it to catch up
   --no-audit          skip the no-loss audit (spike, capacity)
+  --typo-share X      funnel: share of people whose NIK has a typo they later correct (default 0.1)
+  --quota N           enroll-rush: seats in the batch (default 100; smoke 10)
+
+funnel and enroll-rush run against a whole cluster (./gelombang start): intake --target (default
+:3001), EMAIL_URL (:3002), ENROLLMENT_URL (:3004), MAILDEV_URL (:1080), REGISTRY_URL (:3090), and
+ADMIN_TOKEN / REGISTRY_API_TOKEN (./gelombang loadtest reads the local ones from .run/dev-keys.env).
+funnel: --count people (default 1000; smoke 20) at --rate per second (100; smoke 10), --duration is
+the per-stage timeout in seconds. enroll-rush: --count people (5000; smoke 60) arriving within
+--duration seconds (2; smoke 1).
 
 Env: DATABASE_URL, REDIS_URL, KAFKA_BROKERS; PII_INDEX_KEY (base64) of a --target intake lets the
 audit check that refused requests wrote nothing. Thresholds: loadtests/slo.json. Reports:
 loadtests/reports/<scenario>-<timestamp>.{json,md}. Exit 1 when a threshold is breached, 2 on misuse.`;
 
-const SCENARIOS: Record<string, (ctx: ScenarioContext) => Promise<ScenarioOutcome>> = { spike, capacity, ratio, soak };
+const SCENARIOS: Record<string, (ctx: ScenarioContext) => Promise<ScenarioOutcome>> = { spike, capacity, ratio, soak, funnel, 'enroll-rush': enrollRush };
 
 function positive(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number`);
+  return n;
+}
+
+function share(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new Error('--typo-share must be between 0 and 1');
   return n;
 }
 
@@ -64,6 +82,8 @@ function parse(argv: string[]): ScenarioContext {
       'pg-schema': { type: 'string' },
       'consumer-group': { type: 'string' },
       'no-audit': { type: 'boolean', default: false },
+      'typo-share': { type: 'string' },
+      quota: { type: 'string' },
       'run-id': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -90,6 +110,8 @@ function parse(argv: string[]): ScenarioContext {
     audit: !values['no-audit'],
     connections: positive('connections', values.connections),
     rates: values.rates?.split(',').map((r) => positive('rates', r.trim()) as number),
+    typoShare: share(values['typo-share']),
+    quota: positive('quota', values.quota),
     slo: loadSlo(undefined, values.smoke),
     infra: defaultInfra(),
   };

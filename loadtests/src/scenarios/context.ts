@@ -26,6 +26,10 @@ export interface ScenarioContext {
   audit: boolean;
   connections: number | undefined;
   rates: number[] | undefined;
+  /** funnel: share of people who type their NIK with a typo (0..1). */
+  typoShare: number | undefined;
+  /** enroll-rush: seats in the batch. */
+  quota: number | undefined;
   slo: Slo;
   infra: Infra;
 }

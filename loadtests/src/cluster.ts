@@ -1,0 +1,231 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Consumer } from 'kafkajs';
+import { newKafka, withAdmin } from './kafka';
+
+/** Where the funnel's services answer: the local cluster's ports unless told otherwise. */
+export interface ClusterTargets {
+  intake: string;
+  email: string;
+  nik: string;
+  enrollment: string;
+  /** MailDev's web/API origin (the mail provider's stand-in). */
+  maildev: string;
+  /** The population-registry stand-in (services/registry-sim). */
+  registry: string;
+  adminToken: string | undefined;
+}
+
+export const DEFAULT_TARGETS = {
+  intake: 'http://127.0.0.1:3001',
+  email: 'http://127.0.0.1:3002',
+  nik: 'http://127.0.0.1:3003',
+  enrollment: 'http://127.0.0.1:3004',
+  maildev: 'http://127.0.0.1:1080',
+  registry: 'http://127.0.0.1:3090',
+};
+
+export interface HttpAnswer {
+  status: number;
+  body: any;
+  retryAfterSec: number | undefined;
+}
+
+/** One JSON request; never throws on an HTTP status (only on a network error or timeout). */
+export async function call(method: string, url: string, body?: unknown, headers: Record<string, string> = {}, timeoutMs = 30_000): Promise<HttpAnswer> {
+  const res = await fetch(url, {
+    method,
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // keep the text
+  }
+  const ra = res.headers.get('retry-after');
+  return { status: res.status, body: parsed, retryAfterSec: ra === null ? undefined : Number(ra) };
+}
+
+/**
+ * As a well-behaved client: a 429 or 503 is retried after its Retry-After (capped, with jitter), up to
+ * `attempts` times; any other answer is returned. `onRetry` counts the refusals that were retried.
+ */
+export async function callPolitely(
+  method: string,
+  url: string,
+  body: unknown,
+  opts: { headers?: Record<string, string>; attempts?: number; maxWaitSec?: number; onRetry?: (status: number) => void } = {},
+): Promise<HttpAnswer> {
+  const attempts = opts.attempts ?? 20;
+  for (let i = 1; ; i++) {
+    const a = await call(method, url, body, opts.headers);
+    if ((a.status !== 429 && a.status !== 503) || i >= attempts) return a;
+    opts.onRetry?.(a.status);
+    const wait = Math.min(a.retryAfterSec ?? 1, opts.maxWaitSec ?? 5);
+    await sleep(wait * 1000 * (0.5 + Math.random()));
+  }
+}
+
+/** Reads verification codes from MailDev: one poller for everybody, a waiter per address. */
+export class Mailbox {
+  private readonly waiting = new Map<string, (code: string) => void>();
+  private readonly arrived = new Map<string, string>();
+  private readonly seen = new Set<string>();
+  private running = true;
+  private loop: Promise<void>;
+  /** Receive times (ms since epoch) of the mails this run read: the provider's view of our sending rate. */
+  readonly receivedAt: number[] = [];
+
+  constructor(private readonly origin: string, private readonly pollMs = 500) {
+    this.loop = this.poll();
+  }
+
+  /** Resolves with the newest code mailed to `address` (lower-case), or rejects after `timeoutMs`. */
+  code(address: string, timeoutMs: number): Promise<string> {
+    const known = this.arrived.get(address);
+    if (known) return Promise.resolve(known);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(address);
+        reject(new Error('no mail'));
+      }, timeoutMs);
+      this.waiting.set(address, (c) => {
+        clearTimeout(timer);
+        resolve(c);
+      });
+    });
+  }
+
+  private async poll(): Promise<void> {
+    while (this.running) {
+      try {
+        const res = await fetch(`${this.origin}/api/email`, { signal: AbortSignal.timeout(10_000) });
+        const mails = (await res.json()) as Array<{ id: string; subject?: string; text?: string; time: string; to: Array<{ address: string }> }>;
+        for (const m of mails) {
+          if (this.seen.has(m.id)) continue;
+          this.seen.add(m.id);
+          const code = /\b(\d{6})\b/.exec(`${m.subject ?? ''} ${m.text ?? ''}`)?.[1];
+          if (!code) continue;
+          for (const { address } of m.to) {
+            const a = address.toLowerCase();
+            this.arrived.set(a, code);
+            const w = this.waiting.get(a);
+            if (w) {
+              this.receivedAt.push(new Date(m.time).getTime());
+              this.waiting.delete(a);
+              w(code);
+            }
+          }
+        }
+      } catch {
+        // MailDev busy or restarting: the next round tries again.
+      }
+      await sleep(this.pollMs);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+}
+
+export interface StatusEvent {
+  status: string;
+  attempt?: number;
+  reason?: string;
+  at: number;
+}
+
+/**
+ * Follows registration.status-changed.v1 (or any topic keyed by registration id) from its current end,
+ * as a partner system would, and lets callers wait for a registration's next status.
+ */
+export class StatusFollower {
+  private consumer: Consumer | undefined;
+  private readonly byId = new Map<string, StatusEvent[]>();
+  private readonly waiters = new Map<string, Array<() => void>>();
+
+  constructor(
+    private readonly brokers: string[],
+    private readonly topic: string,
+    /** Turns an event's `data` into what to remember; default: its status, attempt and reason. */
+    private readonly extract: (data: any) => Omit<StatusEvent, 'at'> | undefined = (d) =>
+      d?.status ? { status: d.status, ...(d.attempt ? { attempt: d.attempt } : {}), ...(d.reason ? { reason: d.reason } : {}) } : undefined,
+  ) {}
+
+  /** Everything remembered, by registration id. */
+  get events(): ReadonlyMap<string, StatusEvent[]> {
+    return this.byId;
+  }
+
+  async start(): Promise<this> {
+    const kafka = newKafka(this.brokers, 'loadtests-status');
+    const ends = await withAdmin(kafka, (admin) => admin.fetchTopicOffsets(this.topic));
+    this.consumer = kafka.consumer({ groupId: `loadtests-follow-${randomUUID()}`, maxWaitTimeInMs: 100 });
+    const joined = new Promise<void>((r) => this.consumer!.on(this.consumer!.events.GROUP_JOIN, () => r()));
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: [this.topic], fromBeginning: false });
+    await this.consumer.run({
+      eachMessage: async ({ message }) => {
+        try {
+          const e = JSON.parse(message.value?.toString() ?? '') as { data?: { registrationId?: string } };
+          const id = e.data?.registrationId;
+          const seen = id ? this.extract(e.data) : undefined;
+          if (!id || !seen) return;
+          const list = this.byId.get(id) ?? [];
+          list.push({ ...seen, at: Date.now() });
+          this.byId.set(id, list);
+          for (const w of this.waiters.get(id) ?? []) w();
+        } catch {
+          // not ours to judge: other producers share the topic
+        }
+      },
+    });
+    for (const p of ends) this.consumer.seek({ topic: this.topic, partition: p.partition, offset: p.high });
+    await joined;
+    return this;
+  }
+
+  /** Waits for an event of `id` that `match` accepts (already seen ones count). */
+  async waitFor(id: string, match: (e: StatusEvent) => boolean, timeoutMs: number): Promise<StatusEvent> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = this.byId.get(id)?.find(match);
+      if (hit) return hit;
+      const left = end - Date.now();
+      if (left <= 0) throw new Error('status not seen');
+      await new Promise<void>((resolve) => {
+        const list = this.waiters.get(id) ?? [];
+        const t = setTimeout(done, Math.min(left, 1_000));
+        function done() {
+          clearTimeout(t);
+          resolve();
+        }
+        list.push(done);
+        this.waiters.set(id, list);
+      });
+      this.waiters.delete(id);
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+  }
+}
+
+/** The most events inside any window of `windowMs` (sorted times in ms). */
+export function maxInWindow(times: number[], windowMs: number): number {
+  const t = [...times].sort((a, b) => a - b);
+  let best = 0;
+  let lo = 0;
+  for (let hi = 0; hi < t.length; hi++) {
+    while ((t[hi] as number) - (t[lo] as number) >= windowMs) lo++;
+    best = Math.max(best, hi - lo + 1);
+  }
+  return best;
+}
