@@ -11,3 +11,4 @@ export * from './pii';
 export * from './kafka';
 export * from './metrics';
 export * from './outbox';
+export * from './worker';

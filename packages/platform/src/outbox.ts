@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { stackFrames } from './errors';
 import type { EventProducer, OutgoingMessage } from './kafka';
+import { PollingWorker } from './worker';
 
 /** A pool or a client inside the caller's transaction. */
 export type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
@@ -32,46 +32,19 @@ export interface OutboxRelayOptions {
 /**
  * Moves outbox rows to Kafka: locks the oldest rows (SKIP LOCKED, so several replicas share the work),
  * publishes them with acks=all, deletes them, commits. A crash between publish and commit publishes
- * those rows again: consumers dedupe by event id, as with every at-least-once topic here.
+ * those rows again: consumers dedupe by event id, as with every at-least-once topic here. `wake()`
+ * after committing a transaction that enqueued events publishes them without waiting for the poll.
  */
-export class OutboxRelay {
-  private running = false;
-  private loop: Promise<void> | undefined;
-  private wakeUp: (() => void) | undefined;
+export class OutboxRelay extends PollingWorker {
   private readonly batchSize: number;
-  private readonly idleMs: number;
-  private readonly log: Logger;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly producer: EventProducer,
     private readonly opts: OutboxRelayOptions,
   ) {
+    super(opts.logger, 'outbox-relay', opts.idleMs ?? 50);
     this.batchSize = opts.batchSize ?? 500;
-    this.idleMs = opts.idleMs ?? 50;
-    this.log = opts.logger.child({ component: 'outbox-relay' });
-  }
-
-  get isRunning(): boolean {
-    return this.running;
-  }
-
-  start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = this.run();
-  }
-
-  /** Publish soon: call after committing a transaction that enqueued events. */
-  wake(): void {
-    this.wakeUp?.();
-  }
-
-  /** Stops after the current round; rows not yet published stay in the table for the next start. */
-  async stop(): Promise<void> {
-    this.running = false;
-    this.wake();
-    await this.loop;
   }
 
   /** Rows waiting to be published (a gauge for metrics and tests). */
@@ -109,31 +82,7 @@ export class OutboxRelay {
     }
   }
 
-  private async run(): Promise<void> {
-    let failures = 0;
-    while (this.running) {
-      let published = 0;
-      try {
-        published = await this.publishOnce();
-        failures = 0;
-      } catch (e) {
-        failures++;
-        this.log.error({ errName: (e as Error).name, stack: stackFrames(e), failures }, 'outbox round failed, retrying');
-        await this.pause(Math.min(100 * 2 ** failures, 5_000));
-        continue;
-      }
-      if (published < this.batchSize) await this.pause(this.idleMs);
-    }
-  }
-
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done() {
-        clearTimeout(t);
-        resolve();
-      }
-      this.wakeUp = done;
-    });
+  protected async round(): Promise<boolean> {
+    return (await this.publishOnce()) === this.batchSize;
   }
 }

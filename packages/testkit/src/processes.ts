@@ -92,3 +92,21 @@ export async function startMailDev(): Promise<MailDev> {
     stop: () => stopProcess(proc),
   };
 }
+
+export interface ServerProcess {
+  proc: ChildProcess;
+  /** Exit code (null when killed by a signal). */
+  exited: Promise<number | null>;
+  /** Everything the process wrote to stdout and stderr so far. */
+  output(): string;
+}
+
+/** Runs a built service (`dist/server.js`) as a real process with exactly `env` (and PATH). */
+export function startServerProcess(script: string, env: Record<string, string>): ServerProcess {
+  const proc = spawn(process.execPath, [script], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  return { proc, exited, output: () => out };
+}

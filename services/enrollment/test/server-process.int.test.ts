@@ -1,19 +1,11 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { dropSchema, freePort, waitFor } from '@gelombang/testkit';
+import { dropSchema, freePort, waitFor, startServerProcess } from '@gelombang/testkit';
 import { testEnv } from './helpers/build-test-app';
 
 const SERVER = join(__dirname, '../dist/server.js');
 
-function startServer(env: Record<string, string>) {
-  const proc = spawn(process.execPath, [SERVER], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout.on('data', (d) => (out += d));
-  proc.stderr.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  return { proc, exited, output: () => out };
-}
+const startServer = (env: Record<string, string>) => startServerProcess(SERVER, env);
 
 describe('enrollment as a process (server.ts)', () => {
   it('refuses to start on a bad environment, naming every bad key and echoing no secret', async () => {

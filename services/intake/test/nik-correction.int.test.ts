@@ -62,7 +62,7 @@ describe('POST /v1/registrations/:id/nik — correcting a NIK the registry rejec
     const res = await app.inject({ method: 'POST', url: '/v1/registrations', payload: { ...real, nik: typo } });
     expect(res.statusCode).toBe(202);
     const id: string = res.json().registrationId;
-    await statusIs(id, 'pending_email_verification');
+    await statusIs(id, 'pending_email_verification', 1);
     await sim.send({ registrationId: id, status: 'email_verified' });
     await sim.send({ registrationId: id, status: 'nik_rejected', reason, attempt: 1 });
     await statusIs(id, 'nik_rejected', 1);
@@ -127,7 +127,7 @@ describe('POST /v1/registrations/:id/nik — correcting a NIK the registry rejec
   it('refuses corrections before a rejection, after an inactive-NIK rejection, beyond the limit, and for unknown ids', async () => {
     const fresh = await app.inject({ method: 'POST', url: '/v1/registrations', payload: person() });
     const freshId = fresh.json().registrationId;
-    await statusIs(freshId, 'pending_email_verification');
+    await statusIs(freshId, 'pending_email_verification', 1); // nikAttempt comes from the PostgreSQL row, not the Redis fallback view
     expect((await correct(freshId, person().nik)).json().code).toBe('NIK_CORRECTION_NOT_ALLOWED');
 
     const inactive = await rejectedApplicant('NIK_INACTIVE');

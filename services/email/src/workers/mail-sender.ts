@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { enqueueEvents, stackFrames, type BucketSpec, type PiiCipher, type TokenBucket } from '@gelombang/platform';
+import { enqueueEvents, PollingWorker, stackFrames, type BucketSpec, type PiiCipher, type TokenBucket } from '@gelombang/platform';
 import type { ClaimedMail, VerificationsRepository } from '../data-access/verifications-repository';
 import { smtpErrorFields, type Mailer } from '../data-access/smtp-mailer';
 import { newCode, type CodeHasher } from '../domain/codes';
@@ -32,107 +32,45 @@ export interface MailSenderOptions {
   };
 }
 
-/** A sleep that stop() and wake() cut short. */
-class Sleeper {
-  private wakers = new Set<() => void>();
-  sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wakers.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wakers.add(done);
-    });
-  }
-  wakeAll(): void {
-    for (const w of [...this.wakers]) w();
-  }
-}
-
 /**
  * The outbox-like mail loop. Each round claims due rows (FOR UPDATE SKIP LOCKED, with a lease), then
  * sends them `concurrency` at a time. Every mail first takes a token from the shared Redis bucket; an
  * empty bucket means waiting its retryAfterMs. When Redis cannot answer, no mail goes out (the
  * platform's per-process fallback would let N replicas send N times the quota): the loop waits.
  */
-export class MailSender {
-  private running = false;
-  private loop: Promise<void> | undefined;
-  private readonly idle = new Sleeper();
-  private readonly quotaWait = new Sleeper();
-  private readonly log: Logger;
-
+export class MailSender extends PollingWorker {
   constructor(private readonly o: MailSenderOptions) {
-    this.log = o.logger.child({ component: 'mail-sender' });
+    super(o.logger, 'mail-sender', o.pollMs);
   }
 
-  get isRunning(): boolean {
-    return this.running;
-  }
-
-  start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = this.run();
-  }
-
-  /** New rows are due: look now instead of at the next poll. */
-  wake(): void {
-    this.idle.wakeAll();
-  }
-
-  /** Finishes mails in flight, gives back the rest of the round, and returns. */
-  async stop(): Promise<void> {
-    this.running = false;
-    this.idle.wakeAll();
-    this.quotaWait.wakeAll();
-    await this.loop;
-  }
-
-  private async run(): Promise<void> {
-    let failures = 0;
-    while (this.running) {
-      const token = randomUUID();
-      let claimed: ClaimedMail[];
-      try {
-        claimed = await this.o.repository.claimDue(this.o.batchSize, this.o.leaseSec, token);
-        failures = 0;
-      } catch (e) {
-        failures++;
-        this.log.error({ errName: (e as Error).name, stack: stackFrames(e), failures }, 'claiming mails failed, retrying');
-        await this.idle.sleep(Math.min(100 * 2 ** failures, 5_000));
-        continue;
+  protected async round(): Promise<boolean> {
+    const token = randomUUID();
+    const claimed = await this.o.repository.claimDue(this.o.batchSize, this.o.leaseSec, token);
+    if (claimed.length === 0) return false;
+    const queue = [...claimed];
+    const worker = async () => {
+      for (let mail = queue.shift(); mail && this.isRunning; mail = queue.shift()) {
+        await this.deliver(mail, token).catch((e) =>
+          this.log.error({ registrationId: mail!.registrationId, errName: (e as Error).name, stack: stackFrames(e) }, 'delivering a mail failed; it is retried after the lease'),
+        );
       }
-      if (claimed.length === 0) {
-        await this.idle.sleep(this.o.pollMs);
-        continue;
-      }
-      const queue = [...claimed];
-      const worker = async () => {
-        for (let mail = queue.shift(); mail && this.running; mail = queue.shift()) {
-          await this.deliver(mail, token).catch((e) =>
-            this.log.error({ registrationId: mail!.registrationId, errName: (e as Error).name, stack: stackFrames(e) }, 'delivering a mail failed; it is retried after the lease'),
-          );
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(this.o.concurrency, claimed.length) }, worker));
-      if (!this.running) {
-        // Stopped mid-round: the rows not sent go back to the queue now rather than after the lease.
-        await this.o.repository.release(token).catch((e) => this.log.warn({ errName: (e as Error).name }, 'releasing claimed mails failed; they wait for the lease'));
-      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.o.concurrency, claimed.length) }, worker));
+    if (!this.isRunning) {
+      // Stopped mid-round: the rows not sent go back to the queue now rather than after the lease.
+      await this.o.repository.release(token).catch((e) => this.log.warn({ errName: (e as Error).name }, 'releasing claimed mails failed; they wait for the lease'));
     }
+    return true;
   }
 
   /** Waits for a token from the shared bucket; false if the sender is stopping. */
   private async takeToken(): Promise<boolean> {
-    while (this.running) {
+    while (this.isRunning) {
       const d = await this.o.bucket.take([this.o.quota]);
       if (d.allowed && d.source === 'redis') return true;
       const reason = d.source === 'redis' ? 'empty' : 'redis_unavailable';
       this.o.metrics.quotaWait(reason);
-      await this.quotaWait.sleep(reason === 'empty' ? Math.max(d.retryAfterMs, 5) : 500);
+      await this.pause(reason === 'empty' ? Math.max(d.retryAfterMs, 5) : 500);
     }
     return false;
   }

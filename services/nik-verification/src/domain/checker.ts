@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { stackFrames } from '@gelombang/platform';
+import { PollingWorker, stackFrames } from '@gelombang/platform';
 import type { ClaimedCheck } from '../data-access/checks-repository';
 import { backoffMs, decide, decisionEvents, type Decision, type RegistryAnswer } from './outcome';
 
@@ -58,70 +58,34 @@ export const UNDECRYPTABLE = 'PII_UNDECRYPTABLE';
  * lost or rejected because the registry misbehaved: such checks go back to the queue with a back-off.
  * Waits (empty queue, empty bucket, open breaker) sleep until due or until `wake()`; it never spins.
  */
-export class Checker {
-  private running = false;
-  private loop: Promise<void> | undefined;
-  private wakeUp: (() => void) | undefined;
+export class Checker extends PollingWorker {
   private readonly inflight = new Set<Promise<void>>();
-  private readonly log: Logger;
 
   constructor(
     private readonly ports: CheckerPorts,
     private readonly opts: CheckerOptions,
   ) {
-    this.log = opts.logger.child({ component: 'checker' });
+    super(opts.logger, 'checker', opts.idleMs);
   }
 
-  get isRunning(): boolean {
-    return this.running;
-  }
-
-  start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = this.run();
-  }
-
-  /** New work may be due (a request arrived, the breaker half-opened): stop sleeping. */
-  wake(): void {
-    this.wakeUp?.();
-  }
-
-  /** Stops claiming, gives back what was claimed but not called, and waits for calls in flight. */
-  async stop(): Promise<void> {
-    this.running = false;
-    this.wake();
-    await this.loop;
+  /** Calls in flight finish (their answers are recorded) before stop() resolves. */
+  protected override async afterStop(): Promise<void> {
     await Promise.allSettled([...this.inflight]);
   }
 
-  private async run(): Promise<void> {
-    let failures = 0;
-    while (this.running) {
-      try {
-        if (!this.ports.registry.canCall) {
-          await this.pause(this.opts.idleMs);
-          continue;
-        }
-        const batch = await this.ports.claimDue(this.opts.batchSize, randomUUID(), this.opts.leaseMs);
-        failures = 0;
-        if (batch.length === 0) {
-          await this.pause(this.opts.idleMs);
-          continue;
-        }
-        await this.work(batch);
-      } catch (e) {
-        failures++;
-        this.log.error({ errName: (e as Error).name, stack: stackFrames(e), failures }, 'checker round failed, retrying');
-        await this.pause(Math.min(100 * 2 ** failures, 5_000));
-      }
-    }
+  protected async round(): Promise<boolean> {
+    // Breaker open: nothing may be called; wake() comes when it half-opens.
+    if (!this.ports.registry.canCall) return false;
+    const batch = await this.ports.claimDue(this.opts.batchSize, randomUUID(), this.opts.leaseMs);
+    if (batch.length === 0) return false;
+    await this.work(batch);
+    return true;
   }
 
   private async work(batch: ClaimedCheck[]): Promise<void> {
     for (let i = 0; i < batch.length; i++) {
       while (this.inflight.size >= this.opts.concurrency) await Promise.race(this.inflight);
-      if (!this.running || !this.ports.registry.canCall) return this.ports.release(batch.slice(i));
+      if (!this.isRunning || !this.ports.registry.canCall) return this.ports.release(batch.slice(i));
       const check = batch[i]!;
       let person: Person;
       try {
@@ -133,7 +97,7 @@ export class Checker {
         await this.ports.retryLater(check, this.opts.retryMaxMs, UNDECRYPTABLE, false);
         continue;
       }
-      if (!(await this.ports.acquireToken(() => this.running, (ms) => this.pause(ms)))) return this.ports.release(batch.slice(i));
+      if (!(await this.ports.acquireToken(() => this.isRunning, (ms) => this.pause(ms)))) return this.ports.release(batch.slice(i));
       const call = this.check(check, person).finally(() => this.inflight.delete(call));
       this.inflight.add(call);
     }
@@ -170,16 +134,5 @@ export class Checker {
     } catch (e) {
       this.log.error({ ...ids, errName: (e as Error).name, stack: stackFrames(e) }, 'could not record decision; its lease will expire');
     }
-  }
-
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done() {
-        clearTimeout(t);
-        resolve();
-      }
-      this.wakeUp = done;
-    });
   }
 }
