@@ -274,3 +274,25 @@ export async function startConsumer<T>(kafka: Kafka, opts: ConsumerOptions<T>): 
 }
 
 export type { Kafka };
+
+/**
+ * The dead-letter handler every consumer uses: the poison message as received, with where it came from
+ * and why (schema: packages/contracts/src/events/deadletter.v1.ts), on `deadletter.v1`, keyed like the
+ * original (or by its position when it had no key). Resolves once Kafka stored it.
+ */
+export function deadLetterTo(producer: EventProducer, consumerGroup: string): ConsumerOptions<unknown>['deadLetter'] {
+  return (msg, reason) =>
+    producer.publish({
+      topic: 'deadletter.v1',
+      key: msg.key ?? `${msg.topic}:${msg.partition}:${msg.offset}`,
+      value: JSON.stringify({
+        originalTopic: msg.topic,
+        partition: msg.partition,
+        offset: msg.offset,
+        consumerGroup,
+        reason,
+        value: msg.value,
+        deadLetteredAt: new Date().toISOString(),
+      }),
+    });
+}

@@ -1,8 +1,9 @@
 import { join } from 'node:path';
-import { DEADLETTER_V1, REGISTRATION_SUBMITTED_V1 } from '@gelombang/contracts';
+import { REGISTRATION_SUBMITTED_V1 } from '@gelombang/contracts';
 import {
   counter,
   createKafka,
+  deadLetterTo,
   createPool,
   createRedis,
   createServer,
@@ -17,7 +18,6 @@ import {
   TokenBucket,
   type App,
   type BucketSpec,
-  type ConsumedMessage,
   type RunningConsumer,
 } from '@gelombang/platform';
 import { trustProxySetting, type EmailConfig } from './config';
@@ -165,12 +165,7 @@ export async function buildApp(config: EmailConfig, opts: BuildOptions = {}): Pr
             if (stored > 0) sender.wake();
           },
         }),
-        deadLetter: (msg: ConsumedMessage, reason: string) =>
-          producer.publish({
-            topic: DEADLETTER_V1,
-            key: msg.key ?? `${msg.topic}:${msg.partition}:${msg.offset}`,
-            value: JSON.stringify({ originalTopic: msg.topic, partition: msg.partition, offset: msg.offset, consumerGroup: group, reason, value: msg.value, deadLetteredAt: new Date().toISOString() }),
-          }),
+        deadLetter: deadLetterTo(producer, group),
         startAt: opts.consumerStartAt ?? config.CONSUMER_START_AT,
       }),
     );

@@ -1,8 +1,9 @@
 import { join } from 'node:path';
-import { DEADLETTER_V1, NIK_VERIFIED_V1 } from '@gelombang/contracts';
+import { NIK_VERIFIED_V1 } from '@gelombang/contracts';
 import {
   counter,
   createKafka,
+  deadLetterTo,
   createPool,
   createRedis,
   createServer,
@@ -15,7 +16,6 @@ import {
   startConsumer,
   TokenBucket,
   type App,
-  type ConsumedMessage,
   type RunningConsumer,
 } from '@gelombang/platform';
 import type { EnrollmentConfig } from './config';
@@ -153,12 +153,7 @@ export async function buildApp(config: EnrollmentConfig, opts: BuildOptions = {}
         logger: app.log as any,
         parse: parseNikVerified,
         handle: nikVerifiedHandler(eligibility, (n) => m.eligible.inc(n)),
-        deadLetter: async (msg: ConsumedMessage, reason: string) =>
-          producer.publish({
-            topic: DEADLETTER_V1,
-            key: msg.key ?? `${msg.topic}:${msg.partition}:${msg.offset}`,
-            value: JSON.stringify({ originalTopic: msg.topic, partition: msg.partition, offset: msg.offset, consumerGroup: config.CONSUMER_GROUP, reason, value: msg.value, deadLetteredAt: new Date().toISOString() }),
-          }),
+        deadLetter: deadLetterTo(producer, config.CONSUMER_GROUP),
         startAt: opts.consumerStartAt ?? config.CONSUMER_START_AT,
       }),
     );

@@ -2,7 +2,6 @@ import { join } from 'node:path';
 import rateLimit from '@fastify/rate-limit';
 import { calendarDateIn } from '@gelombang/nik';
 import {
-  DEADLETTER_V1,
   FIELD_MESSAGES,
   REGISTRATION_STATUS_CHANGED_V1,
   REGISTRATION_SUBMITTED_V1,
@@ -11,6 +10,7 @@ import {
 import {
   counter,
   createKafka,
+  deadLetterTo,
   createPool,
   createRedis,
   createServer,
@@ -24,7 +24,6 @@ import {
   startConsumer,
   TokenBucket,
   type App,
-  type ConsumedMessage,
   type RunningConsumer,
 } from '@gelombang/platform';
 import type { IntakeConfig } from './config';
@@ -157,9 +156,7 @@ export async function buildApp(config: IntakeConfig, opts: BuildOptions = {}): P
 
   const consumers: RunningConsumer[] = [];
   if (config.CONSUMER_ENABLED) {
-    const deadLetter = (group: string) => async (msg: ConsumedMessage, reason: string) =>
-      publish(DEADLETTER_V1, msg.key ?? `${msg.topic}:${msg.partition}:${msg.offset}`,
-        JSON.stringify({ originalTopic: msg.topic, partition: msg.partition, offset: msg.offset, consumerGroup: group, reason, value: msg.value, deadLetteredAt: new Date().toISOString() }));
+    const deadLetter = (group: string) => deadLetterTo(producer, group);
     consumers.push(
       await startConsumer(kafka, {
         groupId: config.CONSUMER_GROUP,

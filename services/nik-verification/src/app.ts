@@ -1,8 +1,9 @@
 import { join } from 'node:path';
-import { DEADLETTER_V1, NIK_VERIFICATION_REQUESTED_V1 } from '@gelombang/contracts';
+import { NIK_VERIFICATION_REQUESTED_V1 } from '@gelombang/contracts';
 import {
   counter,
   createKafka,
+  deadLetterTo,
   createPool,
   createRedis,
   createServer,
@@ -17,7 +18,6 @@ import {
   startConsumer,
   TokenBucket,
   type App,
-  type ConsumedMessage,
   type RunningConsumer,
 } from '@gelombang/platform';
 import type { NikConfig } from './config';
@@ -173,7 +173,6 @@ export async function buildApp(config: NikConfig, opts: BuildOptions = {}): Prom
     if (!checker!.isRunning || !relay.isRunning) throw new Error('checker or outbox relay stopped');
   });
 
-  const publish = (topic: string, key: string, value: string) => producer.publish({ topic, key, value, headers: { 'content-type': 'application/cloudevents+json' } });
   const consumers: RunningConsumer[] = [
     await startConsumer(kafka, {
       groupId: config.CONSUMER_GROUP,
@@ -188,13 +187,9 @@ export async function buildApp(config: NikConfig, opts: BuildOptions = {}): Prom
           if (queued > 0) checker!.wake();
         },
       }),
-      deadLetter: async (msg: ConsumedMessage, reason: string) => {
+      deadLetter: async (msg, reason) => {
         m.requests.inc({ outcome: 'dead_lettered' });
-        await publish(
-          DEADLETTER_V1,
-          msg.key ?? `${msg.topic}:${msg.partition}:${msg.offset}`,
-          JSON.stringify({ originalTopic: msg.topic, partition: msg.partition, offset: msg.offset, consumerGroup: config.CONSUMER_GROUP, reason, value: msg.value, deadLetteredAt: new Date().toISOString() }),
-        );
+        await deadLetterTo(producer, config.CONSUMER_GROUP)(msg, reason);
       },
       startAt: opts.consumerStartAt ?? config.CONSUMER_START_AT,
     }),
