@@ -77,10 +77,15 @@ export class Mailbox {
   private readonly seen = new Set<string>();
   private running = true;
   private loop: Promise<void>;
-  /** Receive times (ms since epoch) of the mails this run read: the provider's view of our sending rate. */
+  /** Receive times (ms since epoch) of the mails seen: the provider's view of our sending rate. */
   readonly receivedAt: number[] = [];
 
-  constructor(private readonly origin: string, private readonly pollMs = 500) {
+  constructor(
+    private readonly origin: string,
+    /** Only mails whose subject, sender or recipients contain this (the run id). */
+    private readonly search?: string,
+    private readonly pollMs = 500,
+  ) {
     this.loop = this.poll();
   }
 
@@ -100,26 +105,39 @@ export class Mailbox {
     });
   }
 
+  /**
+   * MailDev's summaries (subject, recipients, time: no bodies), newest first, filtered by `search`
+   * (the run id is in every address), paged only until a page holds a mail already seen: each poll
+   * costs what arrived since the last one, not the whole inbox.
+   */
   private async poll(): Promise<void> {
     while (this.running) {
       try {
-        const res = await fetch(`${this.origin}/api/email`, { signal: AbortSignal.timeout(10_000) });
-        const mails = (await res.json()) as Array<{ id: string; subject?: string; text?: string; time: string; to: Array<{ address: string }> }>;
-        for (const m of mails) {
-          if (this.seen.has(m.id)) continue;
-          this.seen.add(m.id);
-          const code = /\b(\d{6})\b/.exec(`${m.subject ?? ''} ${m.text ?? ''}`)?.[1];
-          if (!code) continue;
-          for (const { address } of m.to) {
-            const a = address.toLowerCase();
-            this.arrived.set(a, code);
-            const w = this.waiting.get(a);
-            if (w) {
+        for (let skip = 0; ; skip += 200) {
+          const q = new URLSearchParams({ sort: 'desc', limit: '200', skip: String(skip), ...(this.search ? { search: this.search } : {}) });
+          const res = await fetch(`${this.origin}/api/email/summary?${q}`, { signal: AbortSignal.timeout(10_000) });
+          const page = (await res.json()) as { items: Array<{ id: string; subject?: string; time: string; to: Array<{ address: string }> }> };
+          let sawKnown = false;
+          for (const m of page.items) {
+            if (this.seen.has(m.id)) {
+              sawKnown = true;
+              continue;
+            }
+            this.seen.add(m.id);
+            const code = /\b(\d{6})\b/.exec(m.subject ?? '')?.[1];
+            if (!code) continue;
+            for (const { address } of m.to) {
+              const a = address.toLowerCase();
+              this.arrived.set(a, code);
               this.receivedAt.push(new Date(m.time).getTime());
-              this.waiting.delete(a);
-              w(code);
+              const w = this.waiting.get(a);
+              if (w) {
+                this.waiting.delete(a);
+                w(code);
+              }
             }
           }
+          if (sawKnown || page.items.length < 200) break;
         }
       } catch {
         // MailDev busy or restarting: the next round tries again.

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { REGISTRATION_STATUS_CHANGED_V1 } from '@gelombang/contracts';
 import { calendarDateIn, generateValidPerson, serialTypo } from '@gelombang/nik';
-import { call, callPolitely, DEFAULT_TARGETS, Mailbox, maxInWindow, StatusFollower, type ClusterTargets } from '../cluster';
+import { call, callPolitely, DEFAULT_TARGETS, Mailbox, maxInWindow, StatusFollower, type ClusterTargets, type HttpAnswer } from '../cluster';
 import { runOpenModel, type OpenModelResult } from '../open-model';
 import { clientAddress, randomSeedBase } from '../registrations';
 import { breachesMarkdown, openModelMarkdown } from '../report';
@@ -22,6 +22,8 @@ interface Journey {
   /** ms since the run's start when each stage was reached. */
   at: Partial<Record<Stage, number>>;
   corrected: boolean;
+  /** When its registration was due to leave (ms since the run's start). */
+  scheduledMs?: number;
   failed?: { stage: Stage; reason: string; atMs: number };
 }
 
@@ -119,7 +121,7 @@ export async function funnel(ctx: ScenarioContext): Promise<ScenarioOutcome> {
   if (batch.status !== 201 && batch.status !== 200) throw new Error(`could not create batch ${batchId}: ${batch.status} ${JSON.stringify(batch.body)}`);
 
   const follower = await new StatusFollower(ctx.infra.brokers, REGISTRATION_STATUS_CHANGED_V1).start();
-  const mailbox = new Mailbox(t.maildev);
+  const mailbox = new Mailbox(t.maildev, ctx.runId);
   const refusals: Record<string, number> = {};
   const count = (key: string) => (refusals[key] = (refusals[key] ?? 0) + 1);
   const t0 = Date.now();
@@ -128,6 +130,27 @@ export async function funnel(ctx: ScenarioContext): Promise<ScenarioOutcome> {
     j.failed = { stage, reason, atMs: since() };
     count(`${stage}: ${reason}`);
   };
+
+  /** Repeats `send` while it answers `code` (a stage not caught up with an event yet), for up to 15 s. */
+  async function untilSettled(send: () => Promise<HttpAnswer>, code: string, label: string): Promise<HttpAnswer> {
+    let a = await send();
+    for (let i = 0; a.body?.code === code && i < 30; i++) {
+      count(label);
+      await sleep(500);
+      a = await send();
+    }
+    return a;
+  }
+
+  async function waitForView(id: string, ok: (v: any) => boolean, timeoutMs = 15_000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const v = await call('GET', `${t.intake}/v1/registrations/${id}`);
+      if (v.status === 200 && ok(v.body)) return;
+      if (Date.now() > end) throw new Error('view not updated');
+      await sleep(250);
+    }
+  }
 
   async function afterRegistration(j: Journey): Promise<void> {
     const id = j.registrationId as string;
@@ -138,7 +161,15 @@ export async function funnel(ctx: ScenarioContext): Promise<ScenarioOutcome> {
       return fail(j, 'mailed', 'NO_MAIL_IN_TIME');
     }
     j.at.mailed = since();
-    const confirm = await callPolitely('POST', `${t.email}/v1/email-verifications/${id}/confirm`, { code }, { onRetry: (s) => count(`confirm retried after ${s}`) });
+    // Every applicant is a phone of its own (X-Forwarded-For, as behind the cluster's proxy): per-client
+    // limits apply per person, as in production.
+    const headers = { 'x-forwarded-for': clientAddress(j.seed) };
+    // The mail can be read (by a program) a moment before the email service has recorded it as sent.
+    const confirm = await untilSettled(
+      () => callPolitely('POST', `${t.email}/v1/email-verifications/${id}/confirm`, { code }, { headers, onRetry: (s) => count(`confirm retried after ${s}`) }),
+      'EMAIL_CODE_NOT_SENT',
+      'confirm retried: mail not recorded as sent yet',
+    );
     if (confirm.status !== 200) return fail(j, 'email_verified', `${confirm.status} ${confirm.body?.code ?? ''}`.trim());
     j.at.email_verified = since();
     for (let attempt = 1; ; attempt++) {
@@ -150,20 +181,25 @@ export async function funnel(ctx: ScenarioContext): Promise<ScenarioOutcome> {
       }
       if (ev.status === 'nik_verified') break;
       if (j.corrected || j.typedNik === j.realNik) return fail(j, 'nik_verified', `REJECTED_${ev.reason ?? 'UNKNOWN'}`);
-      // The applicant reads "NIK not found", checks the e-KTP and sends the right number.
-      const fix = await callPolitely('POST', `${t.intake}/v1/registrations/${id}/nik`, { nik: j.realNik }, { onRetry: (s) => count(`correction retried after ${s}`) });
+      // The applicant reads "NIK not found" in the app (the intake's status, projected from the same
+      // event a moment later), checks the e-KTP and sends the right number.
+      try {
+        await waitForView(id, (v) => v.status === 'nik_rejected' && v.nikAttempt === attempt);
+      } catch {
+        return fail(j, 'nik_verified', 'REJECTION_NOT_SHOWN_IN_TIME');
+      }
+      const fix = await callPolitely('POST', `${t.intake}/v1/registrations/${id}/nik`, { nik: j.realNik }, { headers, onRetry: (s) => count(`correction retried after ${s}`) });
       if (fix.status !== 202) return fail(j, 'nik_verified', `CORRECTION_${fix.status}_${fix.body?.code ?? ''}`);
       j.corrected = true;
     }
     j.at.nik_verified = since();
     // nik.verified.v1 reaches the enrollment service on its own consumer: right after the status
     // event it may not have arrived yet (403 NOT_ELIGIBLE). An app would retry shortly; so do we.
-    let enrolled = await callPolitely('POST', `${t.enrollment}/v1/enrollments`, { registrationId: id, batchId }, { onRetry: (s) => count(`enrollment retried after ${s}`) });
-    for (let wait = 0; enrolled.status === 403 && enrolled.body?.code === 'ENROLLMENT_NOT_ELIGIBLE' && wait < 30; wait++) {
-      count('enrollment retried: not eligible yet');
-      await sleep(500);
-      enrolled = await callPolitely('POST', `${t.enrollment}/v1/enrollments`, { registrationId: id, batchId }, { onRetry: (s) => count(`enrollment retried after ${s}`) });
-    }
+    const enrolled = await untilSettled(
+      () => callPolitely('POST', `${t.enrollment}/v1/enrollments`, { registrationId: id, batchId }, { headers, onRetry: (s) => count(`enrollment retried after ${s}`) }),
+      'ENROLLMENT_NOT_ELIGIBLE',
+      'enrollment retried: not eligible yet',
+    );
     if (enrolled.status !== 201 && enrolled.status !== 200) return fail(j, 'enrolled', `${enrolled.status} ${enrolled.body?.code ?? ''}`.trim());
     j.at.enrolled = since();
   }
@@ -192,6 +228,7 @@ export async function funnel(ctx: ScenarioContext): Promise<ScenarioOutcome> {
         if (status !== 202) return fail(j, 'registered', `${status} ${(() => { try { return JSON.parse(body).code; } catch { return ''; } })()}`.trim());
         j.registrationId = JSON.parse(body).registrationId;
         j.at.registered = since();
+        j.scheduledMs = (i * 1000) / o.ratePerSec;
         pending.push(afterRegistration(j).catch((e: Error) => fail(j, 'enrolled', `CLIENT_${e.name}`)));
       },
       onError: (i, code) => fail(journeys[i] as Journey, 'registered', `NETWORK_${code}`),
@@ -216,7 +253,7 @@ export async function funnel(ctx: ScenarioContext): Promise<ScenarioOutcome> {
     const prev = i === 0 ? o.people : reached(STAGES[i - 1] as Stage);
     const times = journeys
       .filter((j) => j.at[s] !== undefined && (i === 0 || j.at[STAGES[i - 1] as Stage] !== undefined))
-      .map((j) => (j.at[s] as number) - (i === 0 ? 0 : (j.at[STAGES[i - 1] as Stage] as number)))
+      .map((j) => (j.at[s] as number) - (i === 0 ? (j.scheduledMs ?? 0) : (j.at[STAGES[i - 1] as Stage] as number)))
       .sort((a, b) => a - b);
     const q = (p: number) => (times.length ? Math.round(times[Math.min(times.length - 1, Math.floor(p * times.length))] as number) : 0);
     return { stage: s, entered: prev, passed: reached(s), conversion: pct(reached(s), prev), p50Ms: q(0.5), p95Ms: q(0.95), maxMs: times.length ? Math.round(times[times.length - 1] as number) : 0 };
