@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { REGISTRATION_SUBMITTED_V1 } from '@gelombang/contracts';
-import { PiiCipher } from '@gelombang/platform';
+import { PiiCipher, seekWhenReady } from '@gelombang/platform';
 import { SCHEMA_RE, waitForProjector, type Infra } from './intake-process';
 import { endOffsets, newKafka, withAdmin, type Offsets } from './kafka';
 import type { Outcomes } from './registration-load';
@@ -195,7 +195,7 @@ async function scanTopic(
         }
       },
     });
-    for (const p of pending) consumer.seek({ topic: REGISTRATION_SUBMITTED_V1, partition: p, offset: String(start[p] ?? 0n) });
+    await seekWhenReady(consumer, [...pending].map((p) => ({ topic: REGISTRATION_SUBMITTED_V1, partition: p, offset: String(start[p] ?? 0n) })));
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
     const complete = await Promise.race([allRead.then(() => true), timedOut]);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer } from 'kafkajs';
+import { seekWhenReady } from '@gelombang/platform';
 import { newKafka, withAdmin } from './kafka';
 
 /** Where the funnel's services answer: the local cluster's ports unless told otherwise. */
@@ -204,7 +205,7 @@ export class StatusFollower {
         }
       },
     });
-    for (const p of ends) this.consumer.seek({ topic: this.topic, partition: p.partition, offset: p.high });
+    await seekWhenReady(this.consumer, ends.map((p) => ({ topic: this.topic, partition: p.partition, offset: p.high })));
     await joined;
     return this;
   }

@@ -257,7 +257,7 @@ export async function startConsumer<T>(kafka: Kafka, opts: ConsumerOptions<T>): 
       await heartbeat();
     },
   });
-  for (const e of ends) consumer.seek(e);
+  await seekWhenReady(consumer, ends);
   // Resolve once partitions are assigned, so "started" means "consuming" (tests and readiness rely on it).
   await Promise.race([joined, new Promise((r) => setTimeout(r, opts.joinTimeoutMs ?? 30_000))]);
   running = true;
@@ -295,4 +295,20 @@ export function deadLetterTo(producer: EventProducer, consumerGroup: string): Co
         deadLetteredAt: new Date().toISOString(),
       }),
     });
+}
+
+/**
+ * Positions a consumer's partitions. Call after `run()`: kafkajs can resolve `run()` before it has set
+ * up the group, and `seek()` throws until it has, so this retries for up to 5 s.
+ */
+export async function seekWhenReady(consumer: Pick<Consumer, 'seek'>, positions: Array<{ topic: string; partition: number; offset: string }>): Promise<void> {
+  for (let tries = 0; positions.length > 0; tries++) {
+    try {
+      for (const p of positions) consumer.seek(p);
+      return;
+    } catch (e) {
+      if (tries >= 200) throw e;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
 }

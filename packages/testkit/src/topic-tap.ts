@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import { seekWhenReady } from '@gelombang/platform';
 import { KAFKA_BROKERS } from './env';
 
 export interface TappedMessage {
@@ -40,7 +41,7 @@ export class TopicTap {
         });
       },
     });
-    for (const { topic, offsets } of ends) for (const p of offsets) this.consumer.seek({ topic, partition: p.partition, offset: p.offset });
+    await seekWhenReady(this.consumer, ends.flatMap(({ topic, offsets }) => offsets.map((p) => ({ topic, partition: p.partition, offset: p.offset }))));
     await joined;
     return this;
   }

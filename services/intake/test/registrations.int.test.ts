@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { Kafka } from 'kafkajs';
 import { registrationSubmittedV1, REGISTRATION_SUBMITTED_V1 } from '@gelombang/contracts';
-import type { App } from '@gelombang/platform';
+import { seekWhenReady, type App } from '@gelombang/platform';
 import { buildTestApp, capturedLogs, DATABASE_URL, dropSchema, KAFKA_BROKERS, person, testEnv, waitFor, type TestEnv } from './helpers/build-test-app';
 
 /** Every personal value any test sent, to prove none of them reached a log line. */
@@ -96,7 +96,7 @@ describe('POST /v1/registrations (real Kafka, PostgreSQL, Redis)', () => {
         },
       });
       // Seek each partition to where it ended before the POST: the event must be after that.
-      for (const e of ends) consumer.seek({ topic: REGISTRATION_SUBMITTED_V1, partition: e.partition, offset: e.offset });
+      await seekWhenReady(consumer, ends.map((e) => ({ topic: REGISTRATION_SUBMITTED_V1, partition: e.partition, offset: e.offset })));
     });
     await consumer.disconnect();
 
