@@ -44,6 +44,19 @@ export class PiiCipher {
     return Buffer.concat([decipher.update(body.subarray(0, body.length - TAG_BYTES)), decipher.final()]).toString('utf8');
   }
 
+  /**
+   * True if this cipher holds the key and the value opens with this `aad`. Consumers use it to
+   * dead-letter, at the door, events sealed with a key they do not hold: they could never process them.
+   */
+  canOpen(sealed: string, aad = ''): boolean {
+    try {
+      this.decrypt(sealed, aad);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** Key id of a sealed value, for re-encryption jobs. */
   static keyIdOf(sealed: string): string | undefined {
     return sealed.split('.')[1];

@@ -57,3 +57,18 @@ describe('maskEmail', () => {
     expect(maskEmail('ab@x.id')).toBe('a***@x.id');
   });
 });
+
+describe('PiiCipher.canOpen', () => {
+  it('is true only with the key that sealed the value and the same field name', () => {
+    const key = randomBytes(32);
+    const mine = new PiiCipher({ k1: key }, 'k1', randomBytes(32));
+    const sameIdOtherKey = new PiiCipher({ k1: randomBytes(32) }, 'k1', randomBytes(32));
+    const otherId = new PiiCipher({ k9: key }, 'k9', randomBytes(32));
+    const sealed = mine.encrypt('3204110609970001', 'nik');
+    expect(mine.canOpen(sealed, 'nik')).toBe(true);
+    expect(mine.canOpen(sealed, 'email')).toBe(false);
+    expect(sameIdOtherKey.canOpen(sealed, 'nik')).toBe(false);
+    expect(otherId.canOpen(sealed, 'nik')).toBe(false);
+    expect(mine.canOpen('not sealed', 'nik')).toBe(false);
+  });
+});

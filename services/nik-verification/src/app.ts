@@ -21,7 +21,7 @@ import {
   type RunningConsumer,
 } from '@gelombang/platform';
 import type { NikConfig } from './config';
-import { parseRequested, requestedHandler } from './consumers/nik-verification-requested.consumer';
+import { parseRequestedWith, requestedHandler } from './consumers/nik-verification-requested.consumer';
 import { ChecksRepository } from './data-access/checks-repository';
 import { RegistryClient, type BreakerState } from './data-access/registry-client';
 import { RegistryQuota } from './data-access/registry-quota';
@@ -178,7 +178,7 @@ export async function buildApp(config: NikConfig, opts: BuildOptions = {}): Prom
       groupId: config.CONSUMER_GROUP,
       topics: [NIK_VERIFICATION_REQUESTED_V1],
       logger: app.log as any,
-      parse: parseRequested,
+      parse: parseRequestedWith(cipher),
       handle: requestedHandler({
         repository,
         onQueued: (queued, replays) => {

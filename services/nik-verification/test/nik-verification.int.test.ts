@@ -151,6 +151,17 @@ describe('NIK verification (real Kafka, PostgreSQL, Redis; registry simulator)',
     await decisionOf(next.data.registrationId, NIK_VERIFIED_V1);
   });
 
+  it('dead-letters a request sealed with a key it does not hold (it could never check it), queueing nothing', async () => {
+    const foreign = testEnv();
+    const p = remember(person('Kunci Asing'));
+    const stranger = requestedEvent(foreign, p);
+    await up.send([stranger]);
+    const [dead] = await tap.waitFor(DEADLETTER_V1, { key: stranger.data.registrationId });
+    expect(dead).toMatchObject({ originalTopic: 'nik.verification-requested.v1', reason: expect.stringContaining('key this service does not hold') });
+    const rows = await db.query(`SELECT count(*)::int AS n FROM ${t.schema}.checks WHERE registration_id = $1`, [stranger.data.registrationId]);
+    expect(rows.rows[0].n).toBe(0);
+  });
+
   it('answers 404 NIK_VERIFICATION_NOT_FOUND for an unknown registration and 400 for a malformed id', async () => {
     const unknown = await app.inject({ method: 'GET', url: `/v1/nik-verifications/${randomUUID()}`, headers: { 'accept-language': 'en' } });
     expect([unknown.statusCode, unknown.json()]).toEqual([404, { code: 'NIK_VERIFICATION_NOT_FOUND', message: 'There is no NIK check for this registration.' }]);

@@ -1,8 +1,19 @@
 import { nikVerificationRequestedV1, type NikVerificationRequestedV1 } from '@gelombang/contracts';
-import type { ConsumedMessage } from '@gelombang/platform';
+import type { ConsumedMessage, PiiCipher } from '@gelombang/platform';
 import type { ChecksRepository } from '../data-access/checks-repository';
 
-export const parseRequested = (m: ConsumedMessage): NikVerificationRequestedV1 => nikVerificationRequestedV1.parse(JSON.parse(m.value));
+/**
+ * Validates the event and proves this service can open the sealed NIK: a request sealed with a key we
+ * do not hold could never be checked, so it is dead-lettered (kept with its origin, replayable once the
+ * key is configured) rather than queued. A key removed later still parks the check (checker.ts).
+ */
+export const parseRequestedWith =
+  (cipher: PiiCipher) =>
+  (m: ConsumedMessage): NikVerificationRequestedV1 => {
+    const event = nikVerificationRequestedV1.parse(JSON.parse(m.value));
+    if (!cipher.canOpen(event.data.pii.nik, 'nik')) throw new Error('pii.nik is sealed with a key this service does not hold');
+    return event;
+  };
 
 /**
  * Queues one check per (registration, attempt), storing the sealed fields as received. Replays and
