@@ -12,3 +12,4 @@ export * from './kafka';
 export * from './metrics';
 export * from './outbox';
 export * from './worker';
+export * from './infrastructure';

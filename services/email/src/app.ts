@@ -2,18 +2,11 @@ import { join } from 'node:path';
 import { REGISTRATION_SUBMITTED_V1 } from '@gelombang/contracts';
 import {
   counter,
-  createKafka,
   deadLetterTo,
-  createPool,
-  createRedis,
+  connectInfrastructure,
   createServer,
-  EventProducer,
-  migrate,
-  OutboxRelay,
   PiiCipher,
-  PLATFORM_MIGRATIONS_DIR,
   scrapedGauge,
-  redisReady,
   startConsumer,
   TokenBucket,
   type App,
@@ -70,29 +63,21 @@ export async function buildApp(config: EmailConfig, opts: BuildOptions = {}): Pr
     published: counter(app.metrics, 'email_events_published_total', 'Outbox rows published to Kafka'),
   };
 
-  const pool = createPool({ url: config.DATABASE_URL, schema: config.PG_SCHEMA, max: config.PG_POOL_MAX, applicationName: 'email' });
-  const applied = await migrate(pool, config.PG_SCHEMA, [PLATFORM_MIGRATIONS_DIR, MIGRATIONS_DIR]);
-  if (applied.length) app.log.info({ applied, schema: config.PG_SCHEMA }, 'migrations applied');
-  app.readiness.add('postgres', async () => void (await pool.query('SELECT 1')));
+  const { pool, redis, kafka, producer, relay, close } = await connectInfrastructure(app, config, {
+    service: 'email',
+    migrationsDir: MIGRATIONS_DIR,
+    whenRedisDown: 'no mail goes out until it is',
+    onPublished: (n) => m.published.inc(n),
+  });
   const repository = new VerificationsRepository(pool);
 
   scrapedGauge(app.metrics, 'email_mail_backlog', 'Mails owed: due now, or waiting for a retry or a lease', async () => [{ value: await repository.backlog() }]);
 
-  const redis = createRedis({ url: config.REDIS_URL, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, name: 'email' });
-  if (!(await redisReady(redis, 2_000))) app.log.warn('redis not reachable at start: no mail goes out until it is');
   const bucket = new TokenBucket(redis, {
     onSourceChange: (source) =>
       source === 'local' ? app.log.warn('redis unavailable: mails wait, confirm limits per process') : app.log.info('redis back: mails flow again'),
   });
 
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? 'email', logger: app.log as any });
-  const producer = new EventProducer(kafka, { ackTimeoutMs: config.KAFKA_ACK_TIMEOUT_MS });
-  await producer.connect();
-  app.readiness.add('kafka', async () => {
-    if (!producer.isConnected) throw new Error('producer disconnected');
-  });
-  const relay = new OutboxRelay(pool, producer, { logger: app.log as any, onPublished: (n) => m.published.inc(n) });
-  relay.start();
 
   const cipher = new PiiCipher(config.PII_KEYS, config.PII_ACTIVE_KEY_ID, config.PII_INDEX_KEY);
   const hasher = new CodeHasher(config.PII_INDEX_KEY);
@@ -177,13 +162,8 @@ export async function buildApp(config: EmailConfig, opts: BuildOptions = {}): Pr
   // Order matters: stop taking work, let the sender finish its mails (they enqueue events), then the
   // relay and the producer, then the stores.
   app.addHook('onClose', async () => {
-    await Promise.allSettled(consumers.map((c) => c.stop()));
-    await sender.stop();
-    await relay.stop();
-    await producer.close();
+    await close([...consumers, sender]);
     mailer.close();
-    redis.disconnect();
-    await pool.end();
   });
   return app;
 }

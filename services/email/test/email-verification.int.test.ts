@@ -234,7 +234,7 @@ describe('email verification (real Kafka, PostgreSQL, Redis, MailDev)', () => {
       expect.arrayContaining(['/v1/email-verifications/{registrationId}', '/v1/email-verifications/{registrationId}/confirm', '/v1/email-verifications/{registrationId}/resend']),
     );
     const ready = await app.inject({ method: 'GET', url: '/health/ready' });
-    expect(ready.json()).toEqual({ status: 'ok', checks: { postgres: 'ok', kafka: 'ok', 'mail-sender': 'ok', consumers: 'ok' } });
+    expect(ready.json()).toEqual({ status: 'ok', checks: { postgres: 'ok', kafka: 'ok', outbox: 'ok', 'mail-sender': 'ok', consumers: 'ok' } });
     const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
     for (const name of ['email_mails_sent_total', 'email_confirms_total', 'email_mail_backlog', 'email_duplicates_skipped_total']) expect(metrics).toContain(name);
   });

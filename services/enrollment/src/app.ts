@@ -2,17 +2,10 @@ import { join } from 'node:path';
 import { NIK_VERIFIED_V1 } from '@gelombang/contracts';
 import {
   counter,
-  createKafka,
-  deadLetterTo,
-  createPool,
-  createRedis,
+  connectInfrastructure,
   createServer,
-  EventProducer,
-  migrate,
-  OutboxRelay,
-  PLATFORM_MIGRATIONS_DIR,
+  deadLetterTo,
   scrapedGauge,
-  redisReady,
   startConsumer,
   TokenBucket,
   type App,
@@ -56,22 +49,13 @@ export async function buildApp(config: EnrollmentConfig, opts: BuildOptions = {}
     published: counter(app.metrics, 'enrollment_outbox_published_total', 'Outbox rows published to Kafka'),
   };
 
-  const pool = createPool({ url: config.DATABASE_URL, schema: config.PG_SCHEMA, max: config.PG_POOL_MAX, applicationName: 'enrollment' });
-  const applied = await migrate(pool, config.PG_SCHEMA, [PLATFORM_MIGRATIONS_DIR, MIGRATIONS_DIR]);
-  if (applied.length) app.log.info({ applied, schema: config.PG_SCHEMA }, 'migrations applied');
-  app.readiness.add('postgres', async () => void (await pool.query('SELECT 1')));
-
-  const redis = createRedis({ url: config.REDIS_URL, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, name: 'enrollment' });
-  if (!(await redisReady(redis, 2_000))) app.log.warn('redis not reachable at start; every attempt goes to PostgreSQL');
-  // Not a readiness dependency: without Redis the service is slower under a rush, never wrong.
-
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? 'enrollment', logger: app.log as any });
-  const producer = new EventProducer(kafka, { ackTimeoutMs: config.KAFKA_ACK_TIMEOUT_MS });
-  await producer.connect();
-  app.readiness.add('kafka', async () => {
-    if (!producer.isConnected) throw new Error('producer disconnected');
+  // Without Redis the service is slower under a rush, never wrong: PostgreSQL decides every seat.
+  const { pool, redis, kafka, producer, relay, close } = await connectInfrastructure(app, config, {
+    service: 'enrollment',
+    migrationsDir: MIGRATIONS_DIR,
+    whenRedisDown: 'every attempt goes to PostgreSQL',
+    onPublished: (n) => m.published.inc(n),
   });
-  const relay = new OutboxRelay(pool, producer, { logger: app.log as any, onPublished: (n) => m.published.inc(n) });
 
   const batches = new BatchesRepository(pool);
   const enrollments = new EnrollmentsRepository(pool);
@@ -138,10 +122,6 @@ export async function buildApp(config: EnrollmentConfig, opts: BuildOptions = {}
     ['batch_id'],
   );
 
-  relay.start();
-  app.readiness.add('outbox', async () => {
-    if (!relay.isRunning) throw new Error('outbox relay stopped');
-  });
 
   const consumers: RunningConsumer[] = [];
   if (config.CONSUMER_ENABLED) {
@@ -162,14 +142,6 @@ export async function buildApp(config: EnrollmentConfig, opts: BuildOptions = {}
     });
   }
 
-  // Stop taking events, publish what the outbox holds, flush the producer, then close the stores.
-  app.addHook('onClose', async () => {
-    await Promise.allSettled(consumers.map((c) => c.stop()));
-    await relay.stop();
-    await relay.publishOnce().catch(() => undefined);
-    await producer.close();
-    redis.disconnect();
-    await pool.end();
-  });
+  app.addHook('onClose', () => close(consumers));
   return app;
 }

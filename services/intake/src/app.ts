@@ -9,18 +9,11 @@ import {
 } from '@gelombang/contracts';
 import {
   counter,
-  createKafka,
   deadLetterTo,
-  createPool,
-  createRedis,
+  connectInfrastructure,
   createServer,
-  EventProducer,
-  migrate,
-  OutboxRelay,
   PiiCipher,
-  PLATFORM_MIGRATIONS_DIR,
   RATE_LIMITED,
-  redisReady,
   startConsumer,
   TokenBucket,
   type App,
@@ -67,26 +60,16 @@ export async function buildApp(config: IntakeConfig, opts: BuildOptions = {}): P
     relayed: counter(app.metrics, 'intake_outbox_published_total', 'Outbox events published to Kafka'),
   };
 
-  const pool = createPool({ url: config.DATABASE_URL, schema: config.PG_SCHEMA, max: config.PG_POOL_MAX, applicationName: 'intake' });
-  const applied = await migrate(pool, config.PG_SCHEMA, [PLATFORM_MIGRATIONS_DIR, MIGRATIONS_DIR]);
-  if (applied.length) app.log.info({ applied, schema: config.PG_SCHEMA }, 'migrations applied');
-  app.readiness.add('postgres', async () => void (await pool.query('SELECT 1')));
-
-  const redis = createRedis({ url: config.REDIS_URL, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, name: 'intake' });
-  if (!(await redisReady(redis, 2_000))) app.log.warn('redis not reachable at start; running on fallbacks');
-  // Redis is not a readiness dependency: without it the service degrades, it does not stop.
-
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? 'intake', logger: app.log as any });
-  const producer = new EventProducer(kafka, { ackTimeoutMs: config.KAFKA_ACK_TIMEOUT_MS });
-  await producer.connect();
-  app.readiness.add('kafka', async () => {
-    if (!producer.isConnected) throw new Error('producer disconnected');
+  // Redis is not a readiness dependency: without it the service degrades, it does not stop. NIK
+  // corrections commit their events to the outbox; every intake process relays (SKIP LOCKED shares the rows).
+  const { pool, redis, kafka, producer, relay, close } = await connectInfrastructure(app, config, {
+    service: 'intake',
+    migrationsDir: MIGRATIONS_DIR,
+    whenRedisDown: 'running on fallbacks',
+    onPublished: (n) => m.relayed.inc(n),
   });
   const publish = (topic: string, key: string, value: string) => producer.publish({ topic, key, value, headers: { 'content-type': 'application/cloudevents+json' } });
 
-  // NIK corrections commit their events to the outbox; every intake process relays (SKIP LOCKED shares the rows).
-  const relay = new OutboxRelay(pool, producer, { logger: app.log as any, onPublished: (n) => m.relayed.inc(n) });
-  relay.start();
 
   const cipher = new PiiCipher(config.PII_KEYS, config.PII_ACTIVE_KEY_ID, config.PII_INDEX_KEY);
   const repository = new RegistrationsRepository(pool);
@@ -189,13 +172,7 @@ export async function buildApp(config: IntakeConfig, opts: BuildOptions = {}): P
     });
   }
 
-  // Order matters: stop consuming, flush the producer (consumers publish too), then close the stores.
-  app.addHook('onClose', async () => {
-    await Promise.allSettled(consumers.map((c) => c.stop()));
-    await relay.stop();
-    await producer.close();
-    redis.disconnect();
-    await pool.end();
-  });
+  // Stop consuming first (consumers publish too), then relay, producer and stores, in that order.
+  app.addHook('onClose', () => close(consumers));
   return app;
 }

@@ -2,19 +2,12 @@ import { join } from 'node:path';
 import { NIK_VERIFICATION_REQUESTED_V1 } from '@gelombang/contracts';
 import {
   counter,
-  createKafka,
   deadLetterTo,
-  createPool,
-  createRedis,
+  connectInfrastructure,
   createServer,
-  EventProducer,
   histogram,
-  migrate,
-  OutboxRelay,
   PiiCipher,
-  PLATFORM_MIGRATIONS_DIR,
   scrapedGauge,
-  redisReady,
   startConsumer,
   TokenBucket,
   type App,
@@ -60,15 +53,14 @@ export async function buildApp(config: NikConfig, opts: BuildOptions = {}): Prom
     breakerTransitions: counter(app.metrics, 'nik_registry_breaker_transitions_total', 'Registry circuit-breaker state changes', ['to']),
   };
 
-  const pool = createPool({ url: config.DATABASE_URL, schema: config.PG_SCHEMA, max: config.PG_POOL_MAX, applicationName: 'nik-verification' });
-  const applied = await migrate(pool, config.PG_SCHEMA, [PLATFORM_MIGRATIONS_DIR, MIGRATIONS_DIR]);
-  if (applied.length) app.log.info({ applied, schema: config.PG_SCHEMA }, 'migrations applied');
-  app.readiness.add('postgres', async () => void (await pool.query('SELECT 1')));
+  // Redis is not a readiness dependency: without it no registry call leaves, and the queue holds the checks.
+  const { pool, redis, kafka, producer, relay, close } = await connectInfrastructure(app, config, {
+    service: 'nik-verification',
+    migrationsDir: MIGRATIONS_DIR,
+    whenRedisDown: 'registry calls wait until it is',
+  });
   const repository = new ChecksRepository(pool);
 
-  const redis = createRedis({ url: config.REDIS_URL, commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS, name: 'nik-verification' });
-  // Not a readiness dependency: without Redis no registry call leaves, and the queue holds the checks.
-  if (!(await redisReady(redis, 2_000))) app.log.warn('redis not reachable at start; registry calls wait until it is');
   const bucket = new TokenBucket(redis, {
     onSourceChange: (source) =>
       source === 'local' ? app.log.warn('redis unavailable: registry calls paused (the quota is shared through redis)') : app.log.info('redis back: registry calls resume'),
@@ -82,14 +74,6 @@ export async function buildApp(config: NikConfig, opts: BuildOptions = {}): Prom
     },
   );
 
-  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? 'nik-verification', logger: app.log as any });
-  const producer = new EventProducer(kafka, { ackTimeoutMs: config.KAFKA_ACK_TIMEOUT_MS });
-  await producer.connect();
-  app.readiness.add('kafka', async () => {
-    if (!producer.isConnected) throw new Error('producer disconnected');
-  });
-  const relay = new OutboxRelay(pool, producer, { logger: app.log as any });
-  relay.start();
 
   let checker: Checker | undefined;
   const registry = new RegistryClient({
@@ -170,7 +154,7 @@ export async function buildApp(config: NikConfig, opts: BuildOptions = {}): Prom
   );
   checker.start();
   app.readiness.add('checker', async () => {
-    if (!checker!.isRunning || !relay.isRunning) throw new Error('checker or outbox relay stopped');
+    if (!checker!.isRunning) throw new Error('checker stopped');
   });
 
   const consumers: RunningConsumer[] = [
@@ -203,14 +187,8 @@ export async function buildApp(config: NikConfig, opts: BuildOptions = {}): Prom
   // Order matters: stop taking work (checker, consumer), let the relay finish what committed, flush the
   // producer, then close the registry client and the stores.
   app.addHook('onClose', async () => {
-    await checker!.stop();
-    await Promise.allSettled(consumers.map((c) => c.stop()));
-    await relay.stop();
-    await relay.publishOnce().catch(() => undefined);
-    await producer.close();
+    await close([checker, ...consumers]);
     await registry.close();
-    redis.disconnect();
-    await pool.end();
   });
   return app;
 }

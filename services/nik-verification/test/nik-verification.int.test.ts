@@ -181,7 +181,7 @@ describe('NIK verification (real Kafka, PostgreSQL, Redis; registry simulator)',
     expect(metrics).toMatch(/nik_registry_breaker_state\{service="nik-verification"\} 0/);
     expect(metrics).toMatch(/nik_checks_queued\{when="all",service="nik-verification"\} \d+/);
     const ready = await app.inject('/health/ready');
-    expect([ready.statusCode, ready.json().checks]).toEqual([200, { postgres: 'ok', kafka: 'ok', checker: 'ok', consumer: 'ok' }]);
+    expect([ready.statusCode, ready.json().checks]).toEqual([200, { postgres: 'ok', kafka: 'ok', outbox: 'ok', checker: 'ok', consumer: 'ok' }]);
   });
 
   it('documents its REST surface in OpenAPI', async () => {
