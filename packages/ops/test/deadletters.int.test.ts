@@ -1,0 +1,57 @@
+import { randomUUID } from 'node:crypto';
+import pino from 'pino';
+import { createKafka, deadLetterTo, EventProducer } from '@gelombang/platform';
+import { KAFKA_BROKERS, TopicTap, waitFor } from '@gelombang/testkit';
+import { listDeadLetters, replayDeadLetters } from '../src/deadletters';
+
+const brokers = KAFKA_BROKERS.split(',');
+const logger = pino({ level: 'silent' });
+
+describe('dead letters: list and replay (real Kafka)', () => {
+  const kafka = createKafka({ brokers, clientId: 'ops-test', logger });
+  const topic = `test.ops-${randomUUID()}.v1`;
+  const group = `ops-test-${randomUUID()}`;
+  const admin = kafka.admin();
+  let producer: EventProducer;
+  let tap: TopicTap;
+
+  beforeAll(async () => {
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 2, replicationFactor: 1 }], waitForLeaders: true });
+    producer = new EventProducer(kafka, { ackTimeoutMs: 10_000 });
+    await producer.connect();
+    tap = await new TopicTap([topic], brokers).start();
+  });
+  afterAll(async () => {
+    await tap.stop();
+    await producer.close();
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.disconnect();
+  });
+
+  it('lists what a consumer dead-lettered, filtered by group, and replays it to its topic with its key', async () => {
+    // Dead-lettered the way every service does it.
+    const deadLetter = deadLetterTo(producer, group);
+    await deadLetter({ topic, partition: 1, offset: '41', key: 'reg-1', value: '{"broken":true}', headers: {} }, 'pii.email is sealed with a key this service does not hold');
+    await deadLetter({ topic, partition: 0, offset: '7', key: null, value: 'not json', headers: {} }, 'Unexpected token');
+
+    const letters = await listDeadLetters(brokers, { consumerGroup: group });
+    expect(letters.map((d) => [d.originalTopic, d.partition, d.offset, d.key, d.reason.slice(0, 10)])).toEqual(
+      expect.arrayContaining([
+        [topic, 1, '41', 'reg-1', 'pii.email '],
+        [topic, 0, '7', `${topic}:0:7`, 'Unexpected'],
+      ]),
+    );
+    expect(letters).toHaveLength(2);
+    expect(await listDeadLetters(brokers, { consumerGroup: group, since: new Date(Date.now() + 60_000) })).toEqual([]);
+
+    expect(await replayDeadLetters(brokers, letters)).toBe(2);
+    await waitFor(async () => (tap.messages.filter((m) => m.topic === topic).length >= 2 ? true : undefined), 30_000, 'the replayed messages');
+    const replayed = tap.messages.filter((m) => m.topic === topic);
+    expect(replayed.map((m) => [m.key, m.value]).sort()).toEqual([
+      [null, 'not json'],
+      ['reg-1', '{"broken":true}'],
+    ]);
+    expect(replayed.every((m) => m.headers['x-gelombang-replayed-from']?.startsWith('deadletter.v1:'))).toBe(true);
+  });
+});
