@@ -37,12 +37,27 @@ async function stopProcess(proc: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-/** A throwaway redis-server this test owns, so it can be stopped without touching the shared one. */
-export async function startPrivateRedis(): Promise<{ url: string; port: number; stop: () => Promise<void> }> {
+/**
+ * A throwaway redis-server this test owns, so it can be stopped without touching the shared one.
+ * `restart()` brings it back empty on the same port, as a real Redis without persistence would.
+ */
+export async function startPrivateRedis(): Promise<{ url: string; port: number; stop: () => Promise<void>; restart: () => Promise<void> }> {
   const port = await freePort();
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  await waitForPort(port, 10_000);
-  return { url: `redis://127.0.0.1:${port}`, port, stop: () => stopProcess(proc) };
+  const launch = async () => {
+    const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    await waitForPort(port, 10_000);
+    return proc;
+  };
+  let proc = await launch();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    stop: () => stopProcess(proc),
+    restart: async () => {
+      await stopProcess(proc);
+      proc = await launch();
+    },
+  };
 }
 
 /** A message as MailDev's REST API returns it (the fields tests read). */

@@ -21,7 +21,7 @@ import {
 } from '@gelombang/platform';
 import type { IntakeConfig } from './config';
 import { trustProxySetting } from './config';
-import { ClaimsStore, type ClaimResult } from './data-access/claims-store';
+import { ClaimsColdError, ClaimsStore, type ClaimResult } from './data-access/claims-store';
 import { RegistrationsRepository } from './data-access/registrations-repository';
 import { registrationRoutes } from './routes/registrations';
 import { tokenBucketStore } from './rate-limit-store';
@@ -94,16 +94,39 @@ export async function buildApp(config: IntakeConfig, opts: BuildOptions = {}): P
     },
   });
 
+  // Redis keeps nothing on disk: after it restarts empty, the claims are rebuilt from PostgreSQL
+  // (one replica, in the background); until then every claim asks PostgreSQL, as when Redis is down.
+  let rebuilding: Promise<void> | undefined;
+  const warmClaims = () =>
+    (rebuilding ??= claims
+      .rebuild(repository.activeClaims())
+      .then((restored) => {
+        if (restored) app.log.warn({ restored }, 'dedup claims rebuilt from PostgreSQL');
+      })
+      .catch((e: Error) => app.log.warn({ errName: e.name }, 'rebuilding dedup claims failed; PostgreSQL answers meanwhile'))
+      .finally(() => {
+        rebuilding = undefined;
+      }));
+  // A fresh Redis is warmed before the first request when that is quick; a reconnect (perhaps to a
+  // Redis that restarted empty) checks again, as does any claim that finds the set incomplete.
+  await Promise.race([warmClaims(), new Promise((r) => setTimeout(r, 2_000))]);
+  redis.on('ready', () => void warmClaims());
+
   const claimWithFallback = async (input: Parameters<ClaimsStore['claim']>[0]): Promise<ClaimResult> => {
+    let cold = false;
     try {
       return await claims.claim(input);
-    } catch {
-      // PostgreSQL is the truth; it only lacks what Kafka holds but the projector has not written yet,
-      // and the unique index settles those later (rejected_duplicate).
-      m.fallback.inc({ use: 'dedup' });
-      const field = await repository.findActive(input.nikIndex, input.emailIndex);
-      return field ? { kind: 'duplicate', field } : { kind: 'claimed', registrationId: input.registrationId };
+    } catch (e) {
+      cold = e instanceof ClaimsColdError;
+      if (cold) void warmClaims();
     }
+    // PostgreSQL is the truth; it only lacks what Kafka holds but the projector has not written yet,
+    // and the unique index settles those later (rejected_duplicate).
+    m.fallback.inc({ use: cold ? 'dedup_cold' : 'dedup' });
+    const field = await repository.findActive(input.nikIndex, input.emailIndex);
+    if (field) return { kind: 'duplicate', field };
+    if (cold) await claims.seed(input).catch(() => undefined);
+    return { kind: 'claimed', registrationId: input.registrationId };
   };
 
   const rules: RegistrationRules = {

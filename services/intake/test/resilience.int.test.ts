@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { Redis } from 'ioredis';
 import pino from 'pino';
 import { makeEvent, REGISTRATION_STATUS_CHANGED_V1 } from '@gelombang/contracts';
 import { createKafka, EventProducer, type App } from '@gelombang/platform';
@@ -71,6 +72,34 @@ describe('intake under pressure and partial failure', () => {
     expect(metrics).toMatch(/intake_redis_fallback_total\{use="rate_limit",service="intake"\} [1-9]/);
     expect(metrics).toMatch(/intake_redis_fallback_total\{use="dedup",service="intake"\} [1-9]/);
     await waitFor(async () => (await db.query(`SELECT 1 FROM ${t.schema}.registrations WHERE registration_id = $1`, [during.json().registrationId])).rows[0]);
+  });
+
+  it('when Redis comes back empty, refuses a known NIK at once (PostgreSQL) and rebuilds the claims from PostgreSQL', async () => {
+    const redis = await startPrivateRedis();
+    cleanup.push(redis.stop);
+    const { t, app } = await start({ REDIS_URL: redis.url, RATE_LIMIT_CLIENT_BURST: '100' });
+    const known = [person(), person()];
+    for (const p of known) expect((await post(app, p)).statusCode).toBe(202);
+    for (const p of known) await waitFor(async () => (await rowsForNik(t, p.nik)).rows[0]);
+
+    await redis.restart(); // no persistence: every claim is gone
+    // Whether these meet a reconnecting client (PostgreSQL answers), an empty Redis (PostgreSQL answers,
+    // a rebuild starts) or the rebuilt claims depends on timing; each path must refuse them.
+    const dupNik = await post(app, person({ nik: known[0]!.nik, birthDate: known[0]!.birthDate }), { 'accept-language': 'en' });
+    expect([dupNik.statusCode, dupNik.json().code]).toEqual([409, 'NIK_ALREADY_REGISTERED']);
+    const dupEmail = await post(app, person({ email: known[1]!.email.toUpperCase() }));
+    expect([dupEmail.statusCode, dupEmail.json().code]).toEqual([409, 'EMAIL_ALREADY_REGISTERED']);
+    const fresh = person();
+    expect((await post(app, fresh)).statusCode).toBe(202);
+
+    // The claims are back in Redis (from PostgreSQL, plus the one taken meanwhile), marked complete.
+    const client = new Redis(redis.url);
+    cleanup.push(async () => client.disconnect());
+    await waitFor(async () => ((await client.exists(`${t.redisPrefix}intake:claims:complete`)) ? true : undefined), 15_000, 'the rebuilt claims');
+    for (const p of [...known, fresh]) expect(await client.exists(`${t.redisPrefix}intake:nik:${t.cipher.blindIndex('nik', p.nik)}`)).toBe(1);
+    // Warm again: the fast path refuses without asking PostgreSQL.
+    const again = await post(app, person({ nik: fresh.nik, birthDate: fresh.birthDate }));
+    expect(again.statusCode).toBe(409);
   });
 
   it('a duplicate that slips past Redis ends as rejected_duplicate, never as two people', async () => {

@@ -7,13 +7,16 @@ export type ClaimResult =
 
 /*
  * The synchronous fast path of "one NIK, one email, one registration" and of Idempotency-Key, in one
- * atomic round trip. KEYS: nik, email, idem ('' when absent). ARGV: registration id, body hash,
- * submittedAt, idem TTL, uncertain-marker prefix.
+ * atomic round trip. KEYS: nik, email, idem ('' when absent), the "claims are complete" marker. ARGV:
+ * registration id, body hash, submittedAt, idem TTL, uncertain-marker prefix.
+ * Without the marker (Redis restarted empty: it keeps nothing on disk) the script claims nothing and
+ * answers 'cold': the caller asks PostgreSQL instead while the claims are rebuilt from it.
  * A claim whose publish failed is "uncertain" (Kafka may still have stored the event): the same person
  * (same NIK and same email) retrying gets the same registration id back, so a late event and the retry
  * collapse into one registration instead of two.
  */
 const CLAIM = `
+if redis.call('EXISTS', KEYS[4]) == 0 then return {'cold', ''} end
 if KEYS[3] ~= '' then
   local prior = redis.call('GET', KEYS[3])
   if prior then return {'idem', prior} end
@@ -76,6 +79,14 @@ export interface ClaimInput {
 /** How long a claim whose publish failed waits for its owner to retry before it lapses. */
 const UNCERTAIN_TTL_SEC = 3600;
 
+/** Redis holds no complete set of claims (it restarted empty): ask PostgreSQL, rebuild the claims. */
+export class ClaimsColdError extends Error {
+  constructor() {
+    super('dedup claims are being rebuilt');
+    this.name = 'ClaimsColdError';
+  }
+}
+
 /** Redis keys and scripts for dedup claims, idempotency records and the "accepted, not yet projected" view. */
 export class ClaimsStore {
   constructor(
@@ -84,7 +95,7 @@ export class ClaimsStore {
     private readonly idempotencyTtlSec: number,
   ) {
     if (!('intakeClaim' in redis)) {
-      redis.defineCommand('intakeClaim', { numberOfKeys: 3, lua: CLAIM });
+      redis.defineCommand('intakeClaim', { numberOfKeys: 4, lua: CLAIM });
       redis.defineCommand('intakeMarkUncertain', { numberOfKeys: 4, lua: MARK_UNCERTAIN });
       redis.defineCommand('intakeClaimNik', { numberOfKeys: 1, lua: CLAIM_NIK });
       redis.defineCommand('intakeReleaseNik', { numberOfKeys: 1, lua: RELEASE_NIK });
@@ -102,12 +113,14 @@ export class ClaimsStore {
   async claim(i: ClaimInput): Promise<ClaimResult> {
     const [kind, detail] = (await (this.redis as any).intakeClaim(
       ...this.keys(i),
+      this.readyKey,
       i.registrationId,
       i.bodyHash,
       i.submittedAt,
       this.idempotencyTtlSec,
       this.uncertainKey(''),
     )) as [string, string];
+    if (kind === 'cold') throw new ClaimsColdError();
     if (kind === 'ok') return { kind: 'claimed', registrationId: detail };
     if (kind === 'dup') return { kind: 'duplicate', field: detail as 'nik' | 'email' };
     const [state, bodyHash, registrationId, submittedAt] = detail.split('|') as ['pending' | 'done', string, string, string];
@@ -126,6 +139,39 @@ export class ClaimsStore {
   /** After a failed publish: the Idempotency-Key is freed, NIK and email stay reserved for their owner's retry. */
   async markUncertain(i: ClaimInput): Promise<void> {
     await (this.redis as any).intakeMarkUncertain(...this.keys(i), this.uncertainKey(i.registrationId), i.registrationId, UNCERTAIN_TTL_SEC);
+  }
+
+  private get readyKey() {
+    return `${this.prefix}claims:complete`;
+  }
+
+  /**
+   * Rebuilds the NIK and email claims from PostgreSQL (the truth) after Redis lost them, then marks
+   * the set complete. One replica does it (a lock with a TTL); the others keep asking PostgreSQL
+   * until the marker appears. Claims taken meanwhile are kept (SET NX never overwrites).
+   */
+  async rebuild(rows: AsyncIterable<Array<{ registrationId: string; nikIndex: string; emailIndex: string }>>): Promise<number | undefined> {
+    if (await this.redis.exists(this.readyKey)) return 0;
+    const lock = `${this.prefix}claims:rebuilding`;
+    if ((await this.redis.set(lock, '1', 'EX', 300, 'NX')) !== 'OK') return undefined;
+    try {
+      let restored = 0;
+      for await (const batch of rows) {
+        const tx = this.redis.pipeline();
+        for (const r of batch) tx.set(`${this.prefix}nik:${r.nikIndex}`, r.registrationId, 'NX').set(`${this.prefix}email:${r.emailIndex}`, r.registrationId, 'NX');
+        await tx.exec();
+        restored += batch.length;
+      }
+      await this.redis.set(this.readyKey, new Date().toISOString());
+      return restored;
+    } finally {
+      await this.redis.del(lock);
+    }
+  }
+
+  /** While the claims are cold: record one taken through PostgreSQL, so it counts once they are warm. */
+  async seed(i: Pick<ClaimInput, 'nikIndex' | 'emailIndex' | 'registrationId'>): Promise<void> {
+    await this.redis.pipeline().set(`${this.prefix}nik:${i.nikIndex}`, i.registrationId, 'NX').set(`${this.prefix}email:${i.emailIndex}`, i.registrationId, 'NX').exec();
   }
 
   /** For a NIK correction: true if the NIK is free or already this registration's. */

@@ -220,6 +220,22 @@ export class RegistrationsRepository {
     };
   }
 
+  /** Every active registration's blind indexes, in pages (keyset by id): what the Redis claims mirror. */
+  async *activeClaims(pageSize = 5_000): AsyncGenerator<Array<{ registrationId: string; nikIndex: string; emailIndex: string }>> {
+    let after = '00000000-0000-0000-0000-000000000000';
+    for (;;) {
+      const r = await this.pool.query<{ registration_id: string; nik_index: string; email_index: string }>(
+        `SELECT registration_id, nik_index, email_index FROM registrations
+         WHERE status <> 'rejected_duplicate' AND registration_id > $1 ORDER BY registration_id LIMIT $2`,
+        [after, pageSize],
+      );
+      if (r.rows.length === 0) return;
+      yield r.rows.map((x) => ({ registrationId: x.registration_id, nikIndex: x.nik_index, emailIndex: x.email_index }));
+      after = r.rows[r.rows.length - 1]!.registration_id;
+      if (r.rows.length < pageSize) return;
+    }
+  }
+
   /** The slow path used while Redis is away: is this NIK or email already active? */
   async findActive(nikIndex: string, emailIndex: string): Promise<'nik' | 'email' | undefined> {
     const r = await this.pool.query<{ nik: boolean }>(
