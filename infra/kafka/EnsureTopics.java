@@ -86,10 +86,32 @@ public final class EnsureTopics {
                 checkPartitions(admin, present, wanted);
             }
 
+            waitForGroupCoordinator(admin, deadline);
+
             System.out.println("topics (replication " + replication + "): " + created.size() + " created"
                     + (created.isEmpty() ? "" : " " + created)
                     + ", " + present.size() + " already present, " + wanted.size() + " in file");
             System.exit(failed ? 1 : 0);
+        }
+    }
+
+    /**
+     * Until __consumer_offsets exists, group calls fail with NOT_COORDINATOR (kafkajs's admin does not
+     * retry them: a service starting on a fresh broker would fail). Asking for a group's offsets makes
+     * the broker create the topic; wait until that answers.
+     */
+    private static void waitForGroupCoordinator(Admin admin, long deadline) throws InterruptedException {
+        while (true) {
+            try {
+                admin.listConsumerGroupOffsets("gelombang-coordinator-probe").partitionsToOffsetAndMetadata().get(10, TimeUnit.SECONDS);
+                return;
+            } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+                if (System.currentTimeMillis() > deadline) {
+                    System.err.println("group coordinator not ready yet: " + e);
+                    return;
+                }
+                Thread.sleep(500);
+            }
         }
     }
 

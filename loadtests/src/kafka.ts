@@ -1,3 +1,4 @@
+import { whileCoordinatorMoves } from '@gelombang/platform';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 
 export type Offsets = Record<number, bigint>;
@@ -26,7 +27,7 @@ export async function endOffsets(admin: Admin, topic: string): Promise<Offsets> 
 /** Messages on `topic` that `groupId` has not committed yet (a group with no commit counts all). */
 export async function groupLag(admin: Admin, groupId: string, topic: string): Promise<number> {
   const partitions = new Map((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, p]));
-  const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  const [committed] = await whileCoordinatorMoves(() => admin.fetchOffsets({ groupId, topics: [topic] }));
   let lag = 0n;
   for (const c of committed?.partitions ?? []) {
     const p = partitions.get(c.partition);

@@ -205,7 +205,7 @@ export async function startConsumer<T>(kafka: Kafka, opts: ConsumerOptions<T>): 
     await admin.connect();
     try {
       // Only partitions the group never committed start at the end; the rest resume where they were.
-      const committed = await admin.fetchOffsets({ groupId: opts.groupId, topics: opts.topics });
+      const committed = await whileCoordinatorMoves(() => admin.fetchOffsets({ groupId: opts.groupId, topics: opts.topics }));
       const resumes = new Set(committed.flatMap((t) => t.partitions.filter((p) => Number(p.offset) >= 0).map((p) => `${t.topic}:${p.partition}`)));
       for (const topic of opts.topics) {
         for (const p of await admin.fetchTopicOffsets(topic)) {
@@ -309,6 +309,25 @@ export async function seekWhenReady(consumer: Pick<Consumer, 'seek'>, positions:
     } catch (e) {
       if (tries >= 200) throw e;
       await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+}
+
+const COORDINATOR_ERRORS = new Set(['NOT_COORDINATOR', 'COORDINATOR_NOT_AVAILABLE', 'COORDINATOR_LOAD_IN_PROGRESS']);
+
+/**
+ * Retries an admin call while the group coordinator is not there yet — on a broker that just started,
+ * `__consumer_offsets` is still being created (seen in CI: "This is not the correct coordinator for
+ * this group") — for up to ~30 s. kafkajs's admin does not retry these itself.
+ */
+export async function whileCoordinatorMoves<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (e) {
+      const type = (e as { type?: string }).type;
+      if (!type || !COORDINATOR_ERRORS.has(type) || attempt >= 60) throw e;
+      await new Promise((r) => setTimeout(r, 500));
     }
   }
 }
