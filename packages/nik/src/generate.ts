@@ -112,8 +112,8 @@ function permute32(seed: number): number {
   return (x ^ (x >>> 16)) >>> 0;
 }
 
-/** Small seeded PRNG (mulberry32); tests must not depend on Math.random. */
-function mulberry32(seed: number): () => number {
+/** Small seeded PRNG (mulberry32), numbers in [0, 1): tests and load runs must not depend on Math.random. */
+export function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

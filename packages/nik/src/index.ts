@@ -7,5 +7,5 @@ export type { NikSex } from './format';
 export { ageOn, calendarDateIn, isLeapYear } from './dates';
 export { parseNik, checkNikMatchesBirthDate } from './parse';
 export type { ParseNikOptions, ParseNikResult, ParsedNik } from './parse';
-export { generateNik, generateValidPerson, serialTypo, typoVariants, typoVariant, PRAKERJA_AGE_RANGE } from './generate';
+export { generateNik, generateValidPerson, mulberry32, serialTypo, typoVariants, typoVariant, PRAKERJA_AGE_RANGE } from './generate';
 export type { AgeRange, GenerateNikInput, GeneratedPerson } from './generate';

@@ -24,7 +24,10 @@ export interface OutboxRelayOptions {
   logger: Logger;
   /** Rows locked and published per round. */
   batchSize?: number;
-  /** Poll interval when the outbox is empty; `wake()` cuts it short. */
+  /**
+   * Poll interval when the outbox is empty (default 1 s). Every process wakes its relay after a commit
+   * that enqueued events, so polling only picks up rows another replica left (it crashed, or stopped).
+   */
   idleMs?: number;
   onPublished?: (count: number) => void;
 }
@@ -43,7 +46,7 @@ export class OutboxRelay extends PollingWorker {
     private readonly producer: EventProducer,
     private readonly opts: OutboxRelayOptions,
   ) {
-    super(opts.logger, 'outbox-relay', opts.idleMs ?? 50);
+    super(opts.logger, 'outbox-relay', opts.idleMs ?? 1_000);
     this.batchSize = opts.batchSize ?? 500;
   }
 

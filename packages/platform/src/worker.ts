@@ -24,7 +24,8 @@ export class WakeableSleep {
 
 /**
  * A background loop over a PostgreSQL queue (outbox relay, mail sender, registry checker): runs
- * `round()` again at once while it reports more work, pauses `idleMs` (or until `wake()`) when not,
+ * `round()` again at once while it reports more work or was woken during it, pauses `idleMs` (or until
+ * `wake()`) when not,
  * and backs off exponentially (100 ms doubling, at most 5 s) after a failed round — never gives up
  * while running. `stop()` lets the current round finish, then runs `afterStop()`.
  */
@@ -32,6 +33,8 @@ export abstract class PollingWorker {
   private running = false;
   private loop: Promise<void> | undefined;
   private readonly sleeper = new WakeableSleep();
+  /** A wake() that came while a round ran: the round may have looked before the new work committed. */
+  private wokenDuringRound = false;
   protected readonly log: Logger;
 
   protected constructor(logger: Logger, component: string, private readonly idleMs: number) {
@@ -50,6 +53,7 @@ export abstract class PollingWorker {
 
   /** New work may be due: stop pausing now. */
   wake(): void {
+    this.wokenDuringRound = true;
     this.sleeper.wakeAll();
   }
 
@@ -75,6 +79,7 @@ export abstract class PollingWorker {
     let failures = 0;
     while (this.running) {
       let more: boolean;
+      this.wokenDuringRound = false;
       try {
         more = await this.round();
         failures = 0;
@@ -84,7 +89,7 @@ export abstract class PollingWorker {
         await this.pause(Math.min(100 * 2 ** failures, 5_000));
         continue;
       }
-      if (!more && this.running) await this.pause(this.idleMs);
+      if (!more && !this.wokenDuringRound && this.running) await this.pause(this.idleMs);
     }
   }
 }
