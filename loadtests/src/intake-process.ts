@@ -75,6 +75,11 @@ export async function startIntake(o: StartIntakeOptions): Promise<StartedIntake>
     HTTP_HOST: '127.0.0.1',
     HTTP_TRUST_PROXY: 'loopback',
     LOG_LEVEL: 'warn',
+    // For profiling a run (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`); the load generator keeps its own NODE_OPTIONS.
+    ...(process.env.LOADTEST_SERVICE_NODE_OPTIONS ? { NODE_OPTIONS: process.env.LOADTEST_SERVICE_NODE_OPTIONS } : {}),
+    // For side-by-side runs: the producer's linger and the boot warm-up (the services' defaults otherwise).
+    ...(process.env.KAFKA_LINGER_MS ? { KAFKA_LINGER_MS: process.env.KAFKA_LINGER_MS } : {}),
+    ...(process.env.INTAKE_WARMUP_REQUESTS ? { INTAKE_WARMUP_REQUESTS: process.env.INTAKE_WARMUP_REQUESTS } : {}),
     PII_KEYS: `k1:${randomBytes(32).toString('base64')}`,
     PII_ACTIVE_KEY_ID: 'k1',
     PII_INDEX_KEY: indexKey.toString('base64'),

@@ -130,7 +130,7 @@ export async function scrapeIntake(target: string): Promise<Record<string, numbe
     const res = await fetch(`${target}/metrics`, { signal: AbortSignal.timeout(5_000) });
     const out: Record<string, number> = {};
     for (const line of (await res.text()).split('\n')) {
-      const m = /^((?:intake_|process_cpu_seconds_total|nodejs_eventloop_lag_p99_seconds|nodejs_eventloop_lag_max_seconds)[^ ]*) ([0-9.eE+-]+)$/.exec(line);
+      const m = /^((?:intake_|kafka_produce_requests_total|process_cpu_seconds_total|nodejs_eventloop_lag_p99_seconds|nodejs_eventloop_lag_max_seconds)[^ ]*) ([0-9.eE+-]+)$/.exec(line);
       if (m) out[(m[1] as string).replace(/service="intake",?/, '').replace(',}', '}').replace('{}', '')] = Number(m[2]);
     }
     return out;

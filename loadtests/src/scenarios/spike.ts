@@ -21,6 +21,7 @@ export async function spike(ctx: ScenarioContext): Promise<ScenarioOutcome> {
     const outcomes = emptyOutcomes();
     const before = await scrapeIntake(sut.target);
     const projectorCpu = cpuSince(sut.projectorPid);
+    const driverCpu = cpuSince(process.pid);
     process.stderr.write(`spike: ${count} registrations at ${rate.toFixed(1)}/s against ${sut.target} (run ${ctx.runId})\n`);
     const run = await runRegistrationLoad({
       target: sut.target,
@@ -34,6 +35,7 @@ export async function spike(ctx: ScenarioContext): Promise<ScenarioOutcome> {
     });
     const intakeMetrics = metricsDelta(before, await scrapeIntake(sut.target));
     const projectorCores = projectorCpu();
+    const driverCores = driverCpu();
     const auditResult = await auditIfAsked(ctx, sut, startOffsets, outcomes);
     const breaches = [...loadBreaches(ctx.slo, run), ...(auditResult ? auditBreaches(ctx.slo, auditResult) : [])];
     const intakeCpu = intakeMetrics.process_cpu_seconds_total;
@@ -52,6 +54,7 @@ export async function spike(ctx: ScenarioContext): Promise<ScenarioOutcome> {
       `Refusals by code: ${Object.entries(outcomes.refusalCodes).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none'}.`,
       intakeCpu === undefined ? '' : `Intake API process CPU over the run: ${intakeCpu} s (${(intakeCpu / (run.elapsedMs / 1000)).toFixed(2)} cores on average).`,
       projectorCores === undefined ? '' : `Projector process: ${projectorCores} cores on average over the run.`,
+      driverCores === undefined ? '' : `Load generator (this process): ${driverCores} cores on average over the run — taken from the same cores when it runs on the server's machine.`,
       '',
       '## No-loss audit',
       '',
