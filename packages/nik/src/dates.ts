@@ -57,15 +57,25 @@ function dayFormat(timeZone: string): Intl.DateTimeFormat {
   return f;
 }
 
+/** The last answer per time zone, for the second it was computed in. */
+const lastDay = new Map<string, { second: number; day: number }>();
+
 /**
  * The calendar date at `instant` in `timeZone`, as a Date at 00:00 UTC of that day. A server on UTC
  * would otherwise move an applicant's birthday by up to nine hours (WIB +7, WITA +8, WIT +9).
+ * Formatting costs microseconds and every registration asks several times, so the answer is kept for
+ * the rest of its second (every zone offset, old local mean times included, is whole seconds).
  */
 export function calendarDateIn(instant: Date, timeZone = 'Asia/Jakarta'): Date {
   assertValidDate(instant);
+  const second = Math.floor(instant.getTime() / 1000);
+  const cached = lastDay.get(timeZone);
+  if (cached?.second === second) return new Date(cached.day);
   const parts = dayFormat(timeZone).formatToParts(instant);
   const part = (type: Intl.DateTimeFormatPartTypes): number => Number(parts.find((p) => p.type === type)?.value);
-  return new Date(Date.UTC(part('year'), part('month') - 1, part('day')));
+  const day = Date.UTC(part('year'), part('month') - 1, part('day'));
+  lastDay.set(timeZone, { second, day });
+  return new Date(day);
 }
 
 /**

@@ -4,7 +4,7 @@ export { PROVINCES, isValidProvinceCode } from './provinces';
 export type { ProvinceCode } from './provinces';
 export { isNikFormat, maskNik } from './format';
 export type { NikSex } from './format';
-export { ageOn, calendarDateIn, isLeapYear } from './dates';
+export { ageOn, calendarDateIn, isLeapYear, parseIsoDate } from './dates';
 export { parseNik, checkNikMatchesBirthDate } from './parse';
 export type { ParseNikOptions, ParseNikResult, ParsedNik } from './parse';
 export { generateNik, generateValidPerson, mulberry32, serialTypo, typoVariants, typoVariant, PRAKERJA_AGE_RANGE } from './generate';

@@ -57,6 +57,23 @@ describe('calendarDateIn', () => {
     expect(calendarDateIn(new Date('2026-11-29T15:00:00Z'), 'Asia/Makassar').toISOString()).toBe('2026-11-29T00:00:00.000Z');
   });
 
+  it('answers each instant on its own day when asked repeatedly around midnight and across zones (the answer is kept per second)', () => {
+    const before = new Date('2026-11-29T16:59:59.999Z');
+    const after = new Date('2026-11-29T17:00:00.000Z');
+    for (let i = 0; i < 3; i++) {
+      expect(calendarDateIn(before).toISOString()).toBe('2026-11-29T00:00:00.000Z');
+      expect(calendarDateIn(after).toISOString()).toBe('2026-11-30T00:00:00.000Z');
+      expect(calendarDateIn(after, 'Asia/Makassar').toISOString()).toBe('2026-11-30T00:00:00.000Z');
+      expect(calendarDateIn(new Date('2026-11-29T15:59:59Z'), 'Asia/Makassar').toISOString()).toBe('2026-11-29T00:00:00.000Z');
+    }
+    // Batavia's local mean time was +07:07:12: that day began at 16:52:48 UTC.
+    expect(calendarDateIn(new Date('1910-01-01T16:52:47Z')).toISOString()).toBe('1910-01-01T00:00:00.000Z');
+    expect(calendarDateIn(new Date('1910-01-01T16:52:48Z')).toISOString()).toBe('1910-01-02T00:00:00.000Z');
+    // A returned Date is the caller's own: changing it does not change the next answer.
+    calendarDateIn(after).setUTCFullYear(1999);
+    expect(calendarDateIn(after).toISOString()).toBe('2026-11-30T00:00:00.000Z');
+  });
+
   it('throws RangeError for an invalid instant', () => {
     expect(() => calendarDateIn(new Date(Number.NaN))).toThrow(RangeError);
   });

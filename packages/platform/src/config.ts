@@ -54,6 +54,8 @@ export const baseEnv = {
     .pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port[,host:port]')).min(1)),
   KAFKA_CLIENT_ID: z.string().min(1).optional(),
   KAFKA_ACK_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
+  /** How long a publish waits for others to share its produce request (0: only those of the same event-loop turn). */
+  KAFKA_LINGER_MS: z.coerce.number().int().min(0).max(100).default(5),
 } as const;
 
 /** The personal-data keys: `PII_KEYS` is `kid:base64key,...` (32-byte keys), the active id encrypts. */

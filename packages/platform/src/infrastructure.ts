@@ -6,10 +6,11 @@ import { createKafka, EventProducer, type Kafka } from './kafka';
 import { OutboxRelay } from './outbox';
 import { createPool, migrate, PLATFORM_MIGRATIONS_DIR } from './postgres';
 import { createRedis, redisReady } from './redis';
+import { scrapedGauge } from './metrics';
 
 export type InfrastructureConfig = Pick<
   BaseConfig,
-  'DATABASE_URL' | 'PG_POOL_MAX' | 'REDIS_URL' | 'REDIS_COMMAND_TIMEOUT_MS' | 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID' | 'KAFKA_ACK_TIMEOUT_MS'
+  'DATABASE_URL' | 'PG_POOL_MAX' | 'REDIS_URL' | 'REDIS_COMMAND_TIMEOUT_MS' | 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID' | 'KAFKA_ACK_TIMEOUT_MS' | 'KAFKA_LINGER_MS'
 > & { PG_SCHEMA: string };
 
 export interface Infrastructure {
@@ -47,8 +48,11 @@ export async function connectInfrastructure(
   if (!(await redisReady(redis, 2_000))) app.log.warn(`redis not reachable at start: ${o.whenRedisDown}`);
 
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? o.service, logger: app.log as any });
-  const producer = new EventProducer(kafka, { ackTimeoutMs: config.KAFKA_ACK_TIMEOUT_MS });
+  const producer = new EventProducer(kafka, { ackTimeoutMs: config.KAFKA_ACK_TIMEOUT_MS, lingerMs: config.KAFKA_LINGER_MS });
   await producer.connect();
+  scrapedGauge(app.metrics, 'kafka_produce_requests_total', 'Produce requests sent (each carries every event queued when it left; KAFKA_LINGER_MS widens that window)', () => [
+    { value: producer.produceRequests },
+  ]);
   app.readiness.add('kafka', async () => {
     if (!producer.isConnected) throw new Error('producer disconnected');
   });

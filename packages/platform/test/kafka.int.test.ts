@@ -69,6 +69,45 @@ describe('EventProducer and startConsumer on the real broker', () => {
     expect(dead[0]!.msg.key).toBe('poison');
   });
 
+  it('with a linger, publishes spread over the window share one produce request; close() sends a lingering batch at once', async () => {
+    const lingering = new EventProducer(kafka, { ackTimeoutMs: 10_000, lingerMs: 500 });
+    await lingering.connect();
+    try {
+      const before = lingering.produceRequests;
+      const spread: Array<Promise<void>> = [];
+      for (let i = 0; i < 10; i++) {
+        spread.push(lingering.publish({ topic, key: `linger-${i}`, value: '{"not":"an event, but valid bytes"}' }));
+        await new Promise((r) => setTimeout(r, 2)); // each on its own event-loop turn
+      }
+      await Promise.all(spread);
+      expect(lingering.produceRequests - before).toBe(1);
+
+      // Without a linger, the same spread becomes one produce request per turn.
+      const eager = new EventProducer(kafka, { ackTimeoutMs: 10_000 });
+      await eager.connect();
+      try {
+        const eagerSpread: Array<Promise<void>> = [];
+        for (let i = 0; i < 5; i++) {
+          eagerSpread.push(eager.publish({ topic, key: `eager-${i}`, value: '{}' }));
+          await new Promise((r) => setTimeout(r, 2));
+        }
+        await Promise.all(eagerSpread);
+        expect(eager.produceRequests).toBe(5);
+      } finally {
+        await eager.close();
+      }
+
+      // A publish still lingering when close() is called is sent and acknowledged, not dropped or delayed.
+      const last = lingering.publish({ topic, key: 'linger-last', value: '{}' });
+      const closing = lingering.close();
+      await expect(last).resolves.toBeUndefined();
+      await closing;
+      expect(lingering.produceRequests - before).toBe(2);
+    } finally {
+      await lingering.close().catch(() => undefined);
+    }
+  });
+
   it('rejects a publish that the broker cannot take (unknown topic) instead of hanging', async () => {
     await expect(producer.publish({ topic: `test.missing-${randomUUID()}.v1`, key: 'k', value: '{}' })).rejects.toThrow();
   });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ageOn, checkNikMatchesBirthDate, isValidProvinceCode, parseNik } from '@gelombang/nik';
+import { ageOn, checkNikMatchesBirthDate, isValidProvinceCode, parseIsoDate, parseNik } from '@gelombang/nik';
 import { registrationStatus } from '../events/registration-status-changed.v1';
 
 export interface RegistrationRules {
@@ -10,7 +10,6 @@ export interface RegistrationRules {
 }
 
 const NAME_RE = /^[\p{L}\p{M}][\p{L}\p{M} .'-]*$/u;
-const ISO_DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
 
 const issue = (code: string) => ({ code: 'custom' as const, params: { code }, message: code });
 
@@ -30,12 +29,6 @@ export function normalisePhone(raw: string): string | undefined {
   const compact = raw.replace(/[\s-]/g, '');
   const m = /^(?:\+62|62|0)(8[1-9]\d{7,10})$/.exec(compact);
   return m ? `+62${m[1]}` : undefined;
-}
-
-function isRealIsoDate(v: string): boolean {
-  if (!ISO_DATE_RE.test(v)) return false;
-  const d = new Date(`${v}T00:00:00Z`);
-  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === v;
 }
 
 /**
@@ -69,7 +62,7 @@ export function registrationRequest(rules: RegistrationRules) {
       birthDate: z
         .string()
         .superRefine((v, ctx) => {
-          if (!isRealIsoDate(v)) return ctx.addIssue(issue('BIRTH_DATE_INVALID'));
+          if (!parseIsoDate(v)) return ctx.addIssue(issue('BIRTH_DATE_INVALID'));
           const age = ageOn(v, rules.today());
           if (age < rules.minAge || age > rules.maxAge) ctx.addIssue(issue('AGE_OUT_OF_RANGE'));
         })

@@ -53,6 +53,20 @@ redis.call('SET', KEYS[4], '1', 'EX', ARGV[2])
 return 1
 `;
 
+/*
+ * KEYS: nik, email, idem ('' when absent), uncertain marker, accepted view. ARGV: idempotency record,
+ * its TTL, accepted view, its TTL. One script instead of a MULTI of six commands: every registration
+ * runs it, and on two cores each command's client-side cost showed in the profile.
+ */
+const COMPLETE = `
+redis.call('PERSIST', KEYS[1])
+redis.call('PERSIST', KEYS[2])
+redis.call('DEL', KEYS[4])
+if KEYS[3] ~= '' then redis.call('SET', KEYS[3], ARGV[1], 'EX', ARGV[2]) end
+redis.call('SET', KEYS[5], ARGV[3], 'EX', ARGV[4])
+return 1
+`;
+
 /* KEYS: nik. ARGV: registration id. Takes a free NIK (or keeps our own); answers who holds it. */
 const CLAIM_NIK = `
 local holder = redis.call('GET', KEYS[1])
@@ -78,6 +92,8 @@ export interface ClaimInput {
 
 /** How long a claim whose publish failed waits for its owner to retry before it lapses. */
 const UNCERTAIN_TTL_SEC = 3600;
+/** How long GET answers from Redis for a registration the projector has not written yet. */
+const ACCEPTED_VIEW_TTL_SEC = 3600;
 
 /** Redis holds no complete set of claims (it restarted empty): ask PostgreSQL, rebuild the claims. */
 export class ClaimsColdError extends Error {
@@ -96,6 +112,7 @@ export class ClaimsStore {
   ) {
     if (!('intakeClaim' in redis)) {
       redis.defineCommand('intakeClaim', { numberOfKeys: 4, lua: CLAIM });
+      redis.defineCommand('intakeComplete', { numberOfKeys: 5, lua: COMPLETE });
       redis.defineCommand('intakeMarkUncertain', { numberOfKeys: 4, lua: MARK_UNCERTAIN });
       redis.defineCommand('intakeClaimNik', { numberOfKeys: 1, lua: CLAIM_NIK });
       redis.defineCommand('intakeReleaseNik', { numberOfKeys: 1, lua: RELEASE_NIK });
@@ -129,11 +146,15 @@ export class ClaimsStore {
 
   /** After Kafka acknowledged: claims become permanent, the idempotency record replayable, GET answers. */
   async complete(i: ClaimInput, emailMasked: string): Promise<void> {
-    const [nik, email, idem] = this.keys(i);
-    const tx = this.redis.multi().persist(nik).persist(email).del(this.uncertainKey(i.registrationId));
-    if (idem) tx.set(idem, ['done', i.bodyHash, i.registrationId, i.submittedAt].join('|'), 'EX', this.idempotencyTtlSec);
-    tx.set(`${this.prefix}accepted:${i.registrationId}`, JSON.stringify({ submittedAt: i.submittedAt, emailMasked }), 'EX', 3600);
-    await tx.exec();
+    await (this.redis as any).intakeComplete(
+      ...this.keys(i),
+      this.uncertainKey(i.registrationId),
+      `${this.prefix}accepted:${i.registrationId}`,
+      ['done', i.bodyHash, i.registrationId, i.submittedAt].join('|'),
+      this.idempotencyTtlSec,
+      JSON.stringify({ submittedAt: i.submittedAt, emailMasked }),
+      ACCEPTED_VIEW_TTL_SEC,
+    );
   }
 
   /** After a failed publish: the Idempotency-Key is freed, NIK and email stay reserved for their owner's retry. */

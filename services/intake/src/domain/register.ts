@@ -46,6 +46,8 @@ export function buildSubmittedData(
   req: RegistrationRequest,
   cipher: PiiCipher,
   ids: { registrationId: string; submittedAt: string; idempotencyKeyHash?: string },
+  /** The blind indexes when the caller computed them already (they are HMACs: not free). */
+  blindIndex = { nik: cipher.blindIndex('nik', req.nik), email: cipher.blindIndex('email', req.email) },
 ): RegistrationSubmittedV1Data {
   const seal = (field: string, v: string) => cipher.encrypt(v, field);
   return {
@@ -60,7 +62,7 @@ export function buildSubmittedData(
       ...(req.birthPlace !== undefined ? { birthPlace: seal('birthPlace', req.birthPlace) } : {}),
       ...(req.kkNumber !== undefined ? { kkNumber: seal('kkNumber', req.kkNumber) } : {}),
     },
-    blindIndex: { nik: cipher.blindIndex('nik', req.nik), email: cipher.blindIndex('email', req.email) },
+    blindIndex,
     emailMasked: maskEmail(req.email),
     provinceCode: req.provinceCode,
     ...(ids.idempotencyKeyHash ? { idempotencyKeyHash: ids.idempotencyKeyHash } : {}),
@@ -101,7 +103,12 @@ export async function register(
   claimInput.registrationId = claim.registrationId;
   const { registrationId } = claimInput;
 
-  const data = buildSubmittedData(req, ports.cipher, { registrationId, submittedAt, ...(idempotencyKeyHash ? { idempotencyKeyHash } : {}) });
+  const data = buildSubmittedData(
+    req,
+    ports.cipher,
+    { registrationId, submittedAt, ...(idempotencyKeyHash ? { idempotencyKeyHash } : {}) },
+    { nik: claimInput.nikIndex, email: claimInput.emailIndex },
+  );
   const event = makeEvent('id.gelombang.registration.submitted.v1', EVENT_SOURCE, registrationId, data);
   try {
     await ports.publish(REGISTRATION_SUBMITTED_V1, registrationId, JSON.stringify(event));
