@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import {
   hasZodFastifySchemaValidationErrors,
@@ -40,6 +40,12 @@ export type App = FastifyInstance<any, any, any, any, ZodTypeProvider> & {
   metrics: Registry;
   readiness: ReadinessRegistry;
 };
+
+/** A request marked so is not logged on completion (a service's in-process warm-up requests). */
+const UNLOGGED = Symbol.for('gelombang.unlogged');
+export function markUnlogged(req: FastifyRequest): void {
+  (req as unknown as Record<symbol, boolean>)[UNLOGGED] = true;
+}
 
 type Check = () => Promise<void>;
 export interface ReadinessRegistry {
@@ -106,6 +112,7 @@ export async function createServer(opts: ServerOptions): Promise<App> {
     reply.header('x-request-id', req.id);
   });
   app.addHook('onResponse', async (req, reply) => {
+    if ((req as unknown as Record<symbol, boolean>)[UNLOGGED]) return;
     // Health probes and metric scrapes at debug: they would drown everything else.
     const level = req.url.startsWith('/health/') || req.url === '/metrics' ? 'debug' : 'info';
     req.log[level](

@@ -27,6 +27,7 @@ import { registrationRoutes } from './routes/registrations';
 import { tokenBucketStore } from './rate-limit-store';
 import { parseSubmitted, submittedHandler } from './consumers/registration-submitted.consumer';
 import { parseStatusChanged, statusChangedHandler } from './consumers/registration-status-changed.consumer';
+import { dryRunPorts, isDryRun, warmUp } from './warm-up';
 
 export interface BuildOptions {
   /** Tests pin the registration day. */
@@ -34,6 +35,8 @@ export interface BuildOptions {
   logStream?: NodeJS.WritableStream;
   /** Consumers begin at the topics' ends (tests share topics with everything else on the broker). */
   consumerStartAt?: 'committed' | 'end';
+  /** Dry-run registrations sent through the route before the app is returned (server.ts: INTAKE_WARMUP_REQUESTS). */
+  warmUpRequests?: number;
 }
 
 export const MIGRATIONS_DIR = join(__dirname, '..', 'migrations');
@@ -75,6 +78,8 @@ export async function buildApp(config: IntakeConfig, opts: BuildOptions = {}): P
   const repository = new RegistrationsRepository(pool);
   const claims = new ClaimsStore(redis, `${config.REDIS_KEY_PREFIX}intake:`, config.IDEMPOTENCY_TTL_SEC);
 
+  const dryRun = dryRunPorts({ cipher }, () => redis.ping());
+
   const bucket = new TokenBucket(redis, {
     onFallback: () => m.fallback.inc({ use: 'rate_limit' }),
     onSourceChange: (source) =>
@@ -83,6 +88,8 @@ export async function buildApp(config: IntakeConfig, opts: BuildOptions = {}): P
   await app.register(rateLimit, {
     global: false,
     hook: 'onRequest',
+    // The boot warm-up's in-process requests spend no admission tokens.
+    allowList: (req) => isDryRun(req, dryRun),
     store: tokenBucketStore(bucket, {
       prefix: config.REDIS_KEY_PREFIX,
       client: { burst: config.RATE_LIMIT_CLIENT_BURST, perSec: config.RATE_LIMIT_CLIENT_PER_SEC },
@@ -142,6 +149,7 @@ export async function buildApp(config: IntakeConfig, opts: BuildOptions = {}): P
     rateLimit: { max: config.RATE_LIMIT_CLIENT_BURST, timeWindow: 1000 },
     onRejected: (code) => m.rejected.inc({ code }),
     onAccepted: () => m.accepted.inc(),
+    dryRun,
     correction: {
       cipher,
       repository,
@@ -197,5 +205,10 @@ export async function buildApp(config: IntakeConfig, opts: BuildOptions = {}): P
 
   // Stop consuming first (consumers publish too), then relay, producer and stores, in that order.
   app.addHook('onClose', () => close(consumers));
+
+  if (opts.warmUpRequests) {
+    const warmed = await warmUp(app, dryRun, { requests: opts.warmUpRequests, today: rules.today() });
+    app.log.info(warmed, 'request path warmed up (dry runs: nothing claimed, published or counted)');
+  }
   return app;
 }

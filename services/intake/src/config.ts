@@ -25,6 +25,8 @@ export const intakeEnv = z
     RETRY_AFTER_SEC: z.coerce.number().int().positive().default(5),
     /** How many times an applicant may correct a NIK the registry rejected. */
     INTAKE_MAX_NIK_CORRECTIONS: z.coerce.number().int().min(0).default(2),
+    /** Dry-run registrations through the route before listening, so the JIT has compiled it (0: none). */
+    INTAKE_WARMUP_REQUESTS: z.coerce.number().int().min(0).max(100_000).default(3000),
     CONSUMER_ENABLED: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
     CONSUMER_GROUP: z.string().min(1).default('intake-projector'),
     /** committed: a new group replays the topics from the start (rebuilds the projection); end: a new group takes only new events (an existing one resumes either way). */

@@ -9,7 +9,7 @@ import {
   registrationView,
   type RegistrationRules,
 } from '@gelombang/contracts';
-import { GENERIC_FIELD_MESSAGES, pickLang, PublishTimeoutError, SERVICE_UNAVAILABLE, VALIDATION_FAILED, type App } from '@gelombang/platform';
+import { GENERIC_FIELD_MESSAGES, markUnlogged, pickLang, PublishTimeoutError, SERVICE_UNAVAILABLE, VALIDATION_FAILED, type App } from '@gelombang/platform';
 import {
   EMAIL_ALREADY_REGISTERED,
   IDEMPOTENCY_KEY_IN_PROGRESS,
@@ -26,6 +26,7 @@ import { correctNik, type CorrectNikDeps } from '../domain/correct-nik';
 import { register, type RegisterPorts } from '../domain/register';
 import type { RegistrationsRepository } from '../data-access/registrations-repository';
 import type { ClaimsStore } from '../data-access/claims-store';
+import { isDryRun, type DryRun } from '../warm-up';
 
 export interface RegistrationRoutesDeps {
   rules: RegistrationRules;
@@ -37,6 +38,8 @@ export interface RegistrationRoutesDeps {
   onRejected: (code: string) => void;
   onAccepted: () => void;
   correction: CorrectNikDeps;
+  /** The boot warm-up's in-process requests (see warm-up.ts): other ports, no counters, no logs. */
+  dryRun?: DryRun;
 }
 
 /** Reasons after which the applicant may send a corrected NIK (NIK_INACTIVE is not one). */
@@ -54,6 +57,7 @@ export function registrationRoutes(app: App, deps: RegistrationRoutesDeps) {
       // Kept before validation replaces the body with its normalised form.
       preValidation: async (req) => {
         (req as any).rawJson = req.body;
+        if (isDryRun(req, deps.dryRun)) markUnlogged(req);
       },
       schema: {
         summary: 'Register an applicant',
@@ -68,10 +72,11 @@ export function registrationRoutes(app: App, deps: RegistrationRoutesDeps) {
     async (req, reply) => {
       const key = req.headers['idempotency-key'];
       if (key !== undefined && !IDEMPOTENCY_KEY_RE.test(key)) throw IDEMPOTENCY_KEY_INVALID();
+      const dryRun = isDryRun(req, deps.dryRun);
       let outcome;
       try {
         // The raw body (before normalisation) decides "same request" for Idempotency-Key.
-        outcome = await register(deps.ports, req.body, (req as any).rawJson ?? req.body, key);
+        outcome = await register(dryRun ? deps.dryRun!.ports : deps.ports, req.body, (req as any).rawJson ?? req.body, key);
       } catch (e) {
         if (e instanceof PublishTimeoutError || (e as Error)?.name?.startsWith('Kafka')) {
           deps.onRejected('SERVICE_UNAVAILABLE');
@@ -88,9 +93,10 @@ export function registrationRoutes(app: App, deps: RegistrationRoutesDeps) {
         case 'idempotency_in_progress':
           throw IDEMPOTENCY_KEY_IN_PROGRESS({ headers: { 'retry-after': '1' } });
         case 'accepted':
-          if (!outcome.replayed) deps.onAccepted();
           reply.header('location', `/v1/registrations/${outcome.registrationId}`);
           if (outcome.replayed) reply.header('idempotent-replayed', 'true');
+          if (dryRun) return reply.status(202).send({ registrationId: outcome.registrationId, status: 'pending_email_verification' as const });
+          if (!outcome.replayed) deps.onAccepted();
           req.log.info({ registrationId: outcome.registrationId, replayed: outcome.replayed }, 'registration accepted');
           return reply.status(202).send({ registrationId: outcome.registrationId, status: 'pending_email_verification' as const });
       }
