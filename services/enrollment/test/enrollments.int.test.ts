@@ -281,6 +281,15 @@ describe('enrollment service (real Kafka, PostgreSQL, Redis)', () => {
       const other = await createBatch(app, t);
       expect((await enroll(a!, other)).statusCode).toBe(201);
       expect((await app.inject({ method: 'GET', url: `/v1/enrollments/${a!.registrationId}` })).json()).toMatchObject({ batchId: other, status: 'active' });
+
+      // The applicant's registration status follows the seat: enrolled, withdrawn, enrolled again.
+      const statuses = await tap.waitFor(REGISTRATION_STATUS_CHANGED_V1, { key: a!.registrationId, count: 3 });
+      expect(statuses.map((e) => [e.data.status, e.data.reason])).toEqual([
+        ['enrolled', undefined],
+        ['withdrawn', 'WITHDRAWN_BY_APPLICANT'],
+        ['enrolled', undefined],
+      ]);
+      expect(statuses[1].data.changedAt).toBe(del.json().endedAt);
     });
 
     it('GET and DELETE of a registration that never enrolled answer 404 ENROLLMENT_NOT_FOUND', async () => {

@@ -14,16 +14,37 @@ import { buildTestApp, capturedLogs, dropSchema, KAFKA_BROKERS, person, testEnv,
 
 /** Plays the NIK service's part: status events on the real topic, as it would publish them. */
 async function stageSim() {
-  const producer = new EventProducer(createKafka({ brokers: KAFKA_BROKERS.split(','), clientId: 'nik-sim', logger: pino({ level: 'silent' }) }), { ackTimeoutMs: 10_000 });
+  const kafka = createKafka({ brokers: KAFKA_BROKERS.split(','), clientId: 'nik-sim', logger: pino({ level: 'silent' }) });
+  const producer = new EventProducer(kafka, { ackTimeoutMs: 10_000 });
   await producer.connect();
+  const admin = kafka.admin();
+  await admin.connect();
   return {
-    send: (data: Omit<RegistrationStatusChangedV1Data, 'changedAt'>) =>
+    send: (data: Omit<RegistrationStatusChangedV1Data, 'changedAt'>, changedAt = new Date().toISOString()) =>
       producer.publish({
         topic: REGISTRATION_STATUS_CHANGED_V1,
         key: data.registrationId,
-        value: JSON.stringify(makeEvent('id.gelombang.registration.status-changed.v1', 'urn:test:nik', data.registrationId, { ...data, changedAt: new Date().toISOString() })),
+        value: JSON.stringify(makeEvent('id.gelombang.registration.status-changed.v1', 'urn:test:nik', data.registrationId, { ...data, changedAt })),
       }),
-    close: () => producer.close(),
+    ends: () => admin.fetchTopicOffsets(REGISTRATION_STATUS_CHANGED_V1),
+    /**
+     * Resolves once `groupId` has committed past everything published to the status topic's partitions
+     * that grew since `before` (so past what this test sent; partitions nobody wrote to carry no commit).
+     */
+    async consumedBy(groupId: string, before: Array<{ partition: number; offset: string }>) {
+      const was = new Map(before.map((p) => [p.partition, Number(p.offset)]));
+      const grown = (await admin.fetchTopicOffsets(REGISTRATION_STATUS_CHANGED_V1)).filter((e) => Number(e.offset) > (was.get(e.partition) ?? 0));
+      expect(grown.length).toBeGreaterThan(0);
+      await waitFor(async () => {
+        const [committed] = await admin.fetchOffsets({ groupId, topics: [REGISTRATION_STATUS_CHANGED_V1] });
+        const at = new Map(committed!.partitions.map((p) => [p.partition, Number(p.offset)]));
+        return grown.every((e) => (at.get(e.partition) ?? -1) >= Number(e.offset)) || undefined;
+      }, 30_000, `${groupId} caught up`);
+    },
+    close: async () => {
+      await admin.disconnect();
+      await producer.close();
+    },
   };
 }
 
@@ -68,6 +89,28 @@ describe('POST /v1/registrations/:id/nik — correcting a NIK the registry rejec
     await statusIs(id, 'nik_rejected', 1);
     return { id, real, typo };
   }
+
+  it('follows the seat: enrolled, withdrawn, enrolled again; late copies of older events change nothing', async () => {
+    const res = await app.inject({ method: 'POST', url: '/v1/registrations', payload: person() });
+    const id: string = res.json().registrationId;
+    await statusIs(id, 'pending_email_verification', 1);
+    await sim.send({ registrationId: id, status: 'nik_verified', attempt: 1 }, '2026-11-30T09:59:00.000Z');
+    await sim.send({ registrationId: id, status: 'enrolled' }, '2026-11-30T10:00:00.000Z');
+    await statusIs(id, 'enrolled');
+    await sim.send({ registrationId: id, status: 'withdrawn', reason: 'WITHDRAWN_BY_APPLICANT' }, '2026-11-30T10:00:05.000Z');
+    expect(await statusIs(id, 'withdrawn')).toMatchObject({ reason: 'WITHDRAWN_BY_APPLICANT' });
+
+    // Replays of the first enrollment and of the NIK answer (at-least-once delivery) leave it withdrawn.
+    const before = await sim.ends();
+    await sim.send({ registrationId: id, status: 'enrolled' }, '2026-11-30T10:00:00.000Z');
+    await sim.send({ registrationId: id, status: 'nik_verified', attempt: 1 }, '2026-11-30T09:59:00.000Z');
+    await sim.consumedBy(`${t.config.CONSUMER_GROUP}-status`, before);
+    expect(await view(id)).toMatchObject({ status: 'withdrawn', reason: 'WITHDRAWN_BY_APPLICANT' });
+
+    // Enrolling again (another batch) is newer than the withdrawal.
+    await sim.send({ registrationId: id, status: 'enrolled' }, '2026-11-30T10:01:00.000Z');
+    expect(await statusIs(id, 'enrolled')).not.toHaveProperty('reason');
+  });
 
   it('accepts the corrected NIK durably, queues a new registry check with it, and frees the mistyped NIK', async () => {
     const { id, real, typo } = await rejectedApplicant();
@@ -159,5 +202,19 @@ describe('status precedence (the rule applyStatus runs in SQL)', () => {
     expect(supersedes(s('enrolled'), s('nik_verified', 2))).toBe(true);
     expect(supersedes(s('email_verified'), s('nik_rejected', 1))).toBe(false);
     expect(supersedes(s('nik_verified', 1), s('email_verified'))).toBe(true);
+  });
+
+  it('between a seat\'s statuses the later change wins, in either direction; a seat status never goes back to the NIK stage', () => {
+    // A stored seat status keeps the NIK attempt that led to it (applyStatus carries the greatest attempt).
+    const at = (status: 'enrolled' | 'withdrawn', changedAt: string, attempt = 1) => ({ rank: STATUS_RANK[status], attempt, changedAt });
+    expect(supersedes(at('withdrawn', '2026-11-30T10:00:01Z'), at('enrolled', '2026-11-30T10:00:00Z'))).toBe(true);
+    expect(supersedes(at('enrolled', '2026-11-30T10:00:02Z'), at('withdrawn', '2026-11-30T10:00:01Z'))).toBe(true);
+    // A late copy of the first enrollment after the withdrawal: older, ignored.
+    expect(supersedes(at('enrolled', '2026-11-30T10:00:00Z'), at('withdrawn', '2026-11-30T10:00:01Z'))).toBe(false);
+    expect(supersedes(at('withdrawn', '2026-11-30T10:00:01Z'), at('withdrawn', '2026-11-30T10:00:01Z'))).toBe(false);
+    // An enrollment event carries no attempt (0) and still follows the seat rule against a stored attempt 1.
+    expect(supersedes(at('enrolled', '2026-11-30T10:00:02Z', 0), at('withdrawn', '2026-11-30T10:00:01Z'))).toBe(true);
+    expect(supersedes(s('nik_verified', 1), at('withdrawn', '2026-11-30T10:00:01Z'))).toBe(false);
+    expect(supersedes(at('withdrawn', '2026-11-30T10:00:01Z'), s('nik_verified', 1))).toBe(true);
   });
 });

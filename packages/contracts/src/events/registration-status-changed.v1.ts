@@ -10,6 +10,8 @@ export const registrationStatus = z.enum([
   'nik_verified',
   'nik_rejected',
   'enrolled',
+  /** Left the batch (enrollment.withdrawn.v1); may enroll again, which makes it `enrolled` once more. */
+  'withdrawn',
   'rejected_duplicate',
 ]);
 export type RegistrationStatus = z.infer<typeof registrationStatus>;

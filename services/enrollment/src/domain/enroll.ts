@@ -66,7 +66,11 @@ export function withdrawnEvents(e: Enrollment): Omit<OutgoingMessage, 'headers'>
     reason: 'WITHDRAWN_BY_APPLICANT',
     endedAt: e.endedAt!.toISOString(),
   };
-  return [{ topic: ENROLLMENT_WITHDRAWN_V1, key: e.registrationId, value: JSON.stringify(makeEvent('id.gelombang.enrollment.withdrawn.v1', EVENT_SOURCE, e.registrationId, data)) }];
+  const status: RegistrationStatusChangedV1Data = { registrationId: e.registrationId, status: 'withdrawn', reason: data.reason, changedAt: data.endedAt };
+  return [
+    { topic: ENROLLMENT_WITHDRAWN_V1, key: e.registrationId, value: JSON.stringify(makeEvent('id.gelombang.enrollment.withdrawn.v1', EVENT_SOURCE, e.registrationId, data)) },
+    { topic: REGISTRATION_STATUS_CHANGED_V1, key: e.registrationId, value: JSON.stringify(makeEvent('id.gelombang.registration.status-changed.v1', EVENT_SOURCE, e.registrationId, status)) },
+  ];
 }
 
 /**

@@ -20,8 +20,13 @@ export const STATUS_RANK: Record<RegistrationStatus, number> = {
   nik_rejected: 4,
   nik_verified: 5,
   enrolled: 6,
+  withdrawn: 7,
   rejected_duplicate: 9,
 };
+
+/** A seat's statuses (enrolled, withdrawn) can alternate; between them the later change wins. */
+const SEAT_RANKS = [STATUS_RANK.enrolled, STATUS_RANK.withdrawn];
+const isSeat = (rank: number) => SEAT_RANKS.includes(rank);
 
 export interface StatusChange {
   registrationId: string;
@@ -34,11 +39,16 @@ export interface StatusChange {
 }
 
 /**
- * Does `next` replace `current`? A newer NIK check always does; otherwise only a later funnel stage,
- * and an answer about an older NIK check never does. The SQL in applyStatus is the same rule.
+ * Does `next` replace `current`? A newer NIK check always does; between the seat's statuses (enrolled,
+ * withdrawn, enrolled again in another batch) the later `changedAt` does; otherwise only a later funnel
+ * stage, and an answer about an older NIK check never does. The SQL in applyStatus is the same rule.
  */
-export function supersedes(next: { rank: number; attempt: number }, current: { rank: number; attempt: number }): boolean {
+export function supersedes(
+  next: { rank: number; attempt: number; changedAt?: string },
+  current: { rank: number; attempt: number; changedAt?: string },
+): boolean {
   if (next.attempt > current.attempt) return true;
+  if (isSeat(next.rank) && isSeat(current.rank)) return Date.parse(next.changedAt ?? '') > Date.parse(current.changedAt ?? '');
   return next.rank > current.rank && (next.attempt === 0 || next.attempt === current.attempt);
 }
 
@@ -136,8 +146,10 @@ export class RegistrationsRepository {
          SET status = excluded.status, rank = excluded.rank, event_id = excluded.event_id, changed_at = excluded.changed_at,
              attempt = GREATEST(p.attempt, excluded.attempt), reason = excluded.reason, updated_at = now()
          WHERE excluded.attempt > p.attempt
-            OR (excluded.rank > p.rank AND (excluded.attempt = 0 OR excluded.attempt = p.attempt))`,
-      [JSON.stringify([...latest.values()].map((r) => ({ ...r, reason: r.reason ?? null })))],
+            OR (excluded.rank = ANY($2::smallint[]) AND p.rank = ANY($2::smallint[]) AND excluded.changed_at > p.changed_at)
+            OR (NOT (excluded.rank = ANY($2::smallint[]) AND p.rank = ANY($2::smallint[]))
+                AND excluded.rank > p.rank AND (excluded.attempt = 0 OR excluded.attempt = p.attempt))`,
+      [JSON.stringify([...latest.values()].map((r) => ({ ...r, reason: r.reason ?? null }))), SEAT_RANKS],
     );
   }
 
