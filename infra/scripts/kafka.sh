@@ -14,7 +14,7 @@
 #   stop/status/reset act on the mode recorded in .run/kafka-<KAFKA_PORT>.mode (1 or 3 nodes).
 #
 # Environment:
-#   KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093)   listener ports on localhost
+#   KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (+1)     listener ports on localhost
 #   KAFKA_NODES (1)                                   3 = three-node KRaft cluster on one machine
 #                                                     (fault tests): node i has client port
 #                                                     KAFKA_PORT+2(i-1), controller port +1;
@@ -25,7 +25,8 @@
 #                                                     instead of the one-JVM EnsureTopics helper
 #
 # Files: .run/kafka.pid, .run/kafka/server.properties (rendered), .run/logs/kafka.log (log4j2),
-#        .run/logs/kafka.out (JVM stdout/stderr), .data/kafka (log.dirs), .cache/kafka-libs (jars).
+#        .run/logs/kafka.out (JVM stdout/stderr), .data/kafka (log.dirs), .cache/kafka-libs (jars);
+#        a single node on another port P uses .run/kafka-P.pid, .run/kafka-P/, .run/logs/kafka-P/, .data/kafka-P.
 #        Three-node mode (B = KAFKA_PORT): .run/kafka-3n-B/node-<i>.{properties,pid},
 #        .run/logs/kafka-3n-B/node-<i>/kafka.{log,out}, .data/kafka-3n-B/node-<i>.
 set -euo pipefail
@@ -36,7 +37,7 @@ source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 
 KAFKA_PORT="${KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT_GIVEN="${KAFKA_CONTROLLER_PORT:+1}"
-KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
 KAFKA_HOST=localhost
 KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-120}"
@@ -56,12 +57,18 @@ HELPER_SRC="$KAFKA_CONF_DIR/EnsureTopics.java"
 LIBS_DIR="$CACHE_DIR/kafka-libs"
 LIBS_MARKER="$LIBS_DIR/.complete"   # holds the sha256 of pom.xml that produced the folder
 HELPER_DIR="$CACHE_DIR/kafka-helper"
-KAFKA_DATA="$DATA_DIR/kafka"
-KAFKA_RUN="$RUN_DIR/kafka"
+# The single node on the default port keeps the plain names; on any other port every file carries the
+# port, so `KAFKA_PORT=29092 kafka.sh start|stop|status|reset` never touches the broker on 9092.
+SINGLE_NAME=kafka
+[[ "$KAFKA_PORT" == 9092 ]] || SINGLE_NAME="kafka-$KAFKA_PORT"
+KAFKA_DATA="$DATA_DIR/$SINGLE_NAME"
+KAFKA_RUN="$RUN_DIR/$SINGLE_NAME"
 PROPS="$KAFKA_RUN/server.properties"
-PID_FILE="$RUN_DIR/kafka.pid"
-OUT_FILE="$LOG_DIR/kafka.out"
-SERVER_LOG="$LOG_DIR/kafka.log"
+PID_FILE="$RUN_DIR/$SINGLE_NAME.pid"
+SINGLE_LOG_DIR="$LOG_DIR"
+[[ "$SINGLE_NAME" == kafka ]] || SINGLE_LOG_DIR="$LOG_DIR/$SINGLE_NAME"
+OUT_FILE="$SINGLE_LOG_DIR/kafka.out"
+SERVER_LOG="$SINGLE_LOG_DIR/kafka.log"
 READY_LINE="Kafka Server started"
 
 # Three-node mode (KAFKA_NODES=3); names include the base port so that clusters on other
@@ -210,7 +217,7 @@ launch() {
     cd "$REPO_ROOT"
     exec setsid nohup java "${heap[@]}" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
       -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
-      -Dkafka.logs.dir="$LOG_DIR" -Dlog4j2.configurationFile="$SERVER_LOG4J" \
+      -Dkafka.logs.dir="$SINGLE_LOG_DIR" -Dlog4j2.configurationFile="$SERVER_LOG4J" \
       -cp "$LIBS_DIR/*" kafka.Kafka "$PROPS" >>"$OUT_FILE" 2>&1 </dev/null 9>&-
   ) &
   pid=$!
@@ -650,7 +657,7 @@ cmd_start() {
   t0="$(now_s)"
   ensure_dirs
   cmd_fetch
-  mkdir -p "$KAFKA_RUN" "$KAFKA_DATA"
+  mkdir -p "$KAFKA_RUN" "$KAFKA_DATA" "$SINGLE_LOG_DIR"
   render_props "$PROPS.new"
   if pid="$(running_pid)"; then
     [[ -f "$PROPS" ]] || cp "$PROPS.new" "$PROPS" # .run/ was wiped under a running broker
