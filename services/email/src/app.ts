@@ -15,7 +15,7 @@ import {
 } from '@gelombang/platform';
 import { trustProxySetting, type EmailConfig } from './config';
 import { parseSubmittedWith, submittedHandler } from './consumers/registration-submitted.consumer';
-import { smtpMailer } from './data-access/smtp-mailer';
+import { smtpMailer, type Mailer } from './data-access/smtp-mailer';
 import { VerificationsRepository } from './data-access/verifications-repository';
 import { CodeHasher } from './domain/codes';
 import { emailVerificationRoutes } from './routes/email-verifications';
@@ -25,6 +25,8 @@ export interface BuildOptions {
   logStream?: NodeJS.WritableStream;
   /** Consumers begin at the topic's end (tests share topics with everything else on the broker). */
   consumerStartAt?: 'committed' | 'end';
+  /** Wraps the SMTP mailer (tests: act at the moment a mail goes out, or make a send fail). */
+  wrapMailer?: (mailer: Mailer) => Mailer;
 }
 
 /** The provider's quota as one bucket for every replica, its burst cut by the headroom (see config.ts). */
@@ -89,7 +91,8 @@ export async function buildApp(config: EmailConfig, opts: BuildOptions = {}): Pr
     sendsWindowSec: config.EMAIL_SENDS_WINDOW_SEC,
   };
 
-  const mailer = smtpMailer({ url: config.MAIL_SMTP_URL, from: config.MAIL_FROM, maxConnections: config.MAIL_CONCURRENCY, timeoutMs: config.MAIL_SMTP_TIMEOUT_MS });
+  const smtp = smtpMailer({ url: config.MAIL_SMTP_URL, from: config.MAIL_FROM, maxConnections: config.MAIL_CONCURRENCY, timeoutMs: config.MAIL_SMTP_TIMEOUT_MS });
+  const mailer = opts.wrapMailer ? opts.wrapMailer(smtp) : smtp;
   const sender = new MailSender({
     repository,
     bucket,

@@ -12,10 +12,18 @@ import {
 } from '@gelombang/contracts';
 import type { App } from '@gelombang/platform';
 import { capturedLogs, DATABASE_URL, dropSchema, startMailDev, TopicTap, waitFor, type MailDev, type MailDevEmail } from '@gelombang/testkit';
+import type { OutgoingMail } from '../src/data-access/smtp-mailer';
 import { buildTestApp, codeOf, metric, person, SubmittedPublisher, submittedEvent, testEnv, type Person, type TestEnv } from './helpers/build-test-app';
 
 /** Every personal value and code the tests used, to prove none reached a log line. */
 const secrets = new Set<string>();
+
+/** What a test does at the moment a mail to one address goes out; `send` is the real SMTP send to MailDev. */
+type Interceptor = (mail: OutgoingMail, send: () => Promise<void>) => Promise<void>;
+const interceptors = new Map<string, Interceptor>();
+
+/** An SMTP error after DATA: the provider may have delivered the mail all the same. */
+const smtpErrorAfterData = () => Object.assign(new Error('connection closed after DATA'), { code: 'ECONNECTION', command: 'DATA' });
 
 describe('email verification (real Kafka, PostgreSQL, Redis, MailDev)', () => {
   let maildev: MailDev;
@@ -34,9 +42,19 @@ describe('email verification (real Kafka, PostgreSQL, Redis, MailDev)', () => {
       CONFIRM_RATE_LIMIT_BURST: '30',
       CONFIRM_RATE_LIMIT_PER_SEC: '0.01',
       MAIL_POLL_MS: '100',
+      // A failed send is retried 2 s later: time to confirm or resend in between.
+      MAIL_RETRY_BASE_MS: '2000',
     });
     [app, publisher, tap] = await Promise.all([
-      buildTestApp(t),
+      buildTestApp(t, {
+        wrapMailer: (smtp) => ({
+          send: (mail) => {
+            const intercept = interceptors.get(mail.to);
+            return intercept ? intercept(mail, () => smtp.send(mail)) : smtp.send(mail);
+          },
+          close: () => smtp.close(),
+        }),
+      }),
       new SubmittedPublisher().connect(),
       new TopicTap([EMAIL_VERIFICATION_REQUESTED_V1, EMAIL_VERIFIED_V1, REGISTRATION_STATUS_CHANGED_V1, NIK_VERIFICATION_REQUESTED_V1]).start(),
     ]);
@@ -49,10 +67,11 @@ describe('email verification (real Kafka, PostgreSQL, Redis, MailDev)', () => {
     if (t) await dropSchema(t.schema);
   });
 
-  /** Publishes a registration for `p` and returns its id. */
-  async function register(p: Person = person()): Promise<{ id: string; p: Person }> {
+  /** Publishes a registration for `p` and returns its id; `intercept` acts on its mails as they go out. */
+  async function register(p: Person = person(), intercept?: (id: string) => Interceptor): Promise<{ id: string; p: Person }> {
     for (const v of [p.email, p.nik, p.fullName]) secrets.add(v);
     const e = submittedEvent(t.cipher, p);
+    if (intercept) interceptors.set(p.email, intercept(e.data.registrationId));
     await publisher.publish(e);
     return { id: e.data.registrationId, p };
   }
@@ -77,6 +96,9 @@ describe('email verification (real Kafka, PostgreSQL, Redis, MailDev)', () => {
       const r = await get(id);
       return r.statusCode === 200 && r.json().status === 'sent' ? r.json() : undefined;
     }, 20_000, 'status sent');
+  const row = async (id: string) => (await db.query(`SELECT * FROM ${t.schema}.verifications WHERE registration_id = $1`, [id])).rows[0];
+  const failuresRecorded = (id: string, n: number) =>
+    waitFor(async () => ((await row(id)).mail_failures === n ? true : undefined), 10_000, `${n} failed send(s) recorded`);
   const wrongCode = (code: string) => String((Number(code) + 1) % 1_000_000).padStart(6, '0');
 
   it('mails a bilingual code, confirms it, and hands the applicant to the NIK check with three events', async () => {
@@ -177,6 +199,94 @@ describe('email verification (real Kafka, PostgreSQL, Redis, MailDev)', () => {
     expect(Number(limit.headers['retry-after'])).toBeGreaterThan(86_000);
     expect((await get(id)).json().resendAvailableAt).toEqual(expect.any(String));
     expect(await maildev.emailsTo(p.email)).toHaveLength(3);
+  });
+
+  it('accepts a code confirmed the moment its mail reaches the provider, before the sender recorded the mail as sent', async () => {
+    let during: { statusCode: number; body: unknown } | undefined;
+    const { id, p } = await register(person(), (id) => async (mail, send) => {
+      await send();
+      // The provider has the mail and the applicant reads it at once: markSent has not run yet.
+      const code = codeOf(mail.subject);
+      secrets.add(code);
+      const r = await confirm(id, code);
+      during = { statusCode: r.statusCode, body: r.json() };
+    });
+    const [mail] = await mails(p.email);
+    await waitFor(async () => (during ? true : undefined), 10_000, 'the confirm from inside the send');
+    expect(during).toEqual({ statusCode: 200, body: { registrationId: id, status: 'verified', verifiedAt: expect.any(String) } });
+
+    // markSent still records and announces the mail; no code is left and nothing is owed.
+    const [requested] = await tap.waitFor(EMAIL_VERIFICATION_REQUESTED_V1, { key: id });
+    expect(emailVerificationRequestedV1.parse(requested).data.sendCount).toBe(1);
+    await tap.waitFor(EMAIL_VERIFIED_V1, { key: id });
+    expect(await row(id)).toMatchObject({
+      send_count: 1,
+      verified_at: expect.any(Date),
+      code_hmac: null,
+      pending_code_hmac: null,
+      pending_expires_at: null,
+      mail_due_at: null,
+      claim_token: null,
+    });
+    const again = await confirm(id, codeOf(mail!.subject));
+    expect([again.statusCode, again.json().status]).toEqual([200, 'verified']);
+    expect((await get(id)).json().status).toBe('verified');
+  });
+
+  it('keeps the code of a mail whose SMTP send failed after DATA acceptable, under the same attempt limit', async () => {
+    // a) The send fails after the provider got the mail; the applicant confirms before the retry.
+    const { id, p } = await register(person(), () => async (_mail, send) => {
+      await send();
+      throw smtpErrorAfterData();
+    });
+    const code = await latestCode(p.email);
+    await failuresRecorded(id, 1);
+    expect((await get(id)).json()).toMatchObject({ status: 'pending', sentAt: null, attemptsLeft: 0 });
+    const wrong = await confirm(id, wrongCode(code));
+    expect([wrong.statusCode, wrong.json().code, wrong.json().attemptsLeft]).toEqual([400, 'EMAIL_CODE_INVALID', 4]);
+    const ok = await confirm(id, code);
+    expect([ok.statusCode, ok.json().status]).toEqual([200, 'verified']);
+    // Verified: the retry is called off.
+    expect(await row(id)).toMatchObject({ mail_due_at: null, pending_code_hmac: null, send_count: 0, verified_at: expect.any(Date) });
+
+    // b) Confirmed from inside a send that then fails: the failure does not owe a verified applicant a mail.
+    let during = 0;
+    const b = await register(person(), (id) => async (mail, send) => {
+      await send();
+      const c = codeOf(mail.subject);
+      secrets.add(c);
+      during = (await confirm(id, c)).statusCode;
+      throw smtpErrorAfterData();
+    });
+    await mails(b.p.email);
+    await waitFor(async () => ((await row(b.id))?.claim_token === null ? true : undefined), 10_000, 'the send finished');
+    expect(during).toBe(200);
+    expect(await row(b.id)).toMatchObject({ mail_due_at: null, mail_failures: 0, pending_code_hmac: null, verified_at: expect.any(Date) });
+  });
+
+  it('refuses a pending code once a resend killed it; the retry mails a new code that works', async () => {
+    let failures = 1;
+    const { id, p } = await register(person(), () => async (_mail, send) => {
+      await send();
+      if (failures-- > 0) throw smtpErrorAfterData();
+    });
+    const old = await latestCode(p.email);
+    await failuresRecorded(id, 1);
+    // Before the resend the pending code would verify (previous test); the resend kills it at once.
+    const queued = await resend(id);
+    expect([queued.statusCode, queued.json()]).toEqual([202, { registrationId: id, status: 'pending' }]);
+    expect(await row(id)).toMatchObject({ pending_code_hmac: null, pending_expires_at: null, window_sends: 1 });
+    const dead = await confirm(id, old);
+    expect([dead.statusCode, dead.json().code]).toEqual([409, 'EMAIL_CODE_NOT_SENT']);
+
+    const fresh = await latestCode(p.email, 2);
+    await sentState(id);
+    if (fresh !== old) {
+      const stale = await confirm(id, old);
+      expect([stale.statusCode, stale.json().code, stale.json().attemptsLeft]).toEqual([400, 'EMAIL_CODE_INVALID', 4]);
+    }
+    expect((await confirm(id, fresh)).statusCode).toBe(200);
+    expect(await row(id)).toMatchObject({ send_count: 1, mail_failures: 0, verified_at: expect.any(Date) });
   });
 
   it('answers 404 for an unknown registration, 400 for a malformed id or code', async () => {

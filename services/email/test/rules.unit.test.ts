@@ -10,6 +10,8 @@ const sent = (over: Partial<VerificationState> = {}): VerificationState => ({
   emailMasked: 'b***i@example.co.id',
   codeHmac: 'h',
   expiresAt: at(600),
+  pendingCodeHmac: null,
+  pendingExpiresAt: null,
   failedAttempts: 0,
   sendCount: 1,
   sentAt: at(-300),
@@ -57,6 +59,27 @@ describe('confirm rules', () => {
     expect(decideConfirm(sent({ expiresAt: now }), rules, now, yes)).toEqual({ kind: 'expired' });
     expect(decideConfirm(sent({ codeHmac: null }), rules, now, yes)).toEqual({ kind: 'not_sent' });
     expect(decideConfirm(sent({ verifiedAt: at(-5) }), rules, now, no)).toEqual({ kind: 'already_verified', verifiedAt: at(-5) });
+  });
+  it('accepts a pending code (stored before its mail went out) under the same expiry and attempt rules', () => {
+    const pending = (over: Partial<VerificationState> = {}) =>
+      sent({ codeHmac: null, expiresAt: null, sentAt: null, pendingCodeHmac: 'p', pendingExpiresAt: at(900), ...over });
+    const is = (h: string) => (hmac: string) => hmac === h;
+    expect(decideConfirm(pending(), rules, now, is('p'))).toEqual({ kind: 'verify' });
+    expect(decideConfirm(pending(), rules, now, is('x'))).toEqual({ kind: 'wrong', attemptsLeft: 4, locksNow: false });
+    expect(decideConfirm(pending({ failedAttempts: 4 }), rules, now, is('x'))).toEqual({ kind: 'wrong', attemptsLeft: 0, locksNow: true });
+    expect(decideConfirm(pending({ failedAttempts: 5 }), rules, now, is('p'))).toEqual({ kind: 'locked' });
+    expect(decideConfirm(pending({ pendingExpiresAt: now }), rules, now, is('p'))).toEqual({ kind: 'expired' });
+    // Both out at once (the sender never leaves it so, but confirm handles it): either matches while it lives, an expired one never.
+    expect(decideConfirm(pending({ codeHmac: 'h', expiresAt: at(600) }), rules, now, is('h'))).toEqual({ kind: 'verify' });
+    expect(decideConfirm(pending({ codeHmac: 'h', expiresAt: at(600) }), rules, now, is('p'))).toEqual({ kind: 'verify' });
+    expect(decideConfirm(pending({ codeHmac: 'h', expiresAt: now }), rules, now, is('h'))).toEqual({ kind: 'wrong', attemptsLeft: 4, locksNow: false });
+    // Every live code is compared, whichever matches.
+    const seen: string[] = [];
+    decideConfirm(pending({ codeHmac: 'h', expiresAt: at(600) }), rules, now, (hmac) => (seen.push(hmac), hmac === 'h'));
+    expect(seen.sort()).toEqual(['h', 'p']);
+    // Still "pending" for the status and for a resend: no mail is recorded as sent yet.
+    expect(statusOf(pending(), rules)).toBe('pending');
+    expect(decideResend(pending(), rules, now)).toEqual({ kind: 'already_queued' });
   });
 });
 

@@ -18,8 +18,8 @@ export interface ClaimedMail {
   mailFailures: number;
 }
 
-const COLUMNS = `registration_id, email_masked, code_hmac, expires_at, failed_attempts, send_count, sent_at, window_started_at,
-  window_sends, verified_at, mail_due_at, nik_enc, full_name_enc, birth_date_enc, nik_index, province_code`;
+const COLUMNS = `registration_id, email_masked, code_hmac, expires_at, pending_code_hmac, pending_expires_at, failed_attempts, send_count,
+  sent_at, window_started_at, window_sends, verified_at, mail_due_at, nik_enc, full_name_enc, birth_date_enc, nik_index, province_code`;
 
 function toRow(r: any): VerificationRow {
   return {
@@ -27,6 +27,8 @@ function toRow(r: any): VerificationRow {
     emailMasked: r.email_masked,
     codeHmac: r.code_hmac,
     expiresAt: r.expires_at,
+    pendingCodeHmac: r.pending_code_hmac,
+    pendingExpiresAt: r.pending_expires_at,
     failedAttempts: r.failed_attempts,
     sendCount: r.send_count,
     sentAt: r.sent_at,
@@ -119,18 +121,35 @@ export class VerificationsRepository {
 
   async markVerified(tx: Tx, registrationId: string, verifiedAt: Date): Promise<void> {
     await tx.query(
-      'UPDATE verifications SET verified_at = $2, code_hmac = NULL, mail_due_at = NULL, updated_at = now() WHERE registration_id = $1',
+      `UPDATE verifications SET verified_at = $2, code_hmac = NULL, pending_code_hmac = NULL, pending_expires_at = NULL, mail_due_at = NULL,
+         updated_at = now()
+       WHERE registration_id = $1`,
       [registrationId, verifiedAt],
     );
   }
 
-  /** Kills the current code and owes a new mail, which the sender sends within the quota. */
+  /** Kills the current code (and a pending one) and owes a new mail, which the sender sends within the quota. */
   async queueResend(tx: Tx, registrationId: string, window: { windowStartedAt: Date; windowSends: number }): Promise<void> {
     await tx.query(
-      `UPDATE verifications SET code_hmac = NULL, expires_at = NULL, failed_attempts = 0, mail_due_at = now(), mail_failures = 0,
+      `UPDATE verifications SET code_hmac = NULL, expires_at = NULL, pending_code_hmac = NULL, pending_expires_at = NULL,
+         failed_attempts = 0, mail_due_at = now(), mail_failures = 0,
          window_started_at = $2, window_sends = $3, updated_at = now()
        WHERE registration_id = $1`,
       [registrationId, window.windowStartedAt, window.windowSends],
+    );
+  }
+
+  /**
+   * A resend while a mail is still owed: kills a pending code left by a failed or abandoned send, but
+   * not the code of a mail in flight (recorded under the live claim, lease running), which is the new
+   * mail the resend asks for.
+   */
+  async dropLeftoverPending(tx: Tx, registrationId: string): Promise<void> {
+    await tx.query(
+      `UPDATE verifications SET pending_code_hmac = NULL, pending_expires_at = NULL, pending_claim_token = NULL, updated_at = now()
+       WHERE registration_id = $1 AND pending_code_hmac IS NOT NULL
+         AND NOT coalesce(pending_claim_token = claim_token AND mail_due_at > now(), false)`,
+      [registrationId],
     );
   }
 
@@ -155,8 +174,27 @@ export class VerificationsRepository {
   }
 
   /**
-   * Records a mail the provider accepted, with the event announcing it, in one transaction. False when
-   * the claim was lost meanwhile (lease over, another sender took the row): the newer state wins.
+   * Stores the HMAC of the code about to be mailed, before the SMTP send, so that a confirm arriving
+   * the moment the mail lands finds it. Only under our claim, and only while a mail is owed: false
+   * means the claim was lost (lease over, another sender took the row) or the address was verified
+   * meanwhile, and nothing must be sent. A pending code left by an earlier failed send is replaced; the
+   * new code starts with all its attempts.
+   */
+  async recordPending(registrationId: string, claimToken: string, pending: { codeHmac: string; expiresAt: Date }): Promise<boolean> {
+    const r = await this.pool.query(
+      `UPDATE verifications SET pending_code_hmac = $3, pending_expires_at = $4, pending_claim_token = $2, failed_attempts = 0, updated_at = now()
+       WHERE registration_id = $1 AND claim_token = $2 AND verified_at IS NULL AND superseded_at IS NULL`,
+      [registrationId, claimToken, pending.codeHmac, pending.expiresAt],
+    );
+    return r.rowCount === 1;
+  }
+
+  /**
+   * Records a mail the provider accepted, with the event announcing it, in one transaction: its code,
+   * stored as pending before the send, becomes the current code. False when the claim was lost
+   * meanwhile (lease over, another sender took the row, or a resend killed the code): the newer state
+   * wins. A registration verified while the mail was in flight (with that very code) is still recorded
+   * as mailed, without a current code.
    */
   async markSent(
     registrationId: string,
@@ -165,10 +203,13 @@ export class VerificationsRepository {
     enqueue: (tx: Tx, sendCount: number) => Promise<void>,
   ): Promise<boolean> {
     return this.inTransaction(async (tx) => {
+      // failed_attempts is not reset (recordPending did): wrong codes tried while the mail was in flight count.
       const r = await tx.query<{ send_count: number }>(
-        `UPDATE verifications SET code_hmac = $3, sent_at = $4, expires_at = $5, send_count = send_count + 1, failed_attempts = 0,
+        `UPDATE verifications SET code_hmac = CASE WHEN verified_at IS NULL THEN $3 END,
+           expires_at = CASE WHEN verified_at IS NULL THEN $5 ELSE expires_at END,
+           sent_at = $4, send_count = send_count + 1, pending_code_hmac = NULL, pending_expires_at = NULL, pending_claim_token = NULL,
            mail_due_at = NULL, mail_failures = 0, claim_token = NULL, updated_at = now()
-         WHERE registration_id = $1 AND claim_token = $2 AND verified_at IS NULL
+         WHERE registration_id = $1 AND claim_token = $2 AND (verified_at IS NOT NULL OR pending_code_hmac = $3)
          RETURNING send_count`,
         [registrationId, claimToken, sent.codeHmac, sent.sentAt, sent.expiresAt],
       );
@@ -178,10 +219,16 @@ export class VerificationsRepository {
     });
   }
 
-  /** The provider refused or could not be reached: try again after `delayMs`. */
+  /**
+   * The provider refused or could not be reached: try again after `delayMs`. A pending code stays
+   * acceptable (an error after DATA may still have delivered the mail) until the retry replaces it. A
+   * registration verified meanwhile (with that pending code) is owed nothing: only the claim ends.
+   */
   async markFailed(registrationId: string, claimToken: string, delayMs: number): Promise<void> {
     await this.pool.query(
-      `UPDATE verifications SET mail_due_at = now() + make_interval(secs => $3::double precision / 1000), mail_failures = mail_failures + 1,
+      `UPDATE verifications SET
+         mail_due_at = CASE WHEN verified_at IS NULL THEN now() + make_interval(secs => $3::double precision / 1000) END,
+         mail_failures = CASE WHEN verified_at IS NULL THEN mail_failures + 1 ELSE mail_failures END,
          claim_token = NULL, updated_at = now()
        WHERE registration_id = $1 AND claim_token = $2`,
       [registrationId, claimToken, delayMs],

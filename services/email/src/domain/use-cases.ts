@@ -30,7 +30,7 @@ export async function confirmCode(deps: UseCaseDeps, registrationId: string, cod
     const row = await deps.repository.lock(tx, registrationId);
     if (!row) return { kind: 'not_found' };
     const now = deps.now();
-    const d = decideConfirm(row, deps.rules, now, () => deps.hasher.matches(registrationId, code, row.codeHmac!));
+    const d = decideConfirm(row, deps.rules, now, (codeHmac) => deps.hasher.matches(registrationId, code, codeHmac));
     switch (d.kind) {
       case 'already_verified':
         return { kind: 'verified', verifiedAt: d.verifiedAt, replayed: true };
@@ -56,7 +56,10 @@ export type ResendOutcome =
   | { kind: 'too_soon'; retryAfterSec: number }
   | { kind: 'limit'; retryAfterSec: number };
 
-/** Kills the live code and owes a new mail; the sender mails it within the provider's quota. */
+/**
+ * Kills the live code and owes a new mail; the sender mails it within the provider's quota. While a
+ * mail is still owed nothing is added, but a code left by a failed send is killed too.
+ */
 export async function requestResend(deps: UseCaseDeps & { onQueued: () => void }, registrationId: string): Promise<ResendOutcome> {
   const outcome = await deps.repository.inTransaction(async (tx): Promise<ResendOutcome> => {
     const row = await deps.repository.lock(tx, registrationId);
@@ -64,6 +67,8 @@ export async function requestResend(deps: UseCaseDeps & { onQueued: () => void }
     const d = decideResend(row, deps.rules, deps.now());
     switch (d.kind) {
       case 'already_queued':
+        // The mail being sent stays the new one; a code left by a failed send dies like any old code.
+        await deps.repository.dropLeftoverPending(tx, registrationId);
         return { kind: 'queued' };
       case 'queue':
         await deps.repository.queueResend(tx, registrationId, d);

@@ -2,8 +2,15 @@
 export interface VerificationState {
   registrationId: string;
   emailMasked: string;
+  /** The current code: the one the last recorded mail carried. */
   codeHmac: string | null;
   expiresAt: Date | null;
+  /**
+   * The code of a mail being sent, stored before the SMTP send, or left by a send that failed (the
+   * provider may still have delivered it). Accepted like the current code until it expires.
+   */
+  pendingCodeHmac: string | null;
+  pendingExpiresAt: Date | null;
   failedAttempts: number;
   sendCount: number;
   sentAt: Date | null;
@@ -75,12 +82,29 @@ export type ConfirmDecision =
   /** A wrong code: counted; `locksNow` when it used up the last attempt. */
   | { kind: 'wrong'; attemptsLeft: number; locksNow: boolean };
 
-export function decideConfirm(v: VerificationState, rules: VerificationRules, now: Date, codeMatches: () => boolean): ConfirmDecision {
+/** The codes an applicant may hold: the current one and a pending one (see VerificationState). */
+function codesOut(v: VerificationState): { codeHmac: string; expiresAt: Date | null }[] {
+  const codes: { codeHmac: string; expiresAt: Date | null }[] = [];
+  if (v.codeHmac) codes.push({ codeHmac: v.codeHmac, expiresAt: v.expiresAt });
+  if (v.pendingCodeHmac) codes.push({ codeHmac: v.pendingCodeHmac, expiresAt: v.pendingExpiresAt });
+  return codes;
+}
+
+/**
+ * A code matches when it is the current or the pending code and that one has not expired. One attempt
+ * counter covers both. `codeMatches` is called for every unexpired code (no short cut), so the time
+ * taken depends on how many codes are out, never on the code tried.
+ */
+export function decideConfirm(v: VerificationState, rules: VerificationRules, now: Date, codeMatches: (codeHmac: string) => boolean): ConfirmDecision {
   if (v.verifiedAt) return { kind: 'already_verified', verifiedAt: v.verifiedAt };
-  if (!v.codeHmac) return { kind: 'not_sent' };
+  const codes = codesOut(v);
+  if (codes.length === 0) return { kind: 'not_sent' };
   if (v.failedAttempts >= rules.maxAttempts) return { kind: 'locked' };
-  if (!v.expiresAt || now >= v.expiresAt) return { kind: 'expired' };
-  if (codeMatches()) return { kind: 'verify' };
+  const live = codes.filter((c) => c.expiresAt && now < c.expiresAt);
+  if (live.length === 0) return { kind: 'expired' };
+  let matched = false;
+  for (const c of live) matched = codeMatches(c.codeHmac) || matched;
+  if (matched) return { kind: 'verify' };
   const left = Math.max(0, rules.maxAttempts - v.failedAttempts - 1);
   return { kind: 'wrong', attemptsLeft: left, locksNow: left === 0 };
 }

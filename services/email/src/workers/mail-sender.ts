@@ -88,12 +88,27 @@ export class MailSender extends PollingWorker {
       return;
     }
     const code = newCode();
+    const codeHmac = this.o.hasher.hash(registrationId, code);
+    // The code is stored before it is mailed: whoever reads the mail and confirms at once finds it,
+    // even before markSent below has committed.
+    let ours: boolean;
+    try {
+      ours = await this.o.repository.recordPending(registrationId, token, { codeHmac, expiresAt: new Date(Date.now() + this.o.codeTtlSec * 1000) });
+    } catch (e) {
+      this.log.error({ registrationId, errName: (e as Error).name, stack: stackFrames(e) }, 'could not store the code; nothing sent, it is mailed after the lease');
+      return;
+    }
+    if (!ours) {
+      this.log.warn({ registrationId }, 'claim lost before sending (lease over, or verified meanwhile); nothing sent');
+      return;
+    }
     const content = verificationMail(code, this.o.codeTtlSec);
     try {
       await this.o.mailer.send({ to, ...content });
     } catch (e) {
       this.o.metrics.failed();
       const delayMs = Math.min(this.o.retryBaseMs * 2 ** mail.mailFailures, this.o.retryMaxMs);
+      // The pending code stays acceptable: an error after DATA may still have delivered the mail.
       this.log.warn({ registrationId, ...smtpErrorFields(e), failures: mail.mailFailures + 1, retryInMs: delayMs }, 'mail not accepted, will retry');
       await this.o.repository.markFailed(registrationId, token, delayMs).catch((err) =>
         this.log.error({ registrationId, errName: (err as Error).name }, 'could not record the failed mail; it is retried after the lease'),
@@ -103,7 +118,7 @@ export class MailSender extends PollingWorker {
     const sentAt = new Date();
     const expiresAt = new Date(sentAt.getTime() + this.o.codeTtlSec * 1000);
     try {
-      const recorded = await this.o.repository.markSent(registrationId, token, { codeHmac: this.o.hasher.hash(registrationId, code), sentAt, expiresAt }, (tx, sendCount) =>
+      const recorded = await this.o.repository.markSent(registrationId, token, { codeHmac, sentAt, expiresAt }, (tx, sendCount) =>
         enqueueEvents(tx, [verificationRequestedEvent(registrationId, { emailMasked: mail.emailMasked, sendCount, sentAt, expiresAt })]),
       );
       this.o.metrics.sent();
@@ -115,7 +130,7 @@ export class MailSender extends PollingWorker {
       }
     } catch (e) {
       this.o.metrics.sent();
-      this.log.error({ registrationId, errName: (e as Error).name, stack: stackFrames(e) }, 'mail sent but not recorded; it is mailed again after the lease');
+      this.log.error({ registrationId, errName: (e as Error).name, stack: stackFrames(e) }, 'mail sent but not recorded; its code stays acceptable as pending, and a new mail goes out after the lease');
     }
   }
 }

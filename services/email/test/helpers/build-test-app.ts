@@ -4,7 +4,7 @@ import { makeEvent, REGISTRATION_SUBMITTED_V1, registrationSubmittedV1, type Reg
 import { generateValidPerson } from '@gelombang/nik';
 import { createKafka, EventProducer, maskEmail, PiiCipher, type App } from '@gelombang/platform';
 import { isolatedEnv, logStream } from '@gelombang/testkit';
-import { buildApp } from '../../src/app';
+import { buildApp, type BuildOptions } from '../../src/app';
 import { loadEmailConfig, type EmailConfig } from '../../src/config';
 
 export interface TestEnv {
@@ -28,8 +28,8 @@ export function sameEnv(t: TestEnv, overrides: Record<string, string>): TestEnv 
   return { ...t, env, config: loadEmailConfig(env) };
 }
 
-export async function buildTestApp(t: TestEnv): Promise<App> {
-  const app = await buildApp(t.config, { logStream, consumerStartAt: 'end' });
+export async function buildTestApp(t: TestEnv, opts: Pick<BuildOptions, 'wrapMailer'> = {}): Promise<App> {
+  const app = await buildApp(t.config, { logStream, consumerStartAt: 'end', ...opts });
   await app.ready();
   return app;
 }
