@@ -32,8 +32,16 @@ export async function listDeadLetters(brokers: string[], filter: DeadLetterFilte
   const admin = kafka.admin();
   await admin.connect();
   const offsets = await admin.fetchTopicOffsets(DEADLETTER_V1);
+  // With --since, each partition is read from the first record written a minute before it (Kafka's
+  // own timestamps; the margin covers clocks), not from the start: a long-lived topic holds millions.
+  const starts = filter.since ? await admin.fetchTopicOffsetsByTimestamp(DEADLETTER_V1, filter.since.getTime() - SINCE_MARGIN_MS) : [];
   await admin.disconnect();
-  const pending = new Map(offsets.filter((p) => BigInt(p.high) > BigInt(p.low)).map((p) => [p.partition, BigInt(p.high) - 1n]));
+  const startOf = new Map(starts.map((p) => [p.partition, BigInt(p.offset)]));
+  const pending = new Map(
+    offsets
+      .filter((p) => BigInt(p.high) > (startOf.get(p.partition) ?? BigInt(p.low)))
+      .map((p) => [p.partition, BigInt(p.high) - 1n]),
+  );
   const found: DeadLetter[] = [];
   if (pending.size === 0) return found;
   const consumer = kafka.consumer({ groupId: `gelombang-ops-${randomUUID()}`, maxWaitTimeInMs: 100 });
@@ -42,7 +50,7 @@ export async function listDeadLetters(brokers: string[], filter: DeadLetterFilte
     await consumer.subscribe({ topics: [DEADLETTER_V1], fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`deadletter.v1 not read to its end within ${timeoutMs} ms`)), timeoutMs);
-      void consumer.run({
+      const running = consumer.run({
         autoCommit: false,
         eachMessage: async ({ partition, message }) => {
           const last = pending.get(partition);
@@ -63,12 +71,25 @@ export async function listDeadLetters(brokers: string[], filter: DeadLetterFilte
           }
         },
       });
+      // Position the partitions read from a timestamp (kafkajs accepts seek only once run() set up the group).
+      void running.then(async () => {
+        for (let tries = 0; tries < 200; tries++) {
+          try {
+            for (const [partition, offset] of startOf) if (pending.has(partition)) consumer.seek({ topic: DEADLETTER_V1, partition, offset: offset.toString() });
+            return;
+          } catch {
+            await new Promise((r) => setTimeout(r, 25));
+          }
+        }
+      }, reject);
     });
   } finally {
     await consumer.disconnect();
   }
   return found;
 }
+
+const SINCE_MARGIN_MS = 60_000;
 
 /**
  * Publishes each dead letter's original message again, to its original topic with its original key,

@@ -238,6 +238,7 @@ export async function startConsumer<T>(kafka: Kafka, opts: ConsumerOptions<T>): 
     partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 3,
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
       const items: T[] = [];
+      const poison: Array<{ msg: ConsumedMessage; reason: string; errName: string }> = [];
       for (const m of batch.messages) {
         const msg: ConsumedMessage = {
           topic: batch.topic,
@@ -250,9 +251,18 @@ export async function startConsumer<T>(kafka: Kafka, opts: ConsumerOptions<T>): 
         try {
           items.push(opts.parse(msg));
         } catch (e) {
-          log.warn({ topic: msg.topic, partition: msg.partition, offset: msg.offset, errName: (e as Error).name }, 'poison message dead-lettered');
-          await opts.deadLetter(msg, (e as Error).message.slice(0, 500));
+          poison.push({ msg, reason: (e as Error).message.slice(0, 500), errName: (e as Error).name });
         }
+      }
+      if (poison.length > 0) {
+        // All of a batch's dead letters at once (they share produce requests): one by one, a broker's
+        // worth of foreign events took minutes to get past. Stored before the offset moves past them.
+        await Promise.all(poison.map((p) => opts.deadLetter(p.msg, p.reason)));
+        const offsets = poison.map((p) => p.msg.offset);
+        log.warn(
+          { topic: batch.topic, partition: batch.partition, count: poison.length, offsets: offsets.length <= 10 ? offsets : [offsets[0], '…', offsets[offsets.length - 1]], errName: poison[0]!.errName },
+          poison.length === 1 ? 'poison message dead-lettered' : 'poison messages dead-lettered',
+        );
       }
       for (let attempt = 0; ; attempt++) {
         if (!isRunning() || isStale()) return;
