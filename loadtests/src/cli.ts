@@ -28,6 +28,8 @@ pnpm loadtest cleanup --run-id ID   remove what a cut-short --start-intake run l
   --pg-schema NAME    the intake's PG_SCHEMA, for the no-loss audit against --target
   --consumer-group G  the intake's CONSUMER_GROUP: the audit waits for it to catch up
   --no-audit          skip the no-loss audit (spike, capacity)
+  --cold-connections  spike, capacity, soak: connect during the run; by default the driver opens its
+                      connections first, unmeasured, as a load balancer in front of the intake holds them
   --typo-share X      funnel: share of people whose NIK has a typo they later correct (default 0.1)
   --quota N           enroll-rush: seats in the batch (default 100; smoke 10)
 
@@ -82,6 +84,7 @@ function parse(argv: string[]): ScenarioContext {
       'pg-schema': { type: 'string' },
       'consumer-group': { type: 'string' },
       'no-audit': { type: 'boolean', default: false },
+      'cold-connections': { type: 'boolean', default: false },
       'typo-share': { type: 'string' },
       quota: { type: 'string' },
       'run-id': { type: 'string' },
@@ -108,6 +111,7 @@ function parse(argv: string[]): ScenarioContext {
     pgSchema: values['pg-schema'],
     consumerGroup: values['consumer-group'],
     audit: !values['no-audit'],
+    coldConnections: values['cold-connections'],
     connections: positive('connections', values.connections),
     rates: values.rates?.split(',').map((r) => positive('rates', r.trim()) as number),
     typoShare: share(values['typo-share']),

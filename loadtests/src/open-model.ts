@@ -28,6 +28,12 @@ export interface OpenModelOptions {
   /** Stops scheduling after this many requests even if the steps go on. */
   maxRequests?: number;
   connections?: number;
+  /**
+   * Open this many keep-alive connections (one `GET /health/live` each, not measured) before the
+   * schedule starts, as the load balancer in front of a running service holds them; 0: open them as
+   * the schedule needs them (every client connects during the run).
+   */
+  openConnectionsFirst?: number;
   /** A request due while this many are in flight is not sent, and is counted as dropped. */
   maxInFlight?: number;
   /** A request that leaves more than this after its scheduled time is counted as late (it is still sent). */
@@ -90,6 +96,8 @@ export interface OpenModelResult {
   maxInFlight: number;
   /** Most requests seen waiting inside the client pool for a connection. */
   maxClientQueued: number;
+  /** Connections opened (unmeasured) before the schedule started; 0 when they opened during the run. */
+  connectionsOpenedFirst: number;
   timeline: SecondStats[];
 }
 
@@ -147,6 +155,7 @@ export async function runOpenModel(opts: OpenModelOptions): Promise<OpenModelRes
   const timeoutMs = opts.requestTimeoutMs ?? 30_000;
   const progress = opts.progress === undefined ? process.stderr : opts.progress;
   const connections = new ConnectionSet(opts.target, opts.connections ?? 256);
+  if (opts.openConnectionsFirst) await connections.open(opts.openConnectionsFirst);
 
   const latency = newHistogram();
   const lag = newHistogram();
@@ -316,6 +325,7 @@ export async function runOpenModel(opts: OpenModelOptions): Promise<OpenModelRes
     sendLagMs: { p99: summarize(lag).p99, max: summarize(lag).max },
     maxInFlight,
     maxClientQueued,
+    connectionsOpenedFirst: opts.openConnectionsFirst ? Math.min(opts.openConnectionsFirst, opts.connections ?? 256) : 0,
     timeline,
   };
 }
@@ -376,6 +386,25 @@ class ConnectionSet {
         release();
       },
     });
+  }
+
+  /** Opens up to `count` connections at once with an unmeasured `GET /health/live` each; they join the idle stack. */
+  async open(count: number): Promise<void> {
+    const opened: Array<Promise<void>> = [];
+    while (this.clients.length < Math.min(count, this.size)) {
+      const client = new Client(this.origin, { pipelining: 1, keepAliveTimeout: 30_000 });
+      this.clients.push(client);
+      opened.push(
+        client.request({ path: '/health/live', method: 'GET' }).then(
+          async (res) => {
+            await res.body.dump();
+            this.idle.push(client);
+          },
+          () => void this.idle.push(client),
+        ),
+      );
+    }
+    await Promise.all(opened);
   }
 
   async destroy(): Promise<void> {

@@ -25,6 +25,12 @@ export interface RegistrationLoadOptions {
   firstSeed: number;
   label: string;
   connections?: number;
+  /**
+   * Connect during the run (every connection opened by the schedule) instead of before it. By default
+   * all `connections` are opened first, unmeasured, as the load balancer in front of a running intake
+   * holds its keep-alive connections: the applicants' own connections end at the balancer.
+   */
+  coldConnections?: boolean;
   outcomes: Outcomes;
   progress?: false;
 }
@@ -38,6 +44,7 @@ export async function runRegistrationLoad(o: RegistrationLoadOptions): Promise<O
     steps: o.steps,
     ...(o.maxRequests === undefined ? {} : { maxRequests: o.maxRequests }),
     connections: o.connections ?? 256,
+    openConnectionsFirst: o.coldConnections ? 0 : (o.connections ?? 256),
     label: o.label,
     ...(o.progress === false ? { progress: false as const } : {}),
     makeRequest: (i) => {

@@ -44,7 +44,7 @@ export function openModelMarkdown(run: OpenModelResult, withTimeline = true): st
     ),
     '',
     `Status codes: ${counts(run.statusCounts)}. Transport errors: ${counts(run.errors)}.`,
-    `Driver: send lag p99 ${run.sendLagMs.p99} ms, max ${run.sendLagMs.max} ms; most in flight ${run.maxInFlight}; most queued in the client pool ${run.maxClientQueued}.`,
+    `Driver: send lag p99 ${run.sendLagMs.p99} ms, max ${run.sendLagMs.max} ms; most in flight ${run.maxInFlight}; most queued in the client pool ${run.maxClientQueued}; ${run.connectionsOpenedFirst ? `${run.connectionsOpenedFirst} keep-alive connections opened before the schedule (as a load balancer holds them)` : 'connections opened during the run (--cold-connections)'}.`,
   ];
   if (withTimeline) {
     lines.push(

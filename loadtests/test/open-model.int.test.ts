@@ -35,6 +35,38 @@ async function localServer(opts: { delayMs: number; stallAfterMs?: number; stall
 const get = () => ({ path: '/', method: 'GET' as const });
 
 describe('open-model driver (latency from the scheduled send time)', () => {
+  it('with openConnectionsFirst, connects before the schedule (unmeasured health checks) and sends the run over those connections only', async () => {
+    const seen: Array<{ url: string; socket: number }> = [];
+    const sockets = new Map<unknown, number>();
+    const server: Server = createServer((req, res) => {
+      if (!sockets.has(req.socket)) sockets.set(req.socket, sockets.size);
+      seen.push({ url: req.url ?? '', socket: sockets.get(req.socket)! });
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok'));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const r = await runOpenModel({
+        target: `http://127.0.0.1:${port}`,
+        steps: [{ ratePerSec: 100, durationSec: 0.5 }],
+        makeRequest: () => ({ path: '/run', method: 'GET' }),
+        progress: false,
+        connections: 8,
+        openConnectionsFirst: 8,
+      });
+      expect(r.connectionsOpenedFirst).toBe(8);
+      expect([r.scheduled, r.answered]).toEqual([50, 50]);
+      expect(seen.slice(0, 8).map((x) => x.url)).toEqual(Array(8).fill('/health/live'));
+      expect(new Set(seen.slice(0, 8).map((x) => x.socket)).size).toBe(8);
+      const run = seen.slice(8);
+      expect(run.map((x) => x.url)).toEqual(Array(50).fill('/run'));
+      expect(Math.max(...run.map((x) => x.socket))).toBeLessThan(8); // no connection opened during the run
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()).closeAllConnections());
+    }
+  }, 10_000);
+
   it('measures a server that always takes 50 ms as about 50 ms at p50, sending every request on schedule', async () => {
     const srv = await localServer({ delayMs: 50 });
     try {

@@ -43,6 +43,7 @@ export async function capacity(ctx: ScenarioContext): Promise<ScenarioOutcome> {
         label: `capacity ${rate}/s`,
         outcomes,
         ...(ctx.connections ? { connections: ctx.connections } : {}),
+        coldConnections: ctx.coldConnections === true,
       });
       seedOffset += run.scheduled;
       const cpu = metricsDelta(before, await scrapeIntake(sut.target)).process_cpu_seconds_total;

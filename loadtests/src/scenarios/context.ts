@@ -24,6 +24,8 @@ export interface ScenarioContext {
   pgSchema: string | undefined;
   consumerGroup: string | undefined;
   audit: boolean;
+  /** --cold-connections: the driver connects during the run instead of before it (spike, capacity, soak). */
+  coldConnections?: boolean;
   connections: number | undefined;
   rates: number[] | undefined;
   /** funnel: share of people who type their NIK with a typo (0..1). */

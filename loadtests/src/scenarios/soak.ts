@@ -57,6 +57,7 @@ export async function soak(ctx: ScenarioContext): Promise<ScenarioOutcome> {
         label: 'soak',
         outcomes,
         ...(ctx.connections ? { connections: ctx.connections } : {}),
+        coldConnections: ctx.coldConnections === true,
       });
     } finally {
       clearInterval(sampler);

@@ -32,6 +32,7 @@ export async function spike(ctx: ScenarioContext): Promise<ScenarioOutcome> {
       label: 'spike',
       outcomes,
       ...(ctx.connections ? { connections: ctx.connections } : {}),
+      coldConnections: ctx.coldConnections === true,
     });
     const intakeMetrics = metricsDelta(before, await scrapeIntake(sut.target));
     const projectorCores = projectorCpu();
