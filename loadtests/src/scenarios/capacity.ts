@@ -6,6 +6,7 @@ import { randomSeedBase } from '../registrations';
 import { auditMarkdown, breachesMarkdown, openModelMarkdown } from '../report';
 import { auditBreaches, errorRate, loadBreaches } from '../slo';
 import { auditIfAsked, metricsDelta, scrapeIntake, topicEnds, withIntake, type ScenarioContext, type ScenarioOutcome } from './context';
+import { ratio } from './ratio';
 
 const DEFAULT_RATES = [500, 1000, 1500, 2000, 2500, 3000, 4000, 5000, 6000, 8000, 10000];
 const PAUSE_MS = 3_000;
@@ -19,6 +20,28 @@ const WARMUP = { ratePerSec: 200, durationSec: 5 };
  * limit lifted, so the search finds what the service can do rather than what it is configured to let in.
  */
 export async function capacity(ctx: ScenarioContext): Promise<ScenarioOutcome> {
+  const found = await searchCapacity(ctx);
+  // The same run then measures how far the intake is from a bare Fastify route on the same core
+  // (closed loop, pinned, its own intake): the capacity figure alone says little across machines.
+  process.stderr.write('capacity: ratio to a bare Fastify route on the same core (closed loop)\n');
+  const r = await ratio({ ...ctx, startIntake: ctx.target === undefined });
+  const ratioValue = (r.data as { ratio?: number | null }).ratio ?? null;
+  return {
+    ...found,
+    markdown: [
+      found.markdown,
+      `## Ratio to a bare Fastify route, same run (${ratioValue ?? 'n/a'})`,
+      '',
+      r.markdown.split('\n').slice(2).join('\n'),
+    ].join('\n'),
+    data: { ...found.data, ratio: r.data },
+    breaches: [...found.breaches, ...r.breaches],
+    ...(found.html ? { html: { ...found.html, summary: [...found.html.summary, ['ratio bare ÷ intake (closed loop, same core)', String(ratioValue ?? 'n/a')]] } } : {}),
+  };
+}
+
+/** The stepped open-model search for the highest arrival rate that holds the SLO, then the no-loss audit. */
+async function searchCapacity(ctx: ScenarioContext): Promise<ScenarioOutcome> {
   const rates = ctx.rates ?? (ctx.smoke ? [100, 200] : DEFAULT_RATES);
   const stepSec = ctx.durationSec ?? (ctx.smoke ? 3 : 10);
 
