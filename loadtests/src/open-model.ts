@@ -354,12 +354,15 @@ class ConnectionSet {
 
   send(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): void {
     let client = this.idle.pop();
-    if (!client && this.clients.length < this.size) {
-      client = new Client(this.origin, { pipelining: 1, keepAliveTimeout: 30_000 });
-      this.clients.push(client);
-    }
+    if (!client && this.clients.length < this.size) client = this.connect();
     if (client) this.dispatch(client, options, handler);
     else this.waiting.push([options, handler]);
+  }
+
+  private connect(): Client {
+    const client = new Client(this.origin, { pipelining: 1, keepAliveTimeout: 30_000 });
+    this.clients.push(client);
+    return client;
   }
 
   private dispatch(client: Client, options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): void {
@@ -392,8 +395,7 @@ class ConnectionSet {
   async open(count: number): Promise<void> {
     const opened: Array<Promise<void>> = [];
     while (this.clients.length < Math.min(count, this.size)) {
-      const client = new Client(this.origin, { pipelining: 1, keepAliveTimeout: 30_000 });
-      this.clients.push(client);
+      const client = this.connect();
       opened.push(
         client.request({ path: '/health/live', method: 'GET' }).then(
           async (res) => {

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { EventProducer, OutgoingMessage } from './kafka';
+import { inTransaction } from './postgres';
 import { PollingWorker } from './worker';
 
 /** A pool or a client inside the caller's transaction. */
@@ -58,9 +59,7 @@ export class OutboxRelay extends PollingWorker {
 
   /** One round: publishes up to batchSize rows; returns how many. */
   async publishOnce(): Promise<number> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    const published = await inTransaction(this.pool, async (client) => {
       const rows = (
         await client.query<{ id: string; topic: string; key: string; value: string }>(
           'SELECT id, topic, key, value FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED',
@@ -74,15 +73,10 @@ export class OutboxRelay extends PollingWorker {
         );
         await client.query('DELETE FROM outbox WHERE id = ANY($1::bigint[])', [rows.map((r) => r.id)]);
       }
-      await client.query('COMMIT');
-      if (rows.length > 0) this.opts.onPublished?.(rows.length);
       return rows.length;
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      client.release();
-    }
+    });
+    if (published > 0) this.opts.onPublished?.(published);
+    return published;
   }
 
   protected async round(): Promise<boolean> {

@@ -69,3 +69,33 @@ export async function migrate(pool: pg.Pool, schema: string, dirs: string | stri
   }
   return applied;
 }
+
+/** What `inTransaction`'s work returns to roll back instead of committing, with the value to hand back. */
+export class RollbackWith<T> {
+  constructor(readonly value: T) {}
+}
+export const rollbackWith = <T>(value: T): RollbackWith<T> => new RollbackWith(value);
+
+/**
+ * Runs `work` in one transaction on one pooled client: COMMIT when it returns, ROLLBACK when it throws
+ * (the error goes on) or returns `rollbackWith(value)` (the value is returned). The client always goes
+ * back to the pool.
+ */
+export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T | RollbackWith<T>>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const out = await work(client);
+    if (out instanceof RollbackWith) {
+      await client.query('ROLLBACK');
+      return out.value;
+    }
+    await client.query('COMMIT');
+    return out;
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  } finally {
+    client.release();
+  }
+}

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { inTransaction } from '@gelombang/platform';
 import type { RegistrationSubmittedV1 } from '@gelombang/contracts';
 import type { VerificationState } from '../domain/verification';
 import type { SealedIdentity } from '../domain/events';
@@ -95,18 +96,7 @@ export class VerificationsRepository {
   }
 
   async inTransaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      client.release();
-    }
+    return inTransaction(this.pool, fn);
   }
 
   /** Locks the row for a decision (confirm, resend): concurrent guesses are counted one by one. */

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { enqueueEvents, type OutgoingMessage } from '@gelombang/platform';
+import { enqueueEvents, inTransaction, rollbackWith, type OutgoingMessage } from '@gelombang/platform';
 
 export interface Enrollment {
   enrollmentId: string;
@@ -57,9 +57,7 @@ export class EnrollmentsRepository {
    * the commit, and its holder never waits for anything else (no deadlock with the unique indexes).
    */
   async enroll(input: { enrollmentId: string; registrationId: string; nikIndex: string; batchId: string; enrolledAt: string; events: Events }): Promise<EnrollResult> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    return inTransaction(this.pool, async (client) => {
       try {
         await client.query(
           `INSERT INTO enrollments (enrollment_id, registration_id, nik_index, batch_id, status, enrolled_at)
@@ -67,10 +65,9 @@ export class EnrollmentsRepository {
           [input.enrollmentId, input.registrationId, input.nikIndex, input.batchId, input.enrolledAt],
         );
       } catch (e) {
-        await client.query('ROLLBACK');
         const err = e as { code?: string; constraint?: string };
-        if (err.code === '23505') return { kind: 'taken', by: err.constraint === 'enrollments_one_active_per_person' ? 'person' : 'registration' };
-        if (err.code === '23503') return { kind: 'no_seat', why: 'unknown' };
+        if (err.code === '23505') return rollbackWith<EnrollResult>({ kind: 'taken', by: err.constraint === 'enrollments_one_active_per_person' ? 'person' : 'registration' });
+        if (err.code === '23503') return rollbackWith<EnrollResult>({ kind: 'no_seat', why: 'unknown' });
         throw e;
       }
       await enqueueEvents(client, input.events);
@@ -86,44 +83,28 @@ export class EnrollmentsRepository {
            FROM batches WHERE batch_id = $1`,
           [input.batchId],
         );
-        await client.query('ROLLBACK');
-        return { kind: 'no_seat', why: why.rows[0]?.why ?? 'unknown' };
+        return rollbackWith({ kind: 'no_seat', why: why.rows[0]?.why ?? 'unknown' });
       }
-      await client.query('COMMIT');
       return { kind: 'enrolled', ...seat.rows[0] };
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /** Ends the registration's active seat and gives it back to the batch; undefined if none is active. */
   async withdraw(registrationId: string, endedAt: string, events: (e: Enrollment) => Events): Promise<Enrollment | undefined> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    return inTransaction(this.pool, async (client) => {
       const r = await client.query(
         `UPDATE enrollments SET status = 'withdrawn', ended_at = $2
          WHERE registration_id = $1 AND status = 'active' RETURNING ${COLUMNS}`,
         [registrationId, endedAt],
       );
       if (!r.rows[0]) {
-        await client.query('ROLLBACK');
-        return undefined;
+        return rollbackWith(undefined);
       }
       const ended = toEnrollment(r.rows[0]);
       await enqueueEvents(client, events(ended));
       await client.query('UPDATE batches SET enrolled = enrolled - 1 WHERE batch_id = $1', [ended.batchId]);
-      await client.query('COMMIT');
       return ended;
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /** The registration's active seat, or else its most recent one. */

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { RegistrationSubmittedV1, RegistrationStatus } from '@gelombang/contracts';
-import { enqueueEvents, type OutgoingMessage } from '@gelombang/platform';
+import { enqueueEvents, inTransaction, type OutgoingMessage } from '@gelombang/platform';
 
 export interface StoredView {
   registrationId: string;
@@ -88,9 +88,7 @@ export class RegistrationsRepository {
       idempotency_key_hash: e.data.idempotencyKeyHash ?? null,
       submitted_at: e.data.submittedAt,
     }));
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    return inTransaction(this.pool, async (client) => {
       const columns = `registration_id uuid, event_id uuid, nik_index text, email_index text, nik_enc text, email_enc text,
         phone_enc text, full_name_enc text, birth_date_enc text, birth_place_enc text, kk_number_enc text, email_masked text,
         province_code text, idempotency_key_hash text, submitted_at timestamptz`;
@@ -117,14 +115,8 @@ export class RegistrationsRepository {
         );
         duplicates = dup.rows.map((r) => r.registration_id);
       }
-      await client.query('COMMIT');
       return { inserted: [...insertedIds], duplicates };
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /** Applies later-stage statuses; out-of-order, replayed or stale-attempt events never move a registration back. */
@@ -196,18 +188,7 @@ export class RegistrationsRepository {
 
   /** Runs `work` in a transaction on one pooled client. */
   async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const out = await work(client);
-      await client.query('COMMIT');
-      return out;
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      client.release();
-    }
+    return inTransaction(this.pool, work);
   }
 
   async view(registrationId: string): Promise<StoredView | undefined> {

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { enqueueEvents, type OutgoingMessage } from '@gelombang/platform';
+import { enqueueEvents, inTransaction, type OutgoingMessage } from '@gelombang/platform';
 import type { NikRejectionReason } from '@gelombang/contracts';
 import type { Decision } from '../domain/outcome';
 
@@ -97,9 +97,7 @@ export class ChecksRepository {
    * outbox). Only the lease holder of a still-queued row writes, so a check is decided and announced once.
    */
   async decide(check: ClaimedCheck, decision: Decision, events: (checkedAt: Date) => Messages): Promise<boolean> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    return inTransaction(this.pool, async (client) => {
       const r = await client.query<{ checked_at: Date }>(
         `UPDATE checks SET state = $4, reason = $5, correctable = $6, checked_at = now(), tries = tries + 1, last_error = NULL,
            lease_id = NULL, lease_until = NULL, updated_at = now()
@@ -116,14 +114,8 @@ export class ChecksRepository {
       );
       const row = r.rows[0];
       if (row) await enqueueEvents(client, events(row.checked_at));
-      await client.query('COMMIT');
       return row !== undefined;
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /** The call did not decide (quota, outage, timeout…): back to the queue, due after `delayMs`. */
