@@ -2,9 +2,10 @@
  * The only module that imports the Kafka client (docs/decisions/0001-kafka-client.md). Everything
  * else sees EventProducer / startConsumer with plain values, so the client can be swapped here.
  */
-import { Kafka, logLevel as KafkaLogLevel, Partitioners, type Consumer, type Producer, type Message } from 'kafkajs';
+import { Kafka, logLevel as KafkaLogLevel, type Consumer, type Producer, type Message } from 'kafkajs';
 import type { Logger } from 'pino';
 import { stackFrames } from './errors';
+import { JavaCompatiblePartitioner } from './partitioner';
 
 export interface KafkaOptions {
   brokers: string[];
@@ -73,7 +74,7 @@ export class EventProducer {
   ) {
     this.producer = kafka.producer({
       allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: JavaCompatiblePartitioner,
       maxInFlightRequests: 5,
     });
     this.producer.on(this.producer.events.CONNECT, () => void (this.connected = true));

@@ -127,3 +127,62 @@ describe('createServer', () => {
     await app.close();
   });
 });
+
+describe('trusted proxies', () => {
+  it('takes the client address from X-Forwarded-For only when a trusted proxy (here loopback) sent it, request after request', async () => {
+    const app = await createServer({ service: 'test', logLevel: 'warn', bodyLimit: 1024, trustProxy: 'loopback' });
+    app.get('/ip', async (req) => ({ ip: req.ip }));
+    await app.ready();
+    for (let i = 0; i < 3; i++) {
+      const viaProxy = await app.inject({ url: '/ip', remoteAddress: '127.0.0.1', headers: { 'x-forwarded-for': `203.0.113.${i}` } });
+      expect(viaProxy.json()).toEqual({ ip: `203.0.113.${i}` });
+      const direct = await app.inject({ url: '/ip', remoteAddress: '198.51.100.9', headers: { 'x-forwarded-for': '203.0.113.50' } });
+      expect(direct.json()).toEqual({ ip: '198.51.100.9' });
+      // A chain: only the hops from trusted proxies are skipped.
+      const chain = await app.inject({ url: '/ip', remoteAddress: '127.0.0.1', headers: { 'x-forwarded-for': '203.0.113.60, 198.51.100.10' } });
+      expect(chain.json()).toEqual({ ip: '198.51.100.10' });
+    }
+    await app.close();
+  });
+
+  it('trusts nobody when told so', async () => {
+    const app = await createServer({ service: 'test', logLevel: 'warn', bodyLimit: 1024, trustProxy: false });
+    app.get('/ip', async (req) => ({ ip: req.ip }));
+    const res = await app.inject({ url: '/ip', remoteAddress: '127.0.0.1', headers: { 'x-forwarded-for': '203.0.113.1' } });
+    expect(res.json()).toEqual({ ip: '127.0.0.1' });
+    await app.close();
+  });
+});
+
+describe('request loggers', () => {
+  it("carry each request's own id (concurrent requests, children of them, rebinding) and stay redacted", async () => {
+    const { lines, stream } = captureLogs();
+    const app = await createServer({ service: 'test', logLevel: 'info', bodyLimit: 1024, logStream: stream });
+    app.get('/log/:n', async (req) => {
+      const { n } = req.params as { n: string };
+      await new Promise((r) => setTimeout(r, 5 - Number(n))); // interleave the requests
+      req.log.info({ n, nik: '3204110609970001' }, 'first');
+      const child = req.log.child({ step: `s${n}` });
+      child.info('from a child');
+      if (n === '2') req.log.setBindings({ phase: 'late' });
+      req.log.info('second');
+      return {};
+    });
+    await Promise.all(['1', '2', '3'].map((n) => app.inject({ url: `/log/${n}`, headers: { 'x-request-id': `req-${n}` } })));
+    await app.inject({ url: '/log/4' }); // no id given: a generated one
+    await app.close();
+    const parsed = lines.map((l) => JSON.parse(l));
+    for (const n of ['1', '2', '3']) {
+      expect(parsed.find((l) => l.msg === 'first' && l.n === n)).toMatchObject({ reqId: `req-${n}`, nik: '[redacted]', service: 'test' });
+      expect(parsed.find((l) => l.msg === 'from a child' && l.step === `s${n}`)).toMatchObject({ reqId: `req-${n}`, service: 'test' });
+      const second = parsed.filter((l) => l.msg === 'second' && l.reqId === `req-${n}`);
+      expect(second).toHaveLength(1);
+      expect(second[0].phase).toBe(n === '2' ? 'late' : undefined);
+    }
+    const generated = parsed.find((l) => l.msg === 'first' && l.n === '4');
+    expect(generated.reqId).toMatch(/^[0-9a-f-]{36}$/);
+    // The completion line of each request carries its id too.
+    expect(parsed.filter((l) => l.msg === 'request completed').map((l) => l.reqId).sort()).toEqual([generated.reqId, 'req-1', 'req-2', 'req-3'].sort());
+    expect(lines.join('')).not.toContain('3204110609970001');
+  });
+});

@@ -45,3 +45,71 @@ describe('ClaimsStore after Redis lost its data (real Redis)', () => {
     expect(await store.rebuild(pages())).toBe(0); // already complete: nothing to do
   });
 });
+
+describe('ClaimsStore.complete (real Redis)', () => {
+  const prefix = `test:${uniqueId()}:intake:`;
+  const redis = new Redis(REDIS_URL);
+  const store = new ClaimsStore(redis, prefix, 60);
+
+  afterAll(async () => {
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+    redis.disconnect();
+  });
+
+  it('completes registrations acknowledged together in one call, each exactly as it would alone', async () => {
+    await redis.set(`${prefix}claims:complete`, '1');
+    const inputs = Array.from({ length: 7 }, (_, n) => ({
+      nikIndex: `nik-${n}`,
+      emailIndex: `email-${n}`,
+      // Every other one came with an Idempotency-Key.
+      ...(n % 2 ? { idempotencyKeyHash: `idem-${n}` } : {}),
+      bodyHash: n % 2 ? `body-${n}` : '',
+      registrationId: randomUUID(),
+      submittedAt: new Date(Date.UTC(2026, 10, 30, 8, n)).toISOString(),
+    }));
+    for (const i of inputs) expect((await store.claim(i)).kind).toBe('claimed');
+    // As after a failed publish's retry: an uncertain marker and expiring claims that completion clears.
+    await store.markUncertain(inputs[0]!);
+    expect(await redis.ttl(`${prefix}nik:nik-0`)).toBeGreaterThan(0);
+
+    const watcher = new Redis(REDIS_URL);
+    const seen: string[] = [];
+    // MONITOR sees every client of the shared Redis: only this test's keys count.
+    const monitor = await watcher.monitor();
+    monitor.on('monitor', (_t: string, args: string[]) => {
+      if (args[0]?.toLowerCase().startsWith('eval') && args.some((a) => a.startsWith(`${prefix}accepted:`))) seen.push(args[2]!);
+    });
+    await Promise.all(inputs.map((i, n) => store.complete(i, `b***${n}@example.id`)));
+    await new Promise((r) => setTimeout(r, 50));
+    watcher.disconnect();
+    expect(seen).toEqual(['35']); // one script call carrying 7 × 5 keys
+
+    for (const [n, i] of inputs.entries()) {
+      expect(await redis.ttl(`${prefix}nik:${i.nikIndex}`)).toBe(-1);
+      expect(await redis.ttl(`${prefix}email:${i.emailIndex}`)).toBe(-1);
+      expect(await redis.exists(`${prefix}uncertain:${i.registrationId}`)).toBe(0);
+      expect(JSON.parse((await redis.get(`${prefix}accepted:${i.registrationId}`))!)).toEqual({ submittedAt: i.submittedAt, emailMasked: `b***${n}@example.id` });
+      if (i.idempotencyKeyHash) {
+        expect(await redis.get(`${prefix}idem:${i.idempotencyKeyHash}`)).toBe(`done|${i.bodyHash}|${i.registrationId}|${i.submittedAt}`);
+        expect(await store.claim({ ...i, registrationId: randomUUID() })).toEqual({
+          kind: 'idempotent',
+          state: 'done',
+          bodyHash: i.bodyHash,
+          registrationId: i.registrationId,
+          submittedAt: i.submittedAt,
+        });
+      }
+    }
+  });
+
+  it('rejects every caller of a batch that Redis refused', async () => {
+    const broken = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });
+    broken.on('error', () => undefined);
+    const s = new ClaimsStore(broken, prefix, 60);
+    const i = { nikIndex: 'n', emailIndex: 'e', bodyHash: '', registrationId: randomUUID(), submittedAt: new Date().toISOString() };
+    const results = await Promise.allSettled([s.complete(i, 'x'), s.complete({ ...i, registrationId: randomUUID() }, 'y')]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    broken.disconnect();
+  });
+});

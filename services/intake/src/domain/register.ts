@@ -86,8 +86,9 @@ export async function register(
     nikIndex: ports.cipher.blindIndex('nik', req.nik),
     emailIndex: ports.cipher.blindIndex('email', req.email),
     ...(idempotencyKeyHash ? { idempotencyKeyHash } : {}),
-    // Keyed (HMAC), not a bare hash: a body is personal data and a NIK's space is small enough to brute-force.
-    bodyHash: ports.cipher.blindIndex('body', canonicalJson(rawBody)),
+    // Only an Idempotency-Key record keeps it (to tell a replay from a different body under the same
+    // key). Keyed (HMAC), not a bare hash: a body is personal data and a NIK's space is small enough to brute-force.
+    bodyHash: idempotencyKeyHash ? ports.cipher.blindIndex('body', canonicalJson(rawBody)) : '',
     registrationId: newId(),
     submittedAt,
   };
