@@ -75,19 +75,37 @@ export interface NodeProcess {
 }
 
 /**
+ * Every service a scenario started and has not stopped. If the load generator dies (an uncaught
+ * error), they are killed as it exits: an orphaned projector would go on consuming the shared topics
+ * and load every later run on this machine (seen once: a crashed run left one behind for minutes).
+ */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+/**
  * Runs `script` with this process's Node (the workspace's Node 24 when started by a pnpm script),
  * under `taskset -c cpu` when a cpu is given. Its stderr is passed through, prefixed with `name`; its
  * stdout (the service's JSON log) goes to `logFile` when given.
  */
 export function spawnNode(name: string, script: string, args: string[], env: NodeJS.ProcessEnv, opts: { cpu?: number; logFile?: string } = {}): NodeProcess {
-  const argv = [process.execPath, script, ...args];
+  // V8 flags that NODE_OPTIONS refuses (e.g. --min-semi-space-size) reach a started service this way.
+  const nodeArgs = (process.env.LOADTEST_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const argv = [process.execPath, ...nodeArgs, script, ...args];
   const [command, ...rest] = opts.cpu === undefined ? argv : ['taskset', '-c', String(opts.cpu), ...argv];
   const child = spawn(command as string, rest, { env, stdio: ['ignore', opts.logFile ? 'pipe' : 'ignore', 'pipe'] });
   if (opts.logFile) child.stdout?.pipe(createWriteStream(opts.logFile));
   child.stderr?.on('data', (chunk: Buffer) => {
     for (const line of chunk.toString().split('\n')) if (line.trim()) process.stderr.write(`[${name}] ${line}\n`);
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  running.add(child);
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      running.delete(child);
+      resolve();
+    }),
+  );
   return {
     child,
     pid: child.pid ?? -1,
