@@ -92,3 +92,33 @@ export function closedModelMarkdown(rows: Array<{ name: string; r: ClosedModelRe
 export function breachesMarkdown(breaches: string[]): string {
   return breaches.length ? `**SLO breached:**\n\n${breaches.map((b) => `- ${b}`).join('\n')}` : '**All SLO thresholds held.**';
 }
+
+const PHASE_BUCKET = /^intake_registration_phase_seconds_bucket\{le="([^"]+)",phase="([^"]+)"\}$/;
+
+/**
+ * The intake's own view of the run (its `intake_registration_phase_seconds` histogram, after − before):
+ * per phase, how many and the bucket bound under which half and 99 % finished. Next to the driver's
+ * latency it shows what was spent on the server and in which step, and what was queueing in front of it.
+ */
+export function phaseMarkdown(delta: Record<string, number>): string {
+  const phases = new Map<string, Array<[number, number]>>();
+  for (const [k, v] of Object.entries(delta)) {
+    const m = PHASE_BUCKET.exec(k);
+    if (m) (phases.get(m[2]!) ?? phases.set(m[2]!, []).get(m[2]!)!).push([m[1] === '+Inf' ? Infinity : Number(m[1]), v]);
+  }
+  if (phases.size === 0) return 'The intake exposed no phase histogram.';
+  const bound = (buckets: Array<[number, number]>, q: number) => {
+    const total = buckets[buckets.length - 1]![1];
+    const hit = buckets.find(([, c]) => c >= q * total);
+    return hit === undefined || hit[0] === Infinity ? '> 5 s' : `≤ ${hit[0] * 1000} ms`;
+  };
+  const rows = ['admission', 'claim', 'publish', 'total']
+    .filter((p) => phases.has(p))
+    .map((p) => {
+      const buckets = phases.get(p)!.sort((a, b) => a[0] - b[0]);
+      const total = buckets[buckets.length - 1]![1];
+      const share = (ms: number) => `${((100 * (buckets.find(([le]) => le >= ms / 1000)?.[1] ?? total)) / Math.max(total, 1)).toFixed(1)} %`;
+      return `| ${p} | ${total} | ${bound(buckets, 0.5)} | ${bound(buckets, 0.99)} | ${share(5)} | ${share(20)} | ${share(50)} |`;
+    });
+  return ['| phase (server side) | count | p50 | p99 | within 5 ms | within 20 ms | within 50 ms |', '| --- | --- | --- | --- | --- | --- | --- |', ...rows].join('\n');
+}

@@ -1,7 +1,7 @@
 import { cpuSince } from '../processes';
 import { emptyOutcomes, runRegistrationLoad } from '../registration-load';
 import { randomSeedBase } from '../registrations';
-import { auditMarkdown, breachesMarkdown, openModelMarkdown } from '../report';
+import { auditMarkdown, breachesMarkdown, openModelMarkdown, phaseMarkdown } from '../report';
 import { auditBreaches, loadBreaches, thresholdRows } from '../slo';
 import { auditIfAsked, metricsDelta, scrapeIntake, topicEnds, withIntake, type ScenarioContext, type ScenarioOutcome } from './context';
 
@@ -61,10 +61,16 @@ export async function spike(ctx: ScenarioContext): Promise<ScenarioOutcome> {
       '',
       auditResult ? auditMarkdown(auditResult) : 'Skipped (--no-audit).',
       '',
+      '## Where the time went on the server',
+      '',
+      phaseMarkdown(intakeMetrics),
+      '',
       '## Intake counters over the run',
       '',
       '```',
-      ...Object.entries(intakeMetrics).map(([k, v]) => `${k} ${v}`),
+      ...Object.entries(intakeMetrics)
+        .filter(([k]) => !k.startsWith('intake_registration_phase_seconds'))
+        .map(([k, v]) => `${k} ${v}`),
       '```',
       '',
     ].join('\n');

@@ -180,6 +180,12 @@ export interface ConsumerOptions<T> {
   deadLetter: (msg: ConsumedMessage, reason: string) => Promise<void>;
   logger: Logger;
   partitionsConsumedConcurrently?: number;
+  /**
+   * Throughput over latency: the broker holds a fetch until this much is waiting (or `maxWaitMs`
+   * passed), so a busy topic arrives in fewer, larger batches — fewer transactions and offset commits
+   * per message. Default 1 byte: answer as soon as anything is there.
+   */
+  fetch?: { minBytes: number; maxWaitMs: number };
   joinTimeoutMs?: number;
   /**
    * 'end': a group with no committed offset on a partition begins at its current end instead of its
@@ -204,7 +210,8 @@ export async function startConsumer<T>(kafka: Kafka, opts: ConsumerOptions<T>): 
     groupId: opts.groupId,
     sessionTimeout: 15_000,
     heartbeatInterval: 3_000,
-    maxWaitTimeInMs: 100,
+    maxWaitTimeInMs: opts.fetch?.maxWaitMs ?? 100,
+    minBytes: opts.fetch?.minBytes ?? 1,
     allowAutoTopicCreation: false,
   });
   let running = false;

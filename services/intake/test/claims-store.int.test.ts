@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { REDIS_URL, uniqueId } from '@gelombang/testkit';
-import { ClaimsColdError, ClaimsStore } from '../src/data-access/claims-store';
+import { ClaimsColdError, ClaimsStore, PendingSeeds } from '../src/data-access/claims-store';
 
 /** The claims' cold start on the real Redis: no marker → no claim; rebuilt from rows → warm. */
 describe('ClaimsStore after Redis lost its data (real Redis)', () => {
@@ -111,5 +111,49 @@ describe('ClaimsStore.complete (real Redis)', () => {
     const results = await Promise.allSettled([s.complete(i, 'x'), s.complete({ ...i, registrationId: randomUUID() }, 'y')]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
     broken.disconnect();
+  });
+});
+
+describe('PendingSeeds (real Redis)', () => {
+  const prefix = `test:${uniqueId()}:intake:`;
+  const redis = new Redis(REDIS_URL);
+  const store = new ClaimsStore(redis, prefix, 60);
+
+  afterAll(async () => {
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+    redis.disconnect();
+  });
+
+  it('keeps a claim Redis refused and writes it once Redis answers, never over another claim', async () => {
+    const i = { nikIndex: 'pending-nik', emailIndex: 'pending-email', bodyHash: '', registrationId: randomUUID(), submittedAt: new Date().toISOString() };
+    // A Redis that refuses: a pipeline's per-command errors must count as a failure, not as done.
+    const refusing = new Redis(REDIS_URL, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+    refusing.on('error', () => undefined);
+    await expect(new ClaimsStore(refusing, prefix, 60).seed(i)).rejects.toThrow();
+    refusing.disconnect();
+
+    let up = false;
+    const failures: string[] = [];
+    const pending = new PendingSeeds((x) => (up ? store.seed(x) : Promise.reject(new Error('down'))), (e) => failures.push(e.message));
+    await redis.set(`${prefix}email:pending-email`, 'someone-else');
+    pending.add(i);
+    await new Promise((r) => setTimeout(r, 700));
+    expect(failures).toEqual(['down']);
+    expect(pending.size).toBe(1);
+    up = true;
+    pending.retrySoon();
+    for (let n = 0; n < 50 && pending.size > 0; n++) await new Promise((r) => setTimeout(r, 20));
+    expect(pending.size).toBe(0);
+    expect(await redis.get(`${prefix}nik:pending-nik`)).toBe(i.registrationId);
+    expect(await redis.get(`${prefix}email:pending-email`)).toBe('someone-else'); // NX
+    pending.stop();
+  });
+
+  it('keeps at most `max`, dropping the oldest', () => {
+    const pending = new PendingSeeds(() => Promise.reject(new Error('down')), () => undefined, 2);
+    for (const id of ['a', 'b', 'c']) pending.add({ nikIndex: id, emailIndex: id, bodyHash: '', registrationId: id, submittedAt: '' });
+    expect(pending.size).toBe(2);
+    pending.stop();
   });
 });

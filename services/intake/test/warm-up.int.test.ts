@@ -39,6 +39,8 @@ describe('boot warm-up (dry-run registrations through the route before listening
     expect(metric(metrics, 'kafka_produce_requests_total')).toBe(0);
     expect(metric(metrics, 'intake_registrations_accepted_total')).toBe(0);
     expect(metrics).not.toMatch(/intake_registrations_rejected_total\{[^}]*\} [1-9]/);
+    // Nor are they timed: the phase histogram describes real traffic only.
+    expect(metrics).not.toMatch(/intake_registration_phase_seconds_count\{[^}]*\} [1-9]/);
 
     const routeLogs = capturedLogs.slice(logsBefore).filter((l) => l.includes('/v1/registrations') || l.includes('registration accepted'));
     expect(routeLogs).toEqual([]);
@@ -57,6 +59,11 @@ describe('boot warm-up (dry-run registrations through the route before listening
     expect(metric(metrics, 'intake_registrations_accepted_total')).toBe(1);
     expect(metric(metrics, 'kafka_produce_requests_total')).toBeGreaterThanOrEqual(1);
     expect((await redis.keys(`${t.redisPrefix}intake:nik:*`)).length).toBe(1);
+    // Timed, phase by phase: admission, claim, publish (each within the total), and the total.
+    const phase = (p: string, what: 'count' | 'sum') => Number(new RegExp(`intake_registration_phase_seconds_${what}\\{[^}]*phase="${p}"[^}]*\\} ([0-9.e-]+)`).exec(metrics)?.[1]);
+    for (const p of ['admission', 'claim', 'publish', 'total']) expect(phase(p, 'count')).toBe(1);
+    for (const p of ['admission', 'claim', 'publish']) expect(phase(p, 'sum')).toBeLessThanOrEqual(phase('total', 'sum'));
+    expect(phase('publish', 'sum')).toBeGreaterThan(0);
   });
 
   it('honours the token only on in-process requests', () => {

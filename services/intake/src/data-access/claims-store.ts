@@ -207,7 +207,8 @@ export class ClaimsStore {
       for await (const batch of rows) {
         const tx = this.redis.pipeline();
         for (const r of batch) tx.set(`${this.prefix}nik:${r.nikIndex}`, r.registrationId, 'NX').set(`${this.prefix}email:${r.emailIndex}`, r.registrationId, 'NX');
-        await tx.exec();
+        const failed = (await tx.exec())?.find(([err]) => err)?.[0];
+        if (failed) throw failed; // the marker must not claim a set that is not complete
         restored += batch.length;
       }
       await this.redis.set(this.readyKey, new Date().toISOString());
@@ -219,7 +220,10 @@ export class ClaimsStore {
 
   /** While the claims are cold: record one taken through PostgreSQL, so it counts once they are warm. */
   async seed(i: Pick<ClaimInput, 'nikIndex' | 'emailIndex' | 'registrationId'>): Promise<void> {
-    await this.redis.pipeline().set(`${this.prefix}nik:${i.nikIndex}`, i.registrationId, 'NX').set(`${this.prefix}email:${i.emailIndex}`, i.registrationId, 'NX').exec();
+    const results = await this.redis.pipeline().set(`${this.prefix}nik:${i.nikIndex}`, i.registrationId, 'NX').set(`${this.prefix}email:${i.emailIndex}`, i.registrationId, 'NX').exec();
+    // A pipeline resolves even when its commands failed: each answer carries its own error.
+    const failed = results?.find(([err]) => err)?.[0];
+    if (failed || !results) throw failed ?? new Error('Redis answered nothing');
   }
 
   /** For a NIK correction: true if the NIK is free or already this registration's. */
@@ -235,5 +239,67 @@ export class ClaimsStore {
   async accepted(registrationId: string): Promise<{ submittedAt: string; emailMasked: string } | undefined> {
     const v = await this.redis.get(`${this.prefix}accepted:${registrationId}`);
     return v ? JSON.parse(v) : undefined;
+  }
+}
+
+/**
+ * Claims taken through PostgreSQL while Redis could not answer, to be written to Redis once it can
+ * (seed: NX). Retried with backoff (0.5 s doubling to 5 s) and whenever the client reconnects; bounded
+ * (the oldest are dropped past `max`: the projector's unique index still refuses their duplicates).
+ */
+export class PendingSeeds {
+  private readonly pending = new Map<string, ClaimInput>();
+  private timer: NodeJS.Timeout | undefined;
+  private delayMs = 500;
+  private stopped = false;
+
+  constructor(
+    private readonly seed: (i: ClaimInput) => Promise<void>,
+    private readonly onStillFailing: (e: Error) => void,
+    private readonly max = 100_000,
+  ) {}
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  add(i: ClaimInput): void {
+    if (this.pending.size >= this.max) this.pending.delete(this.pending.keys().next().value as string);
+    this.pending.set(i.registrationId, i);
+    this.schedule();
+  }
+
+  /** Redis is back: try at once. */
+  retrySoon(): void {
+    this.delayMs = 500;
+    if (this.pending.size > 0) this.schedule(0);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  private schedule(delay = this.delayMs): void {
+    if (this.stopped || (this.timer && delay > 0)) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.flush(), delay);
+    this.timer.unref();
+  }
+
+  private async flush(): Promise<void> {
+    this.timer = undefined;
+    for (const [id, input] of this.pending) {
+      try {
+        await this.seed(input);
+        this.pending.delete(id);
+      } catch (e) {
+        this.onStillFailing(e as Error);
+        this.delayMs = Math.min(this.delayMs * 2, 5_000);
+        this.schedule();
+        return;
+      }
+    }
+    this.delayMs = 500;
   }
 }

@@ -37,6 +37,8 @@ export interface RegistrationRoutesDeps {
   rateLimit: Record<string, unknown>;
   onRejected: (code: string) => void;
   onAccepted: () => void;
+  /** Server time of every answered registration request (not the boot warm-up's), in ms. */
+  onAnswered?: (ms: number) => void;
   correction: CorrectNikDeps;
   /** The boot warm-up's in-process requests (see warm-up.ts): other ports, no counters, no logs. */
   dryRun?: DryRun;
@@ -54,6 +56,9 @@ export function registrationRoutes(app: App, deps: RegistrationRoutesDeps) {
     '/v1/registrations',
     {
       config: { rateLimit: deps.rateLimit },
+      onResponse: async (req, reply) => {
+        if (deps.onAnswered && !isDryRun(req, deps.dryRun)) deps.onAnswered(reply.elapsedTime);
+      },
       // Kept before validation replaces the body with its normalised form.
       preValidation: async (req) => {
         (req as any).rawJson = req.body;
