@@ -23,49 +23,68 @@ export interface Decision {
 
 /*
  * All buckets are read, refilled by elapsed time, and only if every one has `cost` tokens are they all
- * debited: one atomic script, one round trip. Time comes from the Redis server so several instances
- * agree. Tokens are kept fractional; results are whole numbers (Redis truncates Lua numbers).
+ * debited: atomic, one round trip. Time comes from the Redis server so several instances agree. Tokens
+ * are kept fractional; results are whole numbers (Redis truncates Lua numbers).
+ *
+ * A Lua function so that other scripts can decide admission in the same call as their own work (the
+ * intake admits and claims a registration in one round trip): KEYS[k+1..k+n] are the buckets,
+ * ARGV[a] the cost and ARGV[a+2i-1], ARGV[a+2i] bucket i's capacity and rate per second.
  */
-const SCRIPT = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local cost = tonumber(ARGV[1])
-local n = #KEYS
-local tokens = {}
-local allowed = 1
-local retry = 0
-for i = 1, n do
-  local cap = tonumber(ARGV[2 * i])
-  local rate = tonumber(ARGV[2 * i + 1])
-  local v = redis.call('HMGET', KEYS[i], 't', 'ts')
-  local tk = tonumber(v[1])
-  local ts = tonumber(v[2])
-  if tk == nil or ts == nil then tk = cap ts = now end
-  if now > ts then tk = math.min(cap, tk + (now - ts) * rate / 1000) end
-  tokens[i] = tk
-  if tk < cost then
-    allowed = 0
-    local w = math.ceil((cost - tk) * 1000 / rate)
-    if w > retry then retry = w end
+export const TAKE_BUCKETS_LUA = `
+local function take_buckets(k, n, a)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local cost = tonumber(ARGV[a])
+  local tokens = {}
+  local allowed = 1
+  local retry = 0
+  for i = 1, n do
+    local cap = tonumber(ARGV[a + 2 * i - 1])
+    local rate = tonumber(ARGV[a + 2 * i])
+    local v = redis.call('HMGET', KEYS[k + i], 't', 'ts')
+    local tk = tonumber(v[1])
+    local ts = tonumber(v[2])
+    if tk == nil or ts == nil then tk = cap ts = now end
+    if now > ts then tk = math.min(cap, tk + (now - ts) * rate / 1000) end
+    tokens[i] = tk
+    if tk < cost then
+      allowed = 0
+      local w = math.ceil((cost - tk) * 1000 / rate)
+      if w > retry then retry = w end
+    end
   end
+  local remaining = -1
+  local reset = 0
+  for i = 1, n do
+    local cap = tonumber(ARGV[a + 2 * i - 1])
+    local rate = tonumber(ARGV[a + 2 * i])
+    local tk = tokens[i]
+    if allowed == 1 then tk = tk - cost end
+    redis.call('HSET', KEYS[k + i], 't', tostring(tk), 'ts', now)
+    redis.call('PEXPIRE', KEYS[k + i], math.ceil(cap * 1000 / rate) + 1000)
+    local whole = math.floor(tk)
+    if remaining < 0 or whole < remaining then remaining = whole end
+    local r = math.ceil((cap - tk) * 1000 / rate)
+    if r > reset then reset = r end
+  end
+  if allowed == 1 then retry = 0 end
+  return {allowed, remaining, retry, reset}
 end
-local remaining = -1
-local reset = 0
-for i = 1, n do
-  local cap = tonumber(ARGV[2 * i])
-  local rate = tonumber(ARGV[2 * i + 1])
-  local tk = tokens[i]
-  if allowed == 1 then tk = tk - cost end
-  redis.call('HSET', KEYS[i], 't', tostring(tk), 'ts', now)
-  redis.call('PEXPIRE', KEYS[i], math.ceil(cap * 1000 / rate) + 1000)
-  local whole = math.floor(tk)
-  if remaining < 0 or whole < remaining then remaining = whole end
-  local r = math.ceil((cap - tk) * 1000 / rate)
-  if r > reset then reset = r end
-end
-if allowed == 1 then retry = 0 end
-return {allowed, remaining, retry, reset}
 `;
+
+const SCRIPT = `${TAKE_BUCKETS_LUA}
+return take_buckets(0, #KEYS, 1)
+`;
+
+/** ARGV for `take_buckets` (cost, then capacity and rate of each bucket), after checking the specs. */
+export function bucketArgs(specs: readonly BucketSpec[], cost = 1): number[] {
+  const args = [cost];
+  for (const s of specs) {
+    if (!(s.capacity > 0) || !(s.ratePerSec > 0)) throw new Error(`bucket ${s.key} needs capacity and rate > 0`);
+    args.push(s.capacity, s.ratePerSec);
+  }
+  return args;
+}
 
 interface LocalState {
   tokens: number;
@@ -135,24 +154,26 @@ export class TokenBucket {
   }
 
   async take(specs: readonly BucketSpec[], cost = 1): Promise<Decision> {
-    for (const s of specs) {
-      if (!(s.capacity > 0) || !(s.ratePerSec > 0)) throw new Error(`bucket ${s.key} needs capacity and rate > 0`);
-    }
+    const args = bucketArgs(specs, cost);
     try {
-      const args: (string | number)[] = [cost];
-      for (const s of specs) args.push(s.capacity, s.ratePerSec);
-      const [allowed, remaining, retry, reset] = (await (this.redis as any).tokenBucket(
-        specs.length,
-        ...specs.map((s) => s.key),
-        ...args,
-      )) as number[];
-      this.setSource('redis');
-      return { allowed: allowed === 1, remaining: remaining!, retryAfterMs: retry!, resetMs: reset!, source: 'redis' };
+      const answer = (await (this.redis as any).tokenBucket(specs.length, ...specs.map((s) => s.key), ...args)) as number[];
+      return this.fromRedis(answer);
     } catch (err) {
-      this.setSource('local', err as Error);
-      this.events.onFallback?.(err as Error);
-      return this.local.take(specs, cost);
+      return this.locally(specs, err as Error, cost);
     }
+  }
+
+  /** A decision `take_buckets` returned inside another script: {allowed, remaining, retry, reset}. */
+  fromRedis([allowed, remaining, retry, reset]: readonly number[]): Decision {
+    this.setSource('redis');
+    return { allowed: allowed === 1, remaining: remaining!, retryAfterMs: retry!, resetMs: reset!, source: 'redis' };
+  }
+
+  /** Redis failed (`err`), here or inside another script: decide in process memory, and say so. */
+  locally(specs: readonly BucketSpec[], err: Error, cost = 1): Decision {
+    this.setSource('local', err);
+    this.events.onFallback?.(err);
+    return this.local.take(specs, cost);
   }
 
   private setSource(source: 'redis' | 'local', err?: Error) {

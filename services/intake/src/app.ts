@@ -18,11 +18,14 @@ import {
   startConsumer,
   TokenBucket,
   type App,
+  type BucketSpec,
+  type Decision,
   type RunningConsumer,
 } from '@gelombang/platform';
 import type { IntakeConfig } from './config';
 import { trustProxySetting } from './config';
-import { ClaimsColdError, ClaimsStore, PendingSeeds, type ClaimResult } from './data-access/claims-store';
+import { ClaimsColdError, ClaimsStore, PendingSeeds, type ClaimInput } from './data-access/claims-store';
+import type { AdmittedClaim } from './domain/register';
 import { RegistrationsRepository } from './data-access/registrations-repository';
 import { registrationRoutes } from './routes/registrations';
 import { tokenBucketStore } from './rate-limit-store';
@@ -67,7 +70,7 @@ export async function buildApp(config: IntakeConfig, opts: BuildOptions = {}): P
     phase: histogram(
       app.metrics,
       'intake_registration_phase_seconds',
-      'POST /v1/registrations on the server, by phase: admission (rate-limit buckets), claim (dedup), publish (until Kafka acknowledged), total (request read to answer sent)',
+      'POST /v1/registrations on the server, by phase: claim (admission and dedup, one Redis round trip), publish (until Kafka acknowledged), total (request read to answer sent); admission alone for requests refused before their claim',
       [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5],
       ['phase'],
     ),
@@ -116,7 +119,6 @@ export async function buildApp(config: IntakeConfig, opts: BuildOptions = {}): P
     // The boot warm-up's in-process requests spend no admission tokens.
     allowList: (req) => isDryRun(req, dryRun),
     store: tokenBucketStore(bucket, {
-      timed: timeAdmission,
       prefix: config.REDIS_KEY_PREFIX,
       client: { burst: config.RATE_LIMIT_CLIENT_BURST, perSec: config.RATE_LIMIT_CLIENT_PER_SEC },
       global: { burst: config.RATE_LIMIT_GLOBAL_BURST, perSec: config.RATE_LIMIT_GLOBAL_PER_SEC },
@@ -149,24 +151,45 @@ export async function buildApp(config: IntakeConfig, opts: BuildOptions = {}): P
   });
 
   const unseeded = new PendingSeeds((i) => claims.seed(i), (e) => app.log.warn({ errName: e.name }, 'claims accepted without Redis not yet recorded there; retrying'));
-  const claimWithFallback = async (input: Parameters<ClaimsStore['claim']>[0]): Promise<ClaimResult> => {
+  // A registration's admission: the client's bucket (its address, as @fastify/rate-limit keys the other
+  // routes) and the global one. Same keys as the plugin's store, so both count in the same buckets.
+  const admissionBuckets = (client: string): [BucketSpec, BucketSpec] => [
+    { key: `${config.REDIS_KEY_PREFIX}rl:client:${client}`, capacity: config.RATE_LIMIT_CLIENT_BURST, ratePerSec: config.RATE_LIMIT_CLIENT_PER_SEC },
+    { key: `${config.REDIS_KEY_PREFIX}rl:global`, capacity: config.RATE_LIMIT_GLOBAL_BURST, ratePerSec: config.RATE_LIMIT_GLOBAL_PER_SEC },
+  ];
+
+  /**
+   * Admission and claim in one Redis round trip. Without Redis, admission is decided in process memory
+   * and the claim by PostgreSQL; with the claims cold (Redis restarted empty), by PostgreSQL too.
+   */
+  const claimWithFallback = async (input: ClaimInput, client: string): Promise<AdmittedClaim> => {
+    const buckets = admissionBuckets(client);
     let cold = false;
+    let admission: Decision;
     try {
-      return await claims.claim(input);
+      const answer = await claims.admitAndClaim(buckets, input);
+      admission = bucket.fromRedis(answer.admission);
+      return answer.claim ? { ...answer.claim, admission } : { kind: 'limited', admission };
     } catch (e) {
       cold = e instanceof ClaimsColdError;
-      if (cold) void warmClaims();
+      if (cold) {
+        admission = bucket.fromRedis((e as ClaimsColdError).admission!);
+        void warmClaims();
+      } else {
+        admission = bucket.locally(buckets, e as Error);
+        if (!admission.allowed) return { kind: 'limited', admission };
+      }
     }
     // PostgreSQL is the truth; it only lacks what Kafka holds but the projector has not written yet,
     // and the unique index settles those later (rejected_duplicate).
     m.fallback.inc({ use: cold ? 'dedup_cold' : 'dedup' });
     const field = await repository.findActive(input.nikIndex, input.emailIndex);
-    if (field) return { kind: 'duplicate', field };
+    if (field) return { kind: 'duplicate', field, admission };
     // Recorded in Redis as soon as it answers again (NX: never over another's claim): a rebuild that read
     // PostgreSQL before the projector wrote this registration would otherwise leave it out for good.
     if (cold) await claims.seed(input).catch(() => unseeded.add(input));
     else void claims.seed(input).catch(() => unseeded.add(input));
-    return { kind: 'claimed', registrationId: input.registrationId };
+    return { kind: 'claimed', registrationId: input.registrationId, admission };
   };
 
   const rules: RegistrationRules = {
@@ -180,6 +203,8 @@ export async function buildApp(config: IntakeConfig, opts: BuildOptions = {}): P
     claims,
     retryAfterSec: config.RETRY_AFTER_SEC,
     rateLimit: { max: config.RATE_LIMIT_CLIENT_BURST, timeWindow: 1000 },
+    admit: (client) => timeAdmission(bucket.take(admissionBuckets(client))),
+    clientBurst: config.RATE_LIMIT_CLIENT_BURST,
     onRejected: (code) => m.rejected.inc({ code }),
     onAccepted: () => m.accepted.inc(),
     dryRun,
@@ -194,7 +219,7 @@ export async function buildApp(config: IntakeConfig, opts: BuildOptions = {}): P
     },
     ports: {
       cipher,
-      claim: (i) => timeClaim(claimWithFallback(i)),
+      claim: (i, client) => timeClaim(claimWithFallback(i, client)),
       complete: (i, masked) => claims.complete(i, masked),
       markUncertain: (i) => claims.markUncertain(i),
       publish: (topic, key, value) => timePublish(publish(topic, key, value)),

@@ -4,8 +4,6 @@ export interface BucketConfig {
   prefix: string;
   client: { burst: number; perSec: number };
   global: { burst: number; perSec: number };
-  /** Wraps each bucket decision (the intake times it for its phase histogram). */
-  timed?: <T>(work: Promise<T>) => Promise<T>;
 }
 
 /*
@@ -22,7 +20,7 @@ export function tokenBucketStore(bucket: TokenBucket, cfg: BucketConfig) {
         { key: `${cfg.prefix}rl:client:${key}`, capacity: cfg.client.burst, ratePerSec: cfg.client.perSec },
         { key: `${cfg.prefix}rl:global`, capacity: cfg.global.burst, ratePerSec: cfg.global.perSec },
       ];
-      (cfg.timed ? cfg.timed(bucket.take(specs)) : bucket.take(specs)).then(
+      bucket.take(specs).then(
         (d) =>
           cb(null, {
             current: d.allowed ? cfg.client.burst - Math.min(d.remaining, cfg.client.burst) : cfg.client.burst + 1,

@@ -47,6 +47,34 @@ describe('intake under pressure and partial failure', () => {
     expect(other.statusCode).toBe(202);
   });
 
+  it('admits a registration in its claim: refused admission claims nothing, and bad requests count against the same buckets', async () => {
+    const { app } = await start({ RATE_LIMIT_CLIENT_BURST: '2', RATE_LIMIT_CLIENT_PER_SEC: '2', CONSUMER_ENABLED: 'false' });
+    const client = '10.9.8.7';
+    const send = (payload: unknown, headers: Record<string, string> = {}) =>
+      app.inject({ method: 'POST', url: '/v1/registrations', payload: payload as any, remoteAddress: client, headers: { 'accept-language': 'en', ...headers } });
+    // A bad body is answered 400 with the bucket's headers, and it spent a token.
+    const bad = await send({ nik: '123' });
+    expect([bad.statusCode, bad.headers['x-ratelimit-limit'], bad.headers['x-ratelimit-remaining']]).toEqual([400, '2', '1']);
+    const badKey = await send(person(), { 'idempotency-key': 'bad key with spaces' });
+    expect(badKey.statusCode).toBe(400);
+    // The bucket is empty now: a valid applicant is refused before anything is claimed…
+    const p = person();
+    const refused = await send(p);
+    expect([refused.statusCode, refused.json().code]).toEqual([429, 'RATE_LIMITED']);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(refused.headers['x-ratelimit-remaining']).toBe('0');
+    // …so once tokens are back, the same applicant is accepted (not refused as a duplicate of itself).
+    await new Promise((r) => setTimeout(r, 1100));
+    const accepted = await send(p);
+    expect(accepted.statusCode).toBe(202);
+    expect(accepted.headers['x-ratelimit-limit']).toBe('2');
+    // A duplicate is admitted (it spent a token) and refused by its claim.
+    await new Promise((r) => setTimeout(r, 600));
+    const dup = await send(person({ nik: p.nik, birthDate: p.birthDate }));
+    expect([dup.statusCode, dup.json().code]).toEqual([409, 'NIK_ALREADY_REGISTERED']);
+    expect(dup.headers['x-ratelimit-limit']).toBe('2');
+  });
+
   it('the global admission bucket limits all clients together', async () => {
     const { app } = await start({ RATE_LIMIT_GLOBAL_BURST: '2', RATE_LIMIT_GLOBAL_PER_SEC: '0.01', CONSUMER_ENABLED: 'false' });
     const codes = [];

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { bucketArgs, TAKE_BUCKETS_LUA, type BucketSpec } from '@gelombang/platform';
 
 export type ClaimResult =
   | { kind: 'claimed'; registrationId: string }
@@ -15,29 +16,48 @@ export type ClaimResult =
  * (same NIK and same email) retrying gets the same registration id back, so a late event and the retry
  * collapse into one registration instead of two.
  */
-const CLAIM = `
-if redis.call('EXISTS', KEYS[4]) == 0 then return {'cold', ''} end
-if KEYS[3] ~= '' then
-  local prior = redis.call('GET', KEYS[3])
-  if prior then return {'idem', prior} end
+const CLAIM_LUA = `
+local function claim(k, a)
+  if redis.call('EXISTS', KEYS[k + 4]) == 0 then return {'cold', ''} end
+  if KEYS[k + 3] ~= '' then
+    local prior = redis.call('GET', KEYS[k + 3])
+    if prior then return {'idem', prior} end
+  end
+  local id = ARGV[a + 1]
+  local n = redis.call('GET', KEYS[k + 1])
+  local e = redis.call('GET', KEYS[k + 2])
+  if n and n == e and redis.call('EXISTS', ARGV[a + 5] .. n) == 1 then
+    id = n
+  elseif n then
+    return {'dup', 'nik'}
+  elseif e then
+    return {'dup', 'email'}
+  else
+    redis.call('SET', KEYS[k + 1], id)
+    redis.call('SET', KEYS[k + 2], id)
+  end
+  if KEYS[k + 3] ~= '' then
+    redis.call('SET', KEYS[k + 3], 'pending|' .. ARGV[a + 2] .. '|' .. id .. '|' .. ARGV[a + 3], 'EX', ARGV[a + 4])
+  end
+  return {'ok', id}
 end
-local id = ARGV[1]
-local n = redis.call('GET', KEYS[1])
-local e = redis.call('GET', KEYS[2])
-if n and n == e and redis.call('EXISTS', ARGV[5] .. n) == 1 then
-  id = n
-elseif n then
-  return {'dup', 'nik'}
-elseif e then
-  return {'dup', 'email'}
-else
-  redis.call('SET', KEYS[1], id)
-  redis.call('SET', KEYS[2], id)
-end
-if KEYS[3] ~= '' then
-  redis.call('SET', KEYS[3], 'pending|' .. ARGV[2] .. '|' .. id .. '|' .. ARGV[3], 'EX', ARGV[4])
-end
-return {'ok', id}
+`;
+
+const CLAIM = `${CLAIM_LUA}
+return claim(0, 0)
+`;
+
+/*
+ * Admission and claim in one round trip (a registration's hot path): KEYS[1..2] the client's and the
+ * global bucket, then the claim's four keys; ARGV[1..5] the buckets' cost, capacities and rates, then
+ * the claim's five arguments. Refused admission claims nothing. The answer is the claim's two fields
+ * followed by the admission decision: {kind, detail, allowed, remaining, retry, reset}.
+ */
+const ADMIT_AND_CLAIM = `${TAKE_BUCKETS_LUA}${CLAIM_LUA}
+local d = take_buckets(0, 2, 1)
+if d[1] == 0 then return {'limited', '', d[1], d[2], d[3], d[4]} end
+local c = claim(2, 5)
+return {c[1], c[2], d[1], d[2], d[3], d[4]}
 `;
 
 /* KEYS: nik, email, idem ('' when absent), uncertain marker. ARGV: registration id, seconds. */
@@ -102,7 +122,8 @@ const ACCEPTED_VIEW_TTL_SEC = 3600;
 
 /** Redis holds no complete set of claims (it restarted empty): ask PostgreSQL, rebuild the claims. */
 export class ClaimsColdError extends Error {
-  constructor() {
+  /** From admitAndClaim: the admission decision, taken before the claim found the set cold. */
+  constructor(readonly admission?: number[]) {
     super('dedup claims are being rebuilt');
     this.name = 'ClaimsColdError';
   }
@@ -117,6 +138,7 @@ export class ClaimsStore {
   ) {
     if (!('intakeClaim' in redis)) {
       redis.defineCommand('intakeClaim', { numberOfKeys: 4, lua: CLAIM });
+      redis.defineCommand('intakeAdmitAndClaim', { numberOfKeys: 6, lua: ADMIT_AND_CLAIM });
       // The number of keys comes first in each call (a batch of any size).
       redis.defineCommand('intakeComplete', { lua: COMPLETE });
       redis.defineCommand('intakeMarkUncertain', { numberOfKeys: 4, lua: MARK_UNCERTAIN });
@@ -134,15 +156,34 @@ export class ClaimsStore {
   }
 
   async claim(i: ClaimInput): Promise<ClaimResult> {
-    const [kind, detail] = (await (this.redis as any).intakeClaim(
+    const answer = (await (this.redis as any).intakeClaim(...this.keys(i), this.readyKey, ...this.claimArgs(i))) as [string, string];
+    return this.claimResult(answer[0], answer[1]);
+  }
+
+  /**
+   * The two admission buckets (client's, global), then the claim, in one script call. `admission` is
+   * the raw bucket decision for TokenBucket.fromRedis; `claim` is undefined when admission refused.
+   * Throws ClaimsColdError (admitted, nothing claimed) and Redis errors like `claim`.
+   */
+  async admitAndClaim(buckets: readonly [BucketSpec, BucketSpec], i: ClaimInput): Promise<{ admission: number[]; claim?: ClaimResult }> {
+    const [kind, detail, ...admission] = (await (this.redis as any).intakeAdmitAndClaim(
+      buckets[0].key,
+      buckets[1].key,
       ...this.keys(i),
       this.readyKey,
-      i.registrationId,
-      i.bodyHash,
-      i.submittedAt,
-      this.idempotencyTtlSec,
-      this.uncertainKey(''),
-    )) as [string, string];
+      ...bucketArgs(buckets),
+      ...this.claimArgs(i),
+    )) as [string, string, number, number, number, number];
+    if (kind === 'limited') return { admission };
+    if (kind === 'cold') throw new ClaimsColdError(admission);
+    return { admission, claim: this.claimResult(kind, detail) };
+  }
+
+  private claimArgs(i: ClaimInput): Array<string | number> {
+    return [i.registrationId, i.bodyHash, i.submittedAt, this.idempotencyTtlSec, this.uncertainKey('')];
+  }
+
+  private claimResult(kind: string, detail: string): ClaimResult {
     if (kind === 'cold') throw new ClaimsColdError();
     if (kind === 'ok') return { kind: 'claimed', registrationId: detail };
     if (kind === 'dup') return { kind: 'duplicate', field: detail as 'nik' | 'email' };

@@ -6,21 +6,27 @@ import {
   type RegistrationRequest,
   type RegistrationSubmittedV1Data,
 } from '@gelombang/contracts';
-import { maskEmail, type PiiCipher } from '@gelombang/platform';
+import { maskEmail, type Decision, type PiiCipher } from '@gelombang/platform';
 import type { ClaimInput, ClaimResult } from '../data-access/claims-store';
 
 export const EVENT_SOURCE = 'urn:gelombang:intake';
 
-export type RegisterOutcome =
+export type RegisterOutcome = (
   | { kind: 'accepted'; registrationId: string; submittedAt: string; replayed: boolean }
   | { kind: 'duplicate'; field: 'nik' | 'email' }
   | { kind: 'idempotency_conflict' }
-  | { kind: 'idempotency_in_progress' };
+  | { kind: 'idempotency_in_progress' }
+  | { kind: 'limited' }
+) & { /** The client's admission decision (rate-limit headers), when one was taken. */ admission?: Decision };
+
+/** A claim port's answer: the claim, or a refused admission; with the admission decision when taken. */
+export type AdmittedClaim = (ClaimResult | { kind: 'limited' }) & { admission?: Decision };
 
 /** What the use case needs from the outside world; the route wires the real adapters in. */
 export interface RegisterPorts {
   cipher: PiiCipher;
-  claim(input: ClaimInput): Promise<ClaimResult>;
+  /** Admits `client` (rate limits) and claims NIK, email and Idempotency-Key: one decision. */
+  claim(input: ClaimInput, client: string): Promise<AdmittedClaim>;
   complete(input: ClaimInput, emailMasked: string): Promise<void>;
   /** The publish failed: free the Idempotency-Key, keep NIK/email for the same person's retry. */
   markUncertain(input: ClaimInput): Promise<void>;
@@ -79,6 +85,7 @@ export async function register(
   req: RegistrationRequest,
   rawBody: unknown,
   idempotencyKey: string | undefined,
+  client = '',
 ): Promise<RegisterOutcome> {
   const submittedAt = new Date().toISOString();
   const idempotencyKeyHash = idempotencyKey ? sha256(idempotencyKey) : undefined;
@@ -93,12 +100,13 @@ export async function register(
     submittedAt,
   };
 
-  const claim = await ports.claim(claimInput);
-  if (claim.kind === 'duplicate') return claim;
+  const claim = await ports.claim(claimInput, client);
+  const { admission } = claim;
+  if (claim.kind === 'limited' || claim.kind === 'duplicate') return claim;
   if (claim.kind === 'idempotent') {
-    if (claim.bodyHash !== claimInput.bodyHash) return { kind: 'idempotency_conflict' };
-    if (claim.state === 'pending') return { kind: 'idempotency_in_progress' };
-    return { kind: 'accepted', registrationId: claim.registrationId, submittedAt: claim.submittedAt, replayed: true };
+    if (claim.bodyHash !== claimInput.bodyHash) return { kind: 'idempotency_conflict', admission };
+    if (claim.state === 'pending') return { kind: 'idempotency_in_progress', admission };
+    return { kind: 'accepted', registrationId: claim.registrationId, submittedAt: claim.submittedAt, replayed: true, admission };
   }
   // A retry after a failed publish reuses the id the first attempt may already have stored.
   claimInput.registrationId = claim.registrationId;
@@ -120,5 +128,5 @@ export async function register(
   // Not awaited: the registration is durable once Kafka acknowledged; this only makes the
   // Idempotency-Key replayable (until then a replay gets 409 IN_PROGRESS) and the GET answer early.
   ports.complete(claimInput, data.emailMasked).catch(() => undefined);
-  return { kind: 'accepted', registrationId, submittedAt, replayed: false };
+  return { kind: 'accepted', registrationId, submittedAt, replayed: false, admission };
 }

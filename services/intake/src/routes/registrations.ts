@@ -9,7 +9,7 @@ import {
   registrationView,
   type RegistrationRules,
 } from '@gelombang/contracts';
-import { GENERIC_FIELD_MESSAGES, markUnlogged, pickLang, PublishTimeoutError, SERVICE_UNAVAILABLE, VALIDATION_FAILED, type App } from '@gelombang/platform';
+import { GENERIC_FIELD_MESSAGES, markUnlogged, pickLang, PublishTimeoutError, RATE_LIMITED, SERVICE_UNAVAILABLE, VALIDATION_FAILED, type App, type Decision } from '@gelombang/platform';
 import {
   EMAIL_ALREADY_REGISTERED,
   IDEMPOTENCY_KEY_IN_PROGRESS,
@@ -35,6 +35,13 @@ export interface RegistrationRoutesDeps {
   claims: ClaimsStore;
   retryAfterSec: number;
   rateLimit: Record<string, unknown>;
+  /**
+   * Admission for a registration refused before it reached its claim (invalid body, bad header): the
+   * same client and global buckets the claim takes from, so bad requests count against the limits too.
+   */
+  admit: (client: string) => Promise<Decision>;
+  /** The client bucket's burst, for x-ratelimit-limit. */
+  clientBurst: number;
   onRejected: (code: string) => void;
   onAccepted: () => void;
   /** Server time of every answered registration request (not the boot warm-up's), in ms. */
@@ -51,11 +58,33 @@ const IDEMPOTENCY_KEY_RE = /^[\x21-\x7e]{1,255}$/;
 
 export function registrationRoutes(app: App, deps: RegistrationRoutesDeps) {
   const body = registrationRequest(deps.rules);
+  const ADMITTED = Symbol('admitted');
+  /** The headers @fastify/rate-limit gives the other routes, from one admission decision. */
+  const admissionHeaders = (d: Decision): Record<string, string> => ({
+    'x-ratelimit-limit': String(deps.clientBurst),
+    'x-ratelimit-remaining': String(d.allowed ? Math.max(0, Math.min(d.remaining, deps.clientBurst)) : 0),
+    'x-ratelimit-reset': String(Math.ceil((d.allowed ? d.resetMs : d.retryAfterMs) / 1000)),
+    ...(d.allowed ? {} : { 'retry-after': String(Math.max(1, Math.ceil(d.retryAfterMs / 1000))) }),
+  });
+  const limited = (d: Decision) => {
+    deps.onRejected('RATE_LIMITED');
+    return RATE_LIMITED({ headers: admissionHeaders(d) });
+  };
 
   app.post(
     '/v1/registrations',
     {
-      config: { rateLimit: deps.rateLimit },
+      // Admission is not the rate-limit plugin's here: it is decided in the claim's Redis round trip
+      // (one round trip per registration instead of two), or below for requests that never get there.
+      errorHandler: async (err, req, reply) => {
+        if (!(req as any)[ADMITTED] && !isDryRun(req, deps.dryRun)) {
+          (req as any)[ADMITTED] = true;
+          const d = await deps.admit(req.ip);
+          if (!d.allowed) throw limited(d);
+          reply.headers(admissionHeaders(d));
+        }
+        throw err;
+      },
       onResponse: async (req, reply) => {
         if (deps.onAnswered && !isDryRun(req, deps.dryRun)) deps.onAnswered(reply.elapsedTime);
       },
@@ -79,9 +108,11 @@ export function registrationRoutes(app: App, deps: RegistrationRoutesDeps) {
       if (key !== undefined && !IDEMPOTENCY_KEY_RE.test(key)) throw IDEMPOTENCY_KEY_INVALID();
       const dryRun = isDryRun(req, deps.dryRun);
       let outcome;
+      // From here admission is the claim's (or, for a dry run, nobody's): the error handler takes none.
+      (req as any)[ADMITTED] = true;
       try {
         // The raw body (before normalisation) decides "same request" for Idempotency-Key.
-        outcome = await register(dryRun ? deps.dryRun!.ports : deps.ports, req.body, (req as any).rawJson ?? req.body, key);
+        outcome = await register(dryRun ? deps.dryRun!.ports : deps.ports, req.body, (req as any).rawJson ?? req.body, key, req.ip);
       } catch (e) {
         if (e instanceof PublishTimeoutError || (e as Error)?.name?.startsWith('Kafka')) {
           deps.onRejected('SERVICE_UNAVAILABLE');
@@ -89,7 +120,10 @@ export function registrationRoutes(app: App, deps: RegistrationRoutesDeps) {
         }
         throw e;
       }
+      if (outcome.admission && !dryRun) reply.headers(admissionHeaders(outcome.admission));
       switch (outcome.kind) {
+        case 'limited':
+          throw limited(outcome.admission!);
         case 'duplicate':
           deps.onRejected(outcome.field === 'nik' ? 'NIK_ALREADY_REGISTERED' : 'EMAIL_ALREADY_REGISTERED');
           throw outcome.field === 'nik' ? NIK_ALREADY_REGISTERED() : EMAIL_ALREADY_REGISTERED();
