@@ -3,22 +3,27 @@ import { Redis } from 'ioredis';
 import { REDIS_URL, uniqueId } from '@gelombang/testkit';
 import { ClaimsColdError, ClaimsStore, PendingSeeds } from '../src/data-access/claims-store';
 
-/** The claims' cold start on the real Redis: no marker → no claim; rebuilt from rows → warm. */
-describe('ClaimsStore after Redis lost its data (real Redis)', () => {
+/** A ClaimsStore on the real Redis under a prefix of its own; its keys are removed after the suite. */
+function realRedisStore() {
   const prefix = `test:${uniqueId()}:intake:`;
   const redis = new Redis(REDIS_URL);
   const store = new ClaimsStore(redis, prefix, 60);
-  const claim = (nikIndex: string, emailIndex: string) =>
-    store.claim({ nikIndex, emailIndex, bodyHash: 'h', registrationId: randomUUID(), submittedAt: new Date().toISOString() });
-  async function* pages(...batches: Array<Array<{ registrationId: string; nikIndex: string; emailIndex: string }>>) {
-    yield* batches;
-  }
-
   afterAll(async () => {
     const keys = await redis.keys(`${prefix}*`);
     if (keys.length) await redis.del(...keys);
     redis.disconnect();
   });
+  return { prefix, redis, store };
+}
+
+/** The claims' cold start on the real Redis: no marker → no claim; rebuilt from rows → warm. */
+describe('ClaimsStore after Redis lost its data (real Redis)', () => {
+  const { prefix, redis, store } = realRedisStore();
+  const claim = (nikIndex: string, emailIndex: string) =>
+    store.claim({ nikIndex, emailIndex, bodyHash: 'h', registrationId: randomUUID(), submittedAt: new Date().toISOString() });
+  async function* pages(...batches: Array<Array<{ registrationId: string; nikIndex: string; emailIndex: string }>>) {
+    yield* batches;
+  }
 
   it('claims nothing while the set is incomplete, and refuses what the rebuild restored once it is', async () => {
     await expect(claim('nik-a-0000000000000', 'email-a-00000000000')).rejects.toBeInstanceOf(ClaimsColdError);
@@ -47,15 +52,7 @@ describe('ClaimsStore after Redis lost its data (real Redis)', () => {
 });
 
 describe('ClaimsStore.complete (real Redis)', () => {
-  const prefix = `test:${uniqueId()}:intake:`;
-  const redis = new Redis(REDIS_URL);
-  const store = new ClaimsStore(redis, prefix, 60);
-
-  afterAll(async () => {
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length) await redis.del(...keys);
-    redis.disconnect();
-  });
+  const { prefix, redis, store } = realRedisStore();
 
   it('completes registrations acknowledged together in one call, each exactly as it would alone', async () => {
     await redis.set(`${prefix}claims:complete`, '1');
@@ -115,15 +112,7 @@ describe('ClaimsStore.complete (real Redis)', () => {
 });
 
 describe('PendingSeeds (real Redis)', () => {
-  const prefix = `test:${uniqueId()}:intake:`;
-  const redis = new Redis(REDIS_URL);
-  const store = new ClaimsStore(redis, prefix, 60);
-
-  afterAll(async () => {
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length) await redis.del(...keys);
-    redis.disconnect();
-  });
+  const { prefix, redis, store } = realRedisStore();
 
   it('keeps a claim Redis refused and writes it once Redis answers, never over another claim', async () => {
     const i = { nikIndex: 'pending-nik', emailIndex: 'pending-email', bodyHash: '', registrationId: randomUUID(), submittedAt: new Date().toISOString() };
