@@ -74,7 +74,8 @@ function sendError(reply: import('fastify').FastifyReply, err: AppError, lang: '
  * starts over past 10,000 addresses). `true`, `false`, hop counts and functions pass through.
  */
 export function memoizedTrust(tp: FastifyServerOptions['trustProxy']): FastifyServerOptions['trustProxy'] {
-  if (typeof tp !== 'string' && !Array.isArray(tp)) return tp;
+  // '' is Fastify's "trust nobody" too (it tests the setting for truth).
+  if (!tp || (typeof tp !== 'string' && !Array.isArray(tp))) return tp;
   const trust = compileTrust(typeof tp === 'string' ? tp.split(',').map((s) => s.trim()) : tp);
   const known = new Map<string, boolean>();
   return (address: string, hop: number) => {

@@ -36,7 +36,8 @@ const scratch = Buffer.allocUnsafe(256);
 
 /** murmur2 of a key as the producer sends it: a string as UTF-8 (without allocating when it fits), or bytes. */
 export function keyHash(key: string | Buffer): number {
-  if (typeof key !== 'string') return murmur2(key);
+  if (Buffer.isBuffer(key)) return murmur2(key);
+  if (typeof key !== 'string') key = String(key); // as kafkajs does for a key of any other type
   if (key.length * 3 <= scratch.length) {
     const n = scratch.write(key, 0, 'utf8');
     return murmur2(scratch.subarray(0, n));

@@ -145,8 +145,8 @@ describe('trusted proxies', () => {
     await app.close();
   });
 
-  it('trusts nobody when told so', async () => {
-    const app = await createServer({ service: 'test', logLevel: 'warn', bodyLimit: 1024, trustProxy: false });
+  it.each([false, ''])('trusts nobody when told so (%j)', async (trustProxy) => {
+    const app = await createServer({ service: 'test', logLevel: 'warn', bodyLimit: 1024, trustProxy: trustProxy as false });
     app.get('/ip', async (req) => ({ ip: req.ip }));
     const res = await app.inject({ url: '/ip', remoteAddress: '127.0.0.1', headers: { 'x-forwarded-for': '203.0.113.1' } });
     expect(res.json()).toEqual({ ip: '127.0.0.1' });

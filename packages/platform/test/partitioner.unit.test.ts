@@ -37,6 +37,8 @@ describe('murmur2 and the Java-compatible partitioner', () => {
       }),
       { numRuns: 3000 },
     );
+    // A key of another type (untyped callers): kafkajs hashes String(key).
+    for (const key of [12345, -7, 3.5, true]) expect(keyHash(key as unknown as string)).toBe(kafkajsMurmur2(key as unknown as string));
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
         const buf = Buffer.from(bytes);

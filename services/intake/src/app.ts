@@ -24,7 +24,7 @@ import {
 } from '@gelombang/platform';
 import type { IntakeConfig } from './config';
 import { trustProxySetting } from './config';
-import { ClaimsColdError, ClaimsStore, PendingSeeds, type ClaimInput } from './data-access/claims-store';
+import { ClaimsColdError, ClaimsStore, PendingCompletions, type ClaimInput } from './data-access/claims-store';
 import type { AdmittedClaim } from './domain/register';
 import { RegistrationsRepository } from './data-access/registrations-repository';
 import { registrationRoutes } from './routes/registrations';
@@ -147,10 +147,13 @@ export async function buildApp(config: IntakeConfig, opts: BuildOptions = {}): P
   await Promise.race([warmClaims(), new Promise((r) => setTimeout(r, 2_000))]);
   redis.on('ready', () => {
     void warmClaims();
-    unseeded.retrySoon();
+    incomplete.retrySoon();
   });
 
-  const unseeded = new PendingSeeds((i) => claims.seed(i), (e) => app.log.warn({ errName: e.name }, 'claims accepted without Redis not yet recorded there; retrying'));
+  const incomplete = new PendingCompletions(
+    (i, masked) => claims.complete(i, masked),
+    (e) => app.log.warn({ errName: e.name, pending: incomplete.size }, 'registrations stored by Kafka not yet completed in Redis; retrying'),
+  );
   // A registration's admission: the client's bucket (its address, as @fastify/rate-limit keys the other
   // routes) and the global one. Same keys as the plugin's store, so both count in the same buckets.
   const admissionBuckets = (client: string): [BucketSpec, BucketSpec] => [
@@ -185,10 +188,10 @@ export async function buildApp(config: IntakeConfig, opts: BuildOptions = {}): P
     m.fallback.inc({ use: cold ? 'dedup_cold' : 'dedup' });
     const field = await repository.findActive(input.nikIndex, input.emailIndex);
     if (field) return { kind: 'duplicate', field, admission };
-    // Recorded in Redis as soon as it answers again (NX: never over another's claim): a rebuild that read
-    // PostgreSQL before the projector wrote this registration would otherwise leave it out for good.
-    if (cold) await claims.seed(input).catch(() => unseeded.add(input));
-    else void claims.seed(input).catch(() => unseeded.add(input));
+    // While cold, recorded at once (NX) so the rebuild's set includes it. Otherwise its completion,
+    // after Kafka acknowledged, writes the claims (retried until Redis answers): never before, or a
+    // failed publish would leave a claim that no retry of the same applicant could get past.
+    if (cold) await claims.seed(input).catch(() => undefined);
     return { kind: 'claimed', registrationId: input.registrationId, admission };
   };
 
@@ -220,7 +223,7 @@ export async function buildApp(config: IntakeConfig, opts: BuildOptions = {}): P
     ports: {
       cipher,
       claim: (i, client) => timeClaim(claimWithFallback(i, client)),
-      complete: (i, masked) => claims.complete(i, masked),
+      complete: (i, masked) => claims.complete(i, masked).catch(() => incomplete.add(i, masked)),
       markUncertain: (i) => claims.markUncertain(i),
       publish: (topic, key, value) => timePublish(publish(topic, key, value)),
     },
@@ -267,7 +270,7 @@ export async function buildApp(config: IntakeConfig, opts: BuildOptions = {}): P
 
   // Stop consuming first (consumers publish too), then relay, producer and stores, in that order.
   app.addHook('onClose', () => {
-    unseeded.stop();
+    incomplete.stop();
     return close(consumers);
   });
 

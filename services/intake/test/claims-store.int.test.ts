@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { REDIS_URL, uniqueId } from '@gelombang/testkit';
-import { ClaimsColdError, ClaimsStore, PendingSeeds } from '../src/data-access/claims-store';
+import { ClaimsColdError, ClaimsStore, PendingCompletions } from '../src/data-access/claims-store';
 
 /** A ClaimsStore on the real Redis under a prefix of its own; its keys are removed after the suite. */
 function realRedisStore() {
@@ -111,22 +111,45 @@ describe('ClaimsStore.complete (real Redis)', () => {
   });
 });
 
-describe('PendingSeeds (real Redis)', () => {
+describe('completion after Kafka acknowledged (real Redis)', () => {
   const { prefix, redis, store } = realRedisStore();
+  const input = (n: string) => ({ nikIndex: `nik-${n}`, emailIndex: `email-${n}`, bodyHash: '', registrationId: randomUUID(), submittedAt: new Date().toISOString() });
 
-  it('keeps a claim Redis refused and writes it once Redis answers, never over another claim', async () => {
-    const i = { nikIndex: 'pending-nik', emailIndex: 'pending-email', bodyHash: '', registrationId: randomUUID(), submittedAt: new Date().toISOString() };
+  it('writes the claims of a registration accepted while Redis could not answer, but never over another registration', async () => {
+    const lone = input('lone');
+    await store.complete(lone, 'l***e@example.id');
+    expect(await redis.get(`${prefix}nik:nik-lone`)).toBe(lone.registrationId);
+    expect(await redis.ttl(`${prefix}email:email-lone`)).toBe(-1);
+
+    const other = input('taken');
+    await redis.set(`${prefix}nik:nik-taken`, 'someone-else', 'EX', 600);
+    await store.complete(other, 'x');
+    expect(await redis.get(`${prefix}nik:nik-taken`)).toBe('someone-else');
+    expect(await redis.ttl(`${prefix}nik:nik-taken`)).toBeGreaterThan(0); // another's uncertain claim keeps its expiry
+    expect(await redis.get(`${prefix}email:email-taken`)).toBe(other.registrationId);
+  });
+
+  it('retries completions Redis refused until it takes them, once each', async () => {
+    const i = input('pending');
     // A Redis that refuses: a pipeline's per-command errors must count as a failure, not as done.
     const refusing = new Redis(REDIS_URL, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
     refusing.on('error', () => undefined);
     await expect(new ClaimsStore(refusing, prefix, 60).seed(i)).rejects.toThrow();
+    await expect(new ClaimsStore(refusing, prefix, 60).complete(i, 'x')).rejects.toThrow();
     refusing.disconnect();
 
     let up = false;
+    let calls = 0;
     const failures: string[] = [];
-    const pending = new PendingSeeds((x) => (up ? store.seed(x) : Promise.reject(new Error('down'))), (e) => failures.push(e.message));
-    await redis.set(`${prefix}email:pending-email`, 'someone-else');
-    pending.add(i);
+    const pending = new PendingCompletions(
+      (x, masked) => {
+        calls++;
+        return up ? store.complete(x, masked) : Promise.reject(new Error('down'));
+      },
+      (e) => failures.push(e.message),
+    );
+    pending.add(i, 'p***g@example.id');
+    pending.add(i, 'p***g@example.id'); // the same registration twice is kept once
     await new Promise((r) => setTimeout(r, 700));
     expect(failures).toEqual(['down']);
     expect(pending.size).toBe(1);
@@ -134,14 +157,15 @@ describe('PendingSeeds (real Redis)', () => {
     pending.retrySoon();
     for (let n = 0; n < 50 && pending.size > 0; n++) await new Promise((r) => setTimeout(r, 20));
     expect(pending.size).toBe(0);
-    expect(await redis.get(`${prefix}nik:pending-nik`)).toBe(i.registrationId);
-    expect(await redis.get(`${prefix}email:pending-email`)).toBe('someone-else'); // NX
+    expect(calls).toBe(2);
+    expect(await redis.get(`${prefix}nik:nik-pending`)).toBe(i.registrationId);
+    expect(JSON.parse((await redis.get(`${prefix}accepted:${i.registrationId}`))!)).toMatchObject({ emailMasked: 'p***g@example.id' });
     pending.stop();
   });
 
   it('keeps at most `max`, dropping the oldest', () => {
-    const pending = new PendingSeeds(() => Promise.reject(new Error('down')), () => undefined, 2);
-    for (const id of ['a', 'b', 'c']) pending.add({ nikIndex: id, emailIndex: id, bodyHash: '', registrationId: id, submittedAt: '' });
+    const pending = new PendingCompletions(() => Promise.reject(new Error('down')), () => undefined, 2);
+    for (const id of ['a', 'b', 'c']) pending.add({ nikIndex: id, emailIndex: id, bodyHash: '', registrationId: id, submittedAt: '' }, '');
     expect(pending.size).toBe(2);
     pending.stop();
   });

@@ -63,6 +63,13 @@ describe('intake under pressure and partial failure', () => {
     expect([refused.statusCode, refused.json().code]).toEqual([429, 'RATE_LIMITED']);
     expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(refused.headers['x-ratelimit-remaining']).toBe('0');
+    // Until its Retry-After, the refused client is refused before its body is even read (broken JSON
+    // would otherwise be a 400), and without asking Redis.
+    const early = await app.inject({ method: 'POST', url: '/v1/registrations', payload: '{not json', headers: { 'content-type': 'application/json' }, remoteAddress: client });
+    expect([early.statusCode, early.json().code, early.headers['x-ratelimit-remaining']]).toEqual([429, 'RATE_LIMITED', '0']);
+    expect(Number(early.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    // Another client is not affected.
+    expect((await app.inject({ method: 'POST', url: '/v1/registrations', payload: person(), remoteAddress: '10.9.8.6' })).statusCode).toBe(202);
     // …so once tokens are back, the same applicant is accepted (not refused as a duplicate of itself).
     await new Promise((r) => setTimeout(r, 1100));
     const accepted = await send(p);
@@ -158,6 +165,8 @@ describe('intake under pressure and partial failure', () => {
     const res = await post(slow.app, p);
     expect(res.statusCode).toBe(503);
     expect(res.headers['retry-after']).toBe('7');
+    // Admission was spent before the publish failed: the answer carries the bucket's headers.
+    expect(res.headers['x-ratelimit-limit']).toBeDefined();
     expect(res.json().code).toBe('SERVICE_UNAVAILABLE');
 
     // The same applicant retries against a healthy instance sharing the same stores.

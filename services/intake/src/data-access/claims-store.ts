@@ -75,21 +75,30 @@ return 1
 
 /*
  * For each registration i (0-based), KEYS[5i+1..5i+5]: nik, email, idem ('' when absent), uncertain
- * marker, accepted view; ARGV[4i+1..4i+4]: idempotency record, its TTL, accepted view, its TTL. Every
- * registration runs it, and those acknowledged by one produce request complete together: one script
- * call for all of them instead of one each (on two cores each call's client-side cost showed).
+ * marker, accepted view; ARGV[5i+1..5i+5]: idempotency record, its TTL, accepted view, its TTL,
+ * registration id. Runs only after Kafka acknowledged, so the registration exists: its NIK and email
+ * claims are made permanent — or written, when it was accepted through PostgreSQL while Redis could
+ * not answer — but a claim held by another registration is left alone. Those acknowledged by one
+ * produce request complete together: one script call for all of them instead of one each.
  */
 const COMPLETE = `
 for i = 0, #KEYS / 5 - 1 do
-  local k, a = i * 5, i * 4
-  redis.call('PERSIST', KEYS[k + 1])
-  redis.call('PERSIST', KEYS[k + 2])
+  local k, a = i * 5, i * 5
+  local id = ARGV[a + 5]
+  for j = 1, 2 do
+    local holder = redis.call('GET', KEYS[k + j])
+    if not holder then redis.call('SET', KEYS[k + j], id)
+    elseif holder == id then redis.call('PERSIST', KEYS[k + j]) end
+  end
   redis.call('DEL', KEYS[k + 4])
   if KEYS[k + 3] ~= '' then redis.call('SET', KEYS[k + 3], ARGV[a + 1], 'EX', ARGV[a + 2]) end
   redis.call('SET', KEYS[k + 5], ARGV[a + 3], 'EX', ARGV[a + 4])
 end
 return #KEYS / 5
 `;
+
+/** Registrations per COMPLETE call at most (a call's arguments are spread onto the stack). */
+const COMPLETE_BATCH = 200;
 
 /* KEYS: nik. ARGV: registration id. Takes a free NIK (or keeps our own); answers who holds it. */
 const CLAIM_NIK = `
@@ -206,23 +215,27 @@ export class ClaimsStore {
   private completing: Array<{ input: ClaimInput; emailMasked: string; resolve: () => void; reject: (e: Error) => void }> = [];
 
   private flushComplete(): void {
-    const batch = this.completing;
+    const all = this.completing;
     this.completing = [];
-    const keys: string[] = [];
-    const args: Array<string | number> = [];
-    for (const { input: i, emailMasked } of batch) {
-      keys.push(...this.keys(i), this.uncertainKey(i.registrationId), `${this.prefix}accepted:${i.registrationId}`);
-      args.push(
-        ['done', i.bodyHash, i.registrationId, i.submittedAt].join('|'),
-        this.idempotencyTtlSec,
-        JSON.stringify({ submittedAt: i.submittedAt, emailMasked }),
-        ACCEPTED_VIEW_TTL_SEC,
+    for (let from = 0; from < all.length; from += COMPLETE_BATCH) {
+      const batch = all.slice(from, from + COMPLETE_BATCH);
+      const keys: string[] = [];
+      const args: Array<string | number> = [];
+      for (const { input: i, emailMasked } of batch) {
+        keys.push(...this.keys(i), this.uncertainKey(i.registrationId), `${this.prefix}accepted:${i.registrationId}`);
+        args.push(
+          ['done', i.bodyHash, i.registrationId, i.submittedAt].join('|'),
+          this.idempotencyTtlSec,
+          JSON.stringify({ submittedAt: i.submittedAt, emailMasked }),
+          ACCEPTED_VIEW_TTL_SEC,
+          i.registrationId,
+        );
+      }
+      ((this.redis as any).intakeComplete(keys.length, ...keys, ...args) as Promise<unknown>).then(
+        () => batch.forEach((c) => c.resolve()),
+        (e: Error) => batch.forEach((c) => c.reject(e)),
       );
     }
-    ((this.redis as any).intakeComplete(keys.length, ...keys, ...args) as Promise<unknown>).then(
-      () => batch.forEach((c) => c.resolve()),
-      (e: Error) => batch.forEach((c) => c.reject(e)),
-    );
   }
 
   /** After a failed publish: the Idempotency-Key is freed, NIK and email stay reserved for their owner's retry. */
@@ -284,18 +297,21 @@ export class ClaimsStore {
 }
 
 /**
- * Claims taken through PostgreSQL while Redis could not answer, to be written to Redis once it can
- * (seed: NX). Retried with backoff (0.5 s doubling to 5 s) and whenever the client reconnects; bounded
- * (the oldest are dropped past `max`: the projector's unique index still refuses their duplicates).
+ * Completions (see `ClaimsStore.complete`) that Redis could not take — registrations Kafka stored while
+ * Redis was down or reconnecting — retried until it does: with backoff (0.5 s doubling to 5 s) and
+ * whenever the client reconnects. Without this, a registration accepted through PostgreSQL would have no
+ * claim in Redis if the rebuild read PostgreSQL before the projector stored it. Bounded: past `max` the
+ * oldest are dropped (the projector's unique index still refuses their duplicates).
  */
-export class PendingSeeds {
-  private readonly pending = new Map<string, ClaimInput>();
+export class PendingCompletions {
+  private readonly pending = new Map<string, { input: ClaimInput; emailMasked: string }>();
   private timer: NodeJS.Timeout | undefined;
+  private flushing = false;
   private delayMs = 500;
   private stopped = false;
 
   constructor(
-    private readonly seed: (i: ClaimInput) => Promise<void>,
+    private readonly complete: (i: ClaimInput, emailMasked: string) => Promise<void>,
     private readonly onStillFailing: (e: Error) => void,
     private readonly max = 100_000,
   ) {}
@@ -304,9 +320,11 @@ export class PendingSeeds {
     return this.pending.size;
   }
 
-  add(i: ClaimInput): void {
-    if (this.pending.size >= this.max) this.pending.delete(this.pending.keys().next().value as string);
-    this.pending.set(i.registrationId, i);
+  add(input: ClaimInput, emailMasked: string): void {
+    if (!this.pending.has(input.registrationId) && this.pending.size >= this.max) {
+      this.pending.delete(this.pending.keys().next().value as string);
+    }
+    this.pending.set(input.registrationId, { input, emailMasked });
     this.schedule();
   }
 
@@ -322,7 +340,7 @@ export class PendingSeeds {
   }
 
   private schedule(delay = this.delayMs): void {
-    if (this.stopped || (this.timer && delay > 0)) return;
+    if (this.stopped || this.flushing || (this.timer && delay > 0)) return;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.flush(), delay);
     this.timer.unref();
@@ -330,17 +348,19 @@ export class PendingSeeds {
 
   private async flush(): Promise<void> {
     this.timer = undefined;
-    for (const [id, input] of this.pending) {
-      try {
-        await this.seed(input);
+    this.flushing = true;
+    try {
+      for (const [id, { input, emailMasked }] of this.pending) {
+        await this.complete(input, emailMasked);
         this.pending.delete(id);
-      } catch (e) {
-        this.onStillFailing(e as Error);
-        this.delayMs = Math.min(this.delayMs * 2, 5_000);
-        this.schedule();
-        return;
       }
+      this.delayMs = 500;
+    } catch (e) {
+      this.onStillFailing(e as Error);
+      this.delayMs = Math.min(this.delayMs * 2, 5_000);
+    } finally {
+      this.flushing = false;
     }
-    this.delayMs = 500;
+    if (this.pending.size > 0) this.schedule();
   }
 }

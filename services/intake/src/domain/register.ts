@@ -19,6 +19,12 @@ export type RegisterOutcome = (
   | { kind: 'limited' }
 ) & { /** The client's admission decision (rate-limit headers), when one was taken. */ admission?: Decision };
 
+/** The admission decision travels with an error thrown after it was taken (for the rate-limit headers). */
+export function withAdmission(e: unknown, admission: Decision | undefined): unknown {
+  if (admission && e && typeof e === 'object') (e as { admission?: Decision }).admission = admission;
+  return e;
+}
+
 /** A claim port's answer: the claim, or a refused admission; with the admission decision when taken. */
 export type AdmittedClaim = (ClaimResult | { kind: 'limited' }) & { admission?: Decision };
 
@@ -123,7 +129,7 @@ export async function register(
     await ports.publish(REGISTRATION_SUBMITTED_V1, registrationId, JSON.stringify(event));
   } catch (e) {
     await ports.markUncertain(claimInput).catch(() => undefined);
-    throw e;
+    throw withAdmission(e, admission);
   }
   // Not awaited: the registration is durable once Kafka acknowledged; this only makes the
   // Idempotency-Key replayable (until then a replay gets 409 IN_PROGRESS) and the GET answer early.

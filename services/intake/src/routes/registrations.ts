@@ -66,7 +66,17 @@ export function registrationRoutes(app: App, deps: RegistrationRoutesDeps) {
     'x-ratelimit-reset': String(Math.ceil((d.allowed ? d.resetMs : d.retryAfterMs) / 1000)),
     ...(d.allowed ? {} : { 'retry-after': String(Math.max(1, Math.ceil(d.retryAfterMs / 1000))) }),
   });
-  const limited = (d: Decision) => {
+  /**
+   * Clients refused admission, until their Retry-After: their next requests are refused before the body
+   * is read (as @fastify/rate-limit did for every request), without Redis — a refused take spends no
+   * token, so the answer is the one Redis would give. Per process; bounded (starts over past 100,000).
+   */
+  const refusedUntil = new Map<string, number>();
+  const limited = (d: Decision, client?: string) => {
+    if (client !== undefined && d.retryAfterMs > 0) {
+      if (refusedUntil.size >= 100_000) refusedUntil.clear();
+      refusedUntil.set(client, Date.now() + d.retryAfterMs);
+    }
     deps.onRejected('RATE_LIMITED');
     return RATE_LIMITED({ headers: admissionHeaders(d) });
   };
@@ -76,11 +86,20 @@ export function registrationRoutes(app: App, deps: RegistrationRoutesDeps) {
     {
       // Admission is not the rate-limit plugin's here: it is decided in the claim's Redis round trip
       // (one round trip per registration instead of two), or below for requests that never get there.
+      onRequest: async (req) => {
+        const until = refusedUntil.get(req.ip);
+        if (until === undefined) return;
+        const wait = until - Date.now();
+        if (wait <= 0) return void refusedUntil.delete(req.ip);
+        if (isDryRun(req, deps.dryRun)) return;
+        (req as any)[ADMITTED] = true;
+        throw limited({ allowed: false, remaining: 0, retryAfterMs: wait, resetMs: wait, source: 'local' });
+      },
       errorHandler: async (err, req, reply) => {
         if (!(req as any)[ADMITTED] && !isDryRun(req, deps.dryRun)) {
           (req as any)[ADMITTED] = true;
           const d = await deps.admit(req.ip);
-          if (!d.allowed) throw limited(d);
+          if (!d.allowed) throw limited(d, req.ip);
           reply.headers(admissionHeaders(d));
         }
         throw err;
@@ -114,6 +133,9 @@ export function registrationRoutes(app: App, deps: RegistrationRoutesDeps) {
         // The raw body (before normalisation) decides "same request" for Idempotency-Key.
         outcome = await register(dryRun ? deps.dryRun!.ports : deps.ports, req.body, (req as any).rawJson ?? req.body, key, req.ip);
       } catch (e) {
+        // Admission was spent before the publish failed: the answer says so, as every other does.
+        const admission = (e as { admission?: Decision } | undefined)?.admission;
+        if (admission && !dryRun) reply.headers(admissionHeaders(admission));
         if (e instanceof PublishTimeoutError || (e as Error)?.name?.startsWith('Kafka')) {
           deps.onRejected('SERVICE_UNAVAILABLE');
           throw SERVICE_UNAVAILABLE({ headers: { 'retry-after': String(deps.retryAfterSec) } });
@@ -123,7 +145,7 @@ export function registrationRoutes(app: App, deps: RegistrationRoutesDeps) {
       if (outcome.admission && !dryRun) reply.headers(admissionHeaders(outcome.admission));
       switch (outcome.kind) {
         case 'limited':
-          throw limited(outcome.admission!);
+          throw limited(outcome.admission!, req.ip);
         case 'duplicate':
           deps.onRejected(outcome.field === 'nik' ? 'NIK_ALREADY_REGISTERED' : 'EMAIL_ALREADY_REGISTERED');
           throw outcome.field === 'nik' ? NIK_ALREADY_REGISTERED() : EMAIL_ALREADY_REGISTERED();
