@@ -96,6 +96,15 @@ describe('email verification (real Kafka, PostgreSQL, Redis, MailDev)', () => {
       const r = await get(id);
       return r.statusCode === 200 && r.json().status === 'sent' ? r.json() : undefined;
     }, 20_000, 'status sent');
+  /** Once the new code's mail is out, the superseded code (if it differs) is wrong and the new one confirms. */
+  const onlyNewCodeConfirms = async (id: string, superseded: string, fresh: string) => {
+    await sentState(id);
+    if (fresh !== superseded) {
+      const stale = await confirm(id, superseded);
+      expect([stale.statusCode, stale.json().code, stale.json().attemptsLeft]).toEqual([400, 'EMAIL_CODE_INVALID', 4]);
+    }
+    expect((await confirm(id, fresh)).statusCode).toBe(200);
+  };
   const row = async (id: string) => (await db.query(`SELECT * FROM ${t.schema}.verifications WHERE registration_id = $1`, [id])).rows[0];
   const failuresRecorded = (id: string, n: number) =>
     waitFor(async () => ((await row(id)).mail_failures === n ? true : undefined), 10_000, `${n} failed send(s) recorded`);
@@ -171,13 +180,7 @@ describe('email verification (real Kafka, PostgreSQL, Redis, MailDev)', () => {
     await waitFor(async () => ((await resend(id)).statusCode === 202 ? true : undefined), 5_000, 'resend after the cooldown');
     const pending = await get(id);
     expect(pending.json().status).toMatch(/^(pending|sent)$/);
-    const fresh = await latestCode(p.email, 2);
-    await sentState(id);
-    if (fresh !== code) {
-      const old = await confirm(id, code);
-      expect([old.statusCode, old.json().code, old.json().attemptsLeft]).toEqual([400, 'EMAIL_CODE_INVALID', 4]);
-    }
-    expect((await confirm(id, fresh)).statusCode).toBe(200);
+    await onlyNewCodeConfirms(id, code, await latestCode(p.email, 2));
     const row = (await db.query(`SELECT send_count, code_hmac, verified_at FROM ${t.schema}.verifications WHERE registration_id = $1`, [id])).rows[0];
     expect(row).toMatchObject({ send_count: 2, code_hmac: null, verified_at: expect.any(Date) });
   });
@@ -279,13 +282,7 @@ describe('email verification (real Kafka, PostgreSQL, Redis, MailDev)', () => {
     const dead = await confirm(id, old);
     expect([dead.statusCode, dead.json().code]).toEqual([409, 'EMAIL_CODE_NOT_SENT']);
 
-    const fresh = await latestCode(p.email, 2);
-    await sentState(id);
-    if (fresh !== old) {
-      const stale = await confirm(id, old);
-      expect([stale.statusCode, stale.json().code, stale.json().attemptsLeft]).toEqual([400, 'EMAIL_CODE_INVALID', 4]);
-    }
-    expect((await confirm(id, fresh)).statusCode).toBe(200);
+    await onlyNewCodeConfirms(id, old, await latestCode(p.email, 2));
     expect(await row(id)).toMatchObject({ send_count: 1, mail_failures: 0, verified_at: expect.any(Date) });
   });
 

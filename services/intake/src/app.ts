@@ -176,7 +176,7 @@ export async function buildApp(config: IntakeConfig, opts: BuildOptions = {}): P
     } catch (e) {
       cold = e instanceof ClaimsColdError;
       if (cold) {
-        admission = bucket.fromRedis((e as ClaimsColdError).admission!);
+        admission = bucket.fromRedis((e as ClaimsColdError).admission);
         void warmClaims();
       } else {
         admission = bucket.locally(buckets, e as Error);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { REDIS_URL, uniqueId } from '@gelombang/testkit';
-import { ClaimsColdError, ClaimsStore, PendingCompletions } from '../src/data-access/claims-store';
+import { ClaimsColdError, ClaimsStore, PendingCompletions, type ClaimInput } from '../src/data-access/claims-store';
 
 /** A ClaimsStore on the real Redis under a prefix of its own; its keys are removed after the suite. */
 function realRedisStore() {
@@ -13,14 +13,20 @@ function realRedisStore() {
     if (keys.length) await redis.del(...keys);
     redis.disconnect();
   });
-  return { prefix, redis, store };
+  // Admission never in the way here: roomy buckets of the suite's own.
+  const buckets = [
+    { key: `${prefix}rl:client:test`, capacity: 1e6, ratePerSec: 1e6 },
+    { key: `${prefix}rl:global`, capacity: 1e6, ratePerSec: 1e6 },
+  ] as const;
+  const claim = async (i: ClaimInput) => (await store.admitAndClaim(buckets, i)).claim!;
+  return { prefix, redis, store, claim };
 }
 
 /** The claims' cold start on the real Redis: no marker → no claim; rebuilt from rows → warm. */
 describe('ClaimsStore after Redis lost its data (real Redis)', () => {
-  const { prefix, redis, store } = realRedisStore();
+  const { prefix, redis, store, claim: claimInput } = realRedisStore();
   const claim = (nikIndex: string, emailIndex: string) =>
-    store.claim({ nikIndex, emailIndex, bodyHash: 'h', registrationId: randomUUID(), submittedAt: new Date().toISOString() });
+    claimInput({ nikIndex, emailIndex, bodyHash: 'h', registrationId: randomUUID(), submittedAt: new Date().toISOString() });
   async function* pages(...batches: Array<Array<{ registrationId: string; nikIndex: string; emailIndex: string }>>) {
     yield* batches;
   }
@@ -52,7 +58,7 @@ describe('ClaimsStore after Redis lost its data (real Redis)', () => {
 });
 
 describe('ClaimsStore.complete (real Redis)', () => {
-  const { prefix, redis, store } = realRedisStore();
+  const { prefix, redis, store, claim } = realRedisStore();
 
   it('completes registrations acknowledged together in one call, each exactly as it would alone', async () => {
     await redis.set(`${prefix}claims:complete`, '1');
@@ -65,7 +71,7 @@ describe('ClaimsStore.complete (real Redis)', () => {
       registrationId: randomUUID(),
       submittedAt: new Date(Date.UTC(2026, 10, 30, 8, n)).toISOString(),
     }));
-    for (const i of inputs) expect((await store.claim(i)).kind).toBe('claimed');
+    for (const i of inputs) expect((await claim(i)).kind).toBe('claimed');
     // As after a failed publish's retry: an uncertain marker and expiring claims that completion clears.
     await store.markUncertain(inputs[0]!);
     expect(await redis.ttl(`${prefix}nik:nik-0`)).toBeGreaterThan(0);
@@ -89,7 +95,7 @@ describe('ClaimsStore.complete (real Redis)', () => {
       expect(JSON.parse((await redis.get(`${prefix}accepted:${i.registrationId}`))!)).toEqual({ submittedAt: i.submittedAt, emailMasked: `b***${n}@example.id` });
       if (i.idempotencyKeyHash) {
         expect(await redis.get(`${prefix}idem:${i.idempotencyKeyHash}`)).toBe(`done|${i.bodyHash}|${i.registrationId}|${i.submittedAt}`);
-        expect(await store.claim({ ...i, registrationId: randomUUID() })).toEqual({
+        expect(await claim({ ...i, registrationId: randomUUID() })).toEqual({
           kind: 'idempotent',
           state: 'done',
           bodyHash: i.bodyHash,

@@ -7,9 +7,9 @@ export type ClaimResult =
   | { kind: 'idempotent'; state: 'pending' | 'done'; bodyHash: string; registrationId: string; submittedAt: string };
 
 /*
- * The synchronous fast path of "one NIK, one email, one registration" and of Idempotency-Key, in one
- * atomic round trip. KEYS: nik, email, idem ('' when absent), the "claims are complete" marker. ARGV:
- * registration id, body hash, submittedAt, idem TTL, uncertain-marker prefix.
+ * The synchronous fast path of "one NIK, one email, one registration" and of Idempotency-Key, run inside
+ * ADMIT_AND_CLAIM. KEYS[k+1..k+4]: nik, email, idem ('' when absent), the "claims are complete" marker.
+ * ARGV[a+1..a+5]: registration id, body hash, submittedAt, idem TTL, uncertain-marker prefix.
  * Without the marker (Redis restarted empty: it keeps nothing on disk) the script claims nothing and
  * answers 'cold': the caller asks PostgreSQL instead while the claims are rebuilt from it.
  * A claim whose publish failed is "uncertain" (Kafka may still have stored the event): the same person
@@ -41,10 +41,6 @@ local function claim(k, a)
   end
   return {'ok', id}
 end
-`;
-
-const CLAIM = `${CLAIM_LUA}
-return claim(0, 0)
 `;
 
 /*
@@ -131,8 +127,8 @@ const ACCEPTED_VIEW_TTL_SEC = 3600;
 
 /** Redis holds no complete set of claims (it restarted empty): ask PostgreSQL, rebuild the claims. */
 export class ClaimsColdError extends Error {
-  /** From admitAndClaim: the admission decision, taken before the claim found the set cold. */
-  constructor(readonly admission?: number[]) {
+  /** The admission decision, taken before the claim found the set cold. */
+  constructor(readonly admission: number[]) {
     super('dedup claims are being rebuilt');
     this.name = 'ClaimsColdError';
   }
@@ -145,8 +141,7 @@ export class ClaimsStore {
     private readonly prefix: string,
     private readonly idempotencyTtlSec: number,
   ) {
-    if (!('intakeClaim' in redis)) {
-      redis.defineCommand('intakeClaim', { numberOfKeys: 4, lua: CLAIM });
+    if (!('intakeAdmitAndClaim' in redis)) {
       redis.defineCommand('intakeAdmitAndClaim', { numberOfKeys: 6, lua: ADMIT_AND_CLAIM });
       // The number of keys comes first in each call (a batch of any size).
       redis.defineCommand('intakeComplete', { lua: COMPLETE });
@@ -164,15 +159,10 @@ export class ClaimsStore {
     return `${this.prefix}uncertain:${registrationId}`;
   }
 
-  async claim(i: ClaimInput): Promise<ClaimResult> {
-    const answer = (await (this.redis as any).intakeClaim(...this.keys(i), this.readyKey, ...this.claimArgs(i))) as [string, string];
-    return this.claimResult(answer[0], answer[1]);
-  }
-
   /**
    * The two admission buckets (client's, global), then the claim, in one script call. `admission` is
    * the raw bucket decision for TokenBucket.fromRedis; `claim` is undefined when admission refused.
-   * Throws ClaimsColdError (admitted, nothing claimed) and Redis errors like `claim`.
+   * Throws ClaimsColdError (admitted, nothing claimed: ask PostgreSQL) and Redis errors.
    */
   async admitAndClaim(buckets: readonly [BucketSpec, BucketSpec], i: ClaimInput): Promise<{ admission: number[]; claim?: ClaimResult }> {
     const [kind, detail, ...admission] = (await (this.redis as any).intakeAdmitAndClaim(
@@ -193,7 +183,6 @@ export class ClaimsStore {
   }
 
   private claimResult(kind: string, detail: string): ClaimResult {
-    if (kind === 'cold') throw new ClaimsColdError();
     if (kind === 'ok') return { kind: 'claimed', registrationId: detail };
     if (kind === 'dup') return { kind: 'duplicate', field: detail as 'nik' | 'email' };
     const [state, bodyHash, registrationId, submittedAt] = detail.split('|') as ['pending' | 'done', string, string, string];
