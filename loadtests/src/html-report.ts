@@ -10,6 +10,9 @@ export interface TimelinePoint {
   max: number;
   errors: number;
   non2xx: number;
+  /** The whole machine's CPU in this second, where measured (the driver shares the machine). */
+  busyCores?: number;
+  stealCores?: number;
 }
 
 export interface ReportInput {
@@ -17,6 +20,8 @@ export interface ReportInput {
   scenario: string;
   generatedAt: string;
   machine: string;
+  /** CPUs of the machine that ran the load (the top of the machine-CPU chart). */
+  machineCpus?: number;
   /** Headline figures, shown as a table in this order. */
   summary: Array<[string, string | number]>;
   thresholds?: Array<{ name: string; limit: string; actual: string; ok: boolean }>;
@@ -62,6 +67,7 @@ th,td{padding:3px 10px;border-bottom:1px solid #ddd;text-align:left}tr.fail{back
 ${thresholds}
 <h2>Latency from the scheduled send time (ms)</h2><div class="chart" id="latency"></div>
 <h2>Offered vs achieved rate (requests/s)</h2><div class="chart" id="rate"></div>
+${r.timeline.some((p) => p.busyCores !== undefined) ? '<h2>Machine CPU (cores busy, cores stolen by the hypervisor)</h2><div class="chart" id="machine"></div>' : ''}
 <h2>Status codes</h2><div class="chart" id="status"></div>
 ${r.funnel ? '<h2>Funnel: people per stage</h2><div class="chart" id="funnel"></div><h2>Backlog drain per stage</h2><div class="chart" id="drain"></div>' : ''}
 <script>${asset('uPlot.iife.min.js')}</script>
@@ -76,6 +82,12 @@ new uPlot({ width: W, height: 260, scales: { x: { time: false } }, axes: [{ labe
 new uPlot({ width: W, height: 220, scales: { x: { time: false } }, axes: [{ label: 's' }, { label: 'req/s' }],
   series: [{ label: 's' }, line('offered', '#36c'), line('achieved', '#2a7'), line('errors + non-2xx', '#c22')] },
   [t, R.timeline.map(p => p.offered), R.timeline.map(p => p.achieved), R.timeline.map(p => p.errors + p.non2xx)], document.getElementById('rate'));
+if (document.getElementById('machine')) {
+  new uPlot({ width: W, height: 200, scales: { x: { time: false }, y: { range: [0, R.machineCpus || Math.max(...R.timeline.map(p => p.busyCores || 0))] } },
+    axes: [{ label: 's' }, { label: 'cores' }],
+    series: [{ label: 's' }, line('busy', '#36c'), line('steal', '#c22')] },
+    [t, R.timeline.map(p => p.busyCores ?? null), R.timeline.map(p => p.stealCores ?? null)], document.getElementById('machine'));
+}
 const codes = Object.keys(R.statusCounts);
 const bars = uPlot.paths.bars({ size: [0.6, 80] });
 const barScales = n => ({ x: { time: false, range: [-0.5, n - 0.5] }, y: { range: (u, min, max) => [0, max * 1.1] } });

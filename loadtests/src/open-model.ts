@@ -1,6 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import * as hdr from 'hdr-histogram-js';
 import { Client, type Dispatcher } from 'undici';
+import { sampleMachineCpu, type MachineCpu } from './machine';
+import { CLOCK_TICKS } from './processes';
 
 /*
  * Open-model load driver (the wrk2 idea): requests leave on a fixed schedule whatever the server does,
@@ -71,6 +73,9 @@ export interface SecondStats {
   p50: number;
   p99: number;
   max: number;
+  /** The whole machine's CPU in this second (cores busy, cores stolen by the hypervisor), where known. */
+  busyCores?: number;
+  stealCores?: number;
 }
 
 export interface OpenModelResult {
@@ -99,6 +104,8 @@ export interface OpenModelResult {
   /** Connections opened (unmeasured) before the schedule started; 0 when they opened during the run. */
   connectionsOpenedFirst: number;
   timeline: SecondStats[];
+  /** The machine's CPU over the schedule (the driver shares the machine: it only targets loopback). */
+  machine?: MachineCpu;
 }
 
 const US_PER_MS = 1000;
@@ -179,6 +186,7 @@ export async function runOpenModel(opts: OpenModelOptions): Promise<OpenModelRes
   const plan = schedule(opts.steps, opts.maxRequests ?? Number.MAX_SAFE_INTEGER);
   const plannedMs = opts.steps.reduce((sum, s) => sum + s.durationSec * 1000, 0);
   const start = performance.now();
+  const machineCpu = sampleMachineCpu(CLOCK_TICKS);
   const startedAt = new Date(performance.timeOrigin + start).toISOString();
   let next = plan.next();
   let schedulingDone = false;
@@ -291,6 +299,7 @@ export async function runOpenModel(opts: OpenModelOptions): Promise<OpenModelRes
   if (timer) clearTimeout(timer);
   if (tty) process.stderr.write('\n');
   closed = true;
+  const machine = machineCpu.stop();
   const unfinished = inFlight;
   if (unfinished > 0) {
     errors.UNFINISHED_AT_DEADLINE = unfinished;
@@ -304,7 +313,12 @@ export async function runOpenModel(opts: OpenModelOptions): Promise<OpenModelRes
   for (let i = 0; i < seconds.length; i++) {
     const s = seconds[i] ?? secondAt(i);
     const sum = s.hist ? summarize(s.hist) : undefined;
-    timeline.push({ second: i, offered: s.offered, sent: s.sent, dropped: s.dropped, achieved: s.achieved, non2xx: s.non2xx, errors: s.errors, p50: sum?.p50 ?? 0, p99: sum?.p99 ?? 0, max: sum?.max ?? 0 });
+    const cpu = machine?.perSecond[i];
+    timeline.push({
+      second: i, offered: s.offered, sent: s.sent, dropped: s.dropped, achieved: s.achieved, non2xx: s.non2xx, errors: s.errors,
+      p50: sum?.p50 ?? 0, p99: sum?.p99 ?? 0, max: sum?.max ?? 0,
+      ...(cpu ? { busyCores: cpu.busyCores, stealCores: cpu.stealCores } : {}),
+    });
   }
   return {
     label,
@@ -327,6 +341,7 @@ export async function runOpenModel(opts: OpenModelOptions): Promise<OpenModelRes
     maxClientQueued,
     connectionsOpenedFirst: opts.openConnectionsFirst ? Math.min(opts.openConnectionsFirst, opts.connections ?? 256) : 0,
     timeline,
+    ...(machine ? { machine } : {}),
   };
 }
 

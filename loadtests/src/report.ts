@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import type { AuditResult } from './audit';
 import type { ClosedModelResult } from './closed-model';
 import { renderHtmlReport, type ReportInput } from './html-report';
+import { machineMarkdown } from './machine';
 import type { OpenModelResult } from './open-model';
 import { errorRate } from './slo';
 
@@ -19,7 +20,7 @@ export function writeReport(scenario: string, data: unknown, markdown: string, h
   writeFileSync(`${base}.md`, markdown);
   if (!html) return [`${base}.json`, `${base}.md`];
   const machine = `${cpus().length} CPUs, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
-  writeFileSync(`${base}.html`, renderHtmlReport({ ...html, generatedAt: new Date().toISOString(), machine }));
+  writeFileSync(`${base}.html`, renderHtmlReport({ ...html, generatedAt: new Date().toISOString(), machine, machineCpus: cpus().length }));
   return [`${base}.json`, `${base}.md`, `${base}.html`];
 }
 
@@ -45,15 +46,18 @@ export function openModelMarkdown(run: OpenModelResult, withTimeline = true): st
     '',
     `Status codes: ${counts(run.statusCounts)}. Transport errors: ${counts(run.errors)}.`,
     `Driver: send lag p99 ${run.sendLagMs.p99} ms, max ${run.sendLagMs.max} ms; most in flight ${run.maxInFlight}; most queued in the client pool ${run.maxClientQueued}; ${run.connectionsOpenedFirst ? `${run.connectionsOpenedFirst} keep-alive connections opened before the schedule (as a load balancer holds them)` : 'connections opened during the run (--cold-connections)'}.`,
+    machineMarkdown(run.machine),
   ];
+  const cpu = run.timeline.some((t) => t.busyCores !== undefined);
+  const cores = (v: number | undefined) => (v === undefined ? '' : v);
   if (withTimeline) {
     lines.push(
       '',
       '<details><summary>Per second (latency of the requests scheduled in that second)</summary>',
       '',
       table(
-        ['s', 'offered', 'dropped', 'achieved', 'non-2xx', 'errors', 'p50 ms', 'p99 ms', 'max ms'],
-        run.timeline.map((t) => [t.second, t.offered, t.dropped, t.achieved, t.non2xx, t.errors, t.p50, t.p99, t.max]),
+        ['s', 'offered', 'dropped', 'achieved', 'non-2xx', 'errors', 'p50 ms', 'p99 ms', 'max ms', ...(cpu ? ['machine busy cores', 'steal cores'] : [])],
+        run.timeline.map((t) => [t.second, t.offered, t.dropped, t.achieved, t.non2xx, t.errors, t.p50, t.p99, t.max, ...(cpu ? [cores(t.busyCores), cores(t.stealCores)] : [])]),
       ),
       '',
       '</details>',

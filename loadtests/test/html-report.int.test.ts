@@ -14,9 +14,10 @@ const sample: ReportInput = {
   scenario: 'funnel',
   generatedAt: '2026-11-30T00:00:00Z',
   machine: 'test',
+  machineCpus: 2,
   summary: [['requests', 300], ['p99 ms', 12.5], ['weird </script> "name"', '<b>x</b>']],
   thresholds: [{ name: 'p99', limit: '≤ 50 ms', actual: '12.5 ms', ok: true }],
-  timeline: Array.from({ length: 10 }, (_, i) => ({ second: i, offered: 30, achieved: 29 + (i % 2), p50: 2 + i, p99: 10 + i, max: 20 + i, errors: 0, non2xx: i === 5 ? 1 : 0 })),
+  timeline: Array.from({ length: 10 }, (_, i) => ({ second: i, offered: 30, achieved: 29 + (i % 2), p50: 2 + i, p99: 10 + i, max: 20 + i, errors: 0, non2xx: i === 5 ? 1 : 0, busyCores: 1 + i / 10, stealCores: 0.05 })),
   statusCounts: { '202': 299, '409': 1 },
   funnel: {
     stages: [{ name: 'registered', count: 100 }, { name: 'email verified', count: 74 }, { name: 'NIK verified', count: 44 }],
@@ -44,10 +45,11 @@ run('HTML report in headless Chromium', () => {
     expect(html).not.toContain('</script> "name"'); // escaped, not closing the data script
   });
 
-  it('draws every chart offline (latency, rate, status codes, funnel, drain)', () => {
+  it('draws every chart offline (latency, rate, machine CPU, status codes, funnel, drain)', () => {
     const dom = chromium(['--virtual-time-budget=5000', '--dump-dom', `file://${file}`]);
-    expect(dom).toMatch(/data-charts="5"/);
-    expect((dom.match(/class="uplot/g) ?? []).length).toBe(5);
+    expect(dom).toMatch(/data-charts="6"/);
+    expect((dom.match(/class="uplot/g) ?? []).length).toBe(6);
+    expect(dom).toMatch(/id="machine"[^>]*><div class="uplot/);
     expect(dom).toContain('&lt;b&gt;x&lt;/b&gt;');
   });
 

@@ -96,12 +96,13 @@ async function searchCapacity(ctx: ScenarioContext): Promise<ScenarioOutcome> {
       '',
       breachesMarkdown(breaches),
       '',
-      '| offered/s | held | achieved/s | p50 ms | p99 ms | max ms | error rate | dropped | API CPU (cores) | projector CPU (cores) | why not |',
-      '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+      '| offered/s | held | achieved/s | p50 ms | p99 ms | max ms | error rate | dropped | API CPU (cores) | projector CPU (cores) | machine busy / steal (cores) | why not |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
       ...steps.map(
         (s) =>
           `| ${s.rate} | ${s.held ? 'yes' : 'no'} | ${s.run.achievedPerSec} | ${s.run.latencyMs.p50} | ${s.run.latencyMs.p99} | ${s.run.latencyMs.max} | ` +
-          `${(errorRate(s.run) * 100).toFixed(3)} % | ${s.run.dropped} | ${s.intakeCpuCores ?? 'n/a'} | ${s.projectorCores ?? 'n/a'} | ${s.breaches.join('; ')} |`,
+          `${(errorRate(s.run) * 100).toFixed(3)} % | ${s.run.dropped} | ${s.intakeCpuCores ?? 'n/a'} | ${s.projectorCores ?? 'n/a'} | ` +
+          `${s.run.machine ? `${s.run.machine.busyCores} of ${s.run.machine.cpus} / ${s.run.machine.stealCores}` : 'n/a'} | ${s.breaches.join('; ')} |`,
       ),
       '',
       `Refusals by code (all steps): ${Object.entries(outcomes.refusalCodes).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none'}.`,
