@@ -57,6 +57,31 @@ describe('ClaimsStore after Redis lost its data (real Redis)', () => {
   });
 });
 
+describe('ClaimsStore.admitAndClaim with any number of admission buckets (real Redis)', () => {
+  const { prefix, redis, store } = realRedisStore();
+  const input = (n: string): ClaimInput => ({ nikIndex: `nik-${n}`, emailIndex: `email-${n}`, bodyHash: '', registrationId: randomUUID(), submittedAt: new Date().toISOString() });
+  const bucket = (name: string, capacity: number) => ({ key: `${prefix}rl:${name}`, capacity, ratePerSec: 0.001 });
+
+  it('admits through every bucket it is given, claims only when all admit, and spends none when one refuses', async () => {
+    await redis.set(`${prefix}claims:complete`, '1');
+    const one = await store.admitAndClaim([bucket('only', 1)], input('a'));
+    expect(one.claim?.kind).toBe('claimed');
+    expect(one.admission[0]).toBe(1);
+    const refused = await store.admitAndClaim([bucket('only', 1)], input('b'));
+    expect(refused.claim).toBeUndefined();
+    expect(await redis.exists(`${prefix}nik:nik-b`)).toBe(0);
+
+    const three = [bucket('x', 5), bucket('y', 5), bucket('z', 1)];
+    expect((await store.admitAndClaim(three, input('c'))).claim?.kind).toBe('claimed');
+    const third = await store.admitAndClaim(three, input('d')); // z is empty
+    expect(third.claim).toBeUndefined();
+    expect(await redis.exists(`${prefix}nik:nik-d`)).toBe(0);
+    // x and y each spent one token (for c), not two: a refused take spends nothing.
+    expect(Math.floor(Number(await redis.hget(`${prefix}rl:x`, 't')))).toBe(4);
+    expect(Math.floor(Number(await redis.hget(`${prefix}rl:y`, 't')))).toBe(4);
+  });
+});
+
 describe('ClaimsStore.complete (real Redis)', () => {
   const { prefix, redis, store, claim } = realRedisStore();
 

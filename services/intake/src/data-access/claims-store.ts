@@ -44,15 +44,17 @@ end
 `;
 
 /*
- * Admission and claim in one round trip (a registration's hot path): KEYS[1..2] the client's and the
- * global bucket, then the claim's four keys; ARGV[1..5] the buckets' cost, capacities and rates, then
- * the claim's five arguments. Refused admission claims nothing. The answer is the claim's two fields
+ * Admission and claim in one round trip (a registration's hot path): KEYS[1..b] the admission buckets
+ * (the client's, the global one), then the claim's four keys; ARGV[1..1+2b] the buckets' cost,
+ * capacities and rates, then the claim's five arguments — so b = #KEYS - 4, and the buckets can change
+ * without touching the script. Refused admission claims nothing. The answer is the claim's two fields
  * followed by the admission decision: {kind, detail, allowed, remaining, retry, reset}.
  */
 const ADMIT_AND_CLAIM = `${TAKE_BUCKETS_LUA}${CLAIM_LUA}
-local d = take_buckets(0, 2, 1)
+local b = #KEYS - 4
+local d = take_buckets(0, b, 1)
 if d[1] == 0 then return {'limited', '', d[1], d[2], d[3], d[4]} end
-local c = claim(2, 5)
+local c = claim(b, 1 + 2 * b)
 return {c[1], c[2], d[1], d[2], d[3], d[4]}
 `;
 
@@ -142,8 +144,8 @@ export class ClaimsStore {
     private readonly idempotencyTtlSec: number,
   ) {
     if (!('intakeAdmitAndClaim' in redis)) {
-      redis.defineCommand('intakeAdmitAndClaim', { numberOfKeys: 6, lua: ADMIT_AND_CLAIM });
-      // The number of keys comes first in each call (a batch of any size).
+      // The number of keys comes first in each call of these two (any number of buckets; a batch of any size).
+      redis.defineCommand('intakeAdmitAndClaim', { lua: ADMIT_AND_CLAIM });
       redis.defineCommand('intakeComplete', { lua: COMPLETE });
       redis.defineCommand('intakeMarkUncertain', { numberOfKeys: 4, lua: MARK_UNCERTAIN });
       redis.defineCommand('intakeClaimNik', { numberOfKeys: 1, lua: CLAIM_NIK });
@@ -160,14 +162,14 @@ export class ClaimsStore {
   }
 
   /**
-   * The two admission buckets (client's, global), then the claim, in one script call. `admission` is
+   * The admission buckets (the intake passes the client's and the global one), then the claim, in one script call. `admission` is
    * the raw bucket decision for TokenBucket.fromRedis; `claim` is undefined when admission refused.
    * Throws ClaimsColdError (admitted, nothing claimed: ask PostgreSQL) and Redis errors.
    */
-  async admitAndClaim(buckets: readonly [BucketSpec, BucketSpec], i: ClaimInput): Promise<{ admission: number[]; claim?: ClaimResult }> {
+  async admitAndClaim(buckets: readonly BucketSpec[], i: ClaimInput): Promise<{ admission: number[]; claim?: ClaimResult }> {
     const [kind, detail, ...admission] = (await (this.redis as any).intakeAdmitAndClaim(
-      buckets[0].key,
-      buckets[1].key,
+      buckets.length + 4,
+      ...buckets.map((b) => b.key),
       ...this.keys(i),
       this.readyKey,
       ...bucketArgs(buckets),
