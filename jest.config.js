@@ -1,5 +1,6 @@
 // One jest run for the whole workspace. Tests are TypeScript transpiled by ts-jest
-// (isolatedModules: no type check here; `tsc -b` type-checks sources before tests run).
+// (isolatedModules: no type check here; `pnpm test` runs `tsc -b` for the sources and
+// `tsc -p tsconfig.tests.json` for the tests before jest).
 // Workspace packages are imported through their `exports` (built dist/), never their src/.
 /** @type {import('jest').Config} */
 const tsJest = ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }];

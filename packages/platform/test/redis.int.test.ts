@@ -32,8 +32,9 @@ describe('Redis command deadline (real Redis)', () => {
     return client;
   };
   afterAll(async () => {
-    const keys = await opened[0].keys(`${prefix}*`);
-    if (keys.length) await opened[0].del(...keys);
+    const [first] = opened;
+    const keys = first ? await first.keys(`${prefix}*`) : [];
+    if (first && keys.length) await first.del(...keys);
     await Promise.all(opened.map((c) => c.quit().catch(() => undefined)));
   });
 

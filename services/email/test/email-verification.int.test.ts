@@ -92,7 +92,7 @@ describe('email verification (real Kafka, PostgreSQL, Redis, MailDev)', () => {
     app.inject({ method: 'POST', url: `/v1/email-verifications/${id}/confirm`, payload: { code }, headers });
   const resend = (id: string) => app.inject({ method: 'POST', url: `/v1/email-verifications/${id}/resend` });
   const sentState = async (id: string) =>
-    waitFor(async () => {
+    waitFor<{ status: 'sent'; emailMasked: string; sentAt: string; expiresAt: string; attemptsLeft: number; resendAvailableAt: string }>(async () => {
       const r = await get(id);
       return r.statusCode === 200 && r.json().status === 'sent' ? r.json() : undefined;
     }, 20_000, 'status sent');

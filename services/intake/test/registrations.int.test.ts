@@ -89,9 +89,10 @@ describe('POST /v1/registrations (real Kafka, PostgreSQL, Redis)', () => {
       await consumer.subscribe({ topic: REGISTRATION_SUBMITTED_V1, fromBeginning: false });
       consumer.run({
         eachMessage: async ({ message }) => {
-          if (message.key?.toString() === registrationId) {
+          const key = message.key?.toString();
+          if (key !== undefined && key === registrationId) {
             clearTimeout(timer);
-            resolve({ key: message.key.toString(), value: message.value!.toString(), headers: { ct: String(message.headers?.['content-type']) } });
+            resolve({ key, value: message.value!.toString(), headers: { ct: String(message.headers?.['content-type']) } });
           }
         },
       });

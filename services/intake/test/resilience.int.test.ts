@@ -152,7 +152,7 @@ describe('intake under pressure and partial failure', () => {
     });
     expect(rows.map((r) => r.status).sort()).toEqual(['pending_email_verification', 'rejected_duplicate']);
     const loser = rows.find((r) => r.status === 'rejected_duplicate')!;
-    const view = await waitFor(async () => {
+    const view = await waitFor<{ status: string }>(async () => {
       const v = await app.inject({ method: 'GET', url: `/v1/registrations/${loser.registration_id}` });
       return v.statusCode === 200 ? v.json() : undefined;
     });

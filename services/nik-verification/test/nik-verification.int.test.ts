@@ -14,6 +14,11 @@ import type { App } from '@gelombang/platform';
 import { capturedLogs, DATABASE_URL, dropSchema, TopicTap, waitFor } from '@gelombang/testkit';
 import { buildTestApp, person, requestedEvent, startSim, statusOf, testEnv, upstream, type Sim, type TestEnv } from './helpers/build-test-app';
 
+interface Decision<F> {
+  fact: F;
+  status: ReturnType<typeof registrationStatusChangedV1.parse>;
+}
+
 /** Every personal value this file sent, to prove none reached a log line. */
 const sentPii = new Set<string>();
 const remember = <P extends { nik: string; fullName: string; birthDate: string }>(p: P): P => {
@@ -48,7 +53,9 @@ describe('NIK verification (real Kafka, PostgreSQL, Redis; registry simulator)',
   });
 
   /** Both events of one decision, parsed with their contracts. */
-  async function decisionOf(registrationId: string, topic: typeof NIK_VERIFIED_V1 | typeof NIK_REJECTED_V1, count = 1) {
+  async function decisionOf(registrationId: string, topic: typeof NIK_VERIFIED_V1, count?: number): Promise<Decision<ReturnType<typeof nikVerifiedV1.parse>>>;
+  async function decisionOf(registrationId: string, topic: typeof NIK_REJECTED_V1, count?: number): Promise<Decision<ReturnType<typeof nikRejectedV1.parse>>>;
+  async function decisionOf(registrationId: string, topic: typeof NIK_VERIFIED_V1 | typeof NIK_REJECTED_V1, count = 1): Promise<Decision<unknown>> {
     const facts = await tap.waitFor(topic, { key: registrationId, count });
     const statuses = await tap.waitFor(REGISTRATION_STATUS_CHANGED_V1, { key: registrationId, count });
     return {

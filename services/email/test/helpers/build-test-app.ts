@@ -55,7 +55,7 @@ export function person(overrides: Partial<Person> = {}): Person {
 }
 
 /** A registration.submitted.v1 event sealed with the test keys, as the intake builds it. */
-export function submittedEvent(cipher: PiiCipher, p: Person, registrationId = randomUUID()): RegistrationSubmittedV1 {
+export function submittedEvent(cipher: PiiCipher, p: Person, registrationId: string = randomUUID()): RegistrationSubmittedV1 {
   const seal = (field: string, v: string) => cipher.encrypt(v, field);
   const email = p.email.toLowerCase();
   return registrationSubmittedV1.parse(
