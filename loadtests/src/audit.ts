@@ -24,6 +24,8 @@ export interface AuditOptions {
   indexKey?: Buffer;
   /** The intake's projector group: the audit waits for it to reach the end of the topic first. */
   consumerGroup?: string;
+  /** The intake's registration.submitted.v1 (with its KAFKA_TOPIC_PREFIX; the shared topic by default). */
+  topic?: string;
   runId: string;
   catchUpTimeoutMs?: number;
 }
@@ -61,7 +63,8 @@ export async function audit(o: AuditOptions): Promise<AuditResult> {
   const started = Date.now();
   const timeoutMs = o.catchUpTimeoutMs ?? 180_000;
   const kafka = newKafka(o.infra.brokers, 'loadtests-audit');
-  const ends = await withAdmin(kafka, (admin) => endOffsets(admin, REGISTRATION_SUBMITTED_V1));
+  const topic = o.topic ?? REGISTRATION_SUBMITTED_V1;
+  const ends = await withAdmin(kafka, (admin) => endOffsets(admin, topic));
 
   const cipher = o.indexKey ? new PiiCipher({ k1: randomBytes(32) }, 'k1', o.indexKey) : undefined;
   const indexOf = (niks: string[]) => new Set(cipher ? niks.map((n) => cipher.blindIndex('nik', n)) : []);
@@ -72,7 +75,7 @@ export async function audit(o: AuditOptions): Promise<AuditResult> {
   const seen = new Map<string, number>(o.outcomes.accepted.map((id) => [id, 0]));
   const refusedPublished = new Set<string>();
   const uncertainPublished = new Set<string>();
-  const scan = await scanTopic(kafka, o.runId, o.startOffsets, ends, Math.max(30_000, timeoutMs / 2), (key, value) => {
+  const scan = await scanTopic(kafka, topic, o.runId, o.startOffsets, ends, Math.max(30_000, timeoutMs / 2), (key, value) => {
     const n = key === null ? undefined : seen.get(key);
     if (n !== undefined) return void seen.set(key as string, n + 1);
     if (!cipher) return;
@@ -89,7 +92,7 @@ export async function audit(o: AuditOptions): Promise<AuditResult> {
 
   let lag: number | null = null;
   if (o.consumerGroup) {
-    lag = await waitForProjector(o.infra.brokers, o.consumerGroup, Math.max(10_000, timeoutMs - (Date.now() - started)));
+    lag = await waitForProjector(o.infra.brokers, o.consumerGroup, Math.max(10_000, timeoutMs - (Date.now() - started)), topic);
     log(`projector lag ${lag}`);
   }
   const db = new pg.Client({ connectionString: o.infra.databaseUrl });
@@ -158,6 +161,7 @@ async function waitForRows(db: pg.Client, schema: string, ids: string[], deadlin
 /** Reads [start, end) of every partition with a throwaway group (deleted afterwards), bounded in time. */
 async function scanTopic(
   kafka: ReturnType<typeof newKafka>,
+  topic: string,
   runId: string,
   start: Offsets,
   end: Offsets,
@@ -175,7 +179,7 @@ async function scanTopic(
   const allRead = new Promise<void>((resolve) => (done = resolve));
   await consumer.connect();
   try {
-    await consumer.subscribe({ topics: [REGISTRATION_SUBMITTED_V1], fromBeginning: false });
+    await consumer.subscribe({ topics: [topic], fromBeginning: false });
     await consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch }) => {
@@ -195,7 +199,7 @@ async function scanTopic(
         }
       },
     });
-    await seekWhenReady(consumer, [...pending].map((p) => ({ topic: REGISTRATION_SUBMITTED_V1, partition: p, offset: String(start[p] ?? 0n) })));
+    await seekWhenReady(consumer, [...pending].map((p) => ({ topic, partition: p, offset: String(start[p] ?? 0n) })));
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
     const complete = await Promise.race([allRead.then(() => true), timedOut]);

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { REGISTRATION_SUBMITTED_V1 } from '@gelombang/contracts';
+import { DEADLETTER_V1, REGISTRATION_STATUS_CHANGED_V1, REGISTRATION_SUBMITTED_V1 } from '@gelombang/contracts';
 import { groupLag, newKafka, withAdmin } from './kafka';
 import { freePort, spawnNode, waitForHttp } from './processes';
 
@@ -29,12 +29,21 @@ export interface IntakeRunState {
   pgSchema: string;
   redisPrefix: string;
   consumerGroups: string[];
+  /** KAFKA_TOPIC_PREFIX of the run's intake: its topics are its own, created before and deleted after. */
+  topicPrefix: string;
 }
+
+/** The topics a started intake writes or reads (registrations, status changes, its dead letters). */
+export const RUN_TOPICS = [REGISTRATION_SUBMITTED_V1, REGISTRATION_STATUS_CHANGED_V1, DEADLETTER_V1];
+/** Partitions of a run's topics: as the shared ones (infra/kafka/topics.txt), so keys spread the same way. */
+const RUN_TOPIC_PARTITIONS = 6;
+const TOPIC_PREFIX_RE = /^lt-[0-9a-f]+\.$/;
 
 export const runState = (runId: string): IntakeRunState => ({
   pgSchema: `intake_lt_${runId}`,
   redisPrefix: `lt:${runId}:`,
   consumerGroups: [`intake-lt-${runId}`, `intake-lt-${runId}-status`],
+  topicPrefix: `lt-${runId}.`,
 });
 
 export interface StartedIntake extends IntakeRunState {
@@ -63,9 +72,9 @@ export interface StartIntakeOptions {
 /**
  * Starts the intake as the local cluster runs it (infra/services.txt): an API process with
  * CONSUMER_ENABLED=false and a projector process with CONSUMER_ENABLED=true, both from
- * services/intake/dist/server.js, with fresh PII keys and a private schema, Redis prefix and consumer
- * groups. Waits until both are ready and the projector has caught up with the topic (a new group
- * starts from the beginning of registration.submitted.v1, which other runs share).
+ * services/intake/dist/server.js, with fresh PII keys and a private schema, Redis prefix, consumer
+ * groups and topics (KAFKA_TOPIC_PREFIX): a running cluster's consumers never see the run's events,
+ * which they could not open and would dead-letter, and the shared topics do not grow with every run.
  */
 export async function startIntake(o: StartIntakeOptions): Promise<StartedIntake> {
   const state = runState(o.runId);
@@ -90,13 +99,15 @@ export async function startIntake(o: StartIntakeOptions): Promise<StartedIntake>
     KAFKA_BROKERS: o.infra.brokers.join(','),
     KAFKA_CLIENT_ID: `intake-lt-${o.runId}`,
     CONSUMER_GROUP: state.consumerGroups[0],
-    // A fresh group would otherwise replay the whole shared topic before the run (over a million events here).
-    CONSUMER_START_AT: 'end',
+    KAFKA_TOPIC_PREFIX: state.topicPrefix,
     ...(o.globalLimit
       ? { RATE_LIMIT_GLOBAL_BURST: String(o.globalLimit.burst), RATE_LIMIT_GLOBAL_PER_SEC: String(o.globalLimit.perSec) }
       : {}),
   };
   const log = (name: string) => (o.logPrefix ? { logFile: `${o.logPrefix}-${name}.log` } : {});
+  await withAdmin(newKafka(o.infra.brokers, 'loadtests-topics'), (admin) =>
+    admin.createTopics({ topics: RUN_TOPICS.map((t) => ({ topic: state.topicPrefix + t, numPartitions: RUN_TOPIC_PARTITIONS, replicationFactor: 1 })), waitForLeaders: true }),
+  );
   const projectorPort = await freePort();
   // The projector first: migrations run under an advisory lock, and it starts catching up at once.
   const projector = spawnNode('projector', INTAKE_SERVER, [], { ...env, HTTP_PORT: String(projectorPort), CONSUMER_ENABLED: 'true' }, log('projector'));
@@ -109,34 +120,35 @@ export async function startIntake(o: StartIntakeOptions): Promise<StartedIntake>
   try {
     await waitForHttp(`http://127.0.0.1:${projectorPort}/health/ready`, 60_000, projector);
     await waitForHttp(`${target}/health/ready`, 60_000, api);
-    // No catching up to wait for: with CONSUMER_START_AT=end a ready projector has joined at the topic's end.
+    // No catching up to wait for: the run's topics are new and empty.
   } catch (e) {
     await stop();
     await cleanupRunState(o.infra, state);
     throw e;
   }
-  process.stderr.write(`intake API pid ${api.pid} on ${target}, projector pid ${projector.pid}; schema ${state.pgSchema}, redis prefix ${state.redisPrefix}\n`);
+  process.stderr.write(`intake API pid ${api.pid} on ${target}, projector pid ${projector.pid}; schema ${state.pgSchema}, redis prefix ${state.redisPrefix}, topics ${state.topicPrefix}*\n`);
   return { ...state, target, pid: api.pid, projectorPid: projector.pid, indexKey, stop };
 }
 
-/** Waits until the projector group has committed up to the end of registration.submitted.v1. */
-export async function waitForProjector(brokers: string[], groupId: string, timeoutMs: number): Promise<number> {
+/** Waits until the projector group has committed up to the end of its registration.submitted.v1. */
+export async function waitForProjector(brokers: string[], groupId: string, timeoutMs: number, topic: string = REGISTRATION_SUBMITTED_V1): Promise<number> {
   const kafka = newKafka(brokers, 'loadtests-lag');
   return withAdmin(kafka, async (admin) => {
     const until = Date.now() + timeoutMs;
-    let lag = await groupLag(admin, groupId, REGISTRATION_SUBMITTED_V1);
+    let lag = await groupLag(admin, groupId, topic);
     while (lag > 0 && Date.now() < until) {
       await sleep(500);
-      lag = await groupLag(admin, groupId, REGISTRATION_SUBMITTED_V1);
+      lag = await groupLag(admin, groupId, topic);
     }
     return lag;
   });
 }
 
-/** Drops the run's schema, deletes its Redis keys (SCAN on its prefix only) and its consumer groups. */
+/** Drops the run's schema, deletes its Redis keys (SCAN on its prefix only), its consumer groups and its topics. */
 export async function cleanupRunState(infra: Infra, state: IntakeRunState): Promise<void> {
   if (!SCHEMA_RE.test(state.pgSchema)) throw new Error(`refusing odd schema name ${state.pgSchema}`);
   if (!/^lt:[0-9a-f]+:$/.test(state.redisPrefix)) throw new Error(`refusing odd Redis prefix ${state.redisPrefix}`);
+  if (!TOPIC_PREFIX_RE.test(state.topicPrefix)) throw new Error(`refusing odd topic prefix ${state.topicPrefix}`);
   const db = new pg.Client({ connectionString: infra.databaseUrl });
   await db.connect();
   try {
@@ -159,4 +171,8 @@ export async function cleanupRunState(infra: Infra, state: IntakeRunState): Prom
   await withAdmin(newKafka(infra.brokers, 'loadtests-cleanup'), (admin) => admin.deleteGroups(state.consumerGroups)).catch((e: Error) =>
     process.stderr.write(`could not delete consumer groups ${state.consumerGroups.join(', ')}: ${e.message}\n`),
   );
+  await withAdmin(newKafka(infra.brokers, 'loadtests-cleanup'), async (admin) => {
+    const mine = (await admin.listTopics()).filter((t) => t.startsWith(state.topicPrefix));
+    if (mine.length) await admin.deleteTopics({ topics: mine });
+  }).catch((e: Error) => process.stderr.write(`could not delete topics ${state.topicPrefix}*: ${e.message}\n`));
 }

@@ -46,7 +46,7 @@ async function searchCapacity(ctx: ScenarioContext): Promise<ScenarioOutcome> {
   const stepSec = ctx.durationSec ?? (ctx.smoke ? 3 : 10);
 
   return withIntake(ctx, { globalLimit: { burst: 1_000_000, perSec: 1_000_000 } }, async (sut) => {
-    const startOffsets = await topicEnds(ctx.infra);
+    const startOffsets = await topicEnds(ctx.infra, sut.submittedTopic);
     const outcomes = emptyOutcomes();
     const firstSeed = randomSeedBase();
     const steps: Array<{ rate: number; held: boolean; breaches: string[]; run: OpenModelResult; intakeCpuCores?: number; projectorCores?: number }> = [];

@@ -53,6 +53,8 @@ export interface IntakeUnderTest {
   target: string;
   pgSchema: string | undefined;
   consumerGroup: string | undefined;
+  /** Its registration.submitted.v1: the run's own topic when started here, the shared one at --target. */
+  submittedTopic: string;
   indexKey: Buffer | undefined;
   /** API and projector processes, when started here. */
   pid: number | undefined;
@@ -70,6 +72,7 @@ export async function withIntake<T>(
       target: ctx.target ?? DEFAULT_TARGET,
       pgSchema: ctx.pgSchema,
       consumerGroup: ctx.consumerGroup,
+      submittedTopic: REGISTRATION_SUBMITTED_V1,
       indexKey: key ? Buffer.from(key, 'base64') : undefined,
       pid: undefined,
       projectorPid: undefined,
@@ -82,7 +85,7 @@ export async function withIntake<T>(
     started = undefined;
     await s.stop();
     await cleanupRunState(ctx.infra, s);
-    process.stderr.write(`intake stopped; dropped schema ${s.pgSchema}, deleted ${s.redisPrefix}* and groups ${s.consumerGroups.join(', ')}\n`);
+    process.stderr.write(`intake stopped; dropped schema ${s.pgSchema}, deleted ${s.redisPrefix}*, groups ${s.consumerGroups.join(', ')} and topics ${s.topicPrefix}*\n`);
   };
   const unregister = cleanupOnInterrupt(release);
   mkdirSync(REPORTS_DIR, { recursive: true });
@@ -99,6 +102,7 @@ export async function withIntake<T>(
       target: started.target,
       pgSchema: started.pgSchema,
       consumerGroup: started.consumerGroups[0],
+      submittedTopic: started.topicPrefix + REGISTRATION_SUBMITTED_V1,
       indexKey: started.indexKey,
       pid: started.pid,
       projectorPid: started.projectorPid,
@@ -109,8 +113,8 @@ export async function withIntake<T>(
   }
 }
 
-export const topicEnds = (infra: Infra): Promise<Offsets> =>
-  withAdmin(newKafka(infra.brokers, 'loadtests-offsets'), (admin) => endOffsets(admin, REGISTRATION_SUBMITTED_V1));
+export const topicEnds = (infra: Infra, topic: string): Promise<Offsets> =>
+  withAdmin(newKafka(infra.brokers, 'loadtests-offsets'), (admin) => endOffsets(admin, topic));
 
 export async function auditIfAsked(ctx: ScenarioContext, sut: IntakeUnderTest, startOffsets: Offsets, outcomes: Outcomes): Promise<AuditResult | undefined> {
   if (!ctx.audit) return undefined;
@@ -121,6 +125,7 @@ export async function auditIfAsked(ctx: ScenarioContext, sut: IntakeUnderTest, s
     startOffsets,
     outcomes,
     runId: ctx.runId,
+    topic: sut.submittedTopic,
     ...(sut.indexKey ? { indexKey: sut.indexKey } : {}),
     ...(sut.consumerGroup ? { consumerGroup: sut.consumerGroup } : {}),
   });

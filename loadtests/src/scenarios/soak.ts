@@ -39,7 +39,7 @@ export async function soak(ctx: ScenarioContext): Promise<ScenarioOutcome> {
   const sampleEveryMs = ctx.smoke ? 1_000 : 5_000;
 
   return withIntake(ctx, {}, async (sut) => {
-    const startOffsets = await topicEnds(ctx.infra);
+    const startOffsets = await topicEnds(ctx.infra, sut.submittedTopic);
     const outcomes = emptyOutcomes();
     const samples: MemorySample[] = [];
     const t0 = Date.now();

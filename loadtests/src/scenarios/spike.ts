@@ -17,7 +17,7 @@ export async function spike(ctx: ScenarioContext): Promise<ScenarioOutcome> {
   const steps = [{ ratePerSec: rate, durationSec: Math.ceil(count / rate) }];
 
   return withIntake(ctx, {}, async (sut) => {
-    const startOffsets = await topicEnds(ctx.infra);
+    const startOffsets = await topicEnds(ctx.infra, sut.submittedTopic);
     const outcomes = emptyOutcomes();
     const before = await scrapeIntake(sut.target);
     const projectorCpu = cpuSince(sut.projectorPid);

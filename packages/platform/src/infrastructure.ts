@@ -11,7 +11,11 @@ import { scrapedGauge } from './metrics';
 export type InfrastructureConfig = Pick<
   BaseConfig,
   'DATABASE_URL' | 'PG_POOL_MAX' | 'REDIS_URL' | 'REDIS_COMMAND_TIMEOUT_MS' | 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID' | 'KAFKA_ACK_TIMEOUT_MS' | 'KAFKA_LINGER_MS'
-> & { PG_SCHEMA: string };
+> & {
+  PG_SCHEMA: string;
+  /** Prefix of every topic the service writes (see EventProducer); only a service that also consumes prefixed topics offers it. */
+  KAFKA_TOPIC_PREFIX?: string;
+};
 
 export interface Infrastructure {
   pool: pg.Pool;
@@ -48,7 +52,7 @@ export async function connectInfrastructure(
   if (!(await redisReady(redis, 2_000))) app.log.warn(`redis not reachable at start: ${o.whenRedisDown}`);
 
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? o.service, logger: app.log as any });
-  const producer = new EventProducer(kafka, { ackTimeoutMs: config.KAFKA_ACK_TIMEOUT_MS, lingerMs: config.KAFKA_LINGER_MS });
+  const producer = new EventProducer(kafka, { ackTimeoutMs: config.KAFKA_ACK_TIMEOUT_MS, lingerMs: config.KAFKA_LINGER_MS, topicPrefix: config.KAFKA_TOPIC_PREFIX ?? '' });
   await producer.connect();
   scrapedGauge(app.metrics, 'kafka_produce_requests_total', 'Produce requests sent (each carries every event queued when it left; KAFKA_LINGER_MS widens that window)', () => [
     { value: producer.produceRequests },

@@ -70,7 +70,12 @@ export class EventProducer {
 
   constructor(
     kafka: Kafka,
-    private readonly opts: { maxBatch?: number; ackTimeoutMs: number; lingerMs?: number },
+    /**
+     * `topicPrefix` goes in front of every topic this producer writes (the outbox relay's and dead
+     * letters included): an isolated run — a load test's private intake — then keeps its events out of
+     * the shared topics. Empty in every deployment.
+     */
+    private readonly opts: { maxBatch?: number; ackTimeoutMs: number; lingerMs?: number; topicPrefix?: string },
   ) {
     this.producer = kafka.producer({
       allowAutoTopicCreation: false,
@@ -132,10 +137,12 @@ export class EventProducer {
     this.queue = [];
     this.sentBatches++;
     const byTopic = new Map<string, Message[]>();
+    const prefix = this.opts.topicPrefix ?? '';
     for (const m of batch) {
-      const list = byTopic.get(m.topic) ?? [];
+      const topic = prefix + m.topic;
+      const list = byTopic.get(topic) ?? [];
       list.push({ key: m.key, value: m.value, headers: m.headers });
-      byTopic.set(m.topic, list);
+      byTopic.set(topic, list);
     }
     const send = this.producer
       .sendBatch({

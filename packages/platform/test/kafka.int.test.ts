@@ -108,6 +108,23 @@ describe('EventProducer and startConsumer on the real broker', () => {
     }
   });
 
+  it('with a topic prefix, writes every message to the prefixed topic and nothing to the unprefixed one', async () => {
+    const prefix = `lt-${randomUUID().slice(0, 8)}.`;
+    await admin.createTopics({ topics: [{ topic: prefix + topic, numPartitions: 1, replicationFactor: 1 }], waitForLeaders: true });
+    const isolated = new EventProducer(kafka, { ackTimeoutMs: 10_000, topicPrefix: prefix });
+    try {
+      await isolated.connect();
+      const sum = async (t: string) => (await admin.fetchTopicOffsets(t)).reduce((n, p) => n + Number(p.high), 0);
+      const shared = await sum(topic);
+      await Promise.all([1, 2, 3].map((n) => isolated.publish({ topic, key: `k${n}`, value: '{}' })));
+      expect(await sum(prefix + topic)).toBe(3);
+      expect(await sum(topic)).toBe(shared);
+    } finally {
+      await isolated.close().catch(() => undefined);
+      await admin.deleteTopics({ topics: [prefix + topic] }).catch(() => undefined);
+    }
+  });
+
   it('rejects a publish that the broker cannot take (unknown topic) instead of hanging', async () => {
     await expect(producer.publish({ topic: `test.missing-${randomUUID()}.v1`, key: 'k', value: '{}' })).rejects.toThrow();
   });

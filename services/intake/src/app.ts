@@ -236,7 +236,7 @@ export async function buildApp(config: IntakeConfig, opts: BuildOptions = {}): P
     consumers.push(
       await startConsumer(kafka, {
         groupId: config.CONSUMER_GROUP,
-        topics: [REGISTRATION_SUBMITTED_V1],
+        topics: [config.KAFKA_TOPIC_PREFIX + REGISTRATION_SUBMITTED_V1],
         logger: app.log as any,
         // During a surge: bigger batches, fewer PostgreSQL transactions and offset commits per
         // registration, at ≤ 100 ms more projection lag (GET answers from Redis until then).
@@ -255,7 +255,7 @@ export async function buildApp(config: IntakeConfig, opts: BuildOptions = {}): P
       }),
       await startConsumer(kafka, {
         groupId: `${config.CONSUMER_GROUP}-status`,
-        topics: [REGISTRATION_STATUS_CHANGED_V1],
+        topics: [config.KAFKA_TOPIC_PREFIX + REGISTRATION_STATUS_CHANGED_V1],
         logger: app.log as any,
         parse: parseStatusChanged,
         handle: statusChangedHandler(repository),

@@ -31,6 +31,15 @@ export const intakeEnv = z
     CONSUMER_GROUP: z.string().min(1).default('intake-projector'),
     /** committed: a new group replays the topics from the start (rebuilds the projection); end: a new group takes only new events (an existing one resumes either way). */
     CONSUMER_START_AT: z.enum(['committed', 'end']).default('committed'),
+    /**
+     * Put in front of every topic this intake writes and reads: an isolated run (the load suite's private
+     * intake) keeps its events out of the shared topics, where the running cluster's consumers would
+     * dead-letter them (sealed with keys they do not hold). Empty in every deployment.
+     */
+    KAFKA_TOPIC_PREFIX: z
+      .string()
+      .regex(/^([a-z0-9][a-z0-9-]*\.)?$/, 'empty, or lower-case letters, digits and dashes ending in a dot')
+      .default(''),
   })
   .refine(activeKeyIsKnown, { path: ['PII_ACTIVE_KEY_ID'], message: 'must name one of the PII_KEYS ids' })
   .refine((c) => c.INTAKE_MIN_AGE <= c.INTAKE_MAX_AGE, { path: ['INTAKE_MAX_AGE'], message: 'must be ≥ INTAKE_MIN_AGE' });
