@@ -135,7 +135,7 @@ async function main(): Promise<number> {
   reportStamp(); // the run's start names its reports and logs
   if (ctx.scenario === 'cleanup') {
     await cleanupRunState(defaultInfra(), runState(ctx.runId));
-    process.stderr.write(`removed schema, Redis keys and consumer groups of run ${ctx.runId}\n`);
+    process.stderr.write(`removed schema, Redis keys, consumer groups and topics of run ${ctx.runId}\n`);
     return 0;
   }
   const outcome = await (SCENARIOS[ctx.scenario] as (c: ScenarioContext) => Promise<ScenarioOutcome>)(ctx);

@@ -3,9 +3,9 @@ import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { DEADLETTER_V1, REGISTRATION_STATUS_CHANGED_V1, REGISTRATION_SUBMITTED_V1 } from '@gelombang/contracts';
+import { DEADLETTER_V1, NIK_VERIFICATION_REQUESTED_V1, REGISTRATION_STATUS_CHANGED_V1, REGISTRATION_SUBMITTED_V1 } from '@gelombang/contracts';
 import { groupLag, newKafka, withAdmin } from './kafka';
-import { freePort, spawnNode, waitForHttp } from './processes';
+import { freePort, spawnNode, waitForHttp, type NodeProcess } from './processes';
 
 /** The built intake; started as a process, never imported. */
 export const INTAKE_SERVER = resolve(__dirname, '..', '..', 'services', 'intake', 'dist', 'server.js');
@@ -33,8 +33,8 @@ export interface IntakeRunState {
   topicPrefix: string;
 }
 
-/** The topics a started intake writes or reads (registrations, status changes, its dead letters). */
-export const RUN_TOPICS = [REGISTRATION_SUBMITTED_V1, REGISTRATION_STATUS_CHANGED_V1, DEADLETTER_V1];
+/** Every topic a started intake writes or reads (registrations, status changes, NIK corrections' checks, its dead letters). */
+export const RUN_TOPICS = [REGISTRATION_SUBMITTED_V1, REGISTRATION_STATUS_CHANGED_V1, NIK_VERIFICATION_REQUESTED_V1, DEADLETTER_V1];
 /** Partitions of a run's topics: as the shared ones (infra/kafka/topics.txt), so keys spread the same way. */
 const RUN_TOPIC_PARTITIONS = 6;
 const TOPIC_PREFIX_RE = /^lt-[0-9a-f]+\.$/;
@@ -105,19 +105,21 @@ export async function startIntake(o: StartIntakeOptions): Promise<StartedIntake>
       : {}),
   };
   const log = (name: string) => (o.logPrefix ? { logFile: `${o.logPrefix}-${name}.log` } : {});
-  await withAdmin(newKafka(o.infra.brokers, 'loadtests-topics'), (admin) =>
-    admin.createTopics({ topics: RUN_TOPICS.map((t) => ({ topic: state.topicPrefix + t, numPartitions: RUN_TOPIC_PARTITIONS, replicationFactor: 1 })), waitForLeaders: true }),
-  );
-  const projectorPort = await freePort();
-  // The projector first: migrations run under an advisory lock, and it starts catching up at once.
-  const projector = spawnNode('projector', INTAKE_SERVER, [], { ...env, HTTP_PORT: String(projectorPort), CONSUMER_ENABLED: 'true' }, log('projector'));
-  const api = spawnNode('intake', INTAKE_SERVER, [], { ...env, HTTP_PORT: String(o.port), CONSUMER_ENABLED: 'false' }, {
-    ...(o.cpu === undefined ? {} : { cpu: o.cpu }),
-    ...log('intake'),
-  });
   const target = `http://127.0.0.1:${o.port}`;
-  const stop = async () => void (await Promise.all([api.stop(), projector.stop()]));
+  const running: NodeProcess[] = [];
+  const stop = async () => void (await Promise.all(running.map((p) => p.stop())));
+  let api: NodeProcess, projector: NodeProcess;
   try {
+    await createRunTopics(o.infra, state.topicPrefix);
+    const projectorPort = await freePort();
+    // The projector first: migrations run under an advisory lock, and it starts catching up at once.
+    projector = spawnNode('projector', INTAKE_SERVER, [], { ...env, HTTP_PORT: String(projectorPort), CONSUMER_ENABLED: 'true' }, log('projector'));
+    running.push(projector);
+    api = spawnNode('intake', INTAKE_SERVER, [], { ...env, HTTP_PORT: String(o.port), CONSUMER_ENABLED: 'false' }, {
+      ...(o.cpu === undefined ? {} : { cpu: o.cpu }),
+      ...log('intake'),
+    });
+    running.push(api);
     await waitForHttp(`http://127.0.0.1:${projectorPort}/health/ready`, 60_000, projector);
     await waitForHttp(`${target}/health/ready`, 60_000, api);
     // No catching up to wait for: the run's topics are new and empty.
@@ -128,6 +130,14 @@ export async function startIntake(o: StartIntakeOptions): Promise<StartedIntake>
   }
   process.stderr.write(`intake API pid ${api.pid} on ${target}, projector pid ${projector.pid}; schema ${state.pgSchema}, redis prefix ${state.redisPrefix}, topics ${state.topicPrefix}*\n`);
   return { ...state, target, pid: api.pid, projectorPid: projector.pid, indexKey, stop };
+}
+
+/** Creates the run's topics, empty; refuses to go on if one of them is still there (a deletion not finished). */
+async function createRunTopics(infra: Infra, prefix: string): Promise<void> {
+  const created = await withAdmin(newKafka(infra.brokers, 'loadtests-topics'), (admin) =>
+    admin.createTopics({ topics: RUN_TOPICS.map((t) => ({ topic: prefix + t, numPartitions: RUN_TOPIC_PARTITIONS, replicationFactor: 1 })), waitForLeaders: true }),
+  );
+  if (!created) throw new Error(`topics ${prefix}* already exist: another run with this id, or a deletion still in progress`);
 }
 
 /** Waits until the projector group has committed up to the end of its registration.submitted.v1. */
@@ -172,7 +182,11 @@ export async function cleanupRunState(infra: Infra, state: IntakeRunState): Prom
     process.stderr.write(`could not delete consumer groups ${state.consumerGroups.join(', ')}: ${e.message}\n`),
   );
   await withAdmin(newKafka(infra.brokers, 'loadtests-cleanup'), async (admin) => {
-    const mine = (await admin.listTopics()).filter((t) => t.startsWith(state.topicPrefix));
-    if (mine.length) await admin.deleteTopics({ topics: mine });
+    const mine = async () => (await admin.listTopics()).filter((t) => t.startsWith(state.topicPrefix));
+    const topics = await mine();
+    if (topics.length) await admin.deleteTopics({ topics });
+    // Gone before returning: a next start with the same run id (capacity's ratio, then its steps) creates them again.
+    const until = Date.now() + 15_000;
+    while ((await mine()).length && Date.now() < until) await sleep(200);
   }).catch((e: Error) => process.stderr.write(`could not delete topics ${state.topicPrefix}*: ${e.message}\n`));
 }

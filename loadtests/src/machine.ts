@@ -42,7 +42,7 @@ export interface MachineCpu {
   stealCores: number;
   /** busyCores / cpus */
   busyShare: number;
-  /** Second i: the CPU used from i to i + 1 s after the start. */
+  /** Second i: the CPU used around i to i + 1 s after the start (see secondsFromWindows). */
   perSecond: Array<{ second: number; busyCores: number; stealCores: number }>;
 }
 
@@ -57,27 +57,67 @@ const read = (): CpuTicks | undefined => {
   }
 };
 
-/** Samples /proc/stat every second until `stop()`; undefined from `stop()` where /proc is missing. */
+/** One reading window: from and to in seconds after the start, and the cores used in between. */
+interface Window {
+  from: number;
+  to: number;
+  busyCores: number;
+  stealCores: number;
+}
+
+/**
+ * Second s of a run gets the window that holds its middle (s + 0.5): windows are read on a clock of
+ * their own (start + k s), so late readings neither shift later seconds nor pile up; a reading delayed
+ * across a whole second (a stalled process) covers both seconds with its average.
+ */
+export function secondsFromWindows(windows: readonly Window[]): MachineCpu['perSecond'] {
+  const last = windows[windows.length - 1];
+  if (!last) return [];
+  const out: MachineCpu['perSecond'] = [];
+  let w = 0;
+  for (let second = 0; second + 0.5 < last.to; second++) {
+    while (w < windows.length - 1 && windows[w]!.to <= second + 0.5) w++;
+    const win = windows[w]!;
+    if (win.from <= second + 0.5) out.push({ second, busyCores: win.busyCores, stealCores: win.stealCores });
+  }
+  return out;
+}
+
+/** Samples /proc/stat about every second until `stop()`; undefined from `stop()` where /proc is missing. */
 export function sampleMachineCpu(ticksPerSec: number): { stop(): MachineCpu | undefined } {
   const t0 = performance.now();
   const first = read();
-  const perSecond: MachineCpu['perSecond'] = [];
+  const windows: Window[] = [];
   let prev = first ? { at: t0, ticks: first } : undefined;
-  const timer = setInterval(() => {
+  let k = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const sample = () => {
     const now = performance.now();
     const ticks = read();
-    if (!prev || !ticks) return;
-    perSecond.push({ second: perSecond.length, ...coresBetween(prev.ticks, ticks, (now - prev.at) / 1000, ticksPerSec) });
-    prev = { at: now, ticks };
-  }, 1000);
-  timer.unref();
+    if (prev && ticks && now > prev.at) {
+      windows.push({ from: (prev.at - t0) / 1000, to: (now - t0) / 1000, ...coresBetween(prev.ticks, ticks, (now - prev.at) / 1000, ticksPerSec) });
+      prev = { at: now, ticks };
+    }
+  };
+  const schedule = () => {
+    // The next whole second after now, on the run's own clock: a late reading does not push the rest.
+    k = Math.max(k + 1, Math.ceil((performance.now() - t0) / 1000));
+    timer = setTimeout(tick, Math.max(0, t0 + k * 1000 - performance.now()));
+    timer.unref();
+  };
+  const tick = () => {
+    sample();
+    schedule();
+  };
+  if (first) schedule();
   return {
     stop() {
-      clearInterval(timer);
+      if (timer) clearTimeout(timer);
+      sample();
       const last = read();
       if (!first || !last) return undefined;
       const all = coresBetween(first, last, (performance.now() - t0) / 1000, ticksPerSec);
-      return { cpus: last.cpus, ...all, busyShare: Math.round((all.busyCores / last.cpus) * 100) / 100, perSecond };
+      return { cpus: last.cpus, ...all, busyShare: Math.round((all.busyCores / last.cpus) * 100) / 100, perSecond: secondsFromWindows(windows) };
     },
   };
 }

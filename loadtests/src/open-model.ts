@@ -313,7 +313,7 @@ export async function runOpenModel(opts: OpenModelOptions): Promise<OpenModelRes
   for (let i = 0; i < seconds.length; i++) {
     const s = seconds[i] ?? secondAt(i);
     const sum = s.hist ? summarize(s.hist) : undefined;
-    const cpu = machine?.perSecond[i];
+    const cpu = machine?.perSecond.find((c) => c.second === i);
     timeline.push({
       second: i, offered: s.offered, sent: s.sent, dropped: s.dropped, achieved: s.achieved, non2xx: s.non2xx, errors: s.errors,
       p50: sum?.p50 ?? 0, p99: sum?.p99 ?? 0, max: sum?.max ?? 0,

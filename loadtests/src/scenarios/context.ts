@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { REGISTRATION_SUBMITTED_V1 } from '@gelombang/contracts';
 import { audit, type AuditResult } from '../audit';
-import { cleanupRunState, infraFromEnv, startIntake, type Infra, type StartedIntake } from '../intake-process';
+import { cleanupRunState, infraFromEnv, runState, startIntake, type Infra, type StartedIntake } from '../intake-process';
 import { cleanupOnInterrupt, freePort } from '../processes';
 import { brokersFromEnv, endOffsets, newKafka, withAdmin, type Offsets } from '../kafka';
 import type { Outcomes } from '../registration-load';
@@ -79,8 +79,13 @@ export async function withIntake<T>(
     });
   }
   let started: StartedIntake | undefined;
+  let starting = false;
   const release = async () => {
-    if (!started) return;
+    if (!started) {
+      // Interrupted while starting: whatever of the run's state exists already goes (idempotent).
+      if (starting) await cleanupRunState(ctx.infra, runState(ctx.runId)).catch(() => undefined);
+      return;
+    }
     const s = started;
     started = undefined;
     await s.stop();
@@ -90,6 +95,7 @@ export async function withIntake<T>(
   const unregister = cleanupOnInterrupt(release);
   mkdirSync(REPORTS_DIR, { recursive: true });
   try {
+    starting = true;
     started = await startIntake({
       runId: ctx.runId,
       port: ctx.intakePort ?? (await freePort()),

@@ -28,17 +28,27 @@ export class DeadlineRedis extends Redis {
     armDeadline(command, this.deadlineMs);
     return sent;
   }
+
+  /** ioredis's copy would be a plain client without any deadline: make another with createRedis. */
+  override duplicate(): Redis {
+    throw new Error('DeadlineRedis cannot be duplicated: make another client with createRedis');
+  }
 }
 
 function armDeadline(command: Command, ms: number): void {
-  if (command.isResolved) return;
-  // As ioredis's own timer: not cleared when the answer comes, it then finds the command resolved.
-  setTimeout(() => {
+  // ioredis's own (private) field: typed here through unknown, since the class declares it private.
+  const c = command as unknown as { _commandTimeoutTimer?: NodeJS.Timeout };
+  if (command.isResolved || c._commandTimeoutTimer) return;
+  // Kept where ioredis keeps its own timer, so its reply handling clears it (Command._convertValue): an
+  // answered command is not held for the rest of its deadline. (`isResolved` is set on resolve only: a
+  // command rejected meanwhile, say by an error reply, lets the timer run; rejecting it again is a no-op.)
+  c._commandTimeoutTimer = setTimeout(() => {
     if (command.isResolved) return;
     setImmediate(() => {
       if (!command.isResolved) command.reject(new Error(TIMED_OUT));
     });
-  }, ms).unref();
+  }, ms);
+  c._commandTimeoutTimer.unref();
 }
 
 /**

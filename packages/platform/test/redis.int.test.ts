@@ -50,6 +50,17 @@ describe('Redis command deadline (real Redis)', () => {
     await expect(getThroughAStall(stock, `${prefix}k2`, 300)).rejects.toThrow('Command timed out');
   });
 
+  it('gives scripts (defineCommand) the same deadline, and refuses to be duplicated without one', async () => {
+    const client = await open(createRedis({ url: REDIS_URL, commandTimeoutMs: 50, name: 'test-deadline' }));
+    client.defineCommand('testEchoKey', { numberOfKeys: 1, lua: "return redis.call('GET', KEYS[1])" });
+    await client.set(`${prefix}s`, 'scripted');
+    const answer = (client as unknown as { testEchoKey(key: string): Promise<string | null> }).testEchoKey(`${prefix}s`);
+    await new Promise<void>((r) => setImmediate(r));
+    stall(300);
+    await expect(answer).resolves.toBe('scripted');
+    expect(() => client.duplicate()).toThrow(/createRedis/);
+  });
+
   it('still rejects a command Redis does not answer, once its deadline has passed', async () => {
     const client = await open(createRedis({ url: REDIS_URL, commandTimeoutMs: 100, name: 'test-deadline' }));
     // BLPOP on an empty key holds this connection (only this one) for 1 s: a Redis that does not answer.
