@@ -122,6 +122,9 @@ export function sampleMachineCpu(ticksPerSec: number): { stop(): MachineCpu | un
   };
 }
 
+/** "busy of cpus / steal", the short form for a table cell; 'n/a' where not measured. */
+export const machineCell = (m: MachineCpu | undefined): string => (m ? `${m.busyCores} of ${m.cpus} / ${m.stealCores}` : 'n/a');
+
 /** One line for a report: how busy the machine was, and what that means for the latency beside it. */
 export function machineMarkdown(m: MachineCpu | undefined, generatorCores?: number): string {
   if (!m) return 'Machine CPU: not measured (no /proc/stat).';

@@ -310,10 +310,11 @@ export async function runOpenModel(opts: OpenModelOptions): Promise<OpenModelRes
   const elapsedMs = Math.round(performance.now() - start);
   const activeSec = Math.max(0.001, ((lastAnswerAt || performance.now()) - start) / 1000);
   const timeline: SecondStats[] = [];
+  const cpuBySecond = new Map((machine?.perSecond ?? []).map((c) => [c.second, c]));
   for (let i = 0; i < seconds.length; i++) {
     const s = seconds[i] ?? secondAt(i);
     const sum = s.hist ? summarize(s.hist) : undefined;
-    const cpu = machine?.perSecond.find((c) => c.second === i);
+    const cpu = cpuBySecond.get(i);
     timeline.push({
       second: i, offered: s.offered, sent: s.sent, dropped: s.dropped, achieved: s.achieved, non2xx: s.non2xx, errors: s.errors,
       p50: sum?.p50 ?? 0, p99: sum?.p99 ?? 0, max: sum?.max ?? 0,

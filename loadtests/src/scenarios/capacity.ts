@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { machineCell } from '../machine';
 import type { OpenModelResult } from '../open-model';
 import { cpuSince } from '../processes';
 import { emptyOutcomes, runRegistrationLoad } from '../registration-load';
@@ -102,7 +103,7 @@ async function searchCapacity(ctx: ScenarioContext): Promise<ScenarioOutcome> {
         (s) =>
           `| ${s.rate} | ${s.held ? 'yes' : 'no'} | ${s.run.achievedPerSec} | ${s.run.latencyMs.p50} | ${s.run.latencyMs.p99} | ${s.run.latencyMs.max} | ` +
           `${(errorRate(s.run) * 100).toFixed(3)} % | ${s.run.dropped} | ${s.intakeCpuCores ?? 'n/a'} | ${s.projectorCores ?? 'n/a'} | ` +
-          `${s.run.machine ? `${s.run.machine.busyCores} of ${s.run.machine.cpus} / ${s.run.machine.stealCores}` : 'n/a'} | ${s.breaches.join('; ')} |`,
+          `${machineCell(s.run.machine)} | ${s.breaches.join('; ')} |`,
       ),
       '',
       `Refusals by code (all steps): ${Object.entries(outcomes.refusalCodes).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none'}.`,

@@ -1,3 +1,4 @@
+import { machineCell } from '../machine';
 import { cpuSince } from '../processes';
 import { emptyOutcomes, runRegistrationLoad } from '../registration-load';
 import { randomSeedBase } from '../registrations';
@@ -82,7 +83,7 @@ export async function spike(ctx: ScenarioContext): Promise<ScenarioOutcome> {
         ['target', sut.target],
         ['scheduled / answered', `${run.scheduled} / ${run.answered}`],
         ['p50 / p99 / max (ms)', `${run.latencyMs.p50} / ${run.latencyMs.p99} / ${run.latencyMs.max}`],
-        ...(run.machine ? [['machine CPU busy / steal (cores, average)', `${run.machine.busyCores} of ${run.machine.cpus} / ${run.machine.stealCores}`] as [string, string]] : []),
+        ...(run.machine ? [['machine CPU busy / steal (cores, average)', machineCell(run.machine)] as [string, string]] : []),
         ...(auditResult ? [['accepted / in PostgreSQL / on Kafka', `${auditResult.accepted} / ${auditResult.inPostgres} / ${auditResult.onKafka}`] as [string, string]] : []),
       ] as Array<[string, string | number]>,
       thresholds: thresholdRows(ctx.slo, run, auditResult),
