@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
@@ -11,6 +12,32 @@ import { freePort, spawnNode, waitForHttp, type NodeProcess } from './processes'
 export const INTAKE_SERVER = resolve(__dirname, '..', '..', 'services', 'intake', 'dist', 'server.js');
 
 export const SCHEMA_RE = /^[a-z_][a-z0-9_]*$/;
+
+/** How the local cluster runs each process (`./gelombang start`); a started intake runs the same way. */
+export const SERVICES_FILE = resolve(__dirname, '..', '..', 'infra', 'services.txt');
+
+/** A process's `KEY=VALUE` settings in infra/services.txt (its port is the caller's to choose). */
+export function serviceSettings(name: string, file: string = SERVICES_FILE): Record<string, string> {
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const [first, , , ...words] = line.trim().split(/\s+/);
+    if (first !== name) continue;
+    return Object.fromEntries(
+      words.map((word) => {
+        const eq = word.indexOf('=');
+        if (eq <= 0) throw new Error(`${file}: ${name}: "${word}" is not KEY=VALUE`);
+        return [word.slice(0, eq), word.slice(eq + 1)];
+      }),
+    );
+  }
+  throw new Error(`${file}: no process named ${name}`);
+}
+
+/** services.txt's settings for `name`, with LOADTEST_SERVICE_NODE_OPTIONS (profiling flags) added to its NODE_OPTIONS. */
+function settingsOf(name: string): NodeJS.ProcessEnv {
+  const settings = serviceSettings(name);
+  const nodeOptions = [settings.NODE_OPTIONS, process.env.LOADTEST_SERVICE_NODE_OPTIONS].filter(Boolean).join(' ');
+  return { ...settings, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) };
+}
 
 export interface Infra {
   databaseUrl: string;
@@ -84,8 +111,6 @@ export async function startIntake(o: StartIntakeOptions): Promise<StartedIntake>
     HTTP_HOST: '127.0.0.1',
     HTTP_TRUST_PROXY: 'loopback',
     LOG_LEVEL: 'warn',
-    // For profiling a run (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`); the load generator keeps its own NODE_OPTIONS.
-    ...(process.env.LOADTEST_SERVICE_NODE_OPTIONS ? { NODE_OPTIONS: process.env.LOADTEST_SERVICE_NODE_OPTIONS } : {}),
     // For side-by-side runs: the producer's linger and the boot warm-up (the services' defaults otherwise).
     ...(process.env.KAFKA_LINGER_MS ? { KAFKA_LINGER_MS: process.env.KAFKA_LINGER_MS } : {}),
     ...(process.env.INTAKE_WARMUP_REQUESTS ? { INTAKE_WARMUP_REQUESTS: process.env.INTAKE_WARMUP_REQUESTS } : {}),
@@ -113,9 +138,12 @@ export async function startIntake(o: StartIntakeOptions): Promise<StartedIntake>
     await createRunTopics(o.infra, state.topicPrefix);
     const projectorPort = await freePort();
     // The projector first: migrations run under an advisory lock, and it starts catching up at once.
-    projector = spawnNode('projector', INTAKE_SERVER, [], { ...env, HTTP_PORT: String(projectorPort), CONSUMER_ENABLED: 'true' }, log('projector'));
+    // Each with its infra/services.txt settings (CONSUMER_ENABLED, NODE_OPTIONS); for profiling a run,
+    // LOADTEST_SERVICE_NODE_OPTIONS is added (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`); the load
+    // generator keeps its own NODE_OPTIONS.
+    projector = spawnNode('projector', INTAKE_SERVER, [], { ...env, ...settingsOf('intake-projector'), HTTP_PORT: String(projectorPort) }, log('projector'));
     running.push(projector);
-    api = spawnNode('intake', INTAKE_SERVER, [], { ...env, HTTP_PORT: String(o.port), CONSUMER_ENABLED: 'false' }, {
+    api = spawnNode('intake', INTAKE_SERVER, [], { ...env, ...settingsOf('intake'), HTTP_PORT: String(o.port) }, {
       ...(o.cpu === undefined ? {} : { cpu: o.cpu }),
       ...log('intake'),
     });
