@@ -129,4 +129,33 @@ describe(`hostile input against every documented route (seed ${SEED})`, () => {
     for (const status of [400, 404, 413, 415]) expect({ status, seen: (statuses.get(status) ?? 0) > 0 }).toEqual({ status, seen: true });
     expect(failures.slice(0, 20)).toEqual([]);
   }, 300_000);
+
+  it("answers the router's own refusals with coded, bilingual answers: an over-long path parameter is 404 ROUTE_NOT_FOUND, a broken percent-encoding 400 MALFORMED_URL", async () => {
+    let checked = 0;
+    for (const t of targets) {
+      const spec = (await t.app.inject({ method: 'GET', url: '/docs/openapi.json' })).json() as { paths: Record<string, Record<string, unknown>> };
+      for (const [path, ops] of Object.entries(spec.paths)) {
+        if (!/\{[^}]+\}/.test(path)) continue;
+        const method = Object.keys(ops)[0]!.toUpperCase() as 'GET';
+        const withParam = (p: string) => path.replace(/\{[^}]+\}/g, p);
+        for (const [lang, message] of [['id', 'Alamat tidak dikenal.'], ['en', 'No such endpoint.']] as const) {
+          const long = await t.app.inject({ method, url: withParam('a'.repeat(300)), headers: { 'accept-language': lang } });
+          expect({ route: `${t.name} ${method} ${path}`, status: long.statusCode, body: long.json() }).toEqual({
+            route: `${t.name} ${method} ${path}`,
+            status: 404,
+            body: { code: 'ROUTE_NOT_FOUND', message },
+          });
+        }
+        const broken = await t.app.inject({ method, url: withParam('%E0%A4%A'), headers: { 'accept-language': 'en' } });
+        expect({ route: `${t.name} ${method} ${path}`, status: broken.statusCode, code: broken.json().code }).toEqual({
+          route: `${t.name} ${method} ${path}`,
+          status: 400,
+          code: 'MALFORMED_URL',
+        });
+        expect(broken.body).not.toContain('%E0');
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(5);
+  });
 });

@@ -78,6 +78,10 @@ export const MALFORMED_JSON = defineError('MALFORMED_JSON', 400, {
   id: 'Isi permintaan bukan JSON yang valid.',
   en: 'The request body is not valid JSON.',
 });
+export const MALFORMED_URL = defineError('MALFORMED_URL', 400, {
+  id: 'Alamat permintaan tidak valid (kode persen yang rusak).',
+  en: 'The request URL is invalid (broken percent-encoding).',
+});
 export const BODY_TOO_LARGE = defineError('BODY_TOO_LARGE', 413, {
   id: 'Isi permintaan terlalu besar.',
   en: 'The request body is too large.',

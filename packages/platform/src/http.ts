@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
 import { compile as compileTrust } from '@fastify/proxy-addr';
 import { symbols as pinoSymbols, type Logger } from 'pino';
@@ -16,6 +16,7 @@ import {
   BODY_TOO_LARGE,
   INTERNAL_ERROR,
   MALFORMED_JSON,
+  MALFORMED_URL,
   UNSUPPORTED_MEDIA_TYPE,
   VALIDATION_FAILED,
   pickLang,
@@ -56,6 +57,9 @@ export interface ReadinessRegistry {
   drain(): void;
   readonly draining: boolean;
 }
+
+const routeNotFound = (reply: import('fastify').FastifyReply, lang: 'id' | 'en') =>
+  reply.status(404).send({ code: 'ROUTE_NOT_FOUND', message: lang === 'en' ? 'No such endpoint.' : 'Alamat tidak dikenal.' });
 
 function sendError(reply: import('fastify').FastifyReply, err: AppError, lang: 'id' | 'en') {
   for (const [k, v] of Object.entries(err.details.headers ?? {})) reply.header(k, v);
@@ -132,8 +136,19 @@ export async function createServer(opts: ServerOptions): Promise<App> {
     genReqId: () => randomUUID(),
     childLoggerFactory: lazyRequestLogger as unknown as FastifyServerOptions['childLoggerFactory'],
     // One line per request (onResponse below) instead of Fastify's two: during a surge the log volume
-    // is itself a load.
-    disableRequestLogging: true,
+    // is itself a load. (Fastify 5.12's non-deprecated spelling of `disableRequestLogging: true`.)
+    logController: new LogController({ disableRequestLogging: true }),
+    // Refusals the router makes before any route runs get coded answers like every other: a path
+    // parameter over find-my-way's 100 characters is an address no service has (404, as before
+    // Fastify 5.12 answered it itself with an uncoded 414), a parameter whose percent-encoding does
+    // not decode is malformed (400). Fastify's own answers carried no code and echoed the path.
+    frameworkErrors: (err, req, reply) => {
+      const lang = pickLang(req.headers['accept-language']);
+      if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') return routeNotFound(reply, lang);
+      if (err.code === 'FST_ERR_BAD_URL') return sendError(reply, MALFORMED_URL(), lang);
+      req.log.error({ errName: err.name, errCode: err.code }, 'router refused the request');
+      return sendError(reply, INTERNAL_ERROR(), lang);
+    },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   }).withTypeProvider<ZodTypeProvider>() as unknown as App;
@@ -205,10 +220,7 @@ export async function createServer(opts: ServerOptions): Promise<App> {
     return sendError(reply, INTERNAL_ERROR(), lang);
   });
 
-  app.setNotFoundHandler((req, reply) => {
-    const lang = pickLang(req.headers['accept-language']);
-    return reply.status(404).send({ code: 'ROUTE_NOT_FOUND', message: lang === 'en' ? 'No such endpoint.' : 'Alamat tidak dikenal.' });
-  });
+  app.setNotFoundHandler((req, reply) => routeNotFound(reply, pickLang(req.headers['accept-language'])));
 
   await app.register(fastifySwagger, {
     openapi: {
