@@ -141,9 +141,10 @@ export async function startIntake(o: StartIntakeOptions): Promise<StartedIntake>
     // Each with its infra/services.txt settings (CONSUMER_ENABLED, NODE_OPTIONS); for profiling a run,
     // LOADTEST_SERVICE_NODE_OPTIONS is added (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`); the load
     // generator keeps its own NODE_OPTIONS.
-    projector = spawnNode('projector', INTAKE_SERVER, [], { ...env, ...settingsOf('intake-projector'), HTTP_PORT: String(projectorPort) }, log('projector'));
+    // The run's own keys (schema, prefixes, groups, topics) win over anything services.txt may set.
+    projector = spawnNode('projector', INTAKE_SERVER, [], { ...settingsOf('intake-projector'), ...env, HTTP_PORT: String(projectorPort) }, log('projector'));
     running.push(projector);
-    api = spawnNode('intake', INTAKE_SERVER, [], { ...env, ...settingsOf('intake'), HTTP_PORT: String(o.port) }, {
+    api = spawnNode('intake', INTAKE_SERVER, [], { ...settingsOf('intake'), ...env, HTTP_PORT: String(o.port) }, {
       ...(o.cpu === undefined ? {} : { cpu: o.cpu }),
       ...log('intake'),
     });

@@ -1,7 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serviceSettings } from '../src/intake-process';
+
+const afterTestCleanup: Array<() => void> = [];
+afterAll(() => afterTestCleanup.forEach((f) => f()));
 
 describe('serviceSettings (infra/services.txt, as ./gelombang start reads it)', () => {
   it("gives a started intake the local cluster's settings: API and projector split, the API's young generation capped", () => {
@@ -10,7 +13,9 @@ describe('serviceSettings (infra/services.txt, as ./gelombang start reads it)', 
   });
 
   it('reads KEY=VALUE words after name, port and entry; skips comments; refuses other words and unknown names', () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'services-')), 'services.txt');
+    const dir = mkdtempSync(join(tmpdir(), 'services-'));
+    afterTestCleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'services.txt');
     writeFileSync(
       file,
       [

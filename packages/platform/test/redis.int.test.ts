@@ -13,8 +13,9 @@ function stall(ms: number): void {
 }
 
 /**
- * Sends a GET, lets the write go out (auto-pipelined commands are written from a `setImmediate`, which
- * runs before this one), then stalls the loop past the deadline while Redis answers.
+ * Sends a GET, lets the write go out (written at once by our clients; from a `setImmediate` that runs
+ * before this one by the auto-pipelining stock client below), then stalls the loop past the deadline
+ * while Redis answers.
  */
 async function getThroughAStall(client: Redis, key: string, stallMs: number): Promise<string | null> {
   const answer = client.get(key);
@@ -45,7 +46,7 @@ describe('Redis command deadline (real Redis)', () => {
   });
 
   it('(why: ioredis\'s own commandTimeout calls the same answer a timeout)', async () => {
-    const stock = await open(new Redis(REDIS_URL, { commandTimeout: 50, enableAutoPipelining: true, maxRetriesPerRequest: 0 }));
+    const stock = await open(new Redis(REDIS_URL, { commandTimeout: 50, maxRetriesPerRequest: 0 }));
     await stock.set(`${prefix}k2`, 'v');
     await expect(getThroughAStall(stock, `${prefix}k2`, 300)).rejects.toThrow('Command timed out');
   });
