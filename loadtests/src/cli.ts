@@ -30,6 +30,8 @@ pnpm loadtest cleanup --run-id ID   remove what a cut-short --start-intake run l
   --no-audit          skip the no-loss audit (spike, capacity)
   --cold-connections  spike, capacity, soak: connect during the run; by default the driver opens its
                       connections first, unmeasured, as a load balancer in front of the intake holds them
+  --no-lead-in        spike, capacity: no lead-in; by default 200/s for 5 s (audited, not counted) comes
+                      first, as the seed's peak minute came amid a registration already running
   --typo-share X      funnel: share of people whose NIK has a typo they later correct (default 0.1)
   --quota N           enroll-rush: seats in the batch (default 100; smoke 10)
 
@@ -85,6 +87,7 @@ function parse(argv: string[]): ScenarioContext {
       'consumer-group': { type: 'string' },
       'no-audit': { type: 'boolean', default: false },
       'cold-connections': { type: 'boolean', default: false },
+      'no-lead-in': { type: 'boolean', default: false },
       'typo-share': { type: 'string' },
       quota: { type: 'string' },
       'run-id': { type: 'string' },
@@ -112,6 +115,7 @@ function parse(argv: string[]): ScenarioContext {
     consumerGroup: values['consumer-group'],
     audit: !values['no-audit'],
     coldConnections: values['cold-connections'],
+    leadIn: !values['no-lead-in'],
     connections: positive('connections', values.connections),
     rates: values.rates?.split(',').map((r) => positive('rates', r.trim()) as number),
     typoShare: share(values['typo-share']),

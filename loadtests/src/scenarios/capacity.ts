@@ -6,13 +6,11 @@ import { emptyOutcomes, runRegistrationLoad } from '../registration-load';
 import { randomSeedBase } from '../registrations';
 import { auditMarkdown, breachesMarkdown, openModelMarkdown } from '../report';
 import { auditBreaches, errorRate, loadBreaches } from '../slo';
-import { auditIfAsked, metricsDelta, scrapeIntake, topicEnds, withIntake, type ScenarioContext, type ScenarioOutcome } from './context';
+import { auditIfAsked, leadInOf, metricsDelta, scrapeIntake, topicEnds, withIntake, type ScenarioContext, type ScenarioOutcome } from './context';
 import { ratio } from './ratio';
 
 const DEFAULT_RATES = [500, 1000, 1500, 2000, 2500, 3000, 4000, 5000, 6000, 8000, 10000];
 const PAUSE_MS = 3_000;
-/** Not counted: a fresh process answers its first requests slowly (JIT, connection pools). */
-const WARMUP = { ratePerSec: 200, durationSec: 5 };
 
 /**
  * Steps the arrival rate up (each step its own open-model run of --duration s, default 10, with a
@@ -45,16 +43,20 @@ export async function capacity(ctx: ScenarioContext): Promise<ScenarioOutcome> {
 async function searchCapacity(ctx: ScenarioContext): Promise<ScenarioOutcome> {
   const rates = ctx.rates ?? (ctx.smoke ? [100, 200] : DEFAULT_RATES);
   const stepSec = ctx.durationSec ?? (ctx.smoke ? 3 : 10);
+  const lead = leadInOf(ctx);
 
   return withIntake(ctx, { globalLimit: { burst: 1_000_000, perSec: 1_000_000 } }, async (sut) => {
     const startOffsets = await topicEnds(ctx.infra, sut.submittedTopic);
     const outcomes = emptyOutcomes();
     const firstSeed = randomSeedBase();
     const steps: Array<{ rate: number; held: boolean; breaches: string[]; run: OpenModelResult; intakeCpuCores?: number; projectorCores?: number }> = [];
-    process.stderr.write(`capacity: warm-up ${WARMUP.ratePerSec}/s for ${WARMUP.durationSec} s (not counted)\n`);
-    const warm = await runRegistrationLoad({ target: sut.target, steps: [WARMUP], runId: ctx.runId, firstSeed, label: 'warm-up', outcomes, progress: false });
-    let seedOffset = warm.scheduled;
-    await sleep(PAUSE_MS);
+    let seedOffset = 0;
+    if (ctx.leadIn !== false) {
+      process.stderr.write(`capacity: lead-in ${lead.ratePerSec}/s for ${lead.durationSec} s (audited, not counted)\n`);
+      const done = await runRegistrationLoad({ target: sut.target, steps: [lead], runId: ctx.runId, firstSeed, label: 'lead-in', outcomes, progress: false });
+      seedOffset = done.scheduled;
+      await sleep(PAUSE_MS);
+    }
     for (const rate of rates) {
       const before = await scrapeIntake(sut.target);
       const projectorCpu = cpuSince(sut.projectorPid);
@@ -90,7 +92,7 @@ async function searchCapacity(ctx: ScenarioContext): Promise<ScenarioOutcome> {
       `# Capacity — ${steps[0]?.run.startedAt ?? ''}`,
       '',
       `Run ${ctx.runId} against ${sut.target}${sut.pid ? ` (intake pid ${sut.pid}, started by the scenario, global admission limit lifted)` : ''}. ` +
-        `A ${WARMUP.durationSec} s warm-up at ${WARMUP.ratePerSec}/s (audited, not counted), then steps of ${stepSec} s, ${PAUSE_MS / 1000} s apart; a step holds when p99 from scheduled send ≤ ${ctx.slo.p99Ms} ms and error rate ≤ ${ctx.slo.maxErrorRate * 100} %.`,
+        `${ctx.leadIn === false ? 'No lead-in (--no-lead-in)' : `A ${lead.durationSec} s lead-in at ${lead.ratePerSec}/s (audited, not counted)`}, then steps of ${stepSec} s, ${PAUSE_MS / 1000} s apart; a step holds when p99 from scheduled send ≤ ${ctx.slo.p99Ms} ms and error rate ≤ ${ctx.slo.maxErrorRate * 100} %.`,
       '',
       `**Highest rate that held: ${capacityPerSec}/s.**` +
         (allHeld ? ' Every step held: the limit lies higher (add --rates).' : ''),
