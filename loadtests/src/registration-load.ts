@@ -74,3 +74,57 @@ export async function runRegistrationLoad(o: RegistrationLoadOptions): Promise<O
     onError: (i) => void o.outcomes.uncertainNiks.push(niks[i] as string),
   });
 }
+
+/**
+ * Registrations sent before the measured run (spike, capacity), audited like the rest but not counted in
+ * its latency. The seed's 80,000-in-a-minute came hours into a registration that was already running, so
+ * its peak met warm processes (JIT-compiled paths, Kafka producer metadata, Redis scripts loaded, the
+ * projector consuming); a just-started intake answers its first second several times slower.
+ * `--no-lead-in` measures that case.
+ */
+export const LEAD_IN = { ratePerSec: 200, durationSec: 5 };
+/** The lead-in of a --smoke run (which only checks the wiring): a second at 50/s. */
+const SMOKE_LEAD_IN = { ratePerSec: 50, durationSec: 1 };
+
+export interface LeadIn {
+  ratePerSec: number;
+  durationSec: number;
+  scheduled: number;
+  /** Answered 202 (the audit's "accepted"). */
+  accepted: number;
+  /** Everything else: refused, failed, unanswered or dropped. */
+  failed: number;
+  p99Ms: number;
+  /** Refusals by code during the lead-in (kept out of the measured run's). */
+  refusalCodes: Record<string, number>;
+}
+
+/**
+ * Sends the lead-in (`LEAD_IN`, or a second at 50/s when `smoke`) with seeds from `firstSeed` on, into
+ * `outcomes` (the audit covers it); the measured run starts at `firstSeed + scheduled`.
+ */
+export async function runLeadIn(o: { label: string; target: string; runId: string; firstSeed: number; smoke: boolean; outcomes: Outcomes }): Promise<LeadIn> {
+  const step = o.smoke ? SMOKE_LEAD_IN : LEAD_IN;
+  process.stderr.write(`${o.label}: lead-in ${step.ratePerSec}/s for ${step.durationSec} s (audited, not counted)\n`);
+  const refusalsBefore = { ...o.outcomes.refusalCodes };
+  const done = await runRegistrationLoad({ target: o.target, steps: [step], runId: o.runId, firstSeed: o.firstSeed, label: 'lead-in', outcomes: o.outcomes, progress: false });
+  const accepted = done.statusCounts['202'] ?? 0;
+  const refusalCodes = Object.fromEntries(
+    Object.entries(o.outcomes.refusalCodes)
+      .map(([code, n]) => [code, n - (refusalsBefore[code] ?? 0)] as const)
+      .filter(([, n]) => n > 0),
+  );
+  return { ...step, scheduled: done.scheduled, accepted, failed: done.scheduled - accepted, p99Ms: done.latencyMs.p99, refusalCodes };
+}
+
+/** A lead-in request that was not accepted fails the run: the surge must not start from a broken intake. */
+export const leadInBreaches = (l: LeadIn | undefined): string[] =>
+  l && l.failed > 0 ? [`lead-in: ${l.failed} of ${l.scheduled} requests not accepted (202)`] : [];
+
+/** The measured run's refusals by code: the run's outcomes minus the lead-in's. */
+export const measuredRefusals = (outcomes: Outcomes, l: LeadIn | undefined): Record<string, number> =>
+  Object.fromEntries(
+    Object.entries(outcomes.refusalCodes)
+      .map(([code, n]) => [code, n - (l?.refusalCodes[code] ?? 0)] as const)
+      .filter(([, n]) => n > 0),
+  );

@@ -2,11 +2,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { machineCell } from '../machine';
 import type { OpenModelResult } from '../open-model';
 import { cpuSince } from '../processes';
-import { emptyOutcomes, runRegistrationLoad } from '../registration-load';
+import { emptyOutcomes, leadInBreaches, runLeadIn, runRegistrationLoad } from '../registration-load';
 import { randomSeedBase } from '../registrations';
 import { auditMarkdown, breachesMarkdown, openModelMarkdown } from '../report';
 import { auditBreaches, errorRate, loadBreaches } from '../slo';
-import { auditIfAsked, leadInOf, metricsDelta, scrapeIntake, topicEnds, withIntake, type ScenarioContext, type ScenarioOutcome } from './context';
+import { auditIfAsked, metricsDelta, scrapeIntake, topicEnds, withIntake, type ScenarioContext, type ScenarioOutcome } from './context';
 import { ratio } from './ratio';
 
 const DEFAULT_RATES = [500, 1000, 1500, 2000, 2500, 3000, 4000, 5000, 6000, 8000, 10000];
@@ -43,20 +43,16 @@ export async function capacity(ctx: ScenarioContext): Promise<ScenarioOutcome> {
 async function searchCapacity(ctx: ScenarioContext): Promise<ScenarioOutcome> {
   const rates = ctx.rates ?? (ctx.smoke ? [100, 200] : DEFAULT_RATES);
   const stepSec = ctx.durationSec ?? (ctx.smoke ? 3 : 10);
-  const lead = leadInOf(ctx);
 
   return withIntake(ctx, { globalLimit: { burst: 1_000_000, perSec: 1_000_000 } }, async (sut) => {
     const startOffsets = await topicEnds(ctx.infra, sut.submittedTopic);
     const outcomes = emptyOutcomes();
     const firstSeed = randomSeedBase();
     const steps: Array<{ rate: number; held: boolean; breaches: string[]; run: OpenModelResult; intakeCpuCores?: number; projectorCores?: number }> = [];
-    let seedOffset = 0;
-    if (ctx.leadIn !== false) {
-      process.stderr.write(`capacity: lead-in ${lead.ratePerSec}/s for ${lead.durationSec} s (audited, not counted)\n`);
-      const done = await runRegistrationLoad({ target: sut.target, steps: [lead], runId: ctx.runId, firstSeed, label: 'lead-in', outcomes, progress: false });
-      seedOffset = done.scheduled;
-      await sleep(PAUSE_MS);
-    }
+    const leadIn =
+      ctx.leadIn === false ? undefined : await runLeadIn({ label: 'capacity', target: sut.target, runId: ctx.runId, firstSeed, smoke: ctx.smoke, outcomes });
+    let seedOffset = leadIn?.scheduled ?? 0;
+    if (leadIn) await sleep(PAUSE_MS);
     for (const rate of rates) {
       const before = await scrapeIntake(sut.target);
       const projectorCpu = cpuSince(sut.projectorPid);
@@ -84,6 +80,7 @@ async function searchCapacity(ctx: ScenarioContext): Promise<ScenarioOutcome> {
     const allHeld = steps.every((s) => s.held);
     const auditResult = await auditIfAsked(ctx, sut, startOffsets, outcomes);
     const breaches = [
+      ...leadInBreaches(leadIn),
       // Only a limit actually found counts against minCapacityPerSec (not a smoke run that never hit one).
       ...(!allHeld && capacityPerSec < ctx.slo.minCapacityPerSec ? [`capacity ${capacityPerSec}/s < ${ctx.slo.minCapacityPerSec}/s (minCapacityPerSec)`] : []),
       ...(auditResult ? auditBreaches(ctx.slo, auditResult) : []),
@@ -92,7 +89,7 @@ async function searchCapacity(ctx: ScenarioContext): Promise<ScenarioOutcome> {
       `# Capacity — ${steps[0]?.run.startedAt ?? ''}`,
       '',
       `Run ${ctx.runId} against ${sut.target}${sut.pid ? ` (intake pid ${sut.pid}, started by the scenario, global admission limit lifted)` : ''}. ` +
-        `${ctx.leadIn === false ? 'No lead-in (--no-lead-in)' : `A ${lead.durationSec} s lead-in at ${lead.ratePerSec}/s (audited, not counted)`}, then steps of ${stepSec} s, ${PAUSE_MS / 1000} s apart; a step holds when p99 from scheduled send ≤ ${ctx.slo.p99Ms} ms and error rate ≤ ${ctx.slo.maxErrorRate * 100} %.`,
+        `${leadIn ? `A ${leadIn.durationSec} s lead-in at ${leadIn.ratePerSec}/s (${leadIn.accepted} of ${leadIn.scheduled} accepted; audited, not counted)` : 'No lead-in (--no-lead-in)'}, then steps of ${stepSec} s, ${PAUSE_MS / 1000} s apart; a step holds when p99 from scheduled send ≤ ${ctx.slo.p99Ms} ms and error rate ≤ ${ctx.slo.maxErrorRate * 100} %.`,
       '',
       `**Highest rate that held: ${capacityPerSec}/s.**` +
         (allHeld ? ' Every step held: the limit lies higher (add --rates).' : ''),
@@ -108,7 +105,7 @@ async function searchCapacity(ctx: ScenarioContext): Promise<ScenarioOutcome> {
           `${machineCell(s.run.machine)} | ${s.breaches.join('; ')} |`,
       ),
       '',
-      `Refusals by code (all steps): ${Object.entries(outcomes.refusalCodes).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none'}.`,
+      `Refusals by code (all steps, lead-in included): ${Object.entries(outcomes.refusalCodes).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none'}.`,
       '',
       '## Steps in detail',
       '',
@@ -133,7 +130,7 @@ async function searchCapacity(ctx: ScenarioContext): Promise<ScenarioOutcome> {
         timeline,
         statusCounts,
       },
-      data: { scenario: 'capacity', runId: ctx.runId, target: sut.target, slo: ctx.slo, capacityPerSec, breaches, steps, refusalCodes: outcomes.refusalCodes, audit: auditResult },
+      data: { scenario: 'capacity', runId: ctx.runId, target: sut.target, leadIn, slo: ctx.slo, capacityPerSec, breaches, steps, refusalCodes: outcomes.refusalCodes, audit: auditResult },
       markdown,
       breaches,
     };

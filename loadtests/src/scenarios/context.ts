@@ -9,17 +9,6 @@ import type { Outcomes } from '../registration-load';
 import { REPORTS_DIR, reportStamp, type HtmlInput } from '../report';
 import type { Slo } from '../slo';
 
-/**
- * Registrations sent before the measured run (spike, capacity), audited like the rest but not counted in
- * its latency. The seed's 80,000-in-a-minute came hours into a registration that was already running, so
- * its peak met warm processes (JIT-compiled paths, Kafka producer metadata, Redis scripts loaded, the
- * projector consuming); a just-started intake answers its first second several times slower.
- * `--no-lead-in` measures that case.
- */
-export const LEAD_IN = { ratePerSec: 200, durationSec: 5 };
-/** The lead-in of a --smoke run (which only checks the wiring): a second at 50/s. */
-export const leadInOf = (ctx: Pick<ScenarioContext, 'smoke'>) => (ctx.smoke ? { ratePerSec: 50, durationSec: 1 } : LEAD_IN);
-
 export interface ScenarioContext {
   scenario: string;
   runId: string;

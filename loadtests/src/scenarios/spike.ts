@@ -1,10 +1,10 @@
 import { machineCell } from '../machine';
 import { cpuSince } from '../processes';
-import { emptyOutcomes, runRegistrationLoad } from '../registration-load';
+import { emptyOutcomes, leadInBreaches, measuredRefusals, runLeadIn, runRegistrationLoad } from '../registration-load';
 import { randomSeedBase } from '../registrations';
 import { auditMarkdown, breachesMarkdown, openModelMarkdown, phaseMarkdown } from '../report';
 import { auditBreaches, loadBreaches, thresholdRows } from '../slo';
-import { auditIfAsked, leadInOf, metricsDelta, scrapeIntake, topicEnds, withIntake, type ScenarioContext, type ScenarioOutcome } from './context';
+import { auditIfAsked, metricsDelta, scrapeIntake, topicEnds, withIntake, type ScenarioContext, type ScenarioOutcome } from './context';
 
 /**
  * The seed's peak minute: 80,000 unique applicants at a constant 1,333/s (60 s), then the no-loss audit.
@@ -18,20 +18,14 @@ export async function spike(ctx: ScenarioContext): Promise<ScenarioOutcome> {
   const count = ctx.count ?? (ctx.rate ? Math.round(ctx.rate * durationSec) : ctx.smoke ? 500 : 80_000);
   const rate = ctx.rate ?? count / durationSec;
   const steps = [{ ratePerSec: rate, durationSec: Math.ceil(count / rate) }];
-  const lead = leadInOf(ctx);
 
   return withIntake(ctx, {}, async (sut) => {
     const startOffsets = await topicEnds(ctx.infra, sut.submittedTopic);
     const outcomes = emptyOutcomes();
     let firstSeed = randomSeedBase();
-    let leadIn: { scheduled: number; answered: number; failed: number; p99Ms: number } | undefined;
-    if (ctx.leadIn !== false) {
-      process.stderr.write(`spike: lead-in ${lead.ratePerSec}/s for ${lead.durationSec} s (audited, not counted)\n`);
-      const done = await runRegistrationLoad({ target: sut.target, steps: [lead], runId: ctx.runId, firstSeed, label: 'lead-in', outcomes, progress: false });
-      const failed = done.errorCount + Object.entries(done.statusCounts).reduce((n, [status, c]) => n + (status.startsWith('2') ? 0 : c), 0);
-      leadIn = { scheduled: done.scheduled, answered: done.answered, failed, p99Ms: done.latencyMs.p99 };
-      firstSeed += done.scheduled;
-    }
+    const leadIn =
+      ctx.leadIn === false ? undefined : await runLeadIn({ label: 'spike', target: sut.target, runId: ctx.runId, firstSeed, smoke: ctx.smoke, outcomes });
+    firstSeed += leadIn?.scheduled ?? 0;
     const before = await scrapeIntake(sut.target);
     const projectorCpu = cpuSince(sut.projectorPid);
     const driverCpu = cpuSince(process.pid);
@@ -52,7 +46,7 @@ export async function spike(ctx: ScenarioContext): Promise<ScenarioOutcome> {
     const driverCores = driverCpu();
     const auditResult = await auditIfAsked(ctx, sut, startOffsets, outcomes);
     const breaches = [
-      ...(leadIn && leadIn.failed > 0 ? [`lead-in: ${leadIn.failed} of ${leadIn.scheduled} requests failed or were refused`] : []),
+      ...leadInBreaches(leadIn),
       ...loadBreaches(ctx.slo, run),
       ...(auditResult ? auditBreaches(ctx.slo, auditResult) : []),
     ];
@@ -62,7 +56,7 @@ export async function spike(ctx: ScenarioContext): Promise<ScenarioOutcome> {
       '',
       `Run ${ctx.runId}: ${count} registrations at ${rate.toFixed(1)}/s (open model) against ${sut.target}${sut.pid ? ` (intake pid ${sut.pid}, started by the scenario)` : ''}.`,
       leadIn
-        ? `Lead-in: ${leadIn.scheduled} registrations at ${lead.ratePerSec}/s for ${lead.durationSec} s just before (the peak came amid running registration), audited with the rest, not counted in the figures below (their p99: ${leadIn.p99Ms} ms).`
+        ? `Lead-in: ${leadIn.scheduled} registrations at ${leadIn.ratePerSec}/s for ${leadIn.durationSec} s just before (the peak came amid running registration), audited with the rest, not counted in the figures below (their p99: ${leadIn.p99Ms} ms).`
         : 'No lead-in (--no-lead-in): the surge met an intake fresh from boot.',
       `SLO: p99 ≤ ${ctx.slo.p99Ms} ms from scheduled send, error rate ≤ ${ctx.slo.maxErrorRate * 100} %, lost ≤ ${ctx.slo.maxLost}, duplicated ≤ ${ctx.slo.maxDuplicated}.`,
       '',
@@ -72,7 +66,7 @@ export async function spike(ctx: ScenarioContext): Promise<ScenarioOutcome> {
       '',
       openModelMarkdown(run),
       '',
-      `Refusals by code: ${Object.entries(outcomes.refusalCodes).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none'}.`,
+      `Refusals by code: ${Object.entries(measuredRefusals(outcomes, leadIn)).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none'}.`,
       intakeCpu === undefined ? '' : `Intake API process CPU over the run: ${intakeCpu} s (${(intakeCpu / (run.elapsedMs / 1000)).toFixed(2)} cores on average).`,
       projectorCores === undefined ? '' : `Projector process: ${projectorCores} cores on average over the run.`,
       driverCores === undefined ? '' : `Load generator (this process): ${driverCores} cores on average over the run — taken from the same cores when it runs on the server's machine.`,
@@ -101,7 +95,7 @@ export async function spike(ctx: ScenarioContext): Promise<ScenarioOutcome> {
         ['run', ctx.runId],
         ['target', sut.target],
         ['scheduled / answered', `${run.scheduled} / ${run.answered}`],
-        ['lead-in (not counted)', leadIn ? `${leadIn.scheduled} at ${lead.ratePerSec}/s` : 'none'],
+        ['lead-in (not counted)', leadIn ? `${leadIn.scheduled} at ${leadIn.ratePerSec}/s, ${leadIn.accepted} accepted` : 'none'],
         ['p50 / p99 / max (ms)', `${run.latencyMs.p50} / ${run.latencyMs.p99} / ${run.latencyMs.max}`],
         ...(run.machine ? [['machine CPU busy / steal (cores, average)', machineCell(run.machine)] as [string, string]] : []),
         ...(auditResult ? [['accepted / in PostgreSQL / on Kafka', `${auditResult.accepted} / ${auditResult.inPostgres} / ${auditResult.onKafka}`] as [string, string]] : []),
@@ -110,6 +104,6 @@ export async function spike(ctx: ScenarioContext): Promise<ScenarioOutcome> {
       timeline: run.timeline,
       statusCounts: run.statusCounts,
     };
-    return { html, data: { scenario: 'spike', runId: ctx.runId, target: sut.target, rate, count, leadIn, slo: ctx.slo, breaches, run, refusalCodes: outcomes.refusalCodes, audit: auditResult, intakeMetrics, projectorCores }, markdown, breaches };
+    return { html, data: { scenario: 'spike', runId: ctx.runId, target: sut.target, rate, count, leadIn, slo: ctx.slo, breaches, run, refusalCodes: measuredRefusals(outcomes, leadIn), audit: auditResult, intakeMetrics, projectorCores }, markdown, breaches };
   });
 }
