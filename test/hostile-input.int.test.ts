@@ -153,6 +153,7 @@ describe(`hostile input against every documented route (seed ${SEED})`, () => {
           code: 'MALFORMED_URL',
         });
         expect(broken.body).not.toContain('%E0');
+        expect(broken.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
         checked++;
       }
     }

@@ -143,6 +143,8 @@ export async function createServer(opts: ServerOptions): Promise<App> {
     // Fastify 5.12 answered it itself with an uncoded 414), a parameter whose percent-encoding does
     // not decode is malformed (400). Fastify's own answers carried no code and echoed the path.
     frameworkErrors: (err, req, reply) => {
+      // These requests never reach the hooks (onSend sets it for every other answer).
+      reply.header('x-request-id', req.id);
       const lang = pickLang(req.headers['accept-language']);
       if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') return routeNotFound(reply, lang);
       if (err.code === 'FST_ERR_BAD_URL') return sendError(reply, MALFORMED_URL(), lang);
