@@ -32,7 +32,10 @@ export function serviceSettings(name: string, file: string = SERVICES_FILE): Rec
   throw new Error(`${file}: no process named ${name}`);
 }
 
-/** services.txt's settings for `name`, with LOADTEST_SERVICE_NODE_OPTIONS (profiling flags) added to its NODE_OPTIONS. */
+/**
+ * services.txt's settings for `name`, with LOADTEST_SERVICE_NODE_OPTIONS added to its NODE_OPTIONS (for
+ * profiling a run, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`; the load generator keeps its own).
+ */
 function settingsOf(name: string): NodeJS.ProcessEnv {
   const settings = serviceSettings(name);
   const nodeOptions = [settings.NODE_OPTIONS, process.env.LOADTEST_SERVICE_NODE_OPTIONS].filter(Boolean).join(' ');
@@ -138,10 +141,7 @@ export async function startIntake(o: StartIntakeOptions): Promise<StartedIntake>
     await createRunTopics(o.infra, state.topicPrefix);
     const projectorPort = await freePort();
     // The projector first: migrations run under an advisory lock, and it starts catching up at once.
-    // Each with its infra/services.txt settings (CONSUMER_ENABLED, NODE_OPTIONS); for profiling a run,
-    // LOADTEST_SERVICE_NODE_OPTIONS is added (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`); the load
-    // generator keeps its own NODE_OPTIONS.
-    // The run's own keys (schema, prefixes, groups, topics) win over anything services.txt may set.
+    // Each takes its infra/services.txt settings (settingsOf), then the run's own keys, which win.
     projector = spawnNode('projector', INTAKE_SERVER, [], { ...settingsOf('intake-projector'), ...env, HTTP_PORT: String(projectorPort) }, log('projector'));
     running.push(projector);
     api = spawnNode('intake', INTAKE_SERVER, [], { ...settingsOf('intake'), ...env, HTTP_PORT: String(o.port) }, {

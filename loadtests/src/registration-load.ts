@@ -109,11 +109,7 @@ export async function runLeadIn(o: { label: string; target: string; runId: strin
   const refusalsBefore = { ...o.outcomes.refusalCodes };
   const done = await runRegistrationLoad({ target: o.target, steps: [step], runId: o.runId, firstSeed: o.firstSeed, label: 'lead-in', outcomes: o.outcomes, progress: false });
   const accepted = done.statusCounts['202'] ?? 0;
-  const refusalCodes = Object.fromEntries(
-    Object.entries(o.outcomes.refusalCodes)
-      .map(([code, n]) => [code, n - (refusalsBefore[code] ?? 0)] as const)
-      .filter(([, n]) => n > 0),
-  );
+  const refusalCodes = refusalsMinus(o.outcomes.refusalCodes, refusalsBefore);
   return { ...step, scheduled: done.scheduled, accepted, failed: done.scheduled - accepted, p99Ms: done.latencyMs.p99, refusalCodes };
 }
 
@@ -121,10 +117,14 @@ export async function runLeadIn(o: { label: string; target: string; runId: strin
 export const leadInBreaches = (l: LeadIn | undefined): string[] =>
   l && l.failed > 0 ? [`lead-in: ${l.failed} of ${l.scheduled} requests not accepted (202)`] : [];
 
-/** The measured run's refusals by code: the run's outcomes minus the lead-in's. */
-export const measuredRefusals = (outcomes: Outcomes, l: LeadIn | undefined): Record<string, number> =>
+/** Refusal counts by code in `all` that are not in `part` (codes left with none are dropped). */
+const refusalsMinus = (all: Record<string, number>, part: Record<string, number>): Record<string, number> =>
   Object.fromEntries(
-    Object.entries(outcomes.refusalCodes)
-      .map(([code, n]) => [code, n - (l?.refusalCodes[code] ?? 0)] as const)
+    Object.entries(all)
+      .map(([code, n]) => [code, n - (part[code] ?? 0)] as const)
       .filter(([, n]) => n > 0),
   );
+
+/** The measured run's refusals by code: the run's outcomes minus the lead-in's. */
+export const measuredRefusals = (outcomes: Outcomes, l: LeadIn | undefined): Record<string, number> =>
+  refusalsMinus(outcomes.refusalCodes, l?.refusalCodes ?? {});
