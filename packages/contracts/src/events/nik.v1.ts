@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cloudEvent } from '../cloudevents';
+import { defineEvent } from '../cloudevents';
 import { sealed } from './registration-submitted.v1';
 
 /**
@@ -18,7 +18,8 @@ export const nikVerificationRequestedV1Data = z.object({
 });
 export type NikVerificationRequestedV1Data = z.infer<typeof nikVerificationRequestedV1Data>;
 export const NIK_VERIFICATION_REQUESTED_V1 = 'nik.verification-requested.v1';
-export const nikVerificationRequestedV1 = cloudEvent('id.gelombang.nik.verification-requested.v1', nikVerificationRequestedV1Data);
+export const nikVerificationRequestedV1Event = defineEvent(NIK_VERIFICATION_REQUESTED_V1, 'id.gelombang.nik.verification-requested.v1', nikVerificationRequestedV1Data);
+export const nikVerificationRequestedV1 = nikVerificationRequestedV1Event.schema;
 export type NikVerificationRequestedV1 = z.infer<typeof nikVerificationRequestedV1>;
 
 /** The registry knows this person: NIK, name and birth date match. */
@@ -31,7 +32,8 @@ export const nikVerifiedV1Data = z.object({
 });
 export type NikVerifiedV1Data = z.infer<typeof nikVerifiedV1Data>;
 export const NIK_VERIFIED_V1 = 'nik.verified.v1';
-export const nikVerifiedV1 = cloudEvent('id.gelombang.nik.verified.v1', nikVerifiedV1Data);
+export const nikVerifiedV1Event = defineEvent(NIK_VERIFIED_V1, 'id.gelombang.nik.verified.v1', nikVerifiedV1Data);
+export const nikVerifiedV1 = nikVerifiedV1Event.schema;
 export type NikVerifiedV1 = z.infer<typeof nikVerifiedV1>;
 
 /**
@@ -49,5 +51,6 @@ export const nikRejectedV1Data = z.object({
 });
 export type NikRejectedV1Data = z.infer<typeof nikRejectedV1Data>;
 export const NIK_REJECTED_V1 = 'nik.rejected.v1';
-export const nikRejectedV1 = cloudEvent('id.gelombang.nik.rejected.v1', nikRejectedV1Data);
+export const nikRejectedV1Event = defineEvent(NIK_REJECTED_V1, 'id.gelombang.nik.rejected.v1', nikRejectedV1Data);
+export const nikRejectedV1 = nikRejectedV1Event.schema;
 export type NikRejectedV1 = z.infer<typeof nikRejectedV1>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cloudEvent } from '../cloudevents';
+import { defineEvent } from '../cloudevents';
 
 /** The funnel, in order. Each later service moves a registration forward (or to a rejected state). */
 export const registrationStatus = z.enum([
@@ -31,5 +31,6 @@ export const registrationStatusChangedV1Data = z.object({
 export type RegistrationStatusChangedV1Data = z.infer<typeof registrationStatusChangedV1Data>;
 
 export const REGISTRATION_STATUS_CHANGED_V1 = 'registration.status-changed.v1';
-export const registrationStatusChangedV1 = cloudEvent('id.gelombang.registration.status-changed.v1', registrationStatusChangedV1Data);
+export const registrationStatusChangedV1Event = defineEvent(REGISTRATION_STATUS_CHANGED_V1, 'id.gelombang.registration.status-changed.v1', registrationStatusChangedV1Data);
+export const registrationStatusChangedV1 = registrationStatusChangedV1Event.schema;
 export type RegistrationStatusChangedV1 = z.infer<typeof registrationStatusChangedV1>;

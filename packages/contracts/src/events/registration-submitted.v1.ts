@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { cloudEvent } from '../cloudevents';
+import { defineEvent } from '../cloudevents';
 
 /** A value sealed with AES-256-GCM by the platform's PiiCipher: `v1.<kid>.<iv>.<ct>`. */
 export const sealed = z.string().regex(/^v1\.[A-Za-z0-9_-]{1,32}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, 'must be a sealed value');
@@ -28,5 +28,6 @@ export const registrationSubmittedV1Data = z.object({
 export type RegistrationSubmittedV1Data = z.infer<typeof registrationSubmittedV1Data>;
 
 export const REGISTRATION_SUBMITTED_V1 = 'registration.submitted.v1';
-export const registrationSubmittedV1 = cloudEvent('id.gelombang.registration.submitted.v1', registrationSubmittedV1Data);
+export const registrationSubmittedV1Event = defineEvent(REGISTRATION_SUBMITTED_V1, 'id.gelombang.registration.submitted.v1', registrationSubmittedV1Data);
+export const registrationSubmittedV1 = registrationSubmittedV1Event.schema;
 export type RegistrationSubmittedV1 = z.infer<typeof registrationSubmittedV1>;
