@@ -99,3 +99,14 @@ export function activeKeyIsKnown(cfg: { PII_KEYS: Record<string, Buffer>; PII_AC
 
 export type BaseConfig = z.infer<z.ZodObject<typeof baseEnv>>;
 export type PiiConfig = z.infer<z.ZodObject<typeof piiEnv>>;
+
+/**
+ * `HTTP_TRUST_PROXY` as Fastify's `trustProxy`: `false` (the default: trust nobody, `req.ip` is the
+ * socket's peer), `true`, `loopback`, or a comma list of proxy addresses/CIDRs whose X-Forwarded-For
+ * is believed.
+ */
+export function trustProxySetting(v: string): boolean | string | string[] {
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  return v.includes(',') ? v.split(',').map((s) => s.trim()) : v;
+}

@@ -10,7 +10,6 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
-import { collectDefaultMetrics, Registry } from 'prom-client';
 import {
   AppError,
   BODY_TOO_LARGE,
@@ -25,6 +24,8 @@ import {
 } from './errors';
 import { loggerOptions } from './logger';
 import { toFieldErrors } from './validation';
+import { healthPlugin } from './plugins/health';
+import { metricsPlugin } from './plugins/metrics';
 
 export interface ServerOptions {
   service: string;
@@ -39,23 +40,20 @@ export interface ServerOptions {
   trustProxy?: FastifyServerOptions['trustProxy'];
 }
 
-export type App = FastifyInstance<any, any, any, any, ZodTypeProvider> & {
-  metrics: Registry;
-  readiness: ReadinessRegistry;
-};
+/** A service's Fastify instance: zod-typed routes; the platform plugins add their decorators to it. */
+export type App = FastifyInstance<any, any, any, any, ZodTypeProvider>;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The service's name (logs, metrics, the PostgreSQL application_name, the Kafka client id). */
+    serviceName: string;
+  }
+}
 
 /** A request marked so is not logged on completion (a service's in-process warm-up requests). */
 const UNLOGGED = Symbol.for('gelombang.unlogged');
 export function markUnlogged(req: FastifyRequest): void {
   (req as unknown as Record<symbol, boolean>)[UNLOGGED] = true;
-}
-
-type Check = () => Promise<void>;
-export interface ReadinessRegistry {
-  add(name: string, check: Check): void;
-  /** Makes readiness answer 503 from now on (graceful shutdown). */
-  drain(): void;
-  readonly draining: boolean;
 }
 
 const routeNotFound = (reply: import('fastify').FastifyReply, lang: 'id' | 'en') =>
@@ -153,28 +151,16 @@ export async function createServer(opts: ServerOptions): Promise<App> {
     },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-  }).withTypeProvider<ZodTypeProvider>() as unknown as App;
+  }).withTypeProvider<ZodTypeProvider>();
 
   // Only JSON is accepted: without this, text/plain bodies would reach validation as strings.
   app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
 
-  const metrics = new Registry();
-  metrics.setDefaultLabels({ service: opts.service });
-  collectDefaultMetrics({ register: metrics });
-  app.decorate('metrics', metrics);
-
-  const checks = new Map<string, Check>();
-  let draining = false;
-  const readiness: ReadinessRegistry = {
-    add: (name, check) => void checks.set(name, check),
-    drain: () => void (draining = true),
-    get draining() {
-      return draining;
-    },
-  };
-  app.decorate('readiness', readiness);
+  app.decorate('serviceName', opts.service);
+  await app.register(metricsPlugin, { service: opts.service });
+  await app.register(healthPlugin);
 
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
@@ -232,29 +218,6 @@ export async function createServer(opts: ServerOptions): Promise<App> {
     transform: jsonSchemaTransform,
   });
   app.get('/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-
-  app.get('/health/live', { schema: { hide: true } }, async () => ({ status: 'ok' }));
-  app.get('/health/ready', { schema: { hide: true } }, async (_req, reply) => {
-    if (draining) return reply.status(503).send({ status: 'draining', checks: {} });
-    const results: Record<string, string> = {};
-    let ok = true;
-    await Promise.all(
-      [...checks].map(async ([name, check]) => {
-        try {
-          await check();
-          results[name] = 'ok';
-        } catch (e) {
-          ok = false;
-          results[name] = `fail: ${(e as Error)?.name ?? 'error'}`;
-        }
-      }),
-    );
-    return reply.status(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable', checks: results });
-  });
-  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
-    reply.header('content-type', metrics.contentType);
-    return metrics.metrics();
-  });
 
   return app;
 }

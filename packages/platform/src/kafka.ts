@@ -1,16 +1,17 @@
 /*
- * The only module that imports the Kafka client (docs/decisions/0001-kafka-client.md). Everything
- * else sees EventProducer / startConsumer with plain values, so the client can be swapped here.
+ * The Kafka client's adapter (docs/decisions/0001-kafka-client.md): services see EventProducer,
+ * startConsumer and the platform plugins with plain values, so the client can be swapped here.
  */
 import { Kafka, logLevel as KafkaLogLevel, type Consumer, type Producer, type Message } from 'kafkajs';
-import type { Logger } from 'pino';
+import type { FastifyBaseLogger } from 'fastify';
+import { backoffMs } from './backoff';
 import { stackFrames } from './errors';
 import { JavaCompatiblePartitioner } from './partitioner';
 
 export interface KafkaOptions {
   brokers: string[];
   clientId: string;
-  logger: Logger;
+  logger: FastifyBaseLogger;
 }
 
 export function createKafka(opts: KafkaOptions): Kafka {
@@ -185,7 +186,7 @@ export interface ConsumerOptions<T> {
   handle: (items: T[]) => Promise<void>;
   /** Where poison messages go; the consumer moves on once it is stored. */
   deadLetter: (msg: ConsumedMessage, reason: string) => Promise<void>;
-  logger: Logger;
+  logger: FastifyBaseLogger;
   partitionsConsumedConcurrently?: number;
   /**
    * Throughput over latency: the broker holds a fetch until this much is waiting (or `maxWaitMs`
@@ -201,6 +202,9 @@ export interface ConsumerOptions<T> {
    */
   startAt?: 'committed' | 'end';
 }
+
+/** A failing batch (its handler threw: the database away, say) is retried after this. */
+const RETRY_BACKOFF = { baseMs: 100, maxMs: 5_000 };
 
 export interface RunningConsumer {
   readonly isRunning: boolean;
@@ -286,7 +290,7 @@ export async function startConsumer<T>(kafka: Kafka, opts: ConsumerOptions<T>): 
           break;
         } catch (e) {
           log.error({ errName: (e as Error).name, stack: stackFrames(e), attempt, topic: batch.topic, partition: batch.partition }, 'batch failed, retrying');
-          await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 5_000)));
+          await new Promise((r) => setTimeout(r, backoffMs(attempt, RETRY_BACKOFF)));
           await heartbeat();
         }
       }

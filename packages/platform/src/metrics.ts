@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+export type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Get-or-create, so plugins registered twice in tests do not throw on duplicate names. */
 export function counter(registry: Registry, name: string, help: string, labelNames: string[] = []): Counter<string> {

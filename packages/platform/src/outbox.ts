@@ -1,5 +1,6 @@
 import type pg from 'pg';
-import type { Logger } from 'pino';
+import type { FastifyBaseLogger } from 'fastify';
+import { CLOUDEVENTS_CONTENT_TYPE } from '@gelombang/contracts';
 import type { EventProducer, OutgoingMessage } from './kafka';
 import { inTransaction } from './postgres';
 import { PollingWorker } from './worker';
@@ -22,7 +23,7 @@ export async function enqueueEvents(db: Queryable, messages: readonly Omit<Outgo
 }
 
 export interface OutboxRelayOptions {
-  logger: Logger;
+  logger: FastifyBaseLogger;
   /** Rows locked and published per round. */
   batchSize?: number;
   /**
@@ -69,7 +70,7 @@ export class OutboxRelay extends PollingWorker {
       if (rows.length > 0) {
         // One event-loop turn: the producer coalesces these into one request, in id order per partition.
         await Promise.all(
-          rows.map((r) => this.producer.publish({ topic: r.topic, key: r.key, value: r.value, headers: { 'content-type': 'application/cloudevents+json' } })),
+          rows.map((r) => this.producer.publish({ topic: r.topic, key: r.key, value: r.value, headers: { 'content-type': CLOUDEVENTS_CONTENT_TYPE } })),
         );
         await client.query('DELETE FROM outbox WHERE id = ANY($1::bigint[])', [rows.map((r) => r.id)]);
       }

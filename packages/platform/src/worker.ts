@@ -1,4 +1,5 @@
-import type { Logger } from 'pino';
+import type { FastifyBaseLogger } from 'fastify';
+import { backoffMs } from './backoff';
 import { stackFrames } from './errors';
 
 /** Sleeps that `wakeAll()` cuts short: how a worker waits without missing new work. */
@@ -26,7 +27,7 @@ export class WakeableSleep {
  * A background loop over a PostgreSQL queue (outbox relay, mail sender, registry checker): runs
  * `round()` again at once while it reports more work or was woken during it, pauses `idleMs` (or until
  * `wake()`) when not,
- * and backs off exponentially (100 ms doubling, at most 5 s) after a failed round — never gives up
+ * and backs off after a failed round (full jitter below 100 ms doubling, at most 5 s) — never gives up
  * while running. `stop()` lets the current round finish, then runs `afterStop()`.
  */
 export abstract class PollingWorker {
@@ -35,9 +36,9 @@ export abstract class PollingWorker {
   private readonly sleeper = new WakeableSleep();
   /** A wake() that came while a round ran: the round may have looked before the new work committed. */
   private wokenDuringRound = false;
-  protected readonly log: Logger;
+  protected readonly log: FastifyBaseLogger;
 
-  protected constructor(logger: Logger, component: string, private readonly idleMs: number) {
+  protected constructor(logger: FastifyBaseLogger, component: string, private readonly idleMs: number) {
     this.log = logger.child({ component });
   }
 
@@ -86,7 +87,7 @@ export abstract class PollingWorker {
       } catch (e) {
         failures++;
         this.log.error({ errName: (e as Error).name, stack: stackFrames(e), failures }, 'round failed, retrying');
-        await this.pause(Math.min(100 * 2 ** failures, 5_000));
+        await this.pause(backoffMs(failures, { baseMs: 100, maxMs: 5_000 }));
         continue;
       }
       if (!more && !this.wokenDuringRound && this.running) await this.pause(this.idleMs);
