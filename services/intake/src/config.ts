@@ -49,9 +49,3 @@ export type IntakeConfig = z.infer<typeof intakeEnv>;
 export function loadIntakeConfig(env: NodeJS.ProcessEnv = process.env): IntakeConfig {
   return loadConfig(intakeEnv, env);
 }
-
-export function trustProxySetting(v: string): boolean | string | string[] {
-  if (v === 'true') return true;
-  if (v === 'false') return false;
-  return v.includes(',') ? v.split(',').map((s) => s.trim()) : v;
-}

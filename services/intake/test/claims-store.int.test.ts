@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { REDIS_URL, uniqueId } from '@gelombang/testkit';
-import { ClaimsColdError, ClaimsStore, PendingCompletions, type ClaimInput } from '../src/data-access/claims-store';
+import { ClaimsColdError, ClaimsStore, type ClaimInput } from '../src/data-access/claims-store';
+import { PendingCompletions } from '../src/domain/registration-claims';
 
 /** A ClaimsStore on the real Redis under a prefix of its own; its keys are removed after the suite. */
 function realRedisStore() {

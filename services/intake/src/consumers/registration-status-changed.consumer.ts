@@ -1,9 +1,5 @@
-import { registrationStatusChangedV1, type RegistrationStatusChangedV1 } from '@gelombang/contracts';
-import type { ConsumedMessage } from '@gelombang/platform';
+import type { RegistrationStatusChangedV1 } from '@gelombang/contracts';
 import type { RegistrationsRepository } from '../data-access/registrations-repository';
-
-export const parseStatusChanged = (m: ConsumedMessage): RegistrationStatusChangedV1 =>
-  registrationStatusChangedV1.parse(JSON.parse(m.value));
 
 /** Keeps GET /v1/registrations/:id in step with the later funnel stages. */
 export function statusChangedHandler(repository: RegistrationsRepository) {

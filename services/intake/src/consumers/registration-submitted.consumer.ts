@@ -1,14 +1,7 @@
-import {
-  makeEvent,
-  REGISTRATION_STATUS_CHANGED_V1,
-  registrationSubmittedV1,
-  type RegistrationSubmittedV1,
-} from '@gelombang/contracts';
-import type { ConsumedMessage } from '@gelombang/platform';
+import { registrationStatusChangedV1Event, type RegistrationSubmittedV1 } from '@gelombang/contracts';
+import type { OutgoingMessage } from '@gelombang/platform';
 import type { RegistrationsRepository } from '../data-access/registrations-repository';
-import { EVENT_SOURCE } from '../domain/register';
-
-export const parseSubmitted = (m: ConsumedMessage): RegistrationSubmittedV1 => registrationSubmittedV1.parse(JSON.parse(m.value));
+import { events } from '../domain/events';
 
 /**
  * Projects submissions into PostgreSQL in batches. A duplicate that slipped past the Redis fast path
@@ -17,24 +10,20 @@ export const parseSubmitted = (m: ConsumedMessage): RegistrationSubmittedV1 => r
  */
 export function submittedHandler(deps: {
   repository: RegistrationsRepository;
-  publish: (topic: string, key: string, value: string) => Promise<void>;
+  publish: (message: OutgoingMessage) => Promise<void>;
   onProjected: (inserted: number, duplicates: number) => void;
 }) {
-  return async (events: RegistrationSubmittedV1[]) => {
-    const { inserted, duplicates } = await deps.repository.insertSubmitted(events);
+  return async (submitted: RegistrationSubmittedV1[]) => {
+    const { inserted, duplicates } = await deps.repository.insertSubmitted(submitted);
     await Promise.all(
       duplicates.map((registrationId) =>
         deps.publish(
-          REGISTRATION_STATUS_CHANGED_V1,
-          registrationId,
-          JSON.stringify(
-            makeEvent('id.gelombang.registration.status-changed.v1', EVENT_SOURCE, registrationId, {
-              registrationId,
-              status: 'rejected_duplicate' as const,
-              reason: 'DUPLICATE_NIK_OR_EMAIL',
-              changedAt: new Date().toISOString(),
-            }),
-          ),
+          events.message(registrationStatusChangedV1Event, {
+            registrationId,
+            status: 'rejected_duplicate',
+            reason: 'DUPLICATE_NIK_OR_EMAIL',
+            changedAt: new Date().toISOString(),
+          }),
         ),
       ),
     );

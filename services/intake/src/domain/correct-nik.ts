@@ -1,15 +1,8 @@
-import {
-  makeEvent,
-  newId,
-  NIK_VERIFICATION_REQUESTED_V1,
-  REGISTRATION_STATUS_CHANGED_V1,
-  type NikVerificationRequestedV1Data,
-  type RegistrationStatusChangedV1Data,
-} from '@gelombang/contracts';
+import { nikVerificationRequestedV1Event, registrationStatusChangedV1Event } from '@gelombang/contracts';
 import { checkNikMatchesBirthDate, parseNik } from '@gelombang/nik';
 import type { PiiCipher } from '@gelombang/platform';
 import type { RegistrationsRepository } from '../data-access/registrations-repository';
-import { EVENT_SOURCE } from './register';
+import { events } from './events';
 
 export type CorrectionOutcome =
   | { kind: 'accepted'; attempt: number }
@@ -73,24 +66,16 @@ export async function correctNik(deps: CorrectNikDeps, registrationId: string, n
       const now = new Date().toISOString();
       const provinceCode = nik.slice(0, 2);
       const nikEnc = deps.cipher.encrypt(nik, 'nik');
-      const requested: NikVerificationRequestedV1Data = {
+      const requested = events.message(nikVerificationRequestedV1Event, {
         registrationId,
         attempt,
         requestedAt: now,
         pii: { nik: nikEnc, fullName: target.fullNameEnc, birthDate: target.birthDateEnc },
         nikIndex,
         provinceCode,
-      };
-      const status: RegistrationStatusChangedV1Data = { registrationId, status: 'nik_resubmitted', attempt, changedAt: now };
-      const statusEvent = makeEvent('id.gelombang.registration.status-changed.v1', EVENT_SOURCE, registrationId, status);
-      await deps.repository.applyCorrection(client, { registrationId, nikIndex, nikEnc, provinceCode, attempt, eventId: statusEvent.id, changedAt: now }, [
-        {
-          topic: NIK_VERIFICATION_REQUESTED_V1,
-          key: registrationId,
-          value: JSON.stringify(makeEvent('id.gelombang.nik.verification-requested.v1', EVENT_SOURCE, registrationId, requested, newId())),
-        },
-        { topic: REGISTRATION_STATUS_CHANGED_V1, key: registrationId, value: JSON.stringify(statusEvent) },
-      ]);
+      });
+      const status = events.message(registrationStatusChangedV1Event, { registrationId, status: 'nik_resubmitted', attempt, changedAt: now });
+      await deps.repository.applyCorrection(client, { registrationId, nikIndex, nikEnc, provinceCode, attempt, eventId: status.id, changedAt: now }, [requested, status]);
       previousNikIndex = target.nikIndex;
       return { kind: 'accepted', attempt };
     });

@@ -1,15 +1,8 @@
 import { createHash } from 'node:crypto';
-import {
-  makeEvent,
-  newId,
-  REGISTRATION_SUBMITTED_V1,
-  type RegistrationRequest,
-  type RegistrationSubmittedV1Data,
-} from '@gelombang/contracts';
-import { maskEmail, type Decision, type PiiCipher } from '@gelombang/platform';
+import { newId, registrationSubmittedV1Event, type RegistrationRequest, type RegistrationSubmittedV1Data } from '@gelombang/contracts';
+import { maskEmail, type Decision, type OutgoingMessage, type PiiCipher } from '@gelombang/platform';
 import type { ClaimInput, ClaimResult } from '../data-access/claims-store';
-
-export const EVENT_SOURCE = 'urn:gelombang:intake';
+import { events } from './events';
 
 export type RegisterOutcome = (
   | { kind: 'accepted'; registrationId: string; submittedAt: string; replayed: boolean }
@@ -37,7 +30,7 @@ export interface RegisterPorts {
   /** The publish failed: free the Idempotency-Key, keep NIK/email for the same person's retry. */
   markUncertain(input: ClaimInput): Promise<void>;
   /** Resolves once Kafka stored the event with acks=all; rejects otherwise. */
-  publish(topic: string, key: string, value: string): Promise<void>;
+  publish(message: OutgoingMessage): Promise<void>;
 }
 
 export const sha256 = (s: string) => createHash('sha256').update(s).digest('base64url');
@@ -124,9 +117,8 @@ export async function register(
     { registrationId, submittedAt, ...(idempotencyKeyHash ? { idempotencyKeyHash } : {}) },
     { nik: claimInput.nikIndex, email: claimInput.emailIndex },
   );
-  const event = makeEvent('id.gelombang.registration.submitted.v1', EVENT_SOURCE, registrationId, data);
   try {
-    await ports.publish(REGISTRATION_SUBMITTED_V1, registrationId, JSON.stringify(event));
+    await ports.publish(events.message(registrationSubmittedV1Event, data));
   } catch (e) {
     await ports.markUncertain(claimInput).catch(() => undefined);
     throw withAdmission(e, admission);

@@ -56,9 +56,20 @@ const CORRECTABLE_REASONS = new Set(['NIK_NOT_FOUND', 'DATA_MISMATCH']);
 
 const IDEMPOTENCY_KEY_RE = /^[\x21-\x7e]{1,255}$/;
 
-export function registrationRoutes(app: App, deps: RegistrationRoutesDeps) {
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** This registration's admission was taken (by its claim, or refused before it): the error handler takes none. */
+    intakeAdmitted: boolean;
+    /** The body as sent, before validation normalised it: it decides "the same request" for Idempotency-Key. */
+    intakeRawBody: unknown;
+  }
+}
+
+/** The registration routes: POST and GET /v1/registrations, POST /v1/registrations/:id/nik. */
+export async function registrationRoutes(app: App, deps: RegistrationRoutesDeps) {
+  app.decorateRequest('intakeAdmitted', false);
+  app.decorateRequest('intakeRawBody', undefined);
   const body = registrationRequest(deps.rules);
-  const ADMITTED = Symbol('admitted');
   /** The headers @fastify/rate-limit gives the other routes, from one admission decision. */
   const admissionHeaders = (d: Decision): Record<string, string> => ({
     'x-ratelimit-limit': String(deps.clientBurst),
@@ -92,12 +103,12 @@ export function registrationRoutes(app: App, deps: RegistrationRoutesDeps) {
         const wait = until - Date.now();
         if (wait <= 0) return void refusedUntil.delete(req.ip);
         if (isDryRun(req, deps.dryRun)) return;
-        (req as any)[ADMITTED] = true;
+        req.intakeAdmitted = true;
         throw limited({ allowed: false, remaining: 0, retryAfterMs: wait, resetMs: wait, source: 'local' });
       },
       errorHandler: async (err, req, reply) => {
-        if (!(req as any)[ADMITTED] && !isDryRun(req, deps.dryRun)) {
-          (req as any)[ADMITTED] = true;
+        if (!req.intakeAdmitted && !isDryRun(req, deps.dryRun)) {
+          req.intakeAdmitted = true;
           const d = await deps.admit(req.ip);
           if (!d.allowed) throw limited(d, req.ip);
           reply.headers(admissionHeaders(d));
@@ -109,7 +120,7 @@ export function registrationRoutes(app: App, deps: RegistrationRoutesDeps) {
       },
       // Kept before validation replaces the body with its normalised form.
       preValidation: async (req) => {
-        (req as any).rawJson = req.body;
+        req.intakeRawBody = req.body;
         if (isDryRun(req, deps.dryRun)) markUnlogged(req);
       },
       schema: {
@@ -128,10 +139,10 @@ export function registrationRoutes(app: App, deps: RegistrationRoutesDeps) {
       const dryRun = isDryRun(req, deps.dryRun);
       let outcome;
       // From here admission is the claim's (or, for a dry run, nobody's): the error handler takes none.
-      (req as any)[ADMITTED] = true;
+      req.intakeAdmitted = true;
       try {
         // The raw body (before normalisation) decides "same request" for Idempotency-Key.
-        outcome = await register(dryRun ? deps.dryRun!.ports : deps.ports, req.body, (req as any).rawJson ?? req.body, key, req.ip);
+        outcome = await register(dryRun ? deps.dryRun!.ports : deps.ports, req.body, req.intakeRawBody ?? req.body, key, req.ip);
       } catch (e) {
         // Admission was spent before the publish failed: the answer says so, as every other does.
         const admission = (e as { admission?: Decision } | undefined)?.admission;
