@@ -43,8 +43,6 @@ KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-120}"
 KAFKA_NODES_GIVEN="${KAFKA_NODES:+1}"
 KAFKA_NODES="${KAFKA_NODES:-1}"
-BOOTSTRAP="$KAFKA_HOST:$KAFKA_PORT"
-REPLICATION=1 # of the topics created from topics.txt; 3 in three-node mode
 
 KAFKA_CONF_DIR="$REPO_ROOT/infra/kafka"
 POM="$KAFKA_CONF_DIR/pom.xml"
@@ -57,31 +55,13 @@ HELPER_SRC="$KAFKA_CONF_DIR/EnsureTopics.java"
 LIBS_DIR="$CACHE_DIR/kafka-libs"
 LIBS_MARKER="$LIBS_DIR/.complete"   # holds the sha256 of pom.xml that produced the folder
 HELPER_DIR="$CACHE_DIR/kafka-helper"
-# The single node on the default port keeps the plain names; on any other port every file carries the
-# port, so `KAFKA_PORT=29092 kafka.sh start|stop|status|reset` never touches the broker on 9092.
-SINGLE_NAME=kafka
-[[ "$KAFKA_PORT" == 9092 ]] || SINGLE_NAME="kafka-$KAFKA_PORT"
-KAFKA_DATA="$DATA_DIR/$SINGLE_NAME"
-KAFKA_RUN="$RUN_DIR/$SINGLE_NAME"
-PROPS="$KAFKA_RUN/server.properties"
-PID_FILE="$RUN_DIR/$SINGLE_NAME.pid"
-SINGLE_LOG_DIR="$LOG_DIR"
-[[ "$SINGLE_NAME" == kafka ]] || SINGLE_LOG_DIR="$LOG_DIR/$SINGLE_NAME"
-OUT_FILE="$SINGLE_LOG_DIR/kafka.out"
-SERVER_LOG="$SINGLE_LOG_DIR/kafka.log"
-READY_LINE="Kafka Server started"
-
-# Three-node mode (KAFKA_NODES=3); names include the base port so that clusters on other
-# ports never share files with each other or with the single node.
 MODE_FILE="$RUN_DIR/kafka-$KAFKA_PORT.mode" # "1" or "3": the mode started on this base port
-CLUSTER_NAME="kafka-3n-$KAFKA_PORT"
-CLUSTER_RUN="$RUN_DIR/$CLUSTER_NAME"
-CLUSTER_DATA="$DATA_DIR/$CLUSTER_NAME"
-CLUSTER_LOGS="$LOG_DIR/$CLUSTER_NAME"
-CLUSTER_SIZE=3
+READY_LINE="Kafka Server started"
+PID_OF=()     # during start: node -> pid of its JVM
+LOG_OFFSET=() # during start: node -> size of its kafka.log before this launch (launched nodes only)
 
 usage() {
-  sed -n '4,30p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '4,/^[^#]/s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2
 }
 
 validate_port() {
@@ -132,38 +112,124 @@ java_tool() {
     -Dlog4j2.configurationFile="$TOOLS_LOG4J" -cp "${JAVA_TOOL_CP:+$JAVA_TOOL_CP:}$LIBS_DIR/*" "$@"
 }
 
-# --- config and storage ------------------------------------------------------------
+# --- nodes -----------------------------------------------------------------------------
+# Every command works on a list of nodes laid out by use_mode: one for the single node, three for
+# the cluster. Node I is described by NODE_NAME[I] (for messages), NODE_PORT[I],
+# NODE_CONTROLLER_PORT[I], NODE_PROPS[I], NODE_PID_FILE[I], NODE_DATA[I] and NODE_LOGS[I].
 
-# render_props FILE: server.properties from the template and the current environment.
-render_props() {
-  sed -e "s|@KAFKA_PORT@|$KAFKA_PORT|g" \
-    -e "s|@KAFKA_CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" \
-    -e "s|@KAFKA_LOG_DIRS@|$KAFKA_DATA|g" \
-    "$TEMPLATE" >"$1"
+# add_node I NAME PORT CONTROLLER_PORT PROPS PID_FILE DATA LOGS
+add_node() {
+  NODE_IDS+=("$1")
+  NODE_NAME[$1]="$2" NODE_PORT[$1]="$3" NODE_CONTROLLER_PORT[$1]="$4"
+  NODE_PROPS[$1]="$5" NODE_PID_FILE[$1]="$6" NODE_DATA[$1]="$7" NODE_LOGS[$1]="$8"
 }
 
-format_storage_if_needed() {
-  if [[ -f "$KAFKA_DATA/meta.properties" ]]; then
-    info "storage already formatted ($(grep -E '^cluster.id=' "$KAFKA_DATA/meta.properties" || true))"
+# use_mode N: lay out the single node (1) or the three-node cluster (3) on base port KAFKA_PORT.
+use_mode() {
+  local i port name
+  MODE="$1"
+  NODE_IDS=() NODE_NAME=() NODE_PORT=() NODE_CONTROLLER_PORT=() NODE_PROPS=() NODE_PID_FILE=()
+  NODE_DATA=() NODE_LOGS=()
+  if [[ "$MODE" == 3 ]]; then
+    # Names carry the base port, so clusters on other ports never share files with each other or
+    # with the single node.
+    name="kafka-3n-$KAFKA_PORT"
+    MODE_LABEL="Kafka cluster $name" MODE_RUN="$RUN_DIR/$name" MODE_DATA="$DATA_DIR/$name"
+    MODE_LOGS="$LOG_DIR/$name" PORTS_HINT="another base port with KAFKA_PORT" REPLICATION=3
+    for i in 1 2 3; do
+      port=$((KAFKA_PORT + 2 * (i - 1)))
+      add_node "$i" "Kafka node $i" "$port" "$((port + 1))" "$MODE_RUN/node-$i.properties" \
+        "$MODE_RUN/node-$i.pid" "$MODE_DATA/node-$i" "$MODE_LOGS/node-$i"
+    done
+  else
+    # The single node on the default port keeps the plain names; on any other port every file
+    # carries the port, so `KAFKA_PORT=29092 kafka.sh start|stop|status|reset` never touches the
+    # broker on 9092.
+    name=kafka
+    [[ "$KAFKA_PORT" == 9092 ]] || name="kafka-$KAFKA_PORT"
+    MODE_LABEL=Kafka MODE_RUN="$RUN_DIR/$name" MODE_DATA="$DATA_DIR/$name" MODE_LOGS="$LOG_DIR"
+    [[ "$name" == kafka ]] || MODE_LOGS="$LOG_DIR/$name"
+    PORTS_HINT="other ports with KAFKA_PORT / KAFKA_CONTROLLER_PORT" REPLICATION=1
+    add_node 1 Kafka "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$MODE_RUN/server.properties" \
+      "$RUN_DIR/$name.pid" "$MODE_DATA" "$MODE_LOGS"
+  fi
+  MODE_NAME="$name"
+  BOOTSTRAP=""
+  for i in "${NODE_IDS[@]}"; do
+    BOOTSTRAP+="${BOOTSTRAP:+,}$KAFKA_HOST:${NODE_PORT[i]}"
+  done
+}
+
+# set_prop FILE KEY VALUE: replace the KEY= line of a rendered server.properties (the key must
+# be in the template, so a renamed key fails loudly instead of being silently ignored).
+set_prop() {
+  grep -qE "^$2=" "$1" || die "key $2 not found in ${TEMPLATE#"$REPO_ROOT"/}"
+  sed -i -e "s|^$2=.*|$2=$3|" "$1"
+}
+
+# render_props I FILE: node I's server.properties. The template is the single node's; a cluster
+# node gets its own id, the quorum of all nodes, and replication 3 / min ISR 2.
+render_props() {
+  local i="$1" file="$2" j voters=""
+  sed -e "s|@KAFKA_PORT@|${NODE_PORT[i]}|g" \
+    -e "s|@KAFKA_CONTROLLER_PORT@|${NODE_CONTROLLER_PORT[i]}|g" \
+    -e "s|@KAFKA_LOG_DIRS@|${NODE_DATA[i]}|g" \
+    "$TEMPLATE" >"$file"
+  [[ "$MODE" == 3 ]] || return 0
+  for j in "${NODE_IDS[@]}"; do
+    voters+="${voters:+,}$j@$KAFKA_HOST:${NODE_CONTROLLER_PORT[j]}"
+  done
+  set_prop "$file" node.id "$i"
+  set_prop "$file" controller.quorum.voters "$voters"
+  set_prop "$file" default.replication.factor 3
+  set_prop "$file" min.insync.replicas 2
+  set_prop "$file" offsets.topic.replication.factor 3
+  set_prop "$file" transaction.state.log.replication.factor 3
+  set_prop "$file" transaction.state.log.min.isr 2
+  set_prop "$file" share.coordinator.state.topic.replication.factor 3
+  set_prop "$file" share.coordinator.state.topic.min.isr 2
+}
+
+# format_storage: format every node not formatted yet. All nodes of a cluster must share one
+# cluster id, so a node formatted later takes the id of those already formatted.
+format_storage() {
+  local i id="" node_id meta t0 formatted=0
+  for i in "${NODE_IDS[@]}"; do
+    meta="${NODE_DATA[i]}/meta.properties"
+    [[ -f "$meta" ]] || continue
+    node_id="$(sed -n 's/^cluster.id=//p' "$meta")"
+    if [[ -n "$id" && "$node_id" != "$id" ]]; then
+      die "nodes of ${MODE_DATA#"$REPO_ROOT"/} have different cluster ids ($id, $node_id); run: KAFKA_NODES=$MODE KAFKA_PORT=$KAFKA_PORT kafka.sh reset"
+    fi
+    id="$node_id"
+  done
+  for i in "${NODE_IDS[@]}"; do
+    [[ ! -f "${NODE_DATA[i]}/meta.properties" ]] || continue
+    t0="$(now_s)"
+    if [[ -z "$id" ]]; then
+      id="$(java_tool kafka.tools.StorageTool random-uuid | tail -n 1)"
+      [[ -n "$id" ]] || die "kafka.tools.StorageTool random-uuid printed nothing"
+    fi
+    java_tool kafka.tools.StorageTool format -t "$id" -c "${NODE_PROPS[i]}" >&2 ||
+      die "kafka.tools.StorageTool format failed for ${NODE_DATA[i]#"$REPO_ROOT"/}"
+    info "formatted ${NODE_DATA[i]#"$REPO_ROOT"/} with cluster id $id in $(elapsed_since "$t0")s"
+    formatted=1
+  done
+  ((formatted)) || info "storage already formatted (cluster.id=$id)"
+}
+
+# node_pid I: pid of node I's JVM. The pid file only counts when its process is a kafka.Kafka
+# started with this node's properties (a recycled pid is never taken for ours); when the file
+# was lost, the JVM is looked up by its command line and the file rewritten.
+node_pid() {
+  local i="$1" pid
+  if pid="$(pidfile_alive "${NODE_PID_FILE[i]}" "kafka.Kafka ${NODE_PROPS[i]}")"; then
+    printf '%s\n' "$pid"
     return 0
   fi
-  local t0 uuid
-  t0="$(now_s)"
-  uuid="$(java_tool kafka.tools.StorageTool random-uuid | tail -n 1)"
-  [[ -n "$uuid" ]] || die "kafka.tools.StorageTool random-uuid printed nothing"
-  java_tool kafka.tools.StorageTool format -t "$uuid" -c "$PROPS" >&2 ||
-    die "kafka.tools.StorageTool format failed"
-  info "formatted ${KAFKA_DATA#"$REPO_ROOT"/} with cluster id $uuid in $(elapsed_since "$t0")s"
-}
-
-# --- process -----------------------------------------------------------------------
-
-# find_our_kafka: pid of a kafka.Kafka JVM started with our server.properties (in case the
-# pid file was lost).
-find_our_kafka() {
-  local pid
   for pid in $(pgrep -f 'kafka[.]Kafka' || true); do
-    if pid_cmdline_has "$pid" "$PROPS"; then
+    if pid_cmdline_has "$pid" "kafka.Kafka ${NODE_PROPS[i]}"; then
+      write_pid "${NODE_PID_FILE[i]}" "$pid"
       printf '%s\n' "$pid"
       return 0
     fi
@@ -171,98 +237,142 @@ find_our_kafka() {
   return 1
 }
 
-running_pid() {
-  local pid
-  if pid="$(pidfile_alive "$PID_FILE" "kafka.Kafka")"; then
-    printf '%s\n' "$pid"
-    return 0
-  fi
-  if pid="$(find_our_kafka)"; then
-    write_pid "$PID_FILE" "$pid"
-    printf '%s\n' "$pid"
-    return 0
-  fi
-  return 1
+# stop_pids PID...: SIGTERM to all at once (a cluster node stopping alone would wait for a
+# quorum that is shutting down as well), then SIGKILL whatever is left after 30 s.
+stop_pids() {
+  local pid rc=0
+  local -a stoppers=()
+  for pid in "$@"; do
+    stop_pid "$pid" kafka 30 &
+    stoppers+=("$!")
+  done
+  for pid in "${stoppers[@]}"; do
+    wait "$pid" || rc=1
+  done
+  return "$rc"
 }
 
-show_log_tail() {
-  local f
-  for f in "$SERVER_LOG" "$OUT_FILE"; do
-    if [[ -s "$f" ]]; then
-      printf -- '----- last 25 lines of %s -----\n' "${f#"$REPO_ROOT"/}" >&2
-      tail -n 25 "$f" >&2
-    fi
+# show_log_tails I...: the end of the log files of the given nodes.
+show_log_tails() {
+  local i f lines=25
+  (($# == 1)) || lines=15 # three nodes' tails must still fit on a screen
+  for i in "$@"; do
+    for f in "${NODE_LOGS[i]}/kafka.log" "${NODE_LOGS[i]}/kafka.out"; do
+      if [[ -s "$f" ]]; then
+        printf -- '----- last %s lines of %s -----\n' "$lines" "${f#"$REPO_ROOT"/}" >&2
+        tail -n "$lines" "$f" >&2
+      fi
+    done
   done
   printf -- '-----\n' >&2
 }
 
-# log_has_ready_line OFFSET: "Kafka Server started" appears in kafka.log after byte OFFSET.
+# log_has_ready_line FILE OFFSET: "Kafka Server started" appears in FILE after byte OFFSET.
 log_has_ready_line() {
-  local offset="$1" size
-  [[ -f "$SERVER_LOG" ]] || return 1
-  size="$(stat -c %s "$SERVER_LOG")"
+  local file="$1" offset="$2" size
+  [[ -f "$file" ]] || return 1
+  size="$(stat -c %s "$file")"
   ((size >= offset)) || offset=0 # the log rolled over meanwhile
-  tail -c "+$((offset + 1))" "$SERVER_LOG" | grep -qF "$READY_LINE"
+  tail -c "+$((offset + 1))" "$file" | grep -qF "$READY_LINE"
 }
 
+# launch I...: start the given nodes together: a node of a fresh cluster only gets ready once a
+# quorum of controllers runs. Sets PID_OF[I] and LOG_OFFSET[I] (where this launch's log begins).
 launch() {
-  local log_offset pid t0 heap
+  local i pid heap
   read -r -a heap <<<"$KAFKA_HEAP_OPTS"
-  log_offset="$(stat -c %s "$SERVER_LOG" 2>/dev/null || echo 0)"
-  printf '===== %s kafka.sh start =====\n' "$(date -Is)" >>"$OUT_FILE"
-  t0="$(now_s)"
-  # setsid: own session, so the broker outlives the calling shell/CI step; 9>&- so the broker
-  # does not inherit (and hold forever) the lock taken by with_lock.
-  (
-    cd "$REPO_ROOT"
-    exec setsid nohup java "${heap[@]}" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
-      -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
-      -Dkafka.logs.dir="$SINGLE_LOG_DIR" -Dlog4j2.configurationFile="$SERVER_LOG4J" \
-      -cp "$LIBS_DIR/*" kafka.Kafka "$PROPS" >>"$OUT_FILE" 2>&1 </dev/null 9>&-
-  ) &
-  pid=$!
-  # setsid execs in place unless it is a process-group leader; double-check the pid.
+  for i in "$@"; do
+    mkdir -p "${NODE_LOGS[i]}"
+    LOG_OFFSET[i]="$(stat -c %s "${NODE_LOGS[i]}/kafka.log" 2>/dev/null || echo 0)"
+    printf '===== %s kafka.sh start =====\n' "$(date -Is)" >>"${NODE_LOGS[i]}/kafka.out"
+    # setsid: own session, so the broker outlives the calling shell/CI step; 9>&- so the broker
+    # does not inherit (and hold forever) the lock taken by with_lock.
+    (
+      cd "$REPO_ROOT"
+      exec setsid nohup java "${heap[@]}" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+        -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
+        -Dkafka.logs.dir="${NODE_LOGS[i]}" -Dlog4j2.configurationFile="$SERVER_LOG4J" \
+        -cp "$LIBS_DIR/*" kafka.Kafka "${NODE_PROPS[i]}" >>"${NODE_LOGS[i]}/kafka.out" 2>&1 </dev/null 9>&-
+    ) &
+    PID_OF[i]=$!
+  done
+  # setsid execs in place unless it is a process-group leader; double-check the pids.
   sleep 0.3
-  if ! pid_cmdline_has "$pid" "kafka.Kafka"; then
-    pid="$(find_our_kafka)" || {
-      show_log_tail
-      die "the Kafka JVM exited at once"
-    }
-  fi
-  write_pid "$PID_FILE" "$pid"
-  info "started kafka.Kafka (pid $pid, heap: $KAFKA_HEAP_OPTS), waiting for $BOOTSTRAP ..."
+  for i in "$@"; do
+    pid="${PID_OF[i]}"
+    if ! pid_cmdline_has "$pid" kafka.Kafka; then
+      pid="$(node_pid "$i")" || {
+        show_log_tails "$i"
+        die "${NODE_NAME[i]}: the JVM exited at once"
+      }
+      PID_OF[i]="$pid"
+    fi
+    write_pid "${NODE_PID_FILE[i]}" "$pid"
+    info "started ${NODE_NAME[i]} (pid $pid, port ${NODE_PORT[i]}, controller ${NODE_CONTROLLER_PORT[i]}, heap: $KAFKA_HEAP_OPTS)"
+  done
+  info "waiting for $BOOTSTRAP ..."
+}
 
-  local deadline=$((SECONDS + KAFKA_START_TIMEOUT)) rc=0
-  wait_for_port "$KAFKA_HOST" "$KAFKA_PORT" "$KAFKA_START_TIMEOUT" "$pid" || rc=$?
-  if ((rc == 0)); then
-    info "port $KAFKA_PORT answers after $(elapsed_since "$t0")s"
-    while ! log_has_ready_line "$log_offset"; do
-      if ! pid_alive "$pid"; then
-        rc=2
-        break
+# wait_ready T0: wait until every node answers on its client port and each node launched now has
+# also logged the ready line since its launch (a port can answer before the broker is usable).
+# On failure the nodes launched now are stopped again.
+wait_ready() {
+  local t0="$1" i failed=""
+  local deadline=$((SECONDS + KAFKA_START_TIMEOUT))
+  local -a pending=("${NODE_IDS[@]}") left launched=("${!LOG_OFFSET[@]}")
+  local -A answers=()
+  while ((${#pending[@]} > 0)); do
+    left=()
+    for i in "${pending[@]}"; do
+      if ! pid_alive "${PID_OF[i]}"; then
+        failed="${NODE_NAME[i]} exited during startup"
+        break 2
       fi
-      if ((SECONDS >= deadline)); then
-        rc=1
-        break
+      if [[ -z "${answers[$i]:-}" ]]; then
+        if ! port_open "$KAFKA_HOST" "${NODE_PORT[i]}"; then
+          left+=("$i")
+          continue
+        fi
+        answers[$i]=1
+        [[ -z "${LOG_OFFSET[i]:-}" ]] || info "port ${NODE_PORT[i]} answers after $(elapsed_since "$t0")s"
       fi
-      sleep 0.25
+      [[ -n "${LOG_OFFSET[i]:-}" ]] || continue # was running already: answering is enough
+      if log_has_ready_line "${NODE_LOGS[i]}/kafka.log" "${LOG_OFFSET[i]}"; then
+        info "${NODE_NAME[i]} ready ('$READY_LINE') $(elapsed_since "$t0")s after launch, RSS $(rss_mib "${PID_OF[i]}") MiB"
+      else
+        left+=("$i")
+      fi
     done
+    pending=("${left[@]}")
+    ((${#pending[@]} > 0)) || break
+    if ((SECONDS >= deadline)); then
+      for i in "${pending[@]}"; do
+        failed+="${failed:+; }${NODE_NAME[i]}"
+        if [[ -z "${LOG_OFFSET[i]:-}" ]]; then
+          failed+=" (pid ${PID_OF[i]}) runs but does not answer on $KAFKA_HOST:${NODE_PORT[i]}"
+        elif [[ -z "${answers[$i]:-}" ]]; then
+          failed+=" not ready within ${KAFKA_START_TIMEOUT}s (no answer on port ${NODE_PORT[i]})"
+        else
+          failed+=" not ready within ${KAFKA_START_TIMEOUT}s (no '$READY_LINE' in its kafka.log)"
+        fi
+      done
+      break
+    fi
+    sleep 0.25
+  done
+  if [[ -z "$failed" ]]; then
+    if ((${#NODE_IDS[@]} > 1 && ${#launched[@]} > 0)); then
+      info "all ${#NODE_IDS[@]} nodes ready $(elapsed_since "$t0")s after launch"
+    fi
+    return 0
   fi
-  case "$rc" in
-    0) ;;
-    2)
-      rm -f "$PID_FILE"
-      show_log_tail
-      die "Kafka exited during startup (see above; full logs in ${LOG_DIR#"$REPO_ROOT"/})"
-      ;;
-    *)
-      show_log_tail
-      stop_pid "$pid" kafka 30 || true
-      rm -f "$PID_FILE"
-      die "Kafka not ready within ${KAFKA_START_TIMEOUT}s (no '$READY_LINE' in kafka.log); stopped it"
-      ;;
-  esac
-  info "ready ('$READY_LINE') $(elapsed_since "$t0")s after launch, RSS $(rss_mib "$pid") MiB"
+  ((${#launched[@]} > 0)) || die "$failed; try: kafka.sh stop && kafka.sh start"
+  show_log_tails "${launched[@]}"
+  local -a launched_pids=()
+  for i in "${launched[@]}"; do launched_pids+=("${PID_OF[i]}"); done
+  stop_pids "${launched_pids[@]}" || true
+  for i in "${launched[@]}"; do rm -f "${NODE_PID_FILE[i]}"; done
+  die "$failed; stopped the node(s) started now (logs in ${MODE_LOGS#"$REPO_ROOT"/})"
 }
 
 # --- topics --------------------------------------------------------------------------
@@ -318,94 +428,134 @@ ensure_topics() {
   info "topics ensured in $(elapsed_since "$t0")s"
 }
 
-# --- three-node mode (KAFKA_NODES=3) ----------------------------------------------------
+# --- commands ------------------------------------------------------------------------
 
-node_port() { printf '%s\n' "$((KAFKA_PORT + 2 * ($1 - 1)))"; }
-node_controller_port() { printf '%s\n' "$((KAFKA_PORT + 2 * ($1 - 1) + 1))"; }
-node_props() { printf '%s\n' "$CLUSTER_RUN/node-$1.properties"; }
-node_pid_file() { printf '%s\n' "$CLUSTER_RUN/node-$1.pid"; }
-node_data() { printf '%s\n' "$CLUSTER_DATA/node-$1"; }
-node_logs() { printf '%s\n' "$CLUSTER_LOGS/node-$1"; }
-
-cluster_voters() {
-  local i voters=""
-  for ((i = 1; i <= CLUSTER_SIZE; i++)); do
-    voters+="${voters:+,}$i@$KAFKA_HOST:$(node_controller_port "$i")"
+cmd_start() {
+  local t0 i pid port owner props
+  local -a to_launch=()
+  t0="$(now_s)"
+  ensure_dirs
+  cmd_fetch
+  mkdir -p "$MODE_RUN" "$MODE_DATA" "$MODE_LOGS"
+  for i in "${NODE_IDS[@]}"; do
+    props="${NODE_PROPS[i]}"
+    render_props "$i" "$props.new"
+    if pid="$(node_pid "$i")"; then
+      [[ -f "$props" ]] || cp "$props.new" "$props" # .run/ was wiped under a running broker
+      if [[ "$(grep -E '^listeners=' "$props.new")" != "$(grep -E '^listeners=' "$props")" ]]; then
+        rm -f "$props.new"
+        die "${NODE_NAME[i]} is already running (pid $pid) on other ports: $(grep -E '^listeners=' "$props"). Run kafka.sh stop first."
+      fi
+      if ! cmp -s "$props.new" "$props"; then
+        warn "${NODE_NAME[i]}: server.properties.template changed since it started; apply with: kafka.sh stop && kafka.sh start"
+      fi
+      rm -f "$props.new"
+      info "${NODE_NAME[i]} already running (pid $pid) on $KAFKA_HOST:${NODE_PORT[i]}"
+      PID_OF[i]="$pid"
+    else
+      for port in "${NODE_PORT[i]}" "${NODE_CONTROLLER_PORT[i]}"; do
+        if port_open "$KAFKA_HOST" "$port"; then
+          rm -f "$props.new"
+          owner="$(port_owner "$port")"
+          die "port $port (${NODE_NAME[i]}) is already in use by a process not started by this script${owner:+: $owner}. Stop it, or choose $PORTS_HINT."
+        fi
+      done
+      mv "$props.new" "$props"
+      to_launch+=("$i")
+    fi
   done
-  printf '%s\n' "$voters"
-}
-
-cluster_bootstrap() {
-  local i servers=""
-  for ((i = 1; i <= CLUSTER_SIZE; i++)); do
-    servers+="${servers:+,}$KAFKA_HOST:$(node_port "$i")"
-  done
-  printf '%s\n' "$servers"
-}
-
-# set_prop FILE KEY VALUE: replace the KEY= line of a rendered server.properties (the key must
-# be in the template, so a renamed key fails loudly instead of being silently ignored).
-set_prop() {
-  grep -qE "^$2=" "$1" || die "key $2 not found in ${TEMPLATE#"$REPO_ROOT"/}"
-  sed -i -e "s|^$2=.*|$2=$3|" "$1"
-}
-
-# render_node_props I FILE: the single-node template with node I's ports, id, quorum and
-# replication settings of a three-node cluster.
-render_node_props() {
-  local i="$1" file="$2"
-  sed -e "s|@KAFKA_PORT@|$(node_port "$i")|g" \
-    -e "s|@KAFKA_CONTROLLER_PORT@|$(node_controller_port "$i")|g" \
-    -e "s|@KAFKA_LOG_DIRS@|$(node_data "$i")|g" \
-    "$TEMPLATE" >"$file"
-  set_prop "$file" node.id "$i"
-  set_prop "$file" controller.quorum.voters "$(cluster_voters)"
-  set_prop "$file" default.replication.factor 3
-  set_prop "$file" min.insync.replicas 2
-  set_prop "$file" offsets.topic.replication.factor 3
-  set_prop "$file" transaction.state.log.replication.factor 3
-  set_prop "$file" transaction.state.log.min.isr 2
-  set_prop "$file" share.coordinator.state.topic.replication.factor 3
-  set_prop "$file" share.coordinator.state.topic.min.isr 2
-}
-
-# node_running_pid I: pid of node I (pid file, else a kafka.Kafka JVM with its properties file).
-node_running_pid() {
-  local i="$1" pid props
-  props="$(node_props "$i")"
-  if pid="$(pidfile_alive "$(node_pid_file "$i")" "kafka.Kafka")" && pid_cmdline_has "$pid" "$props"; then
-    printf '%s\n' "$pid"
-    return 0
+  # Recorded before the launch, so that stop/status/reset find a half-started cluster as well.
+  printf '%s\n' "$MODE" >"$MODE_FILE"
+  local t_launch="$t0"
+  if ((${#to_launch[@]} > 0)); then
+    format_storage
+    t_launch="$(now_s)"
+    launch "${to_launch[@]}"
   fi
-  for pid in $(pgrep -f 'kafka[.]Kafka' || true); do
-    if pid_cmdline_has "$pid" "$props"; then
-      write_pid "$(node_pid_file "$i")" "$pid"
-      printf '%s\n' "$pid"
-      return 0
-    fi
-  done
-  return 1
+  wait_ready "$t_launch"
+  ensure_topics
+  info "$MODE_LABEL up on $BOOTSTRAP (kafka.sh start took $(elapsed_since "$t0")s)"
 }
 
-# cluster_running_count: how many nodes of the cluster on this base port run.
-cluster_running_count() {
-  local i n=0
-  for ((i = 1; i <= CLUSTER_SIZE; i++)); do
-    if node_running_pid "$i" >/dev/null; then
-      n=$((n + 1))
+cmd_stop() {
+  local i pid t0 s
+  local -a pids=()
+  for i in "${NODE_IDS[@]}"; do
+    if pid="$(node_pid "$i")"; then
+      pids+=("$pid")
     fi
   done
-  printf '%s\n' "$n"
+  if ((${#pids[@]} > 0)); then
+    t0="$(now_s)"
+    s="${pids[1]:+s}" # "pids" for more than one
+    info "stopping $MODE_LABEL (pid$s ${pids[*]}, SIGTERM, up to 30s) ..."
+    stop_pids "${pids[@]}" || die "could not stop pid$s ${pids[*]}"
+    info "stopped in $(elapsed_since "$t0")s"
+  else
+    info "not running ($MODE_NAME)"
+    for i in "${NODE_IDS[@]}"; do
+      if port_open "$KAFKA_HOST" "${NODE_PORT[i]}"; then
+        warn "port ${NODE_PORT[i]} is answering, but not from a Kafka started by this script: left alone"
+      fi
+    done
+  fi
+  for i in "${NODE_IDS[@]}"; do rm -f "${NODE_PID_FILE[i]}"; done
+  rm -f "$MODE_FILE"
+}
+
+# status: exit 0 when every node runs, 3 when none does, 4 when only some do.
+cmd_status() {
+  local i pid who state running=0
+  for i in "${NODE_IDS[@]}"; do
+    who="${NODE_NAME[i],,}"
+    if pid="$(node_pid "$i")"; then
+      running=$((running + 1))
+      state="not answering yet"
+      port_open "$KAFKA_HOST" "${NODE_PORT[i]}" && state="answering"
+      echo "$who: running (pid $pid, RSS $(rss_mib "$pid") MiB) on $KAFKA_HOST:${NODE_PORT[i]} ($state)," \
+        "controller $KAFKA_HOST:${NODE_CONTROLLER_PORT[i]}, data ${NODE_DATA[i]#"$REPO_ROOT"/}"
+    elif port_open "$KAFKA_HOST" "${NODE_PORT[i]}"; then
+      echo "$who: not started by this script, but port ${NODE_PORT[i]} is in use: $(port_owner "${NODE_PORT[i]}")"
+    else
+      echo "$who: not running (port ${NODE_PORT[i]})"
+    fi
+  done
+  if ((${#NODE_IDS[@]} > 1)); then
+    echo "kafka: $running of ${#NODE_IDS[@]} nodes running ($MODE_NAME, bootstrap $BOOTSTRAP)"
+  fi
+  ((running == ${#NODE_IDS[@]})) && return 0
+  ((running == 0)) && return 3
+  return 4
+}
+
+cmd_topics() {
+  ensure_dirs
+  cmd_fetch
+  port_open "$KAFKA_HOST" "$KAFKA_PORT" ||
+    die "nothing answers on $BOOTSTRAP; start Kafka first: bash infra/scripts/kafka.sh start"
+  ensure_topics
+}
+
+cmd_reset() {
+  cmd_stop
+  rm -rf "$MODE_DATA" "$MODE_RUN"
+  info "deleted ${MODE_DATA#"$REPO_ROOT"/} (next start formats fresh storage)"
 }
 
 # running_mode: 3 when a node of the three-node cluster on KAFKA_PORT runs, 1 when the single
-# node runs with client port KAFKA_PORT; fails when neither.
+# node runs with client port KAFKA_PORT; fails when neither. Call it in $(...): it changes the
+# layout.
 running_mode() {
-  if (($(cluster_running_count) > 0)); then
-    echo 3
-    return 0
-  fi
-  if running_pid >/dev/null && grep -qE "^listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT," "$PROPS" 2>/dev/null; then
+  local i
+  use_mode 3
+  for i in "${NODE_IDS[@]}"; do
+    if node_pid "$i" >/dev/null; then
+      echo 3
+      return 0
+    fi
+  done
+  use_mode 1
+  if node_pid 1 >/dev/null && grep -qE "^listeners=PLAINTEXT://$KAFKA_HOST:$KAFKA_PORT," "${NODE_PROPS[1]}" 2>/dev/null; then
     echo 1
     return 0
   fi
@@ -422,334 +572,6 @@ recorded_mode() {
   esac
 }
 
-node_show_log_tail() {
-  local f
-  for f in "$(node_logs "$1")/kafka.log" "$(node_logs "$1")/kafka.out"; do
-    if [[ -s "$f" ]]; then
-      printf -- '----- node %s: last 15 lines of %s -----\n' "$1" "${f#"$REPO_ROOT"/}" >&2
-      tail -n 15 "$f" >&2
-    fi
-  done
-}
-
-# stop_cluster_pids GRACE PID...: SIGTERM to all at once (a node stopping alone would wait for
-# a quorum that is shutting down as well), wait up to GRACE s, then SIGKILL what is left.
-stop_cluster_pids() {
-  local grace="$1" pid alive
-  shift
-  local deadline=$((SECONDS + grace))
-  for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
-  while ((SECONDS < deadline)); do
-    alive=0
-    for pid in "$@"; do pid_alive "$pid" && alive=1; done
-    ((alive)) || return 0
-    sleep 0.25
-  done
-  for pid in "$@"; do
-    if pid_alive "$pid"; then
-      warn "kafka node (pid $pid) still running after ${grace}s, sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-  done
-  sleep 0.5
-  for pid in "$@"; do ! pid_alive "$pid" || return 1; done
-}
-
-# format_cluster_storage: format every node not yet formatted with the cluster id of the
-# formatted ones (or a new id); all three must share one cluster id.
-format_cluster_storage() {
-  local i id="" node_id meta t0
-  t0="$(now_s)"
-  for ((i = 1; i <= CLUSTER_SIZE; i++)); do
-    meta="$(node_data "$i")/meta.properties"
-    [[ -f "$meta" ]] || continue
-    node_id="$(sed -n 's/^cluster.id=//p' "$meta")"
-    if [[ -n "$id" && "$node_id" != "$id" ]]; then
-      die "nodes of ${CLUSTER_DATA#"$REPO_ROOT"/} have different cluster ids ($id, $node_id); run: KAFKA_NODES=3 KAFKA_PORT=$KAFKA_PORT kafka.sh reset"
-    fi
-    id="$node_id"
-  done
-  local formatted=0
-  for ((i = 1; i <= CLUSTER_SIZE; i++)); do
-    [[ -f "$(node_data "$i")/meta.properties" ]] && continue
-    if [[ -z "$id" ]]; then
-      id="$(java_tool kafka.tools.StorageTool random-uuid | tail -n 1)"
-      [[ -n "$id" ]] || die "kafka.tools.StorageTool random-uuid printed nothing"
-    fi
-    java_tool kafka.tools.StorageTool format -t "$id" -c "$(node_props "$i")" >&2 ||
-      die "kafka.tools.StorageTool format failed for node $i"
-    formatted=$((formatted + 1))
-  done
-  if ((formatted > 0)); then
-    info "formatted $formatted node(s) of ${CLUSTER_DATA#"$REPO_ROOT"/} with cluster id $id in $(elapsed_since "$t0")s"
-  else
-    info "storage of all nodes already formatted (cluster.id=$id)"
-  fi
-}
-
-# launch_cluster I...: start the given nodes together (a node of a fresh cluster only gets
-# ready once a quorum of controllers runs), then wait until every node of the cluster answers
-# and logged "Kafka Server started".
-launch_cluster() {
-  local i pid t0 heap logs props
-  local -A offset=() pids=()
-  read -r -a heap <<<"$KAFKA_HEAP_OPTS"
-  t0="$(now_s)"
-  for i in "$@"; do
-    logs="$(node_logs "$i")"
-    props="$(node_props "$i")"
-    mkdir -p "$logs"
-    offset[$i]="$(stat -c %s "$logs/kafka.log" 2>/dev/null || echo 0)"
-    printf '===== %s kafka.sh start (node %s) =====\n' "$(date -Is)" "$i" >>"$logs/kafka.out"
-    (
-      cd "$REPO_ROOT"
-      exec setsid nohup java "${heap[@]}" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
-        -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
-        -Dkafka.logs.dir="$logs" -Dlog4j2.configurationFile="$SERVER_LOG4J" \
-        -cp "$LIBS_DIR/*" kafka.Kafka "$props" >>"$logs/kafka.out" 2>&1 </dev/null 9>&-
-    ) &
-    pids[$i]=$!
-  done
-  sleep 0.3
-  for i in "$@"; do
-    pid="${pids[$i]}"
-    if ! pid_cmdline_has "$pid" "kafka.Kafka"; then
-      pid="$(node_running_pid "$i")" || {
-        node_show_log_tail "$i"
-        die "the Kafka JVM of node $i exited at once"
-      }
-      pids[$i]="$pid"
-    fi
-    write_pid "$(node_pid_file "$i")" "$pid"
-    info "started node $i (pid $pid, port $(node_port "$i"), controller $(node_controller_port "$i"), heap: $KAFKA_HEAP_OPTS)"
-  done
-
-  info "waiting for $(cluster_bootstrap) ..."
-  local deadline=$((SECONDS + KAFKA_START_TIMEOUT)) pending failed=""
-  local -A ready=()
-  while :; do
-    pending=0
-    for i in "$@"; do
-      [[ -n "${ready[$i]:-}" ]] && continue
-      if ! pid_alive "${pids[$i]}"; then
-        failed="node $i exited during startup"
-        break 2
-      fi
-      if port_open "$KAFKA_HOST" "$(node_port "$i")" &&
-        SERVER_LOG="$(node_logs "$i")/kafka.log" log_has_ready_line "${offset[$i]}"; then
-        ready[$i]=1
-        info "node $i ready $(elapsed_since "$t0")s after launch, RSS $(rss_mib "${pids[$i]}") MiB"
-      else
-        pending=$((pending + 1))
-      fi
-    done
-    ((pending == 0)) && break
-    if ((SECONDS >= deadline)); then
-      failed="not all nodes ready within ${KAFKA_START_TIMEOUT}s (no '$READY_LINE' in their kafka.log)"
-      break
-    fi
-    sleep 0.25
-  done
-  # nodes that were already running must answer as well
-  for ((i = 1; i <= CLUSTER_SIZE; i++)); do
-    [[ -n "$failed" ]] && break
-    port_open "$KAFKA_HOST" "$(node_port "$i")" || failed="node $i does not answer on port $(node_port "$i")"
-  done
-  if [[ -n "$failed" ]]; then
-    for i in "$@"; do node_show_log_tail "$i"; done
-    printf -- '-----\n' >&2
-    stop_cluster_pids 30 "${pids[@]}" || true
-    for i in "$@"; do rm -f "$(node_pid_file "$i")"; done
-    die "$failed; stopped the nodes started now (logs in ${CLUSTER_LOGS#"$REPO_ROOT"/})"
-  fi
-  info "all $CLUSTER_SIZE nodes ready $(elapsed_since "$t0")s after launch"
-}
-
-cmd_start_cluster() {
-  local t0 i pid port owner props
-  local -a to_launch=()
-  t0="$(now_s)"
-  ensure_dirs
-  cmd_fetch
-  mkdir -p "$CLUSTER_RUN" "$CLUSTER_DATA" "$CLUSTER_LOGS"
-  for ((i = 1; i <= CLUSTER_SIZE; i++)); do
-    props="$(node_props "$i")"
-    render_node_props "$i" "$props.new"
-    if pid="$(node_running_pid "$i")"; then
-      [[ -f "$props" ]] || cp "$props.new" "$props"
-      if ! cmp -s "$props.new" "$props"; then
-        warn "node $i: server.properties.template changed since it started; apply with: kafka.sh stop && kafka.sh start"
-      fi
-      rm -f "$props.new"
-      info "node $i already running (pid $pid) on $KAFKA_HOST:$(node_port "$i")"
-    else
-      for port in "$(node_port "$i")" "$(node_controller_port "$i")"; do
-        if port_open "$KAFKA_HOST" "$port"; then
-          rm -f "$props.new"
-          owner="$(port_owner "$port")"
-          die "port $port (node $i) is already in use by a process not started by this script${owner:+: $owner}. Stop it, or choose another base port with KAFKA_PORT."
-        fi
-      done
-      mv "$props.new" "$props"
-      to_launch+=("$i")
-    fi
-  done
-  printf '3\n' >"$MODE_FILE"
-  if ((${#to_launch[@]} > 0)); then
-    format_cluster_storage
-    launch_cluster "${to_launch[@]}"
-  fi
-  ensure_topics
-  info "Kafka cluster of $CLUSTER_SIZE nodes up on $BOOTSTRAP (kafka.sh start took $(elapsed_since "$t0")s)"
-}
-
-cmd_stop_cluster() {
-  local i pid t0
-  local -a node_pids=()
-  for ((i = 1; i <= CLUSTER_SIZE; i++)); do
-    if pid="$(node_running_pid "$i")"; then
-      node_pids+=("$pid")
-    fi
-  done
-  if ((${#node_pids[@]} > 0)); then
-    t0="$(now_s)"
-    info "stopping ${#node_pids[@]} Kafka node(s) of $CLUSTER_NAME (pids ${node_pids[*]}, SIGTERM, up to 30s) ..."
-    stop_cluster_pids 30 "${node_pids[@]}" || die "could not stop all of pids ${node_pids[*]}"
-    info "stopped in $(elapsed_since "$t0")s"
-  else
-    info "not running ($CLUSTER_NAME)"
-  fi
-  for ((i = 1; i <= CLUSTER_SIZE; i++)); do rm -f "$(node_pid_file "$i")"; done
-  rm -f "$MODE_FILE"
-}
-
-cmd_status_cluster() {
-  local i pid n=0 state
-  for ((i = 1; i <= CLUSTER_SIZE; i++)); do
-    if pid="$(node_running_pid "$i")"; then
-      n=$((n + 1))
-      state="not answering yet"
-      port_open "$KAFKA_HOST" "$(node_port "$i")" && state="answering"
-      echo "kafka node $i: running (pid $pid, RSS $(rss_mib "$pid") MiB) on $KAFKA_HOST:$(node_port "$i") ($state)," \
-        "controller $KAFKA_HOST:$(node_controller_port "$i"), data $(node_data "$i" | sed "s|^$REPO_ROOT/||")"
-    else
-      echo "kafka node $i: not running (port $(node_port "$i"))"
-    fi
-  done
-  echo "kafka: $n of $CLUSTER_SIZE nodes running ($CLUSTER_NAME, bootstrap $BOOTSTRAP)"
-  ((n == CLUSTER_SIZE)) && return 0
-  ((n == 0)) && return 3
-  return 4
-}
-
-cmd_topics_cluster() { cmd_topics; }
-
-cmd_reset_cluster() {
-  cmd_stop_cluster
-  rm -rf "$CLUSTER_DATA" "$CLUSTER_RUN"
-  info "deleted ${CLUSTER_DATA#"$REPO_ROOT"/} (next start formats fresh storage)"
-}
-
-# --- commands ------------------------------------------------------------------------
-
-cmd_start() {
-  local t0 pid
-  t0="$(now_s)"
-  ensure_dirs
-  cmd_fetch
-  mkdir -p "$KAFKA_RUN" "$KAFKA_DATA" "$SINGLE_LOG_DIR"
-  render_props "$PROPS.new"
-  if pid="$(running_pid)"; then
-    [[ -f "$PROPS" ]] || cp "$PROPS.new" "$PROPS" # .run/ was wiped under a running broker
-    if [[ "$(grep -E '^listeners=' "$PROPS.new")" != "$(grep -E '^listeners=' "$PROPS")" ]]; then
-      rm -f "$PROPS.new"
-      die "Kafka is already running (pid $pid) on other ports: $(grep -E '^listeners=' "$PROPS"). Run kafka.sh stop first."
-    fi
-    if ! cmp -s "$PROPS.new" "$PROPS"; then
-      warn "server.properties.template changed since this broker started; apply with: kafka.sh stop && kafka.sh start"
-    fi
-    rm -f "$PROPS.new"
-    info "already running (pid $pid) on $BOOTSTRAP"
-    wait_for_port "$KAFKA_HOST" "$KAFKA_PORT" "$KAFKA_START_TIMEOUT" "$pid" ||
-      die "Kafka (pid $pid) runs but does not answer on $BOOTSTRAP; try: kafka.sh stop && kafka.sh start"
-  else
-    local port owner
-    for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
-      if port_open "$KAFKA_HOST" "$port"; then
-        owner="$(port_owner "$port")"
-        die "port $port is already in use by a process not started by this script${owner:+: $owner}. Stop it, or choose other ports with KAFKA_PORT / KAFKA_CONTROLLER_PORT."
-      fi
-    done
-    mv "$PROPS.new" "$PROPS"
-    format_storage_if_needed
-    launch
-  fi
-  printf '1\n' >"$MODE_FILE"
-  ensure_topics
-  info "Kafka up on $BOOTSTRAP (kafka.sh start took $(elapsed_since "$t0")s)"
-}
-
-cmd_stop() {
-  local pid t0
-  if pid="$(running_pid)"; then
-    t0="$(now_s)"
-    info "stopping Kafka (pid $pid, SIGTERM, up to 30s) ..."
-    stop_pid "$pid" kafka 30 || die "could not stop pid $pid"
-    rm -f "$PID_FILE" "$MODE_FILE"
-    info "stopped in $(elapsed_since "$t0")s"
-  else
-    rm -f "$PID_FILE"
-    info "not running"
-    if port_open "$KAFKA_HOST" "$KAFKA_PORT"; then
-      warn "port $KAFKA_PORT is answering, but not from a Kafka started by this script: left alone"
-    fi
-  fi
-}
-
-cmd_status() {
-  local pid
-  if pid="$(running_pid)"; then
-    local state="not answering yet"
-    port_open "$KAFKA_HOST" "$KAFKA_PORT" && state="answering"
-    echo "kafka: running (pid $pid, RSS $(rss_mib "$pid") MiB) on $BOOTSTRAP ($state)," \
-      "controller localhost:$KAFKA_CONTROLLER_PORT, data ${KAFKA_DATA#"$REPO_ROOT"/}"
-    return 0
-  fi
-  if port_open "$KAFKA_HOST" "$KAFKA_PORT"; then
-    echo "kafka: not started by this script, but port $KAFKA_PORT is in use: $(port_owner "$KAFKA_PORT")"
-  else
-    echo "kafka: not running"
-  fi
-  return 3
-}
-
-cmd_topics() {
-  ensure_dirs
-  cmd_fetch
-  port_open "$KAFKA_HOST" "$KAFKA_PORT" ||
-    die "nothing answers on $BOOTSTRAP; start Kafka first: bash infra/scripts/kafka.sh start"
-  ensure_topics
-}
-
-cmd_reset() {
-  cmd_stop
-  rm -rf "$KAFKA_DATA" "$KAFKA_RUN"
-  info "deleted ${KAFKA_DATA#"$REPO_ROOT"/} (next start formats fresh storage)"
-}
-
-# use_mode N: point the command functions at the single node (1) or the cluster (3).
-MODE_SUFFIX=""
-use_mode() {
-  if [[ "$1" == 3 ]]; then
-    MODE_SUFFIX=_cluster
-    REPLICATION=3
-    KAFKA_CONTROLLER_PORT=$((KAFKA_PORT + 1))
-    BOOTSTRAP="$(cluster_bootstrap)"
-  else
-    MODE_SUFFIX=""
-  fi
-}
-
 # start_checked: refuse to start a mode other than the one running on this base port.
 start_checked() {
   local running
@@ -757,7 +579,7 @@ start_checked() {
     die "a $running-node Kafka is already running on base port $KAFKA_PORT; refusing to start KAFKA_NODES=$KAFKA_NODES. Stop it first (KAFKA_PORT=$KAFKA_PORT bash infra/scripts/kafka.sh stop) or start with KAFKA_NODES=$running."
   fi
   use_mode "$KAFKA_NODES"
-  "cmd_start$MODE_SUFFIX"
+  cmd_start
 }
 
 # on_running_mode CMD: run cmd_CMD for the mode running on this base port (else the recorded
@@ -769,7 +591,7 @@ on_running_mode() {
     info "KAFKA_NODES=$KAFKA_NODES, but the Kafka on base port $KAFKA_PORT runs with $mode node(s): acting on that"
   fi
   use_mode "$mode"
-  "cmd_$1$MODE_SUFFIX"
+  "cmd_$1"
 }
 
 main() {
