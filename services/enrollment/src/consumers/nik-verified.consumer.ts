@@ -1,8 +1,5 @@
-import { nikVerifiedV1, type NikVerifiedV1 } from '@gelombang/contracts';
-import type { ConsumedMessage } from '@gelombang/platform';
+import type { NikVerifiedV1 } from '@gelombang/contracts';
 import type { EligibilityRepository } from '../data-access/eligibility-repository';
-
-export const parseNikVerified = (m: ConsumedMessage): NikVerifiedV1 => nikVerifiedV1.parse(JSON.parse(m.value));
 
 /** Records who may enroll. Idempotent: replays and older attempts change nothing. */
 export function nikVerifiedHandler(repository: EligibilityRepository, onStored: (rows: number) => void) {

@@ -17,7 +17,24 @@ const toRow = (r: any): BatchRow => ({
 });
 
 export class BatchesRepository {
+  /** Definitions never change once created, so a replica keeps each one it has seen. */
+  private readonly definitions = new Map<string, BatchDefinition>();
+
   constructor(private readonly pool: pg.Pool) {}
+
+  /** A batch's definition: from memory once this replica has seen it, else one read. */
+  async definition(batchId: string): Promise<BatchDefinition | undefined> {
+    const known = this.definitions.get(batchId);
+    if (known) return known;
+    const row = await this.find(batchId);
+    if (row) this.remember(row);
+    return row;
+  }
+
+  /** Keeps a definition read or written elsewhere (the batch routes), to warm the enrollment path. */
+  remember(d: BatchDefinition): void {
+    this.definitions.set(d.batchId, { batchId: d.batchId, name: d.name, quota: d.quota, opensAt: d.opensAt, closesAt: d.closesAt });
+  }
 
   /** Inserts the batch unless the id exists; returns the stored row and whether this call created it. */
   async create(def: BatchDefinition): Promise<{ created: boolean; row: BatchRow }> {

@@ -1,13 +1,4 @@
-import {
-  ENROLLMENT_ENROLLED_V1,
-  ENROLLMENT_WITHDRAWN_V1,
-  makeEvent,
-  newId,
-  REGISTRATION_STATUS_CHANGED_V1,
-  type EnrollmentEnrolledV1Data,
-  type EnrollmentWithdrawnV1Data,
-  type RegistrationStatusChangedV1Data,
-} from '@gelombang/contracts';
+import { newId } from '@gelombang/contracts';
 import type { Decision, ErrorDefinition, OutgoingMessage } from '@gelombang/platform';
 import type { Enrollment, EnrollResult, PersonState } from '../data-access/enrollments-repository';
 import type { FlagState } from '../data-access/seat-flags';
@@ -20,8 +11,7 @@ import {
   ENROLLMENT_NOT_ELIGIBLE,
 } from '../errors';
 import { phaseAt, type BatchDefinition } from './batch-window';
-
-export const EVENT_SOURCE = 'urn:gelombang:enrollment';
+import { enrolledEvents } from './events';
 
 /** What the use case needs from the outside world; app.ts wires the real adapters in. */
 export interface EnrollPorts {
@@ -48,29 +38,6 @@ function fromActive(active: Enrollment[], registrationId: string, batchId: strin
   if (same) return { kind: 'enrolled', enrollment: asView(same), replayed: true };
   if (active.length > 0) return refused(ENROLLMENT_ALREADY_ENROLLED, 'postgres');
   return undefined;
-}
-
-export function enrolledEvents(data: EnrollmentEnrolledV1Data): Omit<OutgoingMessage, 'headers'>[] {
-  const status: RegistrationStatusChangedV1Data = { registrationId: data.registrationId, status: 'enrolled', changedAt: data.enrolledAt };
-  return [
-    { topic: ENROLLMENT_ENROLLED_V1, key: data.registrationId, value: JSON.stringify(makeEvent('id.gelombang.enrollment.enrolled.v1', EVENT_SOURCE, data.registrationId, data)) },
-    { topic: REGISTRATION_STATUS_CHANGED_V1, key: data.registrationId, value: JSON.stringify(makeEvent('id.gelombang.registration.status-changed.v1', EVENT_SOURCE, data.registrationId, status)) },
-  ];
-}
-
-export function withdrawnEvents(e: Enrollment): Omit<OutgoingMessage, 'headers'>[] {
-  const data: EnrollmentWithdrawnV1Data = {
-    enrollmentId: e.enrollmentId,
-    registrationId: e.registrationId,
-    batchId: e.batchId,
-    reason: 'WITHDRAWN_BY_APPLICANT',
-    endedAt: e.endedAt!.toISOString(),
-  };
-  const status: RegistrationStatusChangedV1Data = { registrationId: e.registrationId, status: 'withdrawn', reason: data.reason, changedAt: data.endedAt };
-  return [
-    { topic: ENROLLMENT_WITHDRAWN_V1, key: e.registrationId, value: JSON.stringify(makeEvent('id.gelombang.enrollment.withdrawn.v1', EVENT_SOURCE, e.registrationId, data)) },
-    { topic: REGISTRATION_STATUS_CHANGED_V1, key: e.registrationId, value: JSON.stringify(makeEvent('id.gelombang.registration.status-changed.v1', EVENT_SOURCE, e.registrationId, status)) },
-  ];
 }
 
 /**

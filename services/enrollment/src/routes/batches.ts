@@ -10,8 +10,6 @@ import { batchCreateRequest, batchId, batchList, batchView } from './schemas';
 export interface BatchRoutesDeps {
   batches: BatchesRepository;
   adminToken: string;
-  /** Called with every definition read or written, to warm the enrollment path's cache. */
-  remember: (def: BatchDefinition) => void;
 }
 
 export const toBatchView = (row: BatchRow, now = new Date()): z.infer<typeof batchView> => ({
@@ -25,7 +23,7 @@ export const toBatchView = (row: BatchRow, now = new Date()): z.infer<typeof bat
   status: phaseAt(row, now),
 });
 
-export function batchRoutes(app: App, deps: BatchRoutesDeps) {
+export async function batchRoutes(app: App, deps: BatchRoutesDeps) {
   app.post(
     '/v1/admin/batches',
     {
@@ -42,7 +40,8 @@ export function batchRoutes(app: App, deps: BatchRoutesDeps) {
       const def: BatchDefinition = { ...req.body, opensAt: new Date(req.body.opensAt), closesAt: new Date(req.body.closesAt) };
       const { created, row } = await deps.batches.create(def);
       if (!created && !sameDefinition(row, def)) throw ENROLLMENT_BATCH_CONFLICT();
-      deps.remember(row);
+      // Warms the enrollment path's cache of definitions.
+      deps.batches.remember(row);
       if (created) req.log.info({ batchId: row.batchId, quota: row.quota }, 'batch created');
       reply.header('location', `/v1/batches/${row.batchId}`);
       return reply.status(created ? 201 : 200).send(toBatchView(row));

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { errorBody } from '@gelombang/contracts';
 import { AppError, RATE_LIMITED, SERVICE_UNAVAILABLE, type App } from '@gelombang/platform';
 import type { Enrollment, EnrollmentsRepository } from '../data-access/enrollments-repository';
-import { enroll, withdrawnEvents, type EnrollPorts } from '../domain/enroll';
+import { enroll, type EnrollPorts } from '../domain/enroll';
+import { withdrawnEvents } from '../domain/events';
 import { ENROLLMENT_NOT_FOUND } from '../errors';
 import { enrollmentCreated, enrollmentView, enrollRequest } from './schemas';
 
@@ -37,7 +38,7 @@ const toView = (e: Enrollment): z.infer<typeof enrollmentView> => ({
   ...(e.endedAt ? { endedAt: e.endedAt.toISOString() } : {}),
 });
 
-export function enrollmentRoutes(app: App, deps: EnrollmentRoutesDeps) {
+export async function enrollmentRoutes(app: App, deps: EnrollmentRoutesDeps) {
   const unavailable = (e: unknown) => {
     if (e instanceof AppError || !isUnavailable(e)) return e;
     deps.onOutcome('SERVICE_UNAVAILABLE');
