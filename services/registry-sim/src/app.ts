@@ -23,14 +23,14 @@ export async function buildApp(config: RegistrySimConfig, opts: BuildOptions = {
     ...(opts.logStream ? { logStream: opts.logStream } : {}),
   });
   const answers = counter(app.metrics, 'registry_sim_calls_total', 'Verify calls by answer', ['answer']);
-  const registry = new PopulationRegistry({ mode: config.REGISTRY_MODE, quotaPerSec: config.REGISTRY_QUOTA_PER_SEC, ...(opts.now ? { now: opts.now } : {}) });
+  const registry = new PopulationRegistry({
+    mode: config.REGISTRY_MODE,
+    quotaPerSec: config.REGISTRY_QUOTA_PER_SEC,
+    latencyMs: config.REGISTRY_LATENCY_MS,
+    ...(opts.now ? { now: opts.now } : {}),
+  });
   app.decorate('registry', registry);
-
-  const latencyMs = () => {
-    const base = registry.faults.latencyMs ?? config.REGISTRY_LATENCY_MS;
-    return base + Math.floor(Math.random() * (base / 4));
-  };
-  populationRoutes(app, { registry, token: config.REGISTRY_API_TOKEN, latencyMs, onAnswer: (answer) => answers.inc({ answer }) });
-  simRoutes(app, { registry, quotaPerSec: config.REGISTRY_QUOTA_PER_SEC });
+  await app.register(populationRoutes, { registry, token: config.REGISTRY_API_TOKEN, onAnswer: (answer) => answers.inc({ answer }) });
+  await app.register(simRoutes, { registry, quotaPerSec: config.REGISTRY_QUOTA_PER_SEC });
   return app as App & { registry: PopulationRegistry };
 }

@@ -71,8 +71,14 @@ export class PopulationRegistry {
   faults: Faults = { errorRate: 0, outage: false };
 
   constructor(
-    private readonly opts: { mode: RegistryMode; quotaPerSec: number; now?: () => number; random?: () => number },
+    private readonly opts: { mode: RegistryMode; quotaPerSec: number; latencyMs?: number; now?: () => number; random?: () => number },
   ) {}
+
+  /** How long the next answer takes: the injected latency (or the configured one), plus up to a quarter more. */
+  latencyMs(): number {
+    const base = this.faults.latencyMs ?? this.opts.latencyMs ?? 0;
+    return base + Math.floor((this.opts.random ?? Math.random)() * (base / 4));
+  }
 
   get mode(): RegistryMode {
     return this.opts.mode;

@@ -12,10 +12,7 @@ function sameToken(header: string | undefined, token: Buffer): boolean {
 }
 
 /** The partner's API as we see it: auth, then the per-second quota, then faults, then the answer. */
-export function populationRoutes(
-  app: App,
-  deps: { registry: PopulationRegistry; token: string; latencyMs: () => number; onAnswer: (answer: string) => void },
-) {
+export async function populationRoutes(app: App, deps: { registry: PopulationRegistry; token: string; onAnswer: (answer: string) => void }) {
   const token = Buffer.from(deps.token);
   app.post(
     '/v1/population/verify',
@@ -44,7 +41,7 @@ export function populationRoutes(
         deps.onAnswer('fault');
         throw REGISTRY_UNAVAILABLE({ headers: { 'retry-after': '1' } });
       }
-      const ms = deps.latencyMs();
+      const ms = deps.registry.latencyMs();
       if (ms > 0) await new Promise((r) => setTimeout(r, ms));
       const result = deps.registry.verify(req.body);
       deps.onAnswer(result);

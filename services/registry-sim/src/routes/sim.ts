@@ -3,7 +3,7 @@ import type { PopulationRegistry } from '../domain/registry';
 import { faultsRequest, faultsResponse, loadPeopleRequest, loadPeopleResponse, statsResponse } from './schemas';
 
 /** Test and operations controls of the simulator. They exist only here: the real registry has none. */
-export function simRoutes(app: App, deps: { registry: PopulationRegistry; quotaPerSec: number }) {
+export async function simRoutes(app: App, deps: { registry: PopulationRegistry; quotaPerSec: number }) {
   const { registry } = deps;
   app.post(
     '/_sim/people',
