@@ -82,6 +82,20 @@ export class RegistrationClaims {
     return this.d.claims.markUncertain(input);
   }
 
+  /** For a NIK correction: true if the NIK is free or already this registration's (throws without Redis). */
+  claimNik(nikIndex: string, registrationId: string): Promise<boolean> {
+    return this.d.claims.claimNik(nikIndex, registrationId);
+  }
+
+  releaseNik(nikIndex: string, registrationId: string): Promise<void> {
+    return this.d.claims.releaseNik(nikIndex, registrationId);
+  }
+
+  /** A registration Kafka stored that the projector has not written to PostgreSQL yet. */
+  accepted(registrationId: string): Promise<{ submittedAt: string; emailMasked: string } | undefined> {
+    return this.d.claims.accepted(registrationId);
+  }
+
   /** Rebuilds the claims from PostgreSQL when Redis lost them (one replica does it; the others wait). */
   warm(): Promise<void> {
     return (this.rebuilding ??= this.d.claims

@@ -9,7 +9,18 @@ import {
   registrationView,
   type RegistrationRules,
 } from '@gelombang/contracts';
-import { GENERIC_FIELD_MESSAGES, markUnlogged, pickLang, PublishTimeoutError, RATE_LIMITED, SERVICE_UNAVAILABLE, VALIDATION_FAILED, type App, type Decision } from '@gelombang/platform';
+import {
+  GENERIC_FIELD_MESSAGES,
+  markUnlogged,
+  pickLang,
+  PublishTimeoutError,
+  RATE_LIMITED,
+  SERVICE_UNAVAILABLE,
+  VALIDATION_FAILED,
+  type App,
+  type Decision,
+  type PiiCipher,
+} from '@gelombang/platform';
 import {
   EMAIL_ALREADY_REGISTERED,
   IDEMPOTENCY_KEY_IN_PROGRESS,
@@ -25,30 +36,60 @@ import {
 import { correctNik, type CorrectNikDeps } from '../domain/correct-nik';
 import { register, type RegisterPorts } from '../domain/register';
 import type { RegistrationsRepository } from '../data-access/registrations-repository';
-import type { ClaimsStore } from '../data-access/claims-store';
+import type { IntakeConfig } from '../config';
+import type { IntakeMetrics } from '../metrics';
 import { isDryRun, type DryRun } from '../warm-up';
 
-export interface RegistrationRoutesDeps {
+export interface RegistrationRoutesOptions {
+  config: Pick<IntakeConfig, 'RETRY_AFTER_SEC' | 'RATE_LIMIT_CLIENT_BURST' | 'INTAKE_MAX_NIK_CORRECTIONS'>;
   rules: RegistrationRules;
-  ports: RegisterPorts;
+  cipher: PiiCipher;
   repository: RegistrationsRepository;
-  claims: ClaimsStore;
-  retryAfterSec: number;
-  rateLimit: Record<string, unknown>;
-  /**
-   * Admission for a registration refused before it reached its claim (invalid body, bad header): the
-   * same client and global buckets the claim takes from, so bad requests count against the limits too.
-   */
-  admit: (client: string) => Promise<Decision>;
-  /** The client bucket's burst, for x-ratelimit-limit. */
-  clientBurst: number;
-  onRejected: (code: string) => void;
-  onAccepted: () => void;
-  /** Server time of every answered registration request (not the boot warm-up's), in ms. */
-  onAnswered?: (ms: number) => void;
-  correction: CorrectNikDeps;
+  metrics: IntakeMetrics;
   /** The boot warm-up's in-process requests (see warm-up.ts): other ports, no counters, no logs. */
   dryRun?: DryRun;
+}
+
+/** What the handlers below use: the domain's ports over the app's claims, producer and relay, timed. */
+function routeDeps(app: App, o: RegistrationRoutesOptions) {
+  const { cipher, repository, rules, metrics: m } = o;
+  const ports: RegisterPorts = {
+    cipher,
+    claim: (i, client) => m.timeClaim(app.claims.claim(i, client)),
+    complete: (i, masked) => app.claims.complete(i, masked),
+    markUncertain: (i) => app.claims.markUncertain(i),
+    publish: (message) => m.timePublish(app.producer.publish(message)),
+  };
+  const correction: CorrectNikDeps = {
+    cipher,
+    repository,
+    claimNik: (nikIndex, id) => app.claims.claimNik(nikIndex, id),
+    releaseNik: (nikIndex, id) => app.claims.releaseNik(nikIndex, id),
+    maxCorrections: o.config.INTAKE_MAX_NIK_CORRECTIONS,
+    rules,
+    onCommitted: () => app.outbox.wake(),
+  };
+  return {
+    rules,
+    ports,
+    correction,
+    repository,
+    dryRun: o.dryRun,
+    retryAfterSec: o.config.RETRY_AFTER_SEC,
+    /** The client bucket's burst, for x-ratelimit-limit. */
+    clientBurst: o.config.RATE_LIMIT_CLIENT_BURST,
+    /** Per client, from the same buckets as a registration's admission (@fastify/rate-limit's options). */
+    rateLimit: { max: o.config.RATE_LIMIT_CLIENT_BURST, timeWindow: 1000 },
+    /**
+     * Admission for a registration refused before it reached its claim (invalid body, bad header): the
+     * same client and global buckets the claim takes from, so bad requests count against the limits too.
+     */
+    admit: (client: string): Promise<Decision> => m.timeAdmission(app.claims.admit(client)),
+    onRejected: (code: string) => m.rejected.inc({ code }),
+    onAccepted: () => m.accepted.inc(),
+    /** Server time of every answered registration request (not the boot warm-up's), in ms. */
+    onAnswered: m.observeTotal,
+  };
 }
 
 /** Reasons after which the applicant may send a corrected NIK (NIK_INACTIVE is not one). */
@@ -66,7 +107,8 @@ declare module 'fastify' {
 }
 
 /** The registration routes: POST and GET /v1/registrations, POST /v1/registrations/:id/nik. */
-export async function registrationRoutes(app: App, deps: RegistrationRoutesDeps) {
+export async function registrationRoutes(app: App, opts: RegistrationRoutesOptions) {
+  const deps = routeDeps(app, opts);
   app.decorateRequest('intakeAdmitted', false);
   app.decorateRequest('intakeRawBody', undefined);
   const body = registrationRequest(deps.rules);
@@ -116,7 +158,7 @@ export async function registrationRoutes(app: App, deps: RegistrationRoutesDeps)
         throw err;
       },
       onResponse: async (req, reply) => {
-        if (deps.onAnswered && !isDryRun(req, deps.dryRun)) deps.onAnswered(reply.elapsedTime);
+        if (!isDryRun(req, deps.dryRun)) deps.onAnswered(reply.elapsedTime);
       },
       // Kept before validation replaces the body with its normalised form.
       preValidation: async (req) => {
@@ -200,7 +242,7 @@ export async function registrationRoutes(app: App, deps: RegistrationRoutesDeps)
         };
       }
       // Accepted by Kafka but not yet projected into PostgreSQL: still a real registration.
-      const accepted = await deps.claims.accepted(req.params.id).catch(() => undefined);
+      const accepted = await app.claims.accepted(req.params.id).catch(() => undefined);
       if (accepted) {
         return {
           registrationId: req.params.id,
