@@ -9,6 +9,7 @@ export * from './redis';
 export * from './token-bucket';
 export * from './pii';
 export * from './kafka';
+export * from './topics';
 export * from './partitioner';
 export * from './metrics';
 export * from './outbox';

@@ -43,7 +43,8 @@ export class PublishTimeoutError extends Error {
 
 export interface OutgoingMessage {
   topic: string;
-  key: string;
+  /** null only to replay a message that had no key (it then goes round robin); every event we publish has one. */
+  key: string | null;
   value: string;
   headers?: Record<string, string>;
 }
