@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { REGISTRATION_SUBMITTED_V1 } from '@gelombang/contracts';
-import { PiiCipher, seekWhenReady } from '@gelombang/platform';
+import { PiiCipher, readTopic, withKafkaAdmin, type Kafka } from '@gelombang/platform';
 import { SCHEMA_RE, waitForProjector, type Infra } from './intake-process';
-import { endOffsets, newKafka, withAdmin, type Offsets } from './kafka';
+import { endOffsets, newKafka, type Offsets } from './kafka';
 import type { Outcomes } from './registration-load';
 
 /*
@@ -64,7 +64,7 @@ export async function audit(o: AuditOptions): Promise<AuditResult> {
   const timeoutMs = o.catchUpTimeoutMs ?? 180_000;
   const kafka = newKafka(o.infra.brokers, 'loadtests-audit');
   const topic = o.topic ?? REGISTRATION_SUBMITTED_V1;
-  const ends = await withAdmin(kafka, (admin) => endOffsets(admin, topic));
+  const ends = await withKafkaAdmin(kafka, (admin) => endOffsets(admin, topic));
 
   const cipher = o.indexKey ? new PiiCipher({ k1: randomBytes(32) }, 'k1', o.indexKey) : undefined;
   const indexOf = (niks: string[]) => new Set(cipher ? niks.map((n) => cipher.blindIndex('nik', n)) : []);
@@ -160,7 +160,7 @@ async function waitForRows(db: pg.Client, schema: string, ids: string[], deadlin
 
 /** Reads [start, end) of every partition with a throwaway group (deleted afterwards), bounded in time. */
 async function scanTopic(
-  kafka: ReturnType<typeof newKafka>,
+  kafka: Kafka,
   topic: string,
   runId: string,
   start: Offsets,
@@ -168,45 +168,7 @@ async function scanTopic(
   timeoutMs: number,
   onMessage: (key: string | null, value: string) => void,
 ): Promise<{ scanned: number; complete: boolean }> {
-  const pending = new Set(Object.keys(end).map(Number).filter((p) => (end[p] ?? 0n) > (start[p] ?? 0n)));
-  if (pending.size === 0) return { scanned: 0, complete: true };
   const groupId = `loadtests-audit-${runId}-${randomBytes(3).toString('hex')}`;
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200, allowAutoTopicCreation: false });
-  let scanned = 0;
-  // Next unread offset per partition: a batch fetched before the seek took effect may come again.
-  const next: Offsets = { ...start };
-  let done: () => void = () => undefined;
-  const allRead = new Promise<void>((resolve) => (done = resolve));
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topics: [topic], fromBeginning: false });
-    await consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch }) => {
-        const p = batch.partition;
-        const to = end[p] ?? 0n;
-        for (const m of batch.messages) {
-          const offset = BigInt(m.offset);
-          if (offset < (next[p] ?? 0n) || offset >= to) continue;
-          next[p] = offset + 1n;
-          scanned++;
-          onMessage(m.key ? m.key.toString() : null, m.value ? m.value.toString() : '');
-        }
-        // The topic has no transactions or compaction, so offsets have no gaps: done at end - 1.
-        if ((next[p] ?? 0n) >= to) {
-          pending.delete(p);
-          if (pending.size === 0) done();
-        }
-      },
-    });
-    await seekWhenReady(consumer, [...pending].map((p) => ({ topic, partition: p, offset: String(start[p] ?? 0n) })));
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
-    const complete = await Promise.race([allRead.then(() => true), timedOut]);
-    clearTimeout(timer);
-    return { scanned, complete };
-  } finally {
-    await consumer.disconnect();
-    await withAdmin(kafka, (admin) => admin.deleteGroups([groupId])).catch(() => undefined);
-  }
+  const { read, complete } = await readTopic(kafka, topic, { from: start, to: end, timeoutMs, groupId }, (m) => onMessage(m.key, m.value));
+  return { scanned: read, complete };
 }

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Consumer } from 'kafkajs';
-import { seekWhenReady } from '@gelombang/platform';
-import { newKafka, withAdmin } from './kafka';
+import { tailTopics, type Tail } from '@gelombang/platform';
+import { newKafka } from './kafka';
 
 /** Where the funnel's services answer: the local cluster's ports unless told otherwise. */
 export interface ClusterTargets {
@@ -165,7 +164,7 @@ export interface StatusEvent {
  * as a partner system would, and lets callers wait for a registration's next status.
  */
 export class StatusFollower {
-  private consumer: Consumer | undefined;
+  private tail: Tail | undefined;
   private readonly byId = new Map<string, StatusEvent[]>();
   private readonly waiters = new Map<string, Array<() => void>>();
 
@@ -183,16 +182,12 @@ export class StatusFollower {
   }
 
   async start(): Promise<this> {
-    const kafka = newKafka(this.brokers, 'loadtests-status');
-    const ends = await withAdmin(kafka, (admin) => admin.fetchTopicOffsets(this.topic));
-    this.consumer = kafka.consumer({ groupId: `loadtests-follow-${randomUUID()}`, maxWaitTimeInMs: 100 });
-    const joined = new Promise<void>((r) => this.consumer!.on(this.consumer!.events.GROUP_JOIN, () => r()));
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topics: [this.topic], fromBeginning: false });
-    await this.consumer.run({
-      eachMessage: async ({ message }) => {
+    this.tail = await tailTopics(
+      newKafka(this.brokers, 'loadtests-status'),
+      [this.topic],
+      (message) => {
         try {
-          const e = JSON.parse(message.value?.toString() ?? '') as { data?: { registrationId?: string } };
+          const e = JSON.parse(message.value) as { data?: { registrationId?: string } };
           const id = e.data?.registrationId;
           const seen = id ? this.extract(e.data) : undefined;
           if (!id || !seen) return;
@@ -204,9 +199,8 @@ export class StatusFollower {
           // not ours to judge: other producers share the topic
         }
       },
-    });
-    await seekWhenReady(this.consumer, ends.map((p) => ({ topic: this.topic, partition: p.partition, offset: p.high })));
-    await joined;
+      { groupId: `loadtests-follow-${randomUUID()}` },
+    );
     return this;
   }
 
@@ -233,7 +227,7 @@ export class StatusFollower {
   }
 
   async stop(): Promise<void> {
-    await this.consumer?.disconnect();
+    await this.tail?.stop();
   }
 }
 

@@ -5,7 +5,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { DEADLETTER_V1, NIK_VERIFICATION_REQUESTED_V1, REGISTRATION_STATUS_CHANGED_V1, REGISTRATION_SUBMITTED_V1 } from '@gelombang/contracts';
-import { groupLag, newKafka, withAdmin } from './kafka';
+import { withKafkaAdmin } from '@gelombang/platform';
+import { groupLag, newKafka } from './kafka';
 import { freePort, spawnNode, waitForHttp, type NodeProcess } from './processes';
 
 /** The built intake; started as a process, never imported. */
@@ -163,8 +164,8 @@ export async function startIntake(o: StartIntakeOptions): Promise<StartedIntake>
 
 /** Creates the run's topics, empty; refuses to go on if one of them is still there (a deletion not finished). */
 async function createRunTopics(infra: Infra, prefix: string): Promise<void> {
-  const created = await withAdmin(newKafka(infra.brokers, 'loadtests-topics'), (admin) =>
-    admin.createTopics({ topics: RUN_TOPICS.map((t) => ({ topic: prefix + t, numPartitions: RUN_TOPIC_PARTITIONS, replicationFactor: 1 })), waitForLeaders: true }),
+  const created = await withKafkaAdmin(newKafka(infra.brokers, 'loadtests-topics'), (admin) =>
+    admin.createTopics(RUN_TOPICS.map((t) => ({ topic: prefix + t, partitions: RUN_TOPIC_PARTITIONS, replicationFactor: 1 }))),
   );
   if (!created) throw new Error(`topics ${prefix}* already exist: another run with this id, or a deletion still in progress`);
 }
@@ -172,7 +173,7 @@ async function createRunTopics(infra: Infra, prefix: string): Promise<void> {
 /** Waits until the projector group has committed up to the end of its registration.submitted.v1. */
 export async function waitForProjector(brokers: string[], groupId: string, timeoutMs: number, topic: string = REGISTRATION_SUBMITTED_V1): Promise<number> {
   const kafka = newKafka(brokers, 'loadtests-lag');
-  return withAdmin(kafka, async (admin) => {
+  return withKafkaAdmin(kafka, async (admin) => {
     const until = Date.now() + timeoutMs;
     let lag = await groupLag(admin, groupId, topic);
     while (lag > 0 && Date.now() < until) {
@@ -207,13 +208,13 @@ export async function cleanupRunState(infra: Infra, state: IntakeRunState): Prom
   } finally {
     redis.disconnect();
   }
-  await withAdmin(newKafka(infra.brokers, 'loadtests-cleanup'), (admin) => admin.deleteGroups(state.consumerGroups)).catch((e: Error) =>
+  await withKafkaAdmin(newKafka(infra.brokers, 'loadtests-cleanup'), (admin) => admin.deleteGroups(state.consumerGroups)).catch((e: Error) =>
     process.stderr.write(`could not delete consumer groups ${state.consumerGroups.join(', ')}: ${e.message}\n`),
   );
-  await withAdmin(newKafka(infra.brokers, 'loadtests-cleanup'), async (admin) => {
+  await withKafkaAdmin(newKafka(infra.brokers, 'loadtests-cleanup'), async (admin) => {
     const mine = async () => (await admin.listTopics()).filter((t) => t.startsWith(state.topicPrefix));
     const topics = await mine();
-    if (topics.length) await admin.deleteTopics({ topics });
+    if (topics.length) await admin.deleteTopics(topics);
     // Gone before returning: a next start with the same run id (capacity's ratio, then its steps) creates them again.
     const until = Date.now() + 15_000;
     while ((await mine()).length && Date.now() < until) await sleep(200);

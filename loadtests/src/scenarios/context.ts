@@ -1,10 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { REGISTRATION_SUBMITTED_V1 } from '@gelombang/contracts';
+import { withKafkaAdmin } from '@gelombang/platform';
 import { audit, type AuditResult } from '../audit';
 import { cleanupRunState, infraFromEnv, runState, startIntake, type Infra, type StartedIntake } from '../intake-process';
 import { cleanupOnInterrupt, freePort } from '../processes';
-import { brokersFromEnv, endOffsets, newKafka, withAdmin, type Offsets } from '../kafka';
+import { brokersFromEnv, endOffsets, newKafka, type Offsets } from '../kafka';
 import type { Outcomes } from '../registration-load';
 import { REPORTS_DIR, reportStamp, type HtmlInput } from '../report';
 import type { Slo } from '../slo';
@@ -122,7 +123,7 @@ export async function withIntake<T>(
 }
 
 export const topicEnds = (infra: Infra, topic: string): Promise<Offsets> =>
-  withAdmin(newKafka(infra.brokers, 'loadtests-offsets'), (admin) => endOffsets(admin, topic));
+  withKafkaAdmin(newKafka(infra.brokers, 'loadtests-offsets'), (admin) => endOffsets(admin, topic));
 
 export async function auditIfAsked(ctx: ScenarioContext, sut: IntakeUnderTest, startOffsets: Offsets, outcomes: Outcomes): Promise<AuditResult | undefined> {
   if (!ctx.audit) return undefined;

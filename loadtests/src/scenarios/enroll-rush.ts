@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ENROLLMENT_ENROLLED_V1, makeEvent, newId, NIK_VERIFIED_V1 } from '@gelombang/contracts';
+import { EventProducer, withKafkaAdmin } from '@gelombang/platform';
 import { randomBytes } from 'node:crypto';
 import { call, callPolitely, StatusFollower } from '../cluster';
-import { groupLag, newKafka, withAdmin } from '../kafka';
+import { groupLag, newKafka } from '../kafka';
 import { runOpenModel, type OpenModelResult } from '../open-model';
 import { breachesMarkdown, openModelMarkdown } from '../report';
 import { funnelTargets } from './funnel';
@@ -34,35 +35,36 @@ export async function enrollRush(ctx: ScenarioContext): Promise<ScenarioOutcome>
 
   // Eligibility through the real event path, as the NIK service publishes it after a registry match.
   const kafka = newKafka(ctx.infra.brokers, 'loadtests-rush');
-  const producer = kafka.producer();
+  const producer = new EventProducer(kafka, { ackTimeoutMs: 30_000 });
   await producer.connect();
   try {
     for (let i = 0; i < contenders.length; i += 500) {
-      await producer.send({
-        topic: NIK_VERIFIED_V1,
-        acks: -1,
-        messages: contenders.slice(i, i + 500).map((c) => ({
-          key: c.registrationId,
-          value: JSON.stringify(
-            makeEvent('id.gelombang.nik.verified.v1', `urn:gelombang:loadtests:${ctx.runId}`, c.registrationId, {
-              registrationId: c.registrationId,
-              attempt: 1,
-              nikIndex: randomBytes(32).toString('base64url'),
-              provinceCode: '32',
-              verifiedAt: new Date().toISOString(),
-            }),
-          ),
-          headers: { 'content-type': 'application/cloudevents+json' },
-        })),
-      });
+      await Promise.all(
+        contenders.slice(i, i + 500).map((c) =>
+          producer.publish({
+            topic: NIK_VERIFIED_V1,
+            key: c.registrationId,
+            value: JSON.stringify(
+              makeEvent('id.gelombang.nik.verified.v1', `urn:gelombang:loadtests:${ctx.runId}`, c.registrationId, {
+                registrationId: c.registrationId,
+                attempt: 1,
+                nikIndex: randomBytes(32).toString('base64url'),
+                provinceCode: '32',
+                verifiedAt: new Date().toISOString(),
+              }),
+            ),
+            headers: { 'content-type': 'application/cloudevents+json' },
+          }),
+        ),
+      );
     }
   } finally {
-    await producer.disconnect();
+    await producer.close();
   }
   const lagDeadline = Date.now() + 120_000;
   let lag = Number.POSITIVE_INFINITY;
   while (lag > 0 && Date.now() < lagDeadline) {
-    lag = await withAdmin(kafka, (admin) => groupLag(admin, group, NIK_VERIFIED_V1));
+    lag = await withKafkaAdmin(kafka, (admin) => groupLag(admin, group, NIK_VERIFIED_V1));
     if (lag > 0) await sleep(250);
   }
   if (lag > 0) throw new Error(`the enrollment service (consumer group ${group}) did not take the ${people} eligibility events within 120 s (lag ${lag})`);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel, type Consumer } from 'kafkajs';
-import { seekWhenReady } from '@gelombang/platform';
+import pino from 'pino';
+import { createKafka, tailTopics, type Tail } from '@gelombang/platform';
 import { KAFKA_BROKERS } from './env';
 
 export interface TappedMessage {
@@ -17,32 +17,15 @@ export interface TappedMessage {
  */
 export class TopicTap {
   readonly messages: TappedMessage[] = [];
-  private consumer: Consumer | undefined;
+  private tail: Tail | undefined;
 
   constructor(private readonly topics: string[], private readonly brokers = KAFKA_BROKERS.split(',')) {}
 
   async start(): Promise<this> {
-    const kafka = new Kafka({ brokers: this.brokers, clientId: 'topic-tap', logLevel: logLevel.NOTHING });
-    const admin = kafka.admin();
-    await admin.connect();
-    const ends = await Promise.all(this.topics.map(async (topic) => ({ topic, offsets: await admin.fetchTopicOffsets(topic) })));
-    await admin.disconnect();
-    this.consumer = kafka.consumer({ groupId: `tap-${randomUUID()}`, maxWaitTimeInMs: 100 });
-    const joined = new Promise<void>((resolve) => this.consumer!.on(this.consumer!.events.GROUP_JOIN, () => resolve()));
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topics: this.topics, fromBeginning: false });
-    await this.consumer.run({
-      eachMessage: async ({ topic, message }) => {
-        this.messages.push({
-          topic,
-          key: message.key?.toString() ?? null,
-          value: message.value?.toString() ?? '',
-          headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v ?? '')])),
-        });
-      },
+    const kafka = createKafka({ brokers: this.brokers, clientId: 'topic-tap', logger: pino({ level: 'silent' }) });
+    this.tail = await tailTopics(kafka, this.topics, ({ topic, key, value, headers }) => void this.messages.push({ topic, key, value, headers }), {
+      groupId: `tap-${randomUUID()}`,
     });
-    await seekWhenReady(this.consumer, ends.flatMap(({ topic, offsets }) => offsets.map((p) => ({ topic, partition: p.partition, offset: p.offset }))));
-    await joined;
     return this;
   }
 
@@ -63,6 +46,6 @@ export class TopicTap {
   }
 
   async stop(): Promise<void> {
-    await this.consumer?.disconnect();
+    await this.tail?.stop();
   }
 }
