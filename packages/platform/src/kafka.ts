@@ -2,7 +2,7 @@
  * The Kafka client's adapter (docs/decisions/0001-kafka-client.md): services see EventProducer,
  * startConsumer and the platform plugins with plain values, so the client can be swapped here.
  */
-import { Kafka, logLevel as KafkaLogLevel, type Consumer, type Producer, type Message } from 'kafkajs';
+import { Kafka, logLevel as KafkaLogLevel, type Batch, type Consumer, type Producer, type Message } from 'kafkajs';
 import type { FastifyBaseLogger } from 'fastify';
 import { backoffMs } from './backoff';
 import { stackFrames } from './errors';
@@ -177,6 +177,16 @@ export interface ConsumedMessage {
   headers: Record<string, string>;
 }
 
+/** A fetched message with plain values (headers as strings), as every consumer here sees it. */
+export const consumedMessage = (batch: Batch, m: Batch['messages'][number]): ConsumedMessage => ({
+  topic: batch.topic,
+  partition: batch.partition,
+  offset: m.offset,
+  key: m.key?.toString() ?? null,
+  value: m.value?.toString() ?? '',
+  headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, String(v ?? '')])),
+});
+
 export interface ConsumerOptions<T> {
   groupId: string;
   topics: string[];
@@ -260,14 +270,7 @@ export async function startConsumer<T>(kafka: Kafka, opts: ConsumerOptions<T>): 
       const items: T[] = [];
       const poison: Array<{ msg: ConsumedMessage; reason: string; errName: string }> = [];
       for (const m of batch.messages) {
-        const msg: ConsumedMessage = {
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: m.offset,
-          key: m.key?.toString() ?? null,
-          value: m.value?.toString() ?? '',
-          headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, String(v ?? '')])),
-        };
+        const msg = consumedMessage(batch, m);
         try {
           items.push(opts.parse(msg));
         } catch (e) {

@@ -8,12 +8,19 @@ import { PollingWorker } from './worker';
 /** A pool or a client inside the caller's transaction. */
 export type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
 
+/** An event for the outbox: every one has a key (the relay adds the CloudEvents content-type header). */
+export interface OutboxMessage {
+  topic: string;
+  key: string;
+  value: string;
+}
+
 /**
  * Writes events to the outbox table (migration `0000_platform_outbox.sql`). Call it inside the
  * transaction that changes the state the events announce: both commit, or neither does. The relay
  * publishes them afterwards, at least once.
  */
-export async function enqueueEvents(db: Queryable, messages: readonly Omit<OutgoingMessage, 'headers'>[]): Promise<void> {
+export async function enqueueEvents(db: Queryable, messages: readonly OutboxMessage[]): Promise<void> {
   if (messages.length === 0) return;
   await db.query(
     `INSERT INTO outbox (topic, key, value)

@@ -5,7 +5,7 @@
  * swap stays inside these two files.
  */
 import { randomUUID } from 'node:crypto';
-import { seekWhenReady, whileCoordinatorMoves, type ConsumedMessage, type Kafka } from './kafka';
+import { consumedMessage, seekWhenReady, whileCoordinatorMoves, type ConsumedMessage, type Kafka } from './kafka';
 
 type Admin = ReturnType<Kafka['admin']>;
 type Consumer = ReturnType<Kafka['consumer']>;
@@ -126,7 +126,7 @@ export async function readTopic(
       if (o < offset || o >= end) continue;
       offset = o + 1n;
       read++;
-      onMessage(consumed(batch, m));
+      onMessage(consumedMessage(batch, m));
     }
     if (offset >= end) {
       next.delete(p);
@@ -160,7 +160,7 @@ export async function tailTopics(kafka: Kafka, topics: string[], onMessage: (msg
   const groupId = opts.groupId ?? `tail-${randomUUID()}`;
   let joined: () => void = () => undefined;
   const hasJoined = new Promise<void>((resolve) => (joined = resolve));
-  const consumer = await follow(kafka, groupId, topics, false, (batch) => batch.messages.forEach((m) => onMessage(consumed(batch, m))), () => joined());
+  const consumer = await follow(kafka, groupId, topics, false, (batch) => batch.messages.forEach((m) => onMessage(consumedMessage(batch, m))), () => joined());
   try {
     await seekWhenReady(consumer, ends.flatMap(({ topic, partitions }) => partitions.map((p) => ({ topic, partition: p.partition, offset: p.high.toString() }))));
     await hasJoined;
@@ -191,12 +191,3 @@ async function follow(kafka: Kafka, groupId: string, topics: string[], fromBegin
   }
   return consumer;
 }
-
-const consumed = (batch: Batch, m: Batch['messages'][number]): ConsumedMessage => ({
-  topic: batch.topic,
-  partition: batch.partition,
-  offset: m.offset,
-  key: m.key?.toString() ?? null,
-  value: m.value?.toString() ?? '',
-  headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, String(v ?? '')])),
-});

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { enqueueEvents, inTransaction, rollbackWith, type OutgoingMessage } from '@gelombang/platform';
+import { enqueueEvents, inTransaction, rollbackWith, type OutboxMessage } from '@gelombang/platform';
 
 export interface Enrollment {
   enrollmentId: string;
@@ -22,7 +22,7 @@ export type EnrollResult =
   /** A partial unique index refused the row: this registration or this person already holds a seat. */
   | { kind: 'taken'; by: 'registration' | 'person' };
 
-type Events = readonly Omit<OutgoingMessage, 'headers'>[];
+type Events = readonly OutboxMessage[];
 
 const COLUMNS = 'enrollment_id, registration_id, batch_id, status, enrolled_at, ended_at';
 const toEnrollment = (r: any): Enrollment => ({

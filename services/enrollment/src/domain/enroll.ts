@@ -1,5 +1,5 @@
 import { newId } from '@gelombang/contracts';
-import type { Decision, ErrorDefinition, OutgoingMessage } from '@gelombang/platform';
+import type { Decision, ErrorDefinition, OutboxMessage } from '@gelombang/platform';
 import type { Enrollment, EnrollResult, PersonState } from '../data-access/enrollments-repository';
 import type { FlagState } from '../data-access/seat-flags';
 import {
@@ -20,7 +20,7 @@ export interface EnrollPorts {
   person(registrationId: string): Promise<PersonState>;
   flags: { read(batchId: string): Promise<FlagState>; markFull(batchId: string, seen: FlagState): Promise<boolean> };
   admit(batchId: string): Promise<Decision>;
-  enroll(input: { enrollmentId: string; registrationId: string; nikIndex: string; batchId: string; enrolledAt: string; events: Omit<OutgoingMessage, 'headers'>[] }): Promise<EnrollResult>;
+  enroll(input: { enrollmentId: string; registrationId: string; nikIndex: string; batchId: string; enrolledAt: string; events: OutboxMessage[] }): Promise<EnrollResult>;
   now(): Date;
 }
 

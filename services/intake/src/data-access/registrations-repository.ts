@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { RegistrationSubmittedV1, RegistrationStatus } from '@gelombang/contracts';
-import { enqueueEvents, inTransaction, type OutgoingMessage } from '@gelombang/platform';
+import { enqueueEvents, inTransaction, type OutboxMessage } from '@gelombang/platform';
 
 export interface StoredView {
   registrationId: string;
@@ -168,7 +168,7 @@ export class RegistrationsRepository {
   async applyCorrection(
     client: pg.PoolClient,
     c: { registrationId: string; nikIndex: string; nikEnc: string; provinceCode: string; attempt: number; eventId: string; changedAt: string },
-    events: Omit<OutgoingMessage, 'headers'>[],
+    events: OutboxMessage[],
   ): Promise<void> {
     await client.query(
       `UPDATE registrations SET nik_index = $2, nik_enc = $3, province_code = $4, nik_attempt = $5, updated_at = now()

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { enqueueEvents, inTransaction, type OutgoingMessage } from '@gelombang/platform';
+import { enqueueEvents, inTransaction, type OutboxMessage } from '@gelombang/platform';
 import type { NikRejectionReason } from '@gelombang/contracts';
 import type { Decision } from '../domain/outcome';
 
@@ -44,7 +44,7 @@ export interface Backlog {
   oldestQueuedAt: Date | null;
 }
 
-type Messages = readonly Omit<OutgoingMessage, 'headers'>[];
+type Messages = readonly OutboxMessage[];
 
 export class ChecksRepository {
   constructor(private readonly pool: pg.Pool) {}

@@ -8,7 +8,7 @@ import {
   registrationStatusChangedV1,
   type NikRejectionReason,
 } from '@gelombang/contracts';
-import type { OutgoingMessage } from '@gelombang/platform';
+import type { OutboxMessage } from '@gelombang/platform';
 
 export const EVENT_SOURCE = 'urn:gelombang:nik-verification';
 
@@ -42,7 +42,7 @@ export function decisionEvents(
   check: { registrationId: string; attempt: number; nikIndex: string; provinceCode: string },
   decision: Decision,
   at: Date,
-): Omit<OutgoingMessage, 'headers'>[] {
+): OutboxMessage[] {
   const { registrationId, attempt } = check;
   const when = at.toISOString();
   const message = (topic: string, event: unknown) => ({ topic, key: registrationId, value: JSON.stringify(event) });
