@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ENROLLMENT_ENROLLED_V1, makeEvent, newId, NIK_VERIFIED_V1 } from '@gelombang/contracts';
+import { ENROLLMENT_ENROLLED_V1, eventBuilder, newId, NIK_VERIFIED_V1, nikVerifiedV1Event } from '@gelombang/contracts';
 import { EventProducer, withKafkaAdmin } from '@gelombang/platform';
 import { randomBytes } from 'node:crypto';
 import { call, callPolitely, StatusFollower } from '../cluster';
@@ -34,6 +34,7 @@ export async function enrollRush(ctx: ScenarioContext): Promise<ScenarioOutcome>
   const contenders: Contender[] = Array.from({ length: people }, () => ({ registrationId: newId(), retries: 0 }));
 
   // Eligibility through the real event path, as the NIK service publishes it after a registry match.
+  const events = eventBuilder(`urn:gelombang:loadtests:${ctx.runId}`);
   const kafka = newKafka(ctx.infra.brokers, 'loadtests-rush');
   const producer = new EventProducer(kafka, { ackTimeoutMs: 30_000 });
   await producer.connect();
@@ -41,20 +42,15 @@ export async function enrollRush(ctx: ScenarioContext): Promise<ScenarioOutcome>
     for (let i = 0; i < contenders.length; i += 500) {
       await Promise.all(
         contenders.slice(i, i + 500).map((c) =>
-          producer.publish({
-            topic: NIK_VERIFIED_V1,
-            key: c.registrationId,
-            value: JSON.stringify(
-              makeEvent('id.gelombang.nik.verified.v1', `urn:gelombang:loadtests:${ctx.runId}`, c.registrationId, {
-                registrationId: c.registrationId,
-                attempt: 1,
-                nikIndex: randomBytes(32).toString('base64url'),
-                provinceCode: '32',
-                verifiedAt: new Date().toISOString(),
-              }),
-            ),
-            headers: { 'content-type': 'application/cloudevents+json' },
-          }),
+          producer.publish(
+            events.message(nikVerifiedV1Event, {
+              registrationId: c.registrationId,
+              attempt: 1,
+              nikIndex: randomBytes(32).toString('base64url'),
+              provinceCode: '32',
+              verifiedAt: new Date().toISOString(),
+            }),
+          ),
         ),
       );
     }

@@ -6,16 +6,22 @@ import pino from 'pino';
 import { z } from 'zod';
 import { defineEvent, eventBuilder } from '@gelombang/contracts';
 import { dropSchema, isolatedEnv, TopicTap, waitFor } from '@gelombang/testkit';
-import { loadConfig, baseEnv } from '../src/config';
-import { createServer } from '../src/http';
-import { createKafka } from '../src/kafka';
-import { enqueueEvents } from '../src/outbox';
-import { consumersPlugin, eventConsumer } from '../src/plugins/consumers';
-import { kafkaPlugin } from '../src/plugins/kafka';
-import { outboxPlugin } from '../src/plugins/outbox';
-import { postgresPlugin } from '../src/plugins/postgres';
-import { redisPlugin } from '../src/plugins/redis';
-import { workerPlugin } from '../src/plugins/worker';
+// From the built package, as a service sees them: testkit brings the package's types in too, and the
+// plugins' declarations of Fastify's decorators must come from one copy.
+import {
+  baseEnv,
+  consumersPlugin,
+  createKafka,
+  createServer,
+  enqueueEvents,
+  eventConsumer,
+  kafkaPlugin,
+  loadConfig,
+  outboxPlugin,
+  postgresPlugin,
+  redisPlugin,
+  workerPlugin,
+} from '@gelombang/platform';
 
 const brokers = (process.env.KAFKA_BROKERS ?? 'localhost:9092').split(',');
 
