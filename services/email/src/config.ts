@@ -70,9 +70,3 @@ export type EmailConfig = z.infer<typeof emailEnv>;
 export function loadEmailConfig(env: NodeJS.ProcessEnv = process.env): EmailConfig {
   return loadConfig(emailEnv, env);
 }
-
-export function trustProxySetting(v: string): boolean | string | string[] {
-  if (v === 'true') return true;
-  if (v === 'false') return false;
-  return v.includes(',') ? v.split(',').map((s) => s.trim()) : v;
-}

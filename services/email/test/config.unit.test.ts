@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ConfigError } from '@gelombang/platform';
-import { mailQuotaBucket } from '../src/app';
+import { mailQuotaBucket } from '../src/workers/mail-sender';
 import { loadEmailConfig } from '../src/config';
 
 const keys = { PII_KEYS: `k1:${randomBytes(32).toString('base64')}`, PII_ACTIVE_KEY_ID: 'k1', PII_INDEX_KEY: randomBytes(32).toString('base64') };

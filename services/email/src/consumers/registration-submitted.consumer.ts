@@ -1,18 +1,16 @@
-import { registrationSubmittedV1, type RegistrationSubmittedV1 } from '@gelombang/contracts';
-import type { ConsumedMessage, PiiCipher } from '@gelombang/platform';
+import type { RegistrationSubmittedV1 } from '@gelombang/contracts';
+import type { PiiCipher } from '@gelombang/platform';
 import type { VerificationsRepository } from '../data-access/verifications-repository';
 
 /**
- * Validates the event and proves this service can open the sealed address: an event sealed with a
- * key we do not hold could never be mailed, so it is dead-lettered (kept with its origin, replayable
- * once the key is configured) instead of queuing a mail that would retry forever and spend quota.
+ * Proves this service can open the sealed address: an event sealed with a key we do not hold could
+ * never be mailed, so it is dead-lettered (kept with its origin, replayable once the key is
+ * configured) instead of queuing a mail that would retry forever and spend quota.
  */
-export const parseSubmittedWith =
+export const sealedWithAKeyWeHold =
   (cipher: PiiCipher) =>
-  (m: ConsumedMessage): RegistrationSubmittedV1 => {
-    const event = registrationSubmittedV1.parse(JSON.parse(m.value));
+  (event: RegistrationSubmittedV1): void => {
     if (!cipher.canOpen(event.data.pii.email, 'email')) throw new Error('pii.email is sealed with a key this service does not hold');
-    return event;
   };
 
 /**

@@ -1,5 +1,6 @@
 import { errorBody } from '@gelombang/contracts';
 import { RATE_LIMITED, type App, type BucketSpec, type TokenBucket } from '@gelombang/platform';
+import type { EmailConfig } from '../config';
 import {
   EMAIL_ALREADY_VERIFIED,
   EMAIL_CODE_EXPIRED,
@@ -22,9 +23,19 @@ export interface RouteDeps extends UseCaseDeps {
   confirmBucket: (ip: string) => BucketSpec;
 }
 
+/** The confirm guard's bucket of a client IP (generous: carrier NAT puts many applicants behind one). */
+export const confirmBucket =
+  (config: Pick<EmailConfig, 'REDIS_KEY_PREFIX' | 'CONFIRM_RATE_LIMIT_BURST' | 'CONFIRM_RATE_LIMIT_PER_SEC'>) =>
+  (ip: string): BucketSpec => ({
+    key: `${config.REDIS_KEY_PREFIX}email:rl:confirm:${ip}`,
+    capacity: config.CONFIRM_RATE_LIMIT_BURST,
+    ratePerSec: config.CONFIRM_RATE_LIMIT_PER_SEC,
+  });
+
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-export function emailVerificationRoutes(app: App, deps: RouteDeps) {
+/** GET /v1/email-verifications/:registrationId, POST …/confirm and POST …/resend. */
+export async function emailVerificationRoutes(app: App, deps: RouteDeps) {
   app.get(
     '/v1/email-verifications/:registrationId',
     {

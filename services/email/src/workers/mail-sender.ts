@@ -1,35 +1,69 @@
 import { randomUUID } from 'node:crypto';
-import type { Logger } from 'pino';
-import { enqueueEvents, PollingWorker, stackFrames, type BucketSpec, type PiiCipher, type TokenBucket } from '@gelombang/platform';
+import type { FastifyBaseLogger } from 'fastify';
+import { backoffMs, enqueueEvents, PollingWorker, stackFrames, type BucketSpec, type PiiCipher, type TokenBucket } from '@gelombang/platform';
+import type { EmailConfig } from '../config';
 import type { ClaimedMail, VerificationsRepository } from '../data-access/verifications-repository';
 import { smtpErrorFields, type Mailer } from '../data-access/smtp-mailer';
 import { newCode, type CodeHasher } from '../domain/codes';
 import { verificationRequestedEvent } from '../domain/events';
 import { verificationMail } from '../domain/mail-content';
 
-export interface MailSenderOptions {
-  repository: VerificationsRepository;
-  bucket: TokenBucket;
+type QuotaConfig = Pick<EmailConfig, 'REDIS_KEY_PREFIX' | 'MAIL_QUOTA_BURST' | 'MAIL_QUOTA_PER_SEC' | 'MAIL_QUOTA_HEADROOM_MS'>;
+type SenderConfig = QuotaConfig &
+  Pick<EmailConfig, 'EMAIL_CODE_TTL_SEC' | 'MAIL_BATCH_SIZE' | 'MAIL_CONCURRENCY' | 'MAIL_CLAIM_LEASE_SEC' | 'MAIL_POLL_MS' | 'MAIL_RETRY_BASE_MS' | 'MAIL_RETRY_MAX_MS'>;
+
+/** The provider's quota as one bucket for every replica, its burst cut by the headroom (see config.ts). */
+export function mailQuotaBucket(config: QuotaConfig): BucketSpec {
+  const headroom = (config.MAIL_QUOTA_PER_SEC * config.MAIL_QUOTA_HEADROOM_MS) / 1000;
+  return {
+    key: `${config.REDIS_KEY_PREFIX}email:mail-provider`,
+    capacity: Math.max(1, config.MAIL_QUOTA_BURST - headroom),
+    ratePerSec: config.MAIL_QUOTA_PER_SEC,
+  };
+}
+
+export interface MailSenderSettings {
   /** The provider's quota: one bucket every replica shares. */
   quota: BucketSpec;
-  mailer: Mailer;
-  cipher: PiiCipher;
-  hasher: CodeHasher;
   codeTtlSec: number;
   batchSize: number;
   concurrency: number;
   leaseSec: number;
   pollMs: number;
+  /** After an SMTP failure the retry waits at least this, then up to twice as long per failure (jittered)… */
   retryBaseMs: number;
+  /** … but never longer than this. */
   retryMaxMs: number;
-  logger: Logger;
+}
+
+/** The sender's settings, as the service's config declares them. */
+export const mailSenderSettings = (config: SenderConfig): MailSenderSettings => ({
+  quota: mailQuotaBucket(config),
+  codeTtlSec: config.EMAIL_CODE_TTL_SEC,
+  batchSize: config.MAIL_BATCH_SIZE,
+  concurrency: config.MAIL_CONCURRENCY,
+  leaseSec: config.MAIL_CLAIM_LEASE_SEC,
+  pollMs: config.MAIL_POLL_MS,
+  retryBaseMs: config.MAIL_RETRY_BASE_MS,
+  retryMaxMs: config.MAIL_RETRY_MAX_MS,
+});
+
+export interface MailSenderMetrics {
+  sent(): void;
+  failed(): void;
+  quotaWait(reason: 'empty' | 'redis_unavailable'): void;
+}
+
+export interface MailSenderOptions extends MailSenderSettings {
+  repository: VerificationsRepository;
+  bucket: TokenBucket;
+  mailer: Mailer;
+  cipher: PiiCipher;
+  hasher: CodeHasher;
+  logger: FastifyBaseLogger;
   /** Called after a commit that wrote outbox rows. */
   onEnqueued: () => void;
-  metrics: {
-    sent(): void;
-    failed(): void;
-    quotaWait(reason: 'empty' | 'redis_unavailable'): void;
-  };
+  metrics: MailSenderMetrics;
 }
 
 /**
@@ -107,7 +141,9 @@ export class MailSender extends PollingWorker {
       await this.o.mailer.send({ to, ...content });
     } catch (e) {
       this.o.metrics.failed();
-      const delayMs = Math.min(this.o.retryBaseMs * 2 ** mail.mailFailures, this.o.retryMaxMs);
+      // Jittered, so replicas whose sends failed together (the provider went away) come back spread out;
+      // never sooner than the base, which leaves the applicant time to confirm a mail that did arrive.
+      const delayMs = backoffMs(mail.mailFailures, { baseMs: this.o.retryBaseMs, maxMs: this.o.retryMaxMs, minMs: this.o.retryBaseMs });
       // The pending code stays acceptable: an error after DATA may still have delivered the mail.
       this.log.warn({ registrationId, ...smtpErrorFields(e), failures: mail.mailFailures + 1, retryInMs: delayMs }, 'mail not accepted, will retry');
       await this.o.repository.markFailed(registrationId, token, delayMs).catch((err) =>

@@ -1,0 +1,27 @@
+import { counter, scrapedGauge, type Registry } from '@gelombang/platform';
+import type { MailSenderMetrics } from './workers/mail-sender';
+
+/** The email service's own metrics (README: "Metrics"); `backlog` counts the mails owed at scrape time. */
+export function emailMetrics(registry: Registry, backlog: () => Promise<number>) {
+  const sent = counter(registry, 'email_mails_sent_total', 'Verification mails the provider accepted');
+  const failed = counter(registry, 'email_mail_send_failures_total', 'Mails the provider refused or could not take (retried later)');
+  const quotaWaits = counter(registry, 'email_quota_waits_total', 'Times a mail waited for the provider quota, by reason', ['reason']);
+  const confirms = counter(registry, 'email_confirms_total', 'POST …/confirm answers, by outcome', ['outcome']);
+  const consumed = counter(registry, 'email_submissions_consumed_total', 'registration.submitted.v1 events, by outcome', ['outcome']);
+  const duplicates = counter(registry, 'email_duplicates_skipped_total', 'Registrations for an address another registration holds: nothing stored or mailed');
+  const published = counter(registry, 'email_events_published_total', 'Outbox rows published to Kafka');
+  scrapedGauge(registry, 'email_mail_backlog', 'Mails owed: due now, or waiting for a retry or a lease', async () => [{ value: await backlog() }]);
+  return {
+    sender: { sent: () => sent.inc(), failed: () => failed.inc(), quotaWait: (reason) => quotaWaits.inc({ reason }) } satisfies MailSenderMetrics,
+    confirm: (outcome: string) => confirms.inc({ outcome }),
+    consumed: (batch: { stored: number; replays: number; duplicates: number }) => {
+      consumed.inc({ outcome: 'stored' }, batch.stored);
+      consumed.inc({ outcome: 'replay' }, batch.replays);
+      consumed.inc({ outcome: 'duplicate_email' }, batch.duplicates);
+      duplicates.inc(batch.duplicates);
+    },
+    published: (n: number) => published.inc(n),
+  };
+}
+
+export type EmailMetrics = ReturnType<typeof emailMetrics>;
