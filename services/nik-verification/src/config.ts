@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { activeKeyIsKnown, baseEnv, loadConfig, piiEnv } from '@gelombang/platform';
+import type { RegistryClientOptions } from './data-access/registry-client';
 import { worstCallsInOneSecond } from './domain/quota';
 
 const ms = z.coerce.number().int().positive();
@@ -38,7 +39,7 @@ export const nikEnv = z
     CHECK_LEASE_MS: ms.default(60_000),
     /** Poll interval when nothing is due (new requests wake the checker at once). */
     CHECK_IDLE_MS: ms.default(500),
-    /** Back-off after a failed registry call: base · 2^(tries-1), capped, with jitter. */
+    /** Back-off after a failed registry call: a delay drawn below base · 2^tries, capped (full jitter). */
     CHECK_RETRY_BASE_MS: ms.default(1_000),
     CHECK_RETRY_MAX_MS: ms.default(60_000),
   })
@@ -60,4 +61,20 @@ export type NikConfig = z.infer<typeof nikEnv>;
 
 export function loadNikConfig(env: NodeJS.ProcessEnv = process.env): NikConfig {
   return loadConfig(nikEnv, env);
+}
+
+/** The REGISTRY_* settings, as the registry client takes them. */
+export function registryClientOptions(c: NikConfig): RegistryClientOptions {
+  return {
+    url: c.REGISTRY_URL,
+    token: c.REGISTRY_API_TOKEN,
+    timeoutMs: c.REGISTRY_TIMEOUT_MS,
+    connections: c.REGISTRY_CONCURRENCY,
+    breaker: {
+      errorThresholdPercentage: c.REGISTRY_BREAKER_ERROR_PERCENT,
+      volumeThreshold: c.REGISTRY_BREAKER_VOLUME,
+      rollingCountTimeout: c.REGISTRY_BREAKER_WINDOW_MS,
+      resetTimeout: c.REGISTRY_BREAKER_RESET_MS,
+    },
+  };
 }

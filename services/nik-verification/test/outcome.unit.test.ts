@@ -1,5 +1,5 @@
 import { nikRejectedV1, nikVerifiedV1, registrationStatusChangedV1 } from '@gelombang/contracts';
-import { backoffMs, decide, decisionEvents } from '../src/domain/outcome';
+import { decide, decisionEvents } from '../src/domain/outcome';
 
 const check = { registrationId: '0190f0e2-4c1a-7b3e-9d2a-1f2e3d4c5b6a', attempt: 2, nikIndex: 'abcdefghijklmnopqrstuvwxyz', provinceCode: '32' };
 const at = new Date('2026-11-30T01:02:03.000Z');
@@ -31,13 +31,5 @@ describe('decisionEvents', () => {
     expect(registrationStatusChangedV1.parse(JSON.parse(status!.value)).data).toEqual({
       registrationId: check.registrationId, status: 'nik_rejected', reason: 'NIK_INACTIVE', attempt: 2, changedAt: at.toISOString(),
     });
-  });
-});
-
-describe('backoffMs', () => {
-  it('doubles per try from the base, stays within half to full of its ceiling, and is capped', () => {
-    expect([1, 2, 3, 4].map((n) => backoffMs(n, 1000, 60_000, () => 0.999999))).toEqual([1000, 2000, 4000, 8000]);
-    expect([1, 2, 3].map((n) => backoffMs(n, 1000, 60_000, () => 0))).toEqual([500, 1000, 2000]);
-    expect(backoffMs(30, 1000, 60_000, () => 0.999999)).toBe(60_000);
   });
 });

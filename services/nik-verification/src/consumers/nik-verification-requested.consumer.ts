@@ -1,18 +1,16 @@
-import { nikVerificationRequestedV1, type NikVerificationRequestedV1 } from '@gelombang/contracts';
-import type { ConsumedMessage, PiiCipher } from '@gelombang/platform';
+import { nikVerificationRequestedV1Event, type NikVerificationRequestedV1 } from '@gelombang/contracts';
+import { eventConsumer, type PiiCipher } from '@gelombang/platform';
 import type { ChecksRepository } from '../data-access/checks-repository';
 
 /**
- * Validates the event and proves this service can open the sealed NIK: a request sealed with a key we
- * do not hold could never be checked, so it is dead-lettered (kept with its origin, replayable once the
- * key is configured) rather than queued. A key removed later still parks the check (checker.ts).
+ * Proves this service can open the sealed NIK of a request the contract accepted: one sealed with a key
+ * we do not hold could never be checked, so it is dead-lettered (kept with its origin, replayable once
+ * the key is configured) rather than queued. A key removed later still parks the check (checker.ts).
  */
-export const parseRequestedWith =
+export const sealedForUs =
   (cipher: PiiCipher) =>
-  (m: ConsumedMessage): NikVerificationRequestedV1 => {
-    const event = nikVerificationRequestedV1.parse(JSON.parse(m.value));
+  (event: NikVerificationRequestedV1): void => {
     if (!cipher.canOpen(event.data.pii.nik, 'nik')) throw new Error('pii.nik is sealed with a key this service does not hold');
-    return event;
   };
 
 /**
@@ -36,4 +34,20 @@ export function requestedHandler(deps: { repository: ChecksRepository; onQueued:
     );
     deps.onQueued(queued, events.length - queued);
   };
+}
+
+/** The consumer group over nik.verification-requested.v1: the contract, then sealedForUs, then the queue. */
+export function requestedConsumer(deps: {
+  group: string;
+  cipher: PiiCipher;
+  repository: ChecksRepository;
+  onQueued: (queued: number, replays: number) => void;
+  onDeadLettered: () => void;
+}) {
+  return eventConsumer(nikVerificationRequestedV1Event, {
+    group: deps.group,
+    accept: sealedForUs(deps.cipher),
+    handle: requestedHandler(deps),
+    onDeadLettered: deps.onDeadLettered,
+  });
 }

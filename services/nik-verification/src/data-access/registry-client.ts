@@ -25,7 +25,6 @@ export interface RegistryClientOptions {
   timeoutMs: number;
   connections: number;
   breaker: { errorThresholdPercentage: number; volumeThreshold: number; rollingCountTimeout: number; resetTimeout: number };
-  onStateChange?: (state: BreakerState) => void;
 }
 
 const answer = z.object({ result: z.enum(['MATCH', 'NOT_FOUND', 'DATA_MISMATCH', 'INACTIVE']) });
@@ -40,6 +39,7 @@ export class RegistryClient {
   private readonly pool: Pool;
   private readonly path: string;
   private readonly breaker: CircuitBreaker<[{ nik: string; fullName: string; birthDate: string }], RegistryResult>;
+  private readonly listeners: Array<(state: BreakerState) => void> = [];
 
   constructor(private readonly opts: RegistryClientOptions) {
     const url = new URL(opts.url);
@@ -59,9 +59,14 @@ export class RegistryClient {
       resetTimeout: opts.breaker.resetTimeout,
       errorFilter: (e: unknown) => e instanceof RegistryCallError && (e.kind === 'quota_exceeded' || e.kind === 'client_error'),
     });
-    this.breaker.on('open', () => opts.onStateChange?.('open'));
-    this.breaker.on('halfOpen', () => opts.onStateChange?.('half_open'));
-    this.breaker.on('close', () => opts.onStateChange?.('closed'));
+    this.breaker.on('open', () => this.changed('open'));
+    this.breaker.on('halfOpen', () => this.changed('half_open'));
+    this.breaker.on('close', () => this.changed('closed'));
+  }
+
+  /** Calls `listener` on every breaker transition (the checker follows them; so does /metrics). */
+  onStateChange(listener: (state: BreakerState) => void): void {
+    this.listeners.push(listener);
   }
 
   get state(): BreakerState {
@@ -89,6 +94,10 @@ export class RegistryClient {
   async close(): Promise<void> {
     this.breaker.shutdown();
     await this.pool.close();
+  }
+
+  private changed(state: BreakerState): void {
+    for (const l of this.listeners) l(state);
   }
 
   private async call(person: { nik: string; fullName: string; birthDate: string }): Promise<RegistryResult> {

@@ -1,4 +1,6 @@
-import type { BucketSpec, TokenBucket } from '@gelombang/platform';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Redis } from 'ioredis';
+import { TokenBucket, type BucketSpec } from '@gelombang/platform';
 
 export type QuotaWait = 'bucket_empty' | 'redis_unavailable';
 
@@ -12,11 +14,18 @@ const REDIS_DOWN_WAIT_MS = 1_000;
  * so such a decision is treated as "no token": checks wait in the queue until Redis is back.
  */
 export class RegistryQuota {
+  private readonly bucket: TokenBucket;
+
   constructor(
-    private readonly bucket: TokenBucket,
+    redis: Redis,
     private readonly spec: BucketSpec,
-    private readonly onWait: (reason: QuotaWait, ms: number) => void = () => undefined,
-  ) {}
+    private readonly o: { log: FastifyBaseLogger; onWait: (reason: QuotaWait, ms: number) => void },
+  ) {
+    this.bucket = new TokenBucket(redis, {
+      onSourceChange: (source) =>
+        source === 'local' ? o.log.warn('redis unavailable: registry calls paused (the quota is shared through redis)') : o.log.info('redis back: registry calls resume'),
+    });
+  }
 
   /** Resolves true once a token is taken, or false if `running()` turned false while waiting. */
   async acquire(running: () => boolean, sleep: (ms: number) => Promise<void>): Promise<boolean> {
@@ -25,7 +34,7 @@ export class RegistryQuota {
       if (d.allowed && d.source === 'redis') return true;
       const reason: QuotaWait = d.source === 'redis' ? 'bucket_empty' : 'redis_unavailable';
       const ms = reason === 'bucket_empty' ? Math.max(1, d.retryAfterMs) : REDIS_DOWN_WAIT_MS;
-      this.onWait(reason, ms);
+      this.o.onWait(reason, ms);
       await sleep(ms);
     }
     return false;

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { Logger } from 'pino';
-import { PollingWorker, stackFrames } from '@gelombang/platform';
+import type { FastifyBaseLogger } from 'fastify';
+import type { EventMessage } from '@gelombang/contracts';
+import { backoffMs, PollingWorker, stackFrames } from '@gelombang/platform';
 import type { ClaimedCheck } from '../data-access/checks-repository';
-import { backoffMs, decide, decisionEvents, type Decision, type RegistryAnswer } from './outcome';
+import type { BreakerState } from '../data-access/registry-client';
+import { decide, decisionEvents, type Decision, type RegistryAnswer } from './outcome';
 
 export interface Person {
   nik: string;
@@ -10,20 +12,29 @@ export interface Person {
   birthDate: string;
 }
 
-/** What the checker needs from the outside world; plain values only. */
-export interface CheckerPorts {
+/** The queue of checks (ChecksRepository). */
+export interface CheckQueue {
   claimDue(limit: number, leaseId: string, leaseMs: number): Promise<ClaimedCheck[]>;
-  decide(check: ClaimedCheck, decision: Decision, events: (at: Date) => ReturnType<typeof decisionEvents>): Promise<boolean>;
+  decide(check: ClaimedCheck, decision: Decision, events: (at: Date) => EventMessage[]): Promise<boolean>;
   retryLater(check: ClaimedCheck, delayMs: number, error: string, counted: boolean): Promise<void>;
   release(checks: readonly ClaimedCheck[]): Promise<void>;
-  /** Opens the sealed fields, in memory only; throws if they cannot be opened (unknown key id). */
-  open(check: ClaimedCheck): Person;
-  /** Waits for a token of our registry quota; false when `running()` turned false first. */
-  acquireToken(running: () => boolean, sleep: (ms: number) => Promise<void>): Promise<boolean>;
+  /** Makes queued checks whose last error is one of `errors` due now. */
+  waiveBackoff(errors: readonly string[]): Promise<number>;
+}
+
+/** What the checker needs from the outside world, each satisfied as it is by one adapter. */
+export interface CheckerPorts {
+  queue: CheckQueue;
+  /** Opens the sealed fields, in memory only (PiiCipher); throws for a key this replica does not hold. */
+  cipher: { decrypt(sealed: string, aad: string): string };
+  /** Our share of the registry quota (RegistryQuota): false when `running()` turned false first. */
+  quota: { acquire(running: () => boolean, sleep: (ms: number) => Promise<void>): Promise<boolean> };
+  /** The registry behind its circuit breaker (RegistryClient). */
   registry: {
     readonly canCall: boolean;
     /** Rejects with an error whose `kind` says why no answer came. */
     verify(person: Person): Promise<RegistryAnswer>;
+    onStateChange(listener: (state: BreakerState) => void): void;
   };
 }
 
@@ -34,9 +45,9 @@ export interface CheckerOptions {
   concurrency: number;
   retryBaseMs: number;
   retryMaxMs: number;
-  logger: Logger;
-  /** Every registry call's outcome: an answer, or the failure kind. */
-  onCall?: (outcome: string) => void;
+  logger: FastifyBaseLogger;
+  /** Every registry call's outcome (an answer, or the failure kind) and how long it took. */
+  onCall?: (outcome: string, seconds: number) => void;
   onDecided?: (decision: Decision) => void;
   /** After a decision committed (the outbox relay should publish soon). */
   onCommitted?: () => void;
@@ -51,12 +62,15 @@ export const RETRY_CODES = {
   bad_answer: 'REGISTRY_BAD_ANSWER',
 } as const;
 export const UNDECRYPTABLE = 'PII_UNDECRYPTABLE';
+/** Back-offs the registry's own outage caused: waived once its breaker closes again. */
+const OUTAGE_CODES = [RETRY_CODES.unavailable, RETRY_CODES.timeout];
 
 /**
  * The loop that works the queue: claim due checks in small batches, take a quota token per call, call
  * the registry (at most `concurrency` at once), record the decision with its events. Nothing is ever
  * lost or rejected because the registry misbehaved: such checks go back to the queue with a back-off.
  * Waits (empty queue, empty bucket, open breaker) sleep until due or until `wake()`; it never spins.
+ * Follows the registry's breaker (see breakerChanged).
  */
 export class Checker extends PollingWorker {
   private readonly inflight = new Set<Promise<void>>();
@@ -66,6 +80,7 @@ export class Checker extends PollingWorker {
     private readonly opts: CheckerOptions,
   ) {
     super(opts.logger, 'checker', opts.idleMs);
+    ports.registry.onStateChange((state) => this.breakerChanged(state));
   }
 
   /** Calls in flight finish (their answers are recorded) before stop() resolves. */
@@ -76,7 +91,7 @@ export class Checker extends PollingWorker {
   protected async round(): Promise<boolean> {
     // Breaker open: nothing may be called; wake() comes when it half-opens.
     if (!this.ports.registry.canCall) return false;
-    const batch = await this.ports.claimDue(this.opts.batchSize, randomUUID(), this.opts.leaseMs);
+    const batch = await this.ports.queue.claimDue(this.opts.batchSize, randomUUID(), this.opts.leaseMs);
     if (batch.length === 0) return false;
     await this.work(batch);
     return true;
@@ -85,19 +100,19 @@ export class Checker extends PollingWorker {
   private async work(batch: ClaimedCheck[]): Promise<void> {
     for (let i = 0; i < batch.length; i++) {
       while (this.inflight.size >= this.opts.concurrency) await Promise.race(this.inflight);
-      if (!this.isRunning || !this.ports.registry.canCall) return this.ports.release(batch.slice(i));
+      if (!this.isRunning || !this.ports.registry.canCall) return this.ports.queue.release(batch.slice(i));
       const check = batch[i]!;
       let person: Person;
       try {
-        person = this.ports.open(check);
+        person = this.open(check);
       } catch {
         // A key this replica lacks: a configuration fault, not the applicant's. Park it; it resumes
         // once the key is configured.
         this.log.error({ registrationId: check.registrationId, attempt: check.attempt }, 'sealed data cannot be opened; check parked');
-        await this.ports.retryLater(check, this.opts.retryMaxMs, UNDECRYPTABLE, false);
+        await this.ports.queue.retryLater(check, this.opts.retryMaxMs, UNDECRYPTABLE, false);
         continue;
       }
-      if (!(await this.ports.acquireToken(() => this.isRunning, (ms) => this.pause(ms)))) return this.ports.release(batch.slice(i));
+      if (!(await this.ports.quota.acquire(() => this.isRunning, (ms) => this.pause(ms)))) return this.ports.queue.release(batch.slice(i));
       const call = this.check(check, person).finally(() => this.inflight.delete(call));
       this.inflight.add(call);
     }
@@ -106,16 +121,18 @@ export class Checker extends PollingWorker {
   private async check(check: ClaimedCheck, person: Person): Promise<void> {
     const ids = { registrationId: check.registrationId, attempt: check.attempt };
     let answer: RegistryAnswer;
+    const t0 = performance.now();
+    const took = () => (performance.now() - t0) / 1000;
     try {
       answer = await this.ports.registry.verify(person);
     } catch (e) {
       const kind = (e as { kind?: string }).kind ?? 'unavailable';
-      this.opts.onCall?.(kind);
+      this.opts.onCall?.(kind, took());
       try {
-        if (kind === 'breaker_open') return await this.ports.release([check]);
+        if (kind === 'breaker_open') return await this.ports.queue.release([check]);
         const code = RETRY_CODES[kind as keyof typeof RETRY_CODES] ?? RETRY_CODES.unavailable;
-        const delay = backoffMs(check.tries + 1, this.opts.retryBaseMs, this.opts.retryMaxMs);
-        await this.ports.retryLater(check, delay, code, true);
+        const delay = backoffMs(check.tries, { baseMs: this.opts.retryBaseMs, maxMs: this.opts.retryMaxMs });
+        await this.ports.queue.retryLater(check, delay, code, true);
         this.log.warn({ ...ids, cause: code, retryInMs: delay }, 'registry gave no answer; check requeued');
       } catch (dbErr) {
         // The lease runs out and the row comes back by itself.
@@ -123,10 +140,10 @@ export class Checker extends PollingWorker {
       }
       return;
     }
-    this.opts.onCall?.(answer);
+    this.opts.onCall?.(answer, took());
     const decision = decide(answer);
     try {
-      const done = await this.ports.decide(check, decision, (at) => decisionEvents(check, decision, at));
+      const done = await this.ports.queue.decide(check, decision, (at) => decisionEvents(check, decision, at));
       if (!done) return;
       this.opts.onDecided?.(decision);
       this.opts.onCommitted?.();
@@ -134,5 +151,25 @@ export class Checker extends PollingWorker {
     } catch (e) {
       this.log.error({ ...ids, errName: (e as Error).name, stack: stackFrames(e) }, 'could not record decision; its lease will expire');
     }
+  }
+
+  private open(check: ClaimedCheck): Person {
+    const { cipher } = this.ports;
+    return { nik: cipher.decrypt(check.nikEnc, 'nik'), fullName: cipher.decrypt(check.fullNameEnc, 'fullName'), birthDate: cipher.decrypt(check.birthDateEnc, 'birthDate') };
+  }
+
+  /**
+   * Every transition wakes the loop to look again (open: it finds it may not call; half-open: one probe
+   * may leave). Closed again: the registry is back, so checks that backed off because it was down need
+   * not wait any longer — the quota bucket still paces every call.
+   */
+  private breakerChanged(state: BreakerState): void {
+    if (state === 'open') this.log.warn('registry breaker open: calls paused, checks stay queued');
+    else this.log.info({ state }, 'registry breaker state changed');
+    if (state !== 'closed') return this.wake();
+    this.ports.queue
+      .waiveBackoff(OUTAGE_CODES)
+      .then(() => this.wake())
+      .catch(() => undefined);
   }
 }

@@ -23,7 +23,8 @@ export const backlogView = z.object({
   breaker: z.enum(['closed', 'open', 'half_open']),
 });
 
-export function nikVerificationRoutes(app: App, deps: { repository: ChecksRepository; breakerState: () => BreakerState }) {
+/** GET /v1/nik-verifications/:registrationId and the operations backlog. */
+export async function nikVerificationRoutes(app: App, deps: { repository: ChecksRepository; breakerState: () => BreakerState }) {
   app.get(
     '/v1/nik-verifications/backlog',
     {
