@@ -22,6 +22,7 @@ import {
   stackFrames,
   type Messages,
 } from './errors';
+import { trustProxySetting, type BaseConfig } from './config';
 import { loggerOptions } from './logger';
 import { toFieldErrors } from './validation';
 import { healthPlugin } from './plugins/health';
@@ -220,4 +221,28 @@ export async function createServer(opts: ServerOptions): Promise<App> {
   app.get('/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   return app;
+}
+
+/** What every service's configuration says about its HTTP server (baseEnv; HTTP_TRUST_PROXY where offered). */
+export type ServiceHttpConfig = Pick<BaseConfig, 'LOG_LEVEL' | 'HTTP_BODY_LIMIT_BYTES'> & { HTTP_TRUST_PROXY?: string };
+
+/** What tests pass every service's buildApp. */
+export interface ServiceBuildOptions {
+  /** A pino destination stream (tests capture log output through it). */
+  logStream?: NodeJS.WritableStream;
+  /** Consumers begin at the topics' ends (tests share topics with everything else on the broker). */
+  consumerStartAt?: 'committed' | 'end';
+}
+
+/** createServer with a service's validated configuration: the first line of every buildApp. */
+export function createService(
+  config: ServiceHttpConfig,
+  o: Pick<ServerOptions, 'service' | 'description' | 'fieldMessages' | 'logStream'>,
+): Promise<App> {
+  return createServer({
+    ...o,
+    logLevel: config.LOG_LEVEL,
+    bodyLimit: config.HTTP_BODY_LIMIT_BYTES,
+    trustProxy: trustProxySetting(config.HTTP_TRUST_PROXY ?? 'false'),
+  });
 }

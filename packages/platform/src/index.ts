@@ -23,4 +23,3 @@ export * from './plugins/kafka';
 export * from './plugins/outbox';
 export * from './plugins/consumers';
 export * from './plugins/worker';
-export * from './infrastructure';

@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, createHmac, randomFillSync } from 'node:crypto';
+import type { PiiConfig } from './config';
 
 const VERSION = 'v1';
 const IV_BYTES = 12;
@@ -14,6 +15,11 @@ const IV_POOL_BYTES = IV_BYTES * 512;
 export class PiiCipher {
   private readonly ivPool = Buffer.allocUnsafe(IV_POOL_BYTES);
   private ivOffset = IV_POOL_BYTES;
+
+  /** The cipher of a service's `PII_*` settings (piiEnv). */
+  static fromConfig(c: PiiConfig): PiiCipher {
+    return new PiiCipher(c.PII_KEYS, c.PII_ACTIVE_KEY_ID, c.PII_INDEX_KEY);
+  }
 
   constructor(
     private readonly keys: Readonly<Record<string, Buffer>>,

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { registrationSubmittedV1Event } from '@gelombang/contracts';
 import {
   consumersPlugin,
-  createServer,
+  createService,
   eventConsumer,
   kafkaPlugin,
   outboxPlugin,
@@ -10,9 +10,9 @@ import {
   postgresPlugin,
   redisPlugin,
   TokenBucket,
-  trustProxySetting,
   workerPlugin,
   type App,
+  type ServiceBuildOptions,
 } from '@gelombang/platform';
 import type { EmailConfig } from './config';
 import { sealedWithAKeyWeHold, submittedHandler } from './consumers/registration-submitted.consumer';
@@ -23,10 +23,7 @@ import { emailMetrics } from './metrics';
 import { confirmBucket, emailVerificationRoutes } from './routes/email-verifications';
 import { MailSender, mailSenderSettings } from './workers/mail-sender';
 
-export interface BuildOptions {
-  logStream?: NodeJS.WritableStream;
-  /** Consumers begin at the topic's end (tests share topics with everything else on the broker). */
-  consumerStartAt?: 'committed' | 'end';
+export interface BuildOptions extends ServiceBuildOptions {
   /** Wraps the SMTP mailer (tests: act at the moment a mail goes out, or make a send fail). */
   wrapMailer?: (mailer: Mailer) => Mailer;
 }
@@ -39,14 +36,7 @@ export const MIGRATIONS_DIR = join(__dirname, '..', 'migrations');
  * Without Redis no mail goes out (workers/mail-sender.ts says why). Never listens (server.ts does).
  */
 export async function buildApp(config: EmailConfig, opts: BuildOptions = {}): Promise<App> {
-  const app = await createServer({
-    service: 'email',
-    description: 'Gelombang email verification: codes by mail within the provider quota, confirm, hand over to the NIK check',
-    logLevel: config.LOG_LEVEL,
-    bodyLimit: config.HTTP_BODY_LIMIT_BYTES,
-    trustProxy: trustProxySetting(config.HTTP_TRUST_PROXY),
-    ...(opts.logStream ? { logStream: opts.logStream } : {}),
-  });
+  const app = await createService(config, { service: 'email', description: 'Gelombang email verification: codes by mail within the provider quota, confirm, hand over to the NIK check', logStream: opts.logStream });
   await app.register(postgresPlugin, { config, migrationsDir: MIGRATIONS_DIR });
   await app.register(redisPlugin, { config, whenDown: 'no mail goes out until it is' });
   await app.register(kafkaPlugin, { config });
@@ -60,7 +50,7 @@ export async function buildApp(config: EmailConfig, opts: BuildOptions = {}): Pr
     onSourceChange: (source) =>
       source === 'local' ? app.log.warn('redis unavailable: mails wait, confirm limits per process') : app.log.info('redis back: mails flow again'),
   });
-  const cipher = new PiiCipher(config.PII_KEYS, config.PII_ACTIVE_KEY_ID, config.PII_INDEX_KEY);
+  const cipher = PiiCipher.fromConfig(config);
   const hasher = new CodeHasher(config.PII_INDEX_KEY);
 
   // Only a replica that mails opens the SMTP pool; it closes once the sender's last mails are out.

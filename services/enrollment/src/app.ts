@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { nikVerifiedV1Event } from '@gelombang/contracts';
 import {
   consumersPlugin,
-  createServer,
+  createService,
   eventConsumer,
   kafkaPlugin,
   outboxPlugin,
@@ -10,6 +10,7 @@ import {
   redisPlugin,
   TokenBucket,
   type App,
+  type ServiceBuildOptions,
 } from '@gelombang/platform';
 import type { EnrollmentConfig } from './config';
 import { BatchesRepository } from './data-access/batches-repository';
@@ -22,11 +23,7 @@ import { nikVerifiedHandler } from './consumers/nik-verified.consumer';
 import { batchRoutes } from './routes/batches';
 import { enrollmentRoutes } from './routes/enrollments';
 
-export interface BuildOptions {
-  logStream?: NodeJS.WritableStream;
-  /** Consumers begin at the topic's end (tests share topics with everything else on the broker). */
-  consumerStartAt?: 'committed' | 'end';
-}
+export type BuildOptions = ServiceBuildOptions;
 
 export const MIGRATIONS_DIR = join(__dirname, '..', 'migrations');
 
@@ -36,13 +33,7 @@ export const MIGRATIONS_DIR = join(__dirname, '..', 'migrations');
  * enrollment events out through the outbox). Never listens (server.ts does).
  */
 export async function buildApp(config: EnrollmentConfig, opts: BuildOptions = {}): Promise<App> {
-  const app = await createServer({
-    service: 'enrollment',
-    description: 'Gelombang batch enrollment: training batches with quotas, one active batch per person',
-    logLevel: config.LOG_LEVEL,
-    bodyLimit: config.HTTP_BODY_LIMIT_BYTES,
-    ...(opts.logStream ? { logStream: opts.logStream } : {}),
-  });
+  const app = await createService(config, { service: 'enrollment', description: 'Gelombang batch enrollment: training batches with quotas, one active batch per person', logStream: opts.logStream });
   await app.register(postgresPlugin, { config, migrationsDir: MIGRATIONS_DIR });
   await app.register(redisPlugin, { config, whenDown: 'every attempt goes to PostgreSQL' });
   await app.register(kafkaPlugin, { config });

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { calendarDateIn } from '@gelombang/nik';
 import { FIELD_MESSAGES } from '@gelombang/contracts';
-import { consumersPlugin, createServer, kafkaPlugin, outboxPlugin, PiiCipher, postgresPlugin, redisPlugin, trustProxySetting, type App } from '@gelombang/platform';
+import { consumersPlugin, createService, kafkaPlugin, outboxPlugin, PiiCipher, postgresPlugin, redisPlugin, type App, type ServiceBuildOptions } from '@gelombang/platform';
 import type { IntakeConfig } from './config';
 import { projectorConsumers } from './consumers/projector';
 import { RegistrationsRepository } from './data-access/registrations-repository';
@@ -10,12 +10,9 @@ import { admissionPlugin } from './plugins/admission';
 import { registrationRoutes } from './routes/registrations';
 import { dryRunPorts, isDryRun, warmUp } from './warm-up';
 
-export interface BuildOptions {
+export interface BuildOptions extends ServiceBuildOptions {
   /** Tests pin the registration day. */
   today?: () => Date;
-  logStream?: NodeJS.WritableStream;
-  /** Consumers begin at the topics' ends (tests share topics with everything else on the broker). */
-  consumerStartAt?: 'committed' | 'end';
   /** Dry-run registrations sent through the route before the app is returned (server.ts: INTAKE_WARMUP_REQUESTS). */
   warmUpRequests?: number;
 }
@@ -27,15 +24,7 @@ export const MIGRATIONS_DIR = join(__dirname, '..', 'migrations');
  * What happens when Redis is down: domain/registration-claims.ts. Never listens (server.ts does).
  */
 export async function buildApp(config: IntakeConfig, opts: BuildOptions = {}): Promise<App> {
-  const app = await createServer({
-    service: 'intake',
-    description: 'Gelombang intake: registrations for the Kartu Prakerja surge',
-    logLevel: config.LOG_LEVEL,
-    bodyLimit: config.HTTP_BODY_LIMIT_BYTES,
-    fieldMessages: FIELD_MESSAGES,
-    trustProxy: trustProxySetting(config.HTTP_TRUST_PROXY),
-    ...(opts.logStream ? { logStream: opts.logStream } : {}),
-  });
+  const app = await createService(config, { service: 'intake', description: 'Gelombang intake: registrations for the Kartu Prakerja surge', fieldMessages: FIELD_MESSAGES, logStream: opts.logStream });
   const metrics = intakeMetrics(app.metrics);
   await app.register(postgresPlugin, { config, migrationsDir: MIGRATIONS_DIR });
   await app.register(redisPlugin, { config, whenDown: 'running on fallbacks' });
@@ -43,7 +32,7 @@ export async function buildApp(config: IntakeConfig, opts: BuildOptions = {}): P
   // NIK corrections commit their events to the outbox; every intake process relays (SKIP LOCKED shares the rows).
   await app.register(outboxPlugin, { onPublished: (n) => metrics.relayed.inc(n) });
 
-  const cipher = new PiiCipher(config.PII_KEYS, config.PII_ACTIVE_KEY_ID, config.PII_INDEX_KEY);
+  const cipher = PiiCipher.fromConfig(config);
   const repository = new RegistrationsRepository(app.pg);
   const dryRun = dryRunPorts({ cipher }, () => app.redis.ping());
   await app.register(admissionPlugin, { config, repository, metrics, exempt: (req) => isDryRun(req, dryRun) });

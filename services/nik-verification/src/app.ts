@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { consumersPlugin, createServer, kafkaPlugin, outboxPlugin, PiiCipher, postgresPlugin, redisPlugin, workerPlugin, type App } from '@gelombang/platform';
+import { consumersPlugin, createService, kafkaPlugin, outboxPlugin, PiiCipher, postgresPlugin, redisPlugin, workerPlugin, type App, type ServiceBuildOptions } from '@gelombang/platform';
 import { registryClientOptions, type NikConfig } from './config';
 import { requestedConsumer } from './consumers/nik-verification-requested.consumer';
 import { ChecksRepository } from './data-access/checks-repository';
@@ -9,11 +9,7 @@ import { Checker } from './domain/checker';
 import { nikGauges, nikMetrics } from './metrics';
 import { nikVerificationRoutes } from './routes/nik-verifications';
 
-export interface BuildOptions {
-  logStream?: NodeJS.WritableStream;
-  /** Consumers begin at the topic's end (tests share topics with everything else on the broker). */
-  consumerStartAt?: 'committed' | 'end';
-}
+export type BuildOptions = ServiceBuildOptions;
 
 export const MIGRATIONS_DIR = join(__dirname, '..', 'migrations');
 
@@ -23,13 +19,7 @@ export const MIGRATIONS_DIR = join(__dirname, '..', 'migrations');
  * outage: domain/checker.ts; Redis down: data-access/registry-quota.ts. Never listens (server.ts does).
  */
 export async function buildApp(config: NikConfig, opts: BuildOptions = {}): Promise<App> {
-  const app = await createServer({
-    service: 'nik-verification',
-    description: 'Gelombang NIK verification: population-registry checks within the partner quota',
-    logLevel: config.LOG_LEVEL,
-    bodyLimit: config.HTTP_BODY_LIMIT_BYTES,
-    ...(opts.logStream ? { logStream: opts.logStream } : {}),
-  });
+  const app = await createService(config, { service: 'nik-verification', description: 'Gelombang NIK verification: population-registry checks within the partner quota', logStream: opts.logStream });
   const m = nikMetrics(app.metrics);
   await app.register(postgresPlugin, { config, migrationsDir: MIGRATIONS_DIR });
   // Not a readiness dependency: without Redis no registry call leaves, and the queue holds the checks.
@@ -38,7 +28,7 @@ export async function buildApp(config: NikConfig, opts: BuildOptions = {}): Prom
   await app.register(outboxPlugin);
 
   const repository = new ChecksRepository(app.pg);
-  const cipher = new PiiCipher(config.PII_KEYS, config.PII_ACTIVE_KEY_ID, config.PII_INDEX_KEY);
+  const cipher = PiiCipher.fromConfig(config);
   const quotaBucket = { key: `${config.REDIS_KEY_PREFIX}nik:registry`, capacity: config.REGISTRY_QUOTA_BURST, ratePerSec: config.REGISTRY_QUOTA_PER_SEC };
   const quota = new RegistryQuota(app.redis, quotaBucket, { log: app.log, onWait: m.quotaWaited });
   const registry = new RegistryClient(registryClientOptions(config));

@@ -1,11 +1,10 @@
-import { counter, createServer, type App } from '@gelombang/platform';
+import { counter, createService, type App, type ServiceBuildOptions } from '@gelombang/platform';
 import type { RegistrySimConfig } from './config';
 import { PopulationRegistry } from './domain/registry';
 import { populationRoutes } from './routes/population';
 import { simRoutes } from './routes/sim';
 
-export interface BuildOptions {
-  logStream?: NodeJS.WritableStream;
+export interface BuildOptions extends Pick<ServiceBuildOptions, 'logStream'> {
   /** Tests pin the clock that decides quota seconds. */
   now?: () => number;
 }
@@ -15,13 +14,7 @@ export interface BuildOptions {
  * in production). Keeps everything in memory. Never listens (server.ts does).
  */
 export async function buildApp(config: RegistrySimConfig, opts: BuildOptions = {}): Promise<App & { registry: PopulationRegistry }> {
-  const app = await createServer({
-    service: 'registry-sim',
-    description: 'Population-registry simulator: quota per wall-clock second, latency, injected faults',
-    logLevel: config.LOG_LEVEL,
-    bodyLimit: config.HTTP_BODY_LIMIT_BYTES,
-    ...(opts.logStream ? { logStream: opts.logStream } : {}),
-  });
+  const app = await createService(config, { service: 'registry-sim', description: 'Population-registry simulator: quota per wall-clock second, latency, injected faults', logStream: opts.logStream });
   const answers = counter(app.metrics, 'registry_sim_calls_total', 'Verify calls by answer', ['answer']);
   const registry = new PopulationRegistry({
     mode: config.REGISTRY_MODE,

@@ -19,7 +19,7 @@ export function testEnv(overrides: Record<string, string> = {}): TestEnv {
   const base = isolatedEnv('email');
   const env = { ...base, CONSUMER_GROUP: `email-test-${base.PG_SCHEMA}`, CONSUMER_START_AT: 'end', ...overrides };
   const config = loadEmailConfig(env);
-  return { schema: env.PG_SCHEMA, env, config, cipher: new PiiCipher(config.PII_KEYS, config.PII_ACTIVE_KEY_ID, config.PII_INDEX_KEY) };
+  return { schema: env.PG_SCHEMA, env, config, cipher: PiiCipher.fromConfig(config) };
 }
 
 /** The same keys and schema with other settings: a restart, or another replica. */

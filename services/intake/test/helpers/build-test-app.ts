@@ -25,7 +25,7 @@ export function testEnv(overrides: Record<string, string> = {}): TestEnv {
     redisPrefix: env.REDIS_KEY_PREFIX,
     env,
     config,
-    cipher: new PiiCipher(config.PII_KEYS, config.PII_ACTIVE_KEY_ID, config.PII_INDEX_KEY),
+    cipher: PiiCipher.fromConfig(config),
   };
 }
 

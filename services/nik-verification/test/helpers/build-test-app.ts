@@ -39,7 +39,7 @@ export function testEnv(overrides: Record<string, string> = {}, base?: TestEnv):
     ...overrides,
   };
   const config = loadNikConfig(env);
-  return { env, config, schema: config.PG_SCHEMA, cipher: new PiiCipher(config.PII_KEYS, config.PII_ACTIVE_KEY_ID, config.PII_INDEX_KEY) };
+  return { env, config, schema: config.PG_SCHEMA, cipher: PiiCipher.fromConfig(config) };
 }
 
 export async function buildTestApp(t: TestEnv): Promise<App> {
