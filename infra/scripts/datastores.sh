@@ -34,28 +34,35 @@ usage() {
 
 # --- URL parsing -----------------------------------------------------------------------
 
+# parse_url URL SCHEMES: sets URL_USER URL_PASS URL_HOST (IPv6 without brackets) URL_PORT URL_PATH
+# from scheme://[user[:pass]@]host[:port][/path], or fails when the scheme is not one of SCHEMES (a|b).
+parse_url() {
+  local re="^($2)://(([^:@/]*)(:([^@/]*))?@)?(\\[[^]]*\\]|[^:/?]*)(:([0-9]+))?(/([^?]*))?"
+  [[ "$1" =~ $re ]] || return 1
+  URL_USER="${BASH_REMATCH[3]}"
+  URL_PASS="${BASH_REMATCH[5]}"
+  URL_HOST="${BASH_REMATCH[6]#[}"
+  URL_HOST="${URL_HOST%]}"
+  URL_PORT="${BASH_REMATCH[8]}"
+  URL_PATH="${BASH_REMATCH[10]}"
+}
+
 # parse_pg_url: sets PG_USER PG_PASS PG_HOST PG_PORT PG_DB from DATABASE_URL.
 parse_pg_url() {
-  local re='^postgres(ql)?://(([^:@/]*)(:([^@/]*))?@)?(\[[^]]*\]|[^:/?]*)(:([0-9]+))?(/([^?]*))?'
-  [[ "$DATABASE_URL" =~ $re ]] || die "DATABASE_URL is not a postgres:// URL: $DATABASE_URL"
-  PG_USER="${BASH_REMATCH[3]:-${PGUSER:-$(id -un)}}"
-  PG_PASS="${BASH_REMATCH[5]:-}"
-  PG_HOST="${BASH_REMATCH[6]:-127.0.0.1}"
-  PG_HOST="${PG_HOST#[}"
-  PG_HOST="${PG_HOST%]}"
-  PG_PORT="${BASH_REMATCH[8]:-5432}"
-  PG_DB="${BASH_REMATCH[10]:-$PG_USER}"
+  parse_url "$DATABASE_URL" 'postgres|postgresql' || die "DATABASE_URL is not a postgres:// URL: $DATABASE_URL"
+  PG_USER="${URL_USER:-${PGUSER:-$(id -un)}}"
+  PG_PASS="$URL_PASS"
+  PG_HOST="${URL_HOST:-127.0.0.1}"
+  PG_PORT="${URL_PORT:-5432}"
+  PG_DB="${URL_PATH:-$PG_USER}"
 }
 
 # parse_redis_url: sets REDIS_HOST REDIS_PORT REDIS_PASS from REDIS_URL.
 parse_redis_url() {
-  local re='^rediss?://(([^:@/]*)(:([^@/]*))?@)?(\[[^]]*\]|[^:/?]*)(:([0-9]+))?'
-  [[ "$REDIS_URL" =~ $re ]] || die "REDIS_URL is not a redis:// URL: $REDIS_URL"
-  REDIS_PASS="${BASH_REMATCH[4]:-}"
-  REDIS_HOST="${BASH_REMATCH[5]:-127.0.0.1}"
-  REDIS_HOST="${REDIS_HOST#[}"
-  REDIS_HOST="${REDIS_HOST%]}"
-  REDIS_PORT="${BASH_REMATCH[7]:-6379}"
+  parse_url "$REDIS_URL" 'redis|rediss' || die "REDIS_URL is not a redis:// URL: $REDIS_URL"
+  REDIS_PASS="$URL_PASS"
+  REDIS_HOST="${URL_HOST:-127.0.0.1}"
+  REDIS_PORT="${URL_PORT:-6379}"
 }
 
 is_local_host() {
@@ -176,17 +183,23 @@ pg_start_private() {
   info "started private PostgreSQL (pid $(read_pid "$PG_PID_FILE"), data $datadir) in $(elapsed_since "$t0")s"
 }
 
+# ensure_answering NAME PID_FILE PROCESS ANSWERS START ADDRESS: a server we started and still runs, one
+# that answers on its own (never ours to stop), or START a private one.
+ensure_answering() {
+  local name=$1 pid_file=$2 process=$3 answers=$4 start=$5 address=$6 pid
+  if pid="$(pidfile_alive "$pid_file" "$process")" && "$answers"; then
+    info "$name: private instance already running (pid $pid) on $address"
+  elif "$answers"; then
+    info "$name: found a server answering on $address (not started by this script)"
+  else
+    info "$name: nothing answers on $address"
+    "$start"
+  fi
+}
+
 pg_ensure() {
   parse_pg_url
-  local pid
-  if pid="$(pidfile_alive "$PG_PID_FILE" postgres)" && pg_answers; then
-    info "postgres: private cluster already running (pid $pid) on $PG_HOST:$PG_PORT"
-  elif pg_answers; then
-    info "postgres: found a server answering on $PG_HOST:$PG_PORT (not started by this script)"
-  else
-    info "postgres: nothing answers on $PG_HOST:$PG_PORT"
-    pg_start_private
-  fi
+  ensure_answering postgres "$PG_PID_FILE" postgres pg_answers pg_start_private "$PG_HOST:$PG_PORT"
   if command -v psql >/dev/null 2>&1 || pg_bin psql >/dev/null; then
     if psql_run 'SELECT 1' >/dev/null 2>&1; then
       info "postgres: connected as $PG_USER to database $PG_DB"
@@ -252,15 +265,7 @@ redis_start_private() {
 
 redis_ensure() {
   parse_redis_url
-  local pid
-  if pid="$(pidfile_alive "$REDIS_PID_FILE" redis-server)" && redis_answers; then
-    info "redis: private instance already running (pid $pid) on $REDIS_HOST:$REDIS_PORT"
-  elif redis_answers; then
-    info "redis: found a server answering on $REDIS_HOST:$REDIS_PORT (not started by this script)"
-  else
-    info "redis: nothing answers on $REDIS_HOST:$REDIS_PORT"
-    redis_start_private
-  fi
+  ensure_answering redis "$REDIS_PID_FILE" redis-server redis_answers redis_start_private "$REDIS_HOST:$REDIS_PORT"
 }
 
 redis_stop() {
