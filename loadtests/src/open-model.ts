@@ -145,15 +145,8 @@ function* schedule(steps: RateStep[], maxRequests: number): Generator<number> {
   }
 }
 
-interface Second {
-  offered: number;
-  sent: number;
-  dropped: number;
-  achieved: number;
-  non2xx: number;
-  errors: number;
-  hist?: hdr.Histogram;
-}
+/** A second's counters while the run goes on; its percentiles come from `hist` at the end. */
+type Second = Pick<SecondStats, 'offered' | 'sent' | 'dropped' | 'achieved' | 'non2xx' | 'errors'> & { hist?: hdr.Histogram };
 
 export async function runOpenModel(opts: OpenModelOptions): Promise<OpenModelResult> {
   const label = opts.label ?? 'open-model';
