@@ -1,33 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import pino from 'pino';
-import { createKafka, deadLetterTo, EventProducer } from '@gelombang/platform';
-import { KAFKA_BROKERS, TopicTap, waitFor } from '@gelombang/testkit';
+import { deadLetterTo, type EventProducer } from '@gelombang/platform';
+import { KAFKA_BROKERS, testTopic, waitFor, type TestTopic, type TopicTap } from '@gelombang/testkit';
 import { listDeadLetters, replayDeadLetters } from '../src/deadletters';
 
 const brokers = KAFKA_BROKERS.split(',');
-const logger = pino({ level: 'silent' });
 
 describe('dead letters: list and replay (real Kafka)', () => {
-  const kafka = createKafka({ brokers, clientId: 'ops-test', logger });
-  const topic = `test.ops-${randomUUID()}.v1`;
   const group = `ops-test-${randomUUID()}`;
-  const admin = kafka.admin();
+  let t: TestTopic;
+  let topic: string;
   let producer: EventProducer;
   let tap: TopicTap;
 
   beforeAll(async () => {
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 2, replicationFactor: 1 }], waitForLeaders: true });
-    producer = new EventProducer(kafka, { ackTimeoutMs: 10_000 });
-    await producer.connect();
-    tap = await new TopicTap([topic], brokers).start();
+    t = await testTopic('ops', 2);
+    ({ topic, producer, tap } = t);
   });
-  afterAll(async () => {
-    await tap.stop();
-    await producer.close();
-    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await admin.disconnect();
-  });
+  afterAll(() => t.close());
 
   it('lists what a consumer dead-lettered, filtered by group, and replays it to its topic with its key', async () => {
     const startedAt = new Date(Date.now() - 1_000);

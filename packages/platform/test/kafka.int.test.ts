@@ -1,18 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
+import { until } from '@gelombang/testkit';
 import { makeEvent, registrationStatusChangedV1, type RegistrationStatusChangedV1 } from '@gelombang/contracts';
 import { createKafka, EventProducer, startConsumer, type ConsumedMessage, type RunningConsumer } from '../src/kafka';
 
 const brokers = (process.env.KAFKA_BROKERS ?? 'localhost:9092').split(',');
 const logger = pino({ level: 'silent' });
 
-async function waitFor(cond: () => boolean, ms = 30_000) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('EventProducer and startConsumer on the real broker', () => {
   const kafka = createKafka({ brokers, clientId: 'platform-test', logger });
@@ -57,7 +51,7 @@ describe('EventProducer and startConsumer on the real broker', () => {
       handle: async (items) => void received.push(...items),
       deadLetter: async (msg, reason) => void dead.push({ msg, reason }),
     });
-    await waitFor(() => received.length >= 50 && dead.length >= 1);
+    await until(() => received.length >= 50 && dead.length >= 1);
 
     expect(received).toHaveLength(50);
     const byId = new Map(received.map((r) => [r.event.id, r]));
@@ -152,7 +146,7 @@ describe('EventProducer and startConsumer on the real broker', () => {
         },
         deadLetter: async () => undefined,
       });
-      await waitFor(() => handled.length >= 20);
+      await until(() => handled.length >= 20);
       await c1.stop();
       expect(failures).toBe(2);
       expect([...new Set(handled)].sort()).toEqual([...values].sort());
@@ -168,7 +162,7 @@ describe('EventProducer and startConsumer on the real broker', () => {
         deadLetter: async () => undefined,
       });
       await producer.publish({ topic: retryTopic, key: 'late', value: 'late' });
-      await waitFor(() => replayed.length >= 1);
+      await until(() => replayed.length >= 1);
       await c2.stop();
       expect(replayed).toEqual(['late']);
     } finally {

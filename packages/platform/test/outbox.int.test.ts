@@ -1,38 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import pino from 'pino';
-import { DATABASE_URL, dropSchema, isolatedEnv, TopicTap, waitFor } from '@gelombang/testkit';
-import { createKafka, EventProducer } from '../src/kafka';
-import { createPool, migrate, PLATFORM_MIGRATIONS_DIR } from '../src/postgres';
-import { enqueueEvents, OutboxRelay } from '../src/outbox';
+import { DATABASE_URL, dropSchema, isolatedEnv, testTopic, waitFor, type TestTopic, type TopicTap } from '@gelombang/testkit';
+// The built package, as testkit's producer is: one copy of EventProducer for OutboxRelay to take.
+import { createKafka, createPool, enqueueEvents, EventProducer, migrate, OutboxRelay, PLATFORM_MIGRATIONS_DIR } from '@gelombang/platform';
 
-const brokers = (process.env.KAFKA_BROKERS ?? 'localhost:9092').split(',');
 const logger = pino({ level: 'silent' });
 
 describe('transactional outbox (real PostgreSQL and Kafka)', () => {
   const schema = isolatedEnv('outbox').PG_SCHEMA;
-  const topic = `test.outbox-${randomUUID()}.v1`;
-  const kafka = createKafka({ brokers, clientId: 'outbox-test', logger });
-  const admin = kafka.admin();
+  let t: TestTopic;
+  let topic: string;
   let pool: pg.Pool;
   let producer: EventProducer;
   let tap: TopicTap;
 
   beforeAll(async () => {
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 1 }], waitForLeaders: true });
+    t = await testTopic('outbox', 3);
+    ({ topic, producer, tap } = t);
     pool = createPool({ url: DATABASE_URL, schema, max: 5, applicationName: 'outbox-test' });
     expect(await migrate(pool, schema, [PLATFORM_MIGRATIONS_DIR])).toEqual(['0000_platform_outbox.sql']);
-    producer = new EventProducer(kafka, { ackTimeoutMs: 10_000 });
-    await producer.connect();
-    tap = await new TopicTap([topic], brokers).start();
   });
   afterAll(async () => {
-    await tap.stop();
-    await producer.close();
+    await t.close();
     await pool.end();
-    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
-    await admin.disconnect();
     await dropSchema(schema);
   });
 

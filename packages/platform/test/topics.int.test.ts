@@ -1,18 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
+import { until } from '@gelombang/testkit';
 import { createKafka, EventProducer, startConsumer, type ConsumedMessage } from '../src/kafka';
 import { readTopic, tailTopics, withKafkaAdmin } from '../src/topics';
 
 const brokers = (process.env.KAFKA_BROKERS ?? 'localhost:9092').split(',');
 const logger = pino({ level: 'silent' });
 
-async function waitFor(cond: () => boolean, ms = 30_000) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('topics: admin, reading and tailing with plain values (real Kafka)', () => {
   const kafka = createKafka({ brokers, clientId: 'platform-topics-test', logger });
@@ -55,8 +49,8 @@ describe('topics: admin, reading and tailing with plain values (real Kafka)', ()
         expect(await withKafkaAdmin(kafka, (a) => a.ends(topic))).toEqual([0, 1, 2].map((partition) => ({ partition, low: 0n, high: 0n })));
 
         await withKafkaAdmin(kafka, (a) => a.deleteTopics([topic]));
-        const until = Date.now() + 15_000;
-        while ((await withKafkaAdmin(kafka, (a) => a.listTopics())).includes(topic) && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+        const deadline = Date.now() + 15_000;
+        while ((await withKafkaAdmin(kafka, (a) => a.listTopics())).includes(topic) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
         expect(await withKafkaAdmin(kafka, (a) => a.listTopics())).not.toContain(topic);
       } finally {
         await withKafkaAdmin(kafka, (a) => a.deleteTopics([topic])).catch(() => undefined);
@@ -110,11 +104,11 @@ describe('topics: admin, reading and tailing with plain values (real Kafka)', ()
         deadLetter: async () => undefined,
       });
       try {
-        await waitFor(() => seen.length >= keys.length);
+        await until(() => seen.length >= keys.length);
         // It commits right after handling a batch: give that a moment.
-        const until = Date.now() + 10_000;
+        const deadline = Date.now() + 10_000;
         let committed = await withKafkaAdmin(kafka, (a) => a.committed(groupId, topic));
-        while (JSON.stringify(committed, (_k, v) => (typeof v === 'bigint' ? String(v) : v)) !== JSON.stringify(expected, (_k, v) => (typeof v === 'bigint' ? String(v) : v)) && Date.now() < until) {
+        while (JSON.stringify(committed, (_k, v) => (typeof v === 'bigint' ? String(v) : v)) !== JSON.stringify(expected, (_k, v) => (typeof v === 'bigint' ? String(v) : v)) && Date.now() < deadline) {
           await new Promise((r) => setTimeout(r, 100));
           committed = await withKafkaAdmin(kafka, (a) => a.committed(groupId, topic));
         }
@@ -202,7 +196,7 @@ describe('topics: admin, reading and tailing with plain values (real Kafka)', ()
       try {
         await publishTo(a, 'after-a', 'after-a', { 'x-test': '1' });
         await publishTo(b, null, 'after-b');
-        await waitFor(() => got.length >= 2);
+        await until(() => got.length >= 2);
         await new Promise((r) => setTimeout(r, 500)); // room for anything that should not come
         expect(got.map(({ topic, key, value, headers }) => ({ topic, key, value, headers })).sort((x, y) => x.value.localeCompare(y.value))).toEqual([
           { topic: a, key: 'after-a', value: 'after-a', headers: { 'x-test': '1' } },

@@ -1,3 +1,4 @@
 export * from './env';
 export * from './topic-tap';
 export * from './processes';
+export * from './test-topic';
