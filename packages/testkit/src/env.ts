@@ -63,3 +63,17 @@ export async function waitFor<T>(probe: () => Promise<T | undefined>, ms = 30_00
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * A service's app as every integration test builds it: the test's log stream (capturedLogs), consumers
+ * starting at the topics' ends, ready (plugins loaded) but not listening.
+ */
+export async function testApp<C, O extends object, A extends { ready(): PromiseLike<unknown> }>(
+  build: (config: C, opts: O & { logStream?: NodeJS.WritableStream; consumerStartAt?: 'committed' | 'end' }) => Promise<A>,
+  config: C,
+  extra = {} as O,
+): Promise<A> {
+  const app = await build(config, { logStream, consumerStartAt: 'end', ...extra });
+  await app.ready();
+  return app;
+}

@@ -3,7 +3,7 @@ import pino from 'pino';
 import { makeEvent, REGISTRATION_SUBMITTED_V1, registrationSubmittedV1, type RegistrationSubmittedV1 } from '@gelombang/contracts';
 import { generateValidPerson } from '@gelombang/nik';
 import { createKafka, EventProducer, maskEmail, PiiCipher, type App } from '@gelombang/platform';
-import { isolatedEnv, logStream } from '@gelombang/testkit';
+import { isolatedEnv, testApp } from '@gelombang/testkit';
 import { buildApp, type BuildOptions } from '../../src/app';
 import { loadEmailConfig, type EmailConfig } from '../../src/config';
 
@@ -28,11 +28,7 @@ export function sameEnv(t: TestEnv, overrides: Record<string, string>): TestEnv 
   return { ...t, env, config: loadEmailConfig(env) };
 }
 
-export async function buildTestApp(t: TestEnv, opts: Pick<BuildOptions, 'wrapMailer'> = {}): Promise<App> {
-  const app = await buildApp(t.config, { logStream, consumerStartAt: 'end', ...opts });
-  await app.ready();
-  return app;
-}
+export const buildTestApp = (t: TestEnv, opts: Pick<BuildOptions, 'wrapMailer'> = {}): Promise<App> => testApp(buildApp, t.config, opts);
 
 export interface Person {
   nik: string;

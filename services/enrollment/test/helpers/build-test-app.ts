@@ -3,7 +3,7 @@ import pg from 'pg';
 import pino from 'pino';
 import { makeEvent, newId, NIK_VERIFIED_V1, type NikVerifiedV1Data } from '@gelombang/contracts';
 import { createKafka, EventProducer, type App } from '@gelombang/platform';
-import { DATABASE_URL, isolatedEnv, KAFKA_BROKERS, logStream, uniqueId, waitFor } from '@gelombang/testkit';
+import { DATABASE_URL, isolatedEnv, KAFKA_BROKERS, uniqueId, waitFor, testApp } from '@gelombang/testkit';
 import { buildApp } from '../../src/app';
 import { loadEnrollmentConfig, type EnrollmentConfig } from '../../src/config';
 
@@ -40,11 +40,7 @@ export function replicaOf(t: TestEnv, overrides: Record<string, string>): TestEn
   return { ...t, env, config: loadEnrollmentConfig(env) };
 }
 
-export async function buildTestApp(t: TestEnv): Promise<App> {
-  const app = await buildApp(t.config, { logStream, consumerStartAt: 'end' });
-  await app.ready();
-  return app;
-}
+export const buildTestApp = (t: TestEnv): Promise<App> => testApp(buildApp, t.config);
 
 export interface Person {
   registrationId: string;

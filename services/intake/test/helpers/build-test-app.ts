@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { isolatedEnv, logStream, uniqueId } from '@gelombang/testkit';
+import { isolatedEnv, uniqueId, testApp } from '@gelombang/testkit';
 import { PiiCipher, type App } from '@gelombang/platform';
 import { generateValidPerson } from '@gelombang/nik';
 import { buildApp } from '../../src/app';
@@ -32,11 +32,7 @@ export function testEnv(overrides: Record<string, string> = {}): TestEnv {
 /** Registration day pinned so the age rules in the vectors never drift with the calendar. */
 export const TODAY = new Date('2026-11-30T00:00:00Z');
 
-export async function buildTestApp(t: TestEnv): Promise<App> {
-  const app = await buildApp(t.config, { today: () => TODAY, logStream, consumerStartAt: 'end' });
-  await app.ready();
-  return app;
-}
+export const buildTestApp = (t: TestEnv): Promise<App> => testApp(buildApp, t.config, { today: () => TODAY });
 
 /** A valid adult with a NIK and email unique to this call (seeded generator, random seed). */
 export function person(overrides: Record<string, unknown> = {}) {

@@ -3,7 +3,7 @@ import pino from 'pino';
 import { makeEvent, NIK_VERIFICATION_REQUESTED_V1 } from '@gelombang/contracts';
 import { generateValidPerson } from '@gelombang/nik';
 import { createKafka, EventProducer, PiiCipher, type App } from '@gelombang/platform';
-import { isolatedEnv, KAFKA_BROKERS, logStream, uniqueId } from '@gelombang/testkit';
+import { isolatedEnv, KAFKA_BROKERS, logStream, uniqueId, testApp } from '@gelombang/testkit';
 import { request } from 'undici';
 // The registry simulator is the partner's stand-in, started in this process on a free port.
 import { buildApp as buildSim } from '../../../registry-sim/src/app';
@@ -42,11 +42,7 @@ export function testEnv(overrides: Record<string, string> = {}, base?: TestEnv):
   return { env, config, schema: config.PG_SCHEMA, cipher: PiiCipher.fromConfig(config) };
 }
 
-export async function buildTestApp(t: TestEnv): Promise<App> {
-  const app = await buildApp(t.config, { logStream, consumerStartAt: 'end' });
-  await app.ready();
-  return app;
-}
+export const buildTestApp = (t: TestEnv): Promise<App> => testApp(buildApp, t.config);
 
 export interface SimStats {
   requests: number;
