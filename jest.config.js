@@ -1,9 +1,9 @@
-// One jest run for the whole workspace. Tests are TypeScript transpiled by ts-jest
-// (isolatedModules: no type check here; `pnpm test` runs `tsc -b` for the sources and
-// `tsc -p tsconfig.tests.json` for the tests before jest).
+// One jest run for the whole workspace. Tests are TypeScript transpiled by ts-jest with
+// tsconfig.tests.json (isolatedModules: no type check here; `pnpm test` runs `tsc -b` for the
+// sources and `tsc -p tsconfig.tests.json` for the tests before jest).
 // Workspace packages are imported through their `exports` (built dist/), never their src/.
 /** @type {import('jest').Config} */
-const tsJest = ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }];
+const tsJest = ['ts-jest', { tsconfig: '<rootDir>/tsconfig.tests.json' }];
 const project = (displayName, testMatch, extra = {}) => ({
   displayName,
   testEnvironment: 'node',
