@@ -59,4 +59,29 @@ describe('docs/errors.md — the public catalog of every service', () => {
       expect({ code, id: typeof m?.id, en: typeof m?.en }).toEqual({ code, id: 'string', en: 'string' });
     }
   });
+
+  it("names every code by the rule docs/errors.md gives: a service's own carry its prefix, the shared ones none", () => {
+    const all = Object.entries(SOURCES).map(([file, mod]) => ({ file, codes: Object.values(mod).filter(isDefinition).map((d) => d.code) }));
+    const wrong: string[] = [];
+    for (const { file, codes } of all) {
+      const prefix = PREFIXES[file];
+      for (const code of codes) {
+        if (!/^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$/.test(code)) wrong.push(`${code}: not UPPER_SNAKE_CASE`);
+        if (prefix === undefined && SERVICE_PREFIXES.some((p) => code.startsWith(`${p}_`))) wrong.push(`${code}: a shared code with a service's prefix`);
+        if (prefix !== undefined && !code.startsWith(`${prefix}_`)) wrong.push(`${code}: defined in ${file}, so it starts with ${prefix}_`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
 });
+
+/** Each service's prefix; the platform's shared codes have none. */
+const PREFIXES: Record<string, string | undefined> = {
+  'packages/platform/src/errors.ts': undefined,
+  'services/intake/src/errors.ts': 'INTAKE',
+  'services/email/src/errors.ts': 'EMAIL',
+  'services/nik-verification/src/errors.ts': 'NIK',
+  'services/enrollment/src/errors.ts': 'ENROLLMENT',
+  'services/registry-sim/src/errors.ts': 'REGISTRY',
+};
+const SERVICE_PREFIXES = Object.values(PREFIXES).filter((p): p is string => p !== undefined);

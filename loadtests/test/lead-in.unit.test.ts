@@ -20,8 +20,8 @@ describe('the lead-in before a measured run', () => {
 
   it("keeps the lead-in's refusals out of the measured run's", () => {
     const outcomes = emptyOutcomes();
-    outcomes.refusalCodes = { RATE_LIMITED: 5, NIK_ALREADY_REGISTERED: 1 };
-    expect(measuredRefusals(outcomes, lead({ refusalCodes: { RATE_LIMITED: 2, NIK_ALREADY_REGISTERED: 1 } }))).toEqual({ RATE_LIMITED: 3 });
-    expect(measuredRefusals(outcomes, undefined)).toEqual({ RATE_LIMITED: 5, NIK_ALREADY_REGISTERED: 1 });
+    outcomes.refusalCodes = { RATE_LIMITED: 5, INTAKE_NIK_ALREADY_REGISTERED: 1 };
+    expect(measuredRefusals(outcomes, lead({ refusalCodes: { RATE_LIMITED: 2, INTAKE_NIK_ALREADY_REGISTERED: 1 } }))).toEqual({ RATE_LIMITED: 3 });
+    expect(measuredRefusals(outcomes, undefined)).toEqual({ RATE_LIMITED: 5, INTAKE_NIK_ALREADY_REGISTERED: 1 });
   });
 });

@@ -90,9 +90,9 @@ export const UNSUPPORTED_MEDIA_TYPE = defineError('UNSUPPORTED_MEDIA_TYPE', 415,
   id: 'Kirim data sebagai application/json.',
   en: 'Send the data as application/json.',
 });
-export const NOT_FOUND = defineError('NOT_FOUND', 404, {
-  id: 'Data tidak ditemukan.',
-  en: 'Not found.',
+export const ROUTE_NOT_FOUND = defineError('ROUTE_NOT_FOUND', 404, {
+  id: 'Alamat tidak dikenal.',
+  en: 'No such endpoint.',
 });
 export const RATE_LIMITED = defineError('RATE_LIMITED', 429, {
   id: 'Terlalu banyak permintaan. Coba lagi setelah waktu yang ditunjukkan Retry-After.',

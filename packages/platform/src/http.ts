@@ -16,6 +16,7 @@ import {
   INTERNAL_ERROR,
   MALFORMED_JSON,
   MALFORMED_URL,
+  ROUTE_NOT_FOUND,
   UNSUPPORTED_MEDIA_TYPE,
   VALIDATION_FAILED,
   pickLang,
@@ -57,8 +58,6 @@ export function markUnlogged(req: FastifyRequest): void {
   (req as unknown as Record<symbol, boolean>)[UNLOGGED] = true;
 }
 
-const routeNotFound = (reply: import('fastify').FastifyReply, lang: 'id' | 'en') =>
-  reply.status(404).send({ code: 'ROUTE_NOT_FOUND', message: lang === 'en' ? 'No such endpoint.' : 'Alamat tidak dikenal.' });
 
 function sendError(reply: import('fastify').FastifyReply, err: AppError, lang: 'id' | 'en') {
   for (const [k, v] of Object.entries(err.details.headers ?? {})) reply.header(k, v);
@@ -145,7 +144,7 @@ export async function createServer(opts: ServerOptions): Promise<App> {
       // These requests never reach the hooks (onSend sets it for every other answer).
       reply.header('x-request-id', req.id);
       const lang = pickLang(req.headers['accept-language']);
-      if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') return routeNotFound(reply, lang);
+      if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') return sendError(reply, ROUTE_NOT_FOUND(), lang);
       if (err.code === 'FST_ERR_BAD_URL') return sendError(reply, MALFORMED_URL(), lang);
       req.log.error({ errName: err.name, errCode: err.code }, 'router refused the request');
       return sendError(reply, INTERNAL_ERROR(), lang);
@@ -209,7 +208,7 @@ export async function createServer(opts: ServerOptions): Promise<App> {
     return sendError(reply, INTERNAL_ERROR(), lang);
   });
 
-  app.setNotFoundHandler((req, reply) => routeNotFound(reply, pickLang(req.headers['accept-language'])));
+  app.setNotFoundHandler((req, reply) => sendError(reply, ROUTE_NOT_FOUND(), pickLang(req.headers['accept-language'])));
 
   await app.register(fastifySwagger, {
     openapi: {

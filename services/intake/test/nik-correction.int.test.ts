@@ -143,7 +143,7 @@ describe('POST /v1/registrations/:id/nik — correcting a NIK the registry rejec
     await sim.send({ registrationId: id, status: 'nik_rejected', reason: 'NIK_NOT_FOUND', attempt: 1 });
     await sim.send({ registrationId: id, status: 'nik_verified', attempt: 2 });
     expect(await statusIs(id, 'nik_verified', 2)).not.toHaveProperty('reason');
-    expect((await correct(id, typo)).json().code).toBe('NIK_CORRECTION_NOT_ALLOWED');
+    expect((await correct(id, typo)).json().code).toBe('INTAKE_NIK_CORRECTION_NOT_ALLOWED');
     expect(capturedLogs.join('\n')).not.toContain(real.nik);
   });
 
@@ -156,14 +156,14 @@ describe('POST /v1/registrations/:id/nik — correcting a NIK the registry rejec
     expect(wrongDate.statusCode).toBe(400);
     expect(wrongDate.json()).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ field: 'nik', code: 'NIK_BIRTH_DATE_MISMATCH', message: expect.stringContaining('Tanggal lahir') }] });
     expect((await correct(id, '12345')).json().errors[0]).toMatchObject({ field: 'nik', code: 'NIK_FORMAT' });
-    expect((await correct(id, typo)).json()).toMatchObject({ code: 'NIK_CORRECTION_UNCHANGED' });
+    expect((await correct(id, typo)).json()).toMatchObject({ code: 'INTAKE_NIK_CORRECTION_UNCHANGED' });
 
     // Someone else already registered the real NIK (same birth date): one NIK, one registration.
     const holder = await app.inject({ method: 'POST', url: '/v1/registrations', payload: person({ nik: real.nik, birthDate: real.birthDate }) });
     expect(holder.statusCode).toBe(202);
     const taken = await correct(id, real.nik);
     expect(taken.statusCode).toBe(409);
-    expect(taken.json().code).toBe('NIK_ALREADY_REGISTERED');
+    expect(taken.json().code).toBe('INTAKE_NIK_ALREADY_REGISTERED');
     expect(await view(id)).toMatchObject({ status: 'nik_rejected', nikAttempt: 1 });
   });
 
@@ -171,11 +171,11 @@ describe('POST /v1/registrations/:id/nik — correcting a NIK the registry rejec
     const fresh = await app.inject({ method: 'POST', url: '/v1/registrations', payload: person() });
     const freshId = fresh.json().registrationId;
     await statusIs(freshId, 'pending_email_verification', 1); // nikAttempt comes from the PostgreSQL row, not the Redis fallback view
-    expect((await correct(freshId, person().nik)).json().code).toBe('NIK_CORRECTION_NOT_ALLOWED');
+    expect((await correct(freshId, person().nik)).json().code).toBe('INTAKE_NIK_CORRECTION_NOT_ALLOWED');
 
     const inactive = await rejectedApplicant('NIK_INACTIVE');
     expect(await view(inactive.id)).toMatchObject({ nikCorrectable: false });
-    expect((await correct(inactive.id, inactive.real.nik)).json().code).toBe('NIK_NOT_CORRECTABLE');
+    expect((await correct(inactive.id, inactive.real.nik)).json().code).toBe('INTAKE_NIK_NOT_CORRECTABLE');
 
     // The limit here is one correction: after the second rejection, no third check.
     const { id, real } = await rejectedApplicant();
@@ -185,11 +185,11 @@ describe('POST /v1/registrations/:id/nik — correcting a NIK the registry rejec
     const again = serialTypo(real.nik, 1);
     const limited = await correct(id, again);
     expect(limited.statusCode).toBe(409);
-    expect(limited.json().code).toBe('NIK_CORRECTION_LIMIT_REACHED');
+    expect(limited.json().code).toBe('INTAKE_NIK_CORRECTION_LIMIT_REACHED');
 
     const unknown = await correct('0190f000-0000-7000-8000-000000000000', real.nik);
     expect(unknown.statusCode).toBe(404);
-    expect(unknown.json().code).toBe('REGISTRATION_NOT_FOUND');
+    expect(unknown.json().code).toBe('INTAKE_REGISTRATION_NOT_FOUND');
   });
 });
 

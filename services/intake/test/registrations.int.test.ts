@@ -108,15 +108,15 @@ describe('POST /v1/registrations (real Kafka, PostgreSQL, Redis)', () => {
     expect(t.cipher.decrypt(event.data.pii.nik, 'nik')).toBe(body.nik);
   });
 
-  it('when the NIK is already registered, answers 409 NIK_ALREADY_REGISTERED; same for an email differing only in case', async () => {
+  it('when the NIK is already registered, answers 409 INTAKE_NIK_ALREADY_REGISTERED; same for an email differing only in case', async () => {
     const first = person();
     expect((await post(app, first)).statusCode).toBe(202);
     const sameNik = await post(app, person({ nik: first.nik, birthDate: first.birthDate }));
     expect(sameNik.statusCode).toBe(409);
-    expect(sameNik.json()).toEqual({ code: 'NIK_ALREADY_REGISTERED', message: expect.stringContaining('NIK') });
+    expect(sameNik.json()).toEqual({ code: 'INTAKE_NIK_ALREADY_REGISTERED', message: expect.stringContaining('NIK') });
     const sameEmail = await post(app, person({ email: first.email.toUpperCase() }), { 'accept-language': 'en' });
     expect(sameEmail.statusCode).toBe(409);
-    expect(sameEmail.json()).toEqual({ code: 'EMAIL_ALREADY_REGISTERED', message: 'This email is already used by another registration.' });
+    expect(sameEmail.json()).toEqual({ code: 'INTAKE_EMAIL_ALREADY_REGISTERED', message: 'This email is already used by another registration.' });
   });
 
   it('with the same Idempotency-Key and body, answers the same 202 without a second registration; another body → 422', async () => {
@@ -131,7 +131,7 @@ describe('POST /v1/registrations (real Kafka, PostgreSQL, Redis)', () => {
     expect(b.json()).toEqual(a.json());
     expect(b.headers['idempotent-replayed']).toBe('true');
     const c = await post(app, { ...body, fullName: 'Someone Else' }, { 'idempotency-key': key });
-    expect([c.statusCode, c.json().code]).toEqual([422, 'IDEMPOTENCY_KEY_REUSED']);
+    expect([c.statusCode, c.json().code]).toEqual([422, 'INTAKE_IDEMPOTENCY_KEY_REUSED']);
     await rowOf(a.json().registrationId);
     const count = await db.query(`SELECT count(*)::int AS n FROM ${t.schema}.registrations WHERE nik_index = $1`, [t.cipher.blindIndex('nik', body.nik)]);
     expect(count.rows[0].n).toBe(1);
@@ -144,9 +144,9 @@ describe('POST /v1/registrations (real Kafka, PostgreSQL, Redis)', () => {
     expect([text.statusCode, text.json().code]).toEqual([415, 'UNSUPPORTED_MEDIA_TYPE']);
   });
 
-  it('answers 404 REGISTRATION_NOT_FOUND for an unknown id and 400 for a malformed one', async () => {
+  it('answers 404 INTAKE_REGISTRATION_NOT_FOUND for an unknown id and 400 for a malformed one', async () => {
     const res = await app.inject({ method: 'GET', url: `/v1/registrations/${randomUUID()}` });
-    expect([res.statusCode, res.json().code]).toEqual([404, 'REGISTRATION_NOT_FOUND']);
+    expect([res.statusCode, res.json().code]).toEqual([404, 'INTAKE_REGISTRATION_NOT_FOUND']);
     expect((await app.inject({ method: 'GET', url: '/v1/registrations/not-a-uuid' })).statusCode).toBe(400);
   });
 

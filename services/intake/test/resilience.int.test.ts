@@ -78,7 +78,7 @@ describe('intake under pressure and partial failure', () => {
     // A duplicate is admitted (it spent a token) and refused by its claim.
     await new Promise((r) => setTimeout(r, 600));
     const dup = await send(person({ nik: p.nik, birthDate: p.birthDate }));
-    expect([dup.statusCode, dup.json().code]).toEqual([409, 'NIK_ALREADY_REGISTERED']);
+    expect([dup.statusCode, dup.json().code]).toEqual([409, 'INTAKE_NIK_ALREADY_REGISTERED']);
     expect(dup.headers['x-ratelimit-limit']).toBe('2');
   });
 
@@ -102,7 +102,7 @@ describe('intake under pressure and partial failure', () => {
     const during = await post(app, person());
     expect(during.statusCode).toBe(202);
     const dup = await post(app, person({ nik: before.nik, birthDate: before.birthDate }));
-    expect([dup.statusCode, dup.json().code]).toEqual([409, 'NIK_ALREADY_REGISTERED']);
+    expect([dup.statusCode, dup.json().code]).toEqual([409, 'INTAKE_NIK_ALREADY_REGISTERED']);
     const metrics = (await app.inject('/metrics')).body;
     expect(metrics).toMatch(/intake_redis_fallback_total\{use="rate_limit",service="intake"\} [1-9]/);
     expect(metrics).toMatch(/intake_redis_fallback_total\{use="dedup",service="intake"\} [1-9]/);
@@ -121,9 +121,9 @@ describe('intake under pressure and partial failure', () => {
     // Whether these meet a reconnecting client (PostgreSQL answers), an empty Redis (PostgreSQL answers,
     // a rebuild starts) or the rebuilt claims depends on timing; each path must refuse them.
     const dupNik = await post(app, person({ nik: known[0]!.nik, birthDate: known[0]!.birthDate }), { 'accept-language': 'en' });
-    expect([dupNik.statusCode, dupNik.json().code]).toEqual([409, 'NIK_ALREADY_REGISTERED']);
+    expect([dupNik.statusCode, dupNik.json().code]).toEqual([409, 'INTAKE_NIK_ALREADY_REGISTERED']);
     const dupEmail = await post(app, person({ email: known[1]!.email.toUpperCase() }));
-    expect([dupEmail.statusCode, dupEmail.json().code]).toEqual([409, 'EMAIL_ALREADY_REGISTERED']);
+    expect([dupEmail.statusCode, dupEmail.json().code]).toEqual([409, 'INTAKE_EMAIL_ALREADY_REGISTERED']);
     const fresh = person();
     expect((await post(app, fresh)).statusCode).toBe(202);
 

@@ -163,7 +163,7 @@ export class RegistrationsRepository {
   /**
    * Stores the corrected NIK, moves the registration to nik_resubmitted for the new attempt and enqueues
    * the events, in the caller's transaction. A NIK already active elsewhere fails on the unique index
-   * (pg code 23505), which the caller turns into NIK_ALREADY_REGISTERED.
+   * (pg code 23505), which the caller turns into INTAKE_NIK_ALREADY_REGISTERED.
    */
   async applyCorrection(
     client: pg.PoolClient,

@@ -22,16 +22,16 @@ import {
   type PiiCipher,
 } from '@gelombang/platform';
 import {
-  EMAIL_ALREADY_REGISTERED,
-  IDEMPOTENCY_KEY_IN_PROGRESS,
-  IDEMPOTENCY_KEY_INVALID,
-  IDEMPOTENCY_KEY_REUSED,
-  NIK_ALREADY_REGISTERED,
-  NIK_CORRECTION_LIMIT_REACHED,
-  NIK_CORRECTION_NOT_ALLOWED,
-  NIK_CORRECTION_UNCHANGED,
-  NIK_NOT_CORRECTABLE,
-  REGISTRATION_NOT_FOUND,
+  INTAKE_EMAIL_ALREADY_REGISTERED,
+  INTAKE_IDEMPOTENCY_KEY_IN_PROGRESS,
+  INTAKE_IDEMPOTENCY_KEY_INVALID,
+  INTAKE_IDEMPOTENCY_KEY_REUSED,
+  INTAKE_NIK_ALREADY_REGISTERED,
+  INTAKE_NIK_CORRECTION_LIMIT_REACHED,
+  INTAKE_NIK_CORRECTION_NOT_ALLOWED,
+  INTAKE_NIK_CORRECTION_UNCHANGED,
+  INTAKE_NIK_NOT_CORRECTABLE,
+  INTAKE_REGISTRATION_NOT_FOUND,
 } from '../errors';
 import { correctNik, type CorrectNikDeps } from '../domain/correct-nik';
 import { register, type RegisterPorts } from '../domain/register';
@@ -177,7 +177,7 @@ export async function registrationRoutes(app: App, opts: RegistrationRoutesOptio
     },
     async (req, reply) => {
       const key = req.headers['idempotency-key'];
-      if (key !== undefined && !IDEMPOTENCY_KEY_RE.test(key)) throw IDEMPOTENCY_KEY_INVALID();
+      if (key !== undefined && !IDEMPOTENCY_KEY_RE.test(key)) throw INTAKE_IDEMPOTENCY_KEY_INVALID();
       const dryRun = isDryRun(req, deps.dryRun);
       let outcome;
       // From here admission is the claim's (or, for a dry run, nobody's): the error handler takes none.
@@ -200,12 +200,12 @@ export async function registrationRoutes(app: App, opts: RegistrationRoutesOptio
         case 'limited':
           throw limited(outcome.admission!, req.ip);
         case 'duplicate':
-          deps.onRejected(outcome.field === 'nik' ? 'NIK_ALREADY_REGISTERED' : 'EMAIL_ALREADY_REGISTERED');
-          throw outcome.field === 'nik' ? NIK_ALREADY_REGISTERED() : EMAIL_ALREADY_REGISTERED();
+          deps.onRejected(outcome.field === 'nik' ? 'INTAKE_NIK_ALREADY_REGISTERED' : 'INTAKE_EMAIL_ALREADY_REGISTERED');
+          throw outcome.field === 'nik' ? INTAKE_NIK_ALREADY_REGISTERED() : INTAKE_EMAIL_ALREADY_REGISTERED();
         case 'idempotency_conflict':
-          throw IDEMPOTENCY_KEY_REUSED();
+          throw INTAKE_IDEMPOTENCY_KEY_REUSED();
         case 'idempotency_in_progress':
-          throw IDEMPOTENCY_KEY_IN_PROGRESS({ headers: { 'retry-after': '1' } });
+          throw INTAKE_IDEMPOTENCY_KEY_IN_PROGRESS({ headers: { 'retry-after': '1' } });
         case 'accepted':
           reply.header('location', `/v1/registrations/${outcome.registrationId}`);
           if (outcome.replayed) reply.header('idempotent-replayed', 'true');
@@ -252,7 +252,7 @@ export async function registrationRoutes(app: App, opts: RegistrationRoutesOptio
           updatedAt: accepted.submittedAt,
         };
       }
-      throw REGISTRATION_NOT_FOUND();
+      throw INTAKE_REGISTRATION_NOT_FOUND();
     },
   );
 
@@ -283,18 +283,18 @@ export async function registrationRoutes(app: App, opts: RegistrationRoutesOptio
           throw VALIDATION_FAILED({ errors });
         }
         case 'not_found':
-          throw REGISTRATION_NOT_FOUND();
+          throw INTAKE_REGISTRATION_NOT_FOUND();
         case 'not_allowed':
-          throw NIK_CORRECTION_NOT_ALLOWED();
+          throw INTAKE_NIK_CORRECTION_NOT_ALLOWED();
         case 'not_correctable':
-          throw NIK_NOT_CORRECTABLE();
+          throw INTAKE_NIK_NOT_CORRECTABLE();
         case 'limit_reached':
-          throw NIK_CORRECTION_LIMIT_REACHED();
+          throw INTAKE_NIK_CORRECTION_LIMIT_REACHED();
         case 'unchanged':
-          throw NIK_CORRECTION_UNCHANGED();
+          throw INTAKE_NIK_CORRECTION_UNCHANGED();
         case 'duplicate':
-          deps.onRejected('NIK_ALREADY_REGISTERED');
-          throw NIK_ALREADY_REGISTERED();
+          deps.onRejected('INTAKE_NIK_ALREADY_REGISTERED');
+          throw INTAKE_NIK_ALREADY_REGISTERED();
       }
     },
   );
