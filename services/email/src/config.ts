@@ -10,16 +10,13 @@ export const emailEnv = z
     ...baseEnv,
     ...piiEnv,
     HTTP_PORT: baseEnv.HTTP_PORT.default(3002),
-    /** `false`, `true`, `loopback`, or a comma list of proxy addresses/CIDRs whose X-Forwarded-For we believe. */
-    HTTP_TRUST_PROXY: z.string().default('false'),
-    PG_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('email'),
+    HTTP_TRUST_PROXY: z.string().default('false').describe('Whose X-Forwarded-For sets the client IP of the confirm guard: false, true, loopback, or a comma list of proxy addresses/CIDRs.'),
+    PG_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('email').describe("PostgreSQL schema of this service's tables (created by its migrations)."),
 
-    CONSUMER_ENABLED: flag('true'),
-    CONSUMER_GROUP: z.string().min(1).default('email-verification'),
-    /** committed: a new group reads registration.submitted.v1 from the start; end: only new events (an existing group resumes either way). */
-    CONSUMER_START_AT: z.enum(['committed', 'end']).default('committed'),
+    CONSUMER_ENABLED: flag('true').describe('Consume registration.submitted.v1 in this process.'),
+    CONSUMER_GROUP: z.string().min(1).default('email-verification').describe('Kafka consumer group of the registration.submitted.v1 consumer.'),
+    CONSUMER_START_AT: z.enum(['committed', 'end']).default('committed').describe('Where a new consumer group starts (an existing one resumes): committed reads the topic from its start, end takes only new events.'),
 
-    /** The mail provider. Pooled SMTP; `smtps://` for implicit TLS; user:pass in the URL if needed. */
     MAIL_SMTP_URL: z
       .string()
       .default('smtp://127.0.0.1:1025')
@@ -29,38 +26,39 @@ export const emailEnv = z
         } catch {
           return false;
         }
-      }, 'must be a URL starting with smtp:// or smtps://'),
-    MAIL_FROM: z.string().min(3).default('"Kartu Prakerja" <no-reply@prakerja.gelombang.id>'),
-    /** The provider's quota, shared by every replica through one Redis token bucket. */
-    MAIL_QUOTA_BURST: positive.default(50),
-    MAIL_QUOTA_PER_SEC: positive.default(50),
+      }, 'must be a URL starting with smtp:// or smtps://')
+      .describe('The mail provider, pooled SMTP: smtp://, or smtps:// for implicit TLS; user:pass in the URL if needed.'),
+    MAIL_FROM: z.string().min(3).default('"Kartu Prakerja" <no-reply@prakerja.gelombang.id>').describe('From header of every mail.'),
+    MAIL_QUOTA_BURST: positive.default(50).describe("Token-bucket capacity of the provider's quota (all replicas, shared in Redis), in mails."),
+    MAIL_QUOTA_PER_SEC: positive.default(50).describe("Token-bucket refill of the provider's quota (all replicas), in mails per second."),
     /**
-     * Tokens kept back from the burst for the spread of delivery times: a mail on a cold SMTP connection
-     * reaches the provider ~100 ms later than one on a warm connection, so tokens taken in order can
-     * arrive bunched. The bucket's burst is MAIL_QUOTA_BURST − MAIL_QUOTA_PER_SEC × this (at least 1).
+     * A mail on a cold SMTP connection reaches the provider ~100 ms later than one on a warm connection,
+     * so tokens taken in order can arrive bunched.
      */
-    MAIL_QUOTA_HEADROOM_MS: z.coerce.number().int().min(0).default(300),
-    MAIL_SENDER_ENABLED: flag('true'),
-    /** Rows claimed per round, and mails in flight at once (= pooled SMTP connections). */
-    MAIL_BATCH_SIZE: positiveInt.max(1000).default(20),
-    MAIL_CONCURRENCY: positiveInt.max(100).default(5),
-    /** A claimed row a crashed sender never finished is mailed again after this lease. */
-    MAIL_CLAIM_LEASE_SEC: positiveInt.default(120),
-    MAIL_POLL_MS: positiveInt.default(250),
-    MAIL_RETRY_BASE_MS: positiveInt.default(1_000),
-    MAIL_RETRY_MAX_MS: positiveInt.default(300_000),
-    MAIL_SMTP_TIMEOUT_MS: positiveInt.default(15_000),
+    MAIL_QUOTA_HEADROOM_MS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(300)
+      .describe('Milliseconds of refill held back from the burst for the spread of delivery times: the bucket holds MAIL_QUOTA_BURST − MAIL_QUOTA_PER_SEC × this ÷ 1000 (at least 1).'),
+    MAIL_SENDER_ENABLED: flag('true').describe('Mail from this process (false: consume and answer, mail nothing, e.g. a replica without SMTP access).'),
+    MAIL_BATCH_SIZE: positiveInt.max(1000).default(20).describe('Queued mails claimed per round of the sender.'),
+    MAIL_CONCURRENCY: positiveInt.max(100).default(5).describe('Mails in flight at once per process (= pooled SMTP connections).'),
+    MAIL_CLAIM_LEASE_SEC: positiveInt.default(120).describe('Seconds after which a claimed mail a crashed sender never finished is mailed again.'),
+    MAIL_POLL_MS: positiveInt.default(250).describe('Milliseconds between queue polls when idle (new mails wake the sender of the same process at once).'),
+    MAIL_RETRY_BASE_MS: positiveInt.default(1_000).describe('Milliseconds of the first back-off after an SMTP failure (then up to twice as long per failure, jittered).'),
+    MAIL_RETRY_MAX_MS: positiveInt.default(300_000).describe('Milliseconds the SMTP back-off is capped at (also how long an address sealed with an unknown key waits); at least MAIL_RETRY_BASE_MS.'),
+    MAIL_SMTP_TIMEOUT_MS: positiveInt.default(15_000).describe('Milliseconds of the SMTP connection, greeting and socket timeouts.'),
 
-    EMAIL_CODE_TTL_SEC: positiveInt.default(900),
-    EMAIL_MAX_ATTEMPTS: positiveInt.max(100).default(5),
-    EMAIL_RESEND_COOLDOWN_SEC: z.coerce.number().int().min(0).default(60),
-    /** Mails per registration (the first one included) within EMAIL_SENDS_WINDOW_SEC. */
-    EMAIL_MAX_SENDS: positiveInt.default(5),
-    EMAIL_SENDS_WINDOW_SEC: positiveInt.default(24 * 3600),
+    EMAIL_CODE_TTL_SEC: positiveInt.default(900).describe('Seconds a verification code stays valid.'),
+    EMAIL_MAX_ATTEMPTS: positiveInt.max(100).default(5).describe('Wrong codes before the code locks.'),
+    EMAIL_RESEND_COOLDOWN_SEC: z.coerce.number().int().min(0).default(60).describe('Seconds at least between a mail and the next resend.'),
+    EMAIL_MAX_SENDS: positiveInt.default(5).describe('Mails per registration (the first one included) within EMAIL_SENDS_WINDOW_SEC.'),
+    EMAIL_SENDS_WINDOW_SEC: positiveInt.default(24 * 3600).describe("Seconds of the EMAIL_MAX_SENDS window, opened by the registration's first mail."),
 
-    /** Brute-force guard on POST …/confirm, per client IP (generous: carrier NAT). */
-    CONFIRM_RATE_LIMIT_BURST: positive.default(30),
-    CONFIRM_RATE_LIMIT_PER_SEC: positive.default(3),
+    /** Brute-force guard; generous: carrier NAT. */
+    CONFIRM_RATE_LIMIT_BURST: positive.default(30).describe('Token-bucket capacity per client IP on POST /v1/email-verifications/:registrationId/confirm, in requests.'),
+    CONFIRM_RATE_LIMIT_PER_SEC: positive.default(3).describe('Token-bucket refill per client IP on POST /v1/email-verifications/:registrationId/confirm, in requests per second.'),
   })
   .refine(activeKeyIsKnown, { path: ['PII_ACTIVE_KEY_ID'], message: 'must name one of the PII_KEYS ids' })
   .refine((c) => c.MAIL_RETRY_BASE_MS <= c.MAIL_RETRY_MAX_MS, { path: ['MAIL_RETRY_MAX_MS'], message: 'must be ≥ MAIL_RETRY_BASE_MS' });
