@@ -25,9 +25,16 @@ export const DEFAULT_TARGETS = {
   registry: 'http://127.0.0.1:3090',
 };
 
+/**
+ * A JSON answer or event of the services under load: each scenario reads the fields it knows, and its
+ * thresholds and the audit check them; typing every service's body here would repeat the contracts.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Json = any;
+
 export interface HttpAnswer {
   status: number;
-  body: any;
+  body: Json;
   retryAfterSec: number | undefined;
 }
 
@@ -172,7 +179,7 @@ export class StatusFollower {
     private readonly brokers: string[],
     private readonly topic: string,
     /** Turns an event's `data` into what to remember; default: its status, attempt and reason. */
-    private readonly extract: (data: any) => Omit<StatusEvent, 'at'> | undefined = (d) =>
+    private readonly extract: (data: Json) => Omit<StatusEvent, 'at'> | undefined = (d) =>
       d?.status ? { status: d.status, ...(d.attempt ? { attempt: d.attempt } : {}), ...(d.reason ? { reason: d.reason } : {}) } : undefined,
   ) {}
 

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ENROLLMENT_ENROLLED_V1, eventBuilder, newId, NIK_VERIFIED_V1, nikVerifiedV1Event } from '@gelombang/contracts';
 import { EventProducer, withKafkaAdmin } from '@gelombang/platform';
 import { randomBytes } from 'node:crypto';
-import { call, callPolitely, StatusFollower } from '../cluster';
+import { call, callPolitely, StatusFollower, type Json } from '../cluster';
 import { groupLag, newKafka } from '../kafka';
 import { runOpenModel, type OpenModelResult } from '../open-model';
 import { breachesMarkdown, openModelMarkdown } from '../report';
@@ -80,7 +80,7 @@ export async function enrollRush(ctx: ScenarioContext): Promise<ScenarioOutcome>
   process.stderr.write(`enroll-rush: ${people} verified people, batch ${batchId} with ${quota} seats opening in ${Math.round((opensAt - Date.now()) / 1000)} s, all arriving within ${windowSec} s (run ${ctx.runId})\n`);
   await sleep(Math.max(0, opensAt - Date.now()));
   const retried: Promise<void>[] = [];
-  const settle = (c: Contender, status: number, body: any) => (c.final = { status, ...(body?.code ? { code: body.code } : {}), ...(body?.enrollmentId ? { enrollmentId: body.enrollmentId } : {}) });
+  const settle = (c: Contender, status: number, body: Json) => (c.final = { status, ...(body?.code ? { code: body.code } : {}), ...(body?.enrollmentId ? { enrollmentId: body.enrollmentId } : {}) });
   let rush: OpenModelResult;
   try {
     rush = await runOpenModel({
@@ -98,7 +98,7 @@ export async function enrollRush(ctx: ScenarioContext): Promise<ScenarioOutcome>
       onResponse: (i, status, text) => {
         const c = contenders[i] as Contender;
         c.first = status;
-        let body: any;
+        let body: Json;
         try {
           body = JSON.parse(text);
         } catch {

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { REGISTRATION_STATUS_CHANGED_V1 } from '@gelombang/contracts';
 import { calendarDateIn, generateValidPerson, serialTypo } from '@gelombang/nik';
-import { call, callPolitely, DEFAULT_TARGETS, Mailbox, maxInWindow, StatusFollower, type ClusterTargets, type HttpAnswer } from '../cluster';
+import { call, callPolitely, DEFAULT_TARGETS, Mailbox, maxInWindow, StatusFollower, type ClusterTargets, type HttpAnswer, type Json } from '../cluster';
 import { runOpenModel, type OpenModelResult } from '../open-model';
 import { clientAddress, randomSeedBase } from '../registrations';
 import { breachesMarkdown, openModelMarkdown } from '../report';
@@ -142,7 +142,7 @@ export async function funnel(ctx: ScenarioContext): Promise<ScenarioOutcome> {
     return a;
   }
 
-  async function waitForView(id: string, ok: (v: any) => boolean, timeoutMs = 15_000): Promise<void> {
+  async function waitForView(id: string, ok: (v: Json) => boolean, timeoutMs = 15_000): Promise<void> {
     const end = Date.now() + timeoutMs;
     for (;;) {
       const v = await call('GET', `${t.intake}/v1/registrations/${id}`);
@@ -312,7 +312,7 @@ export async function funnel(ctx: ScenarioContext): Promise<ScenarioOutcome> {
     openModelMarkdown(registration),
   ].join('\n');
   return {
-    data: { options: o, batchId, stages: stageRows, drains: drains.map(({ points, ...d }) => d), registry: { overQuota, before: registryBefore, after: registryAfter }, mailsPerSecondMax, refusals, registration, breaches },
+    data: { options: o, batchId, stages: stageRows, drains: drains.map(({ points: _points, ...d }) => d), registry: { overQuota, before: registryBefore, after: registryAfter }, mailsPerSecondMax, refusals, registration, breaches },
     markdown,
     breaches,
     html: {

@@ -39,7 +39,7 @@ async function main(): Promise<number> {
   const letters = await listDeadLetters(brokers, filter);
   if (command === 'list') {
     if (values.json) {
-      process.stdout.write(`${JSON.stringify(letters.map(({ value, ...rest }) => rest), null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify(letters.map(({ value: _value, ...rest }) => rest), null, 2)}\n`);
     } else {
       for (const d of letters) {
         process.stdout.write(`${d.deadLetteredAt}  ${d.consumerGroup}  ${d.originalTopic}:${d.partition}:${d.offset}  ${d.reason.slice(0, 120)}\n`);

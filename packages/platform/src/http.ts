@@ -1,6 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
 import fastifySwagger from '@fastify/swagger';
+import type { z } from 'zod';
 import { compile as compileTrust } from '@fastify/proxy-addr';
 import { symbols as pinoSymbols, type Logger } from 'pino';
 import {
@@ -43,7 +55,7 @@ export interface ServerOptions {
 }
 
 /** A service's Fastify instance: zod-typed routes; the platform plugins add their decorators to it. */
-export type App = FastifyInstance<any, any, any, any, ZodTypeProvider>;
+export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -59,7 +71,7 @@ export function markUnlogged(req: FastifyRequest): void {
 }
 
 
-function sendError(reply: import('fastify').FastifyReply, err: AppError, lang: 'id' | 'en') {
+function sendError(reply: FastifyReply, err: AppError, lang: 'id' | 'en') {
   for (const [k, v] of Object.entries(err.details.headers ?? {})) reply.header(k, v);
   return reply.status(err.statusCode).send({
     code: err.code,
@@ -144,10 +156,10 @@ export async function createServer(opts: ServerOptions): Promise<App> {
       // These requests never reach the hooks (onSend sets it for every other answer).
       reply.header('x-request-id', req.id);
       const lang = pickLang(req.headers['accept-language']);
-      if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') return sendError(reply, ROUTE_NOT_FOUND(), lang);
-      if (err.code === 'FST_ERR_BAD_URL') return sendError(reply, MALFORMED_URL(), lang);
+      if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') return void sendError(reply, ROUTE_NOT_FOUND(), lang);
+      if (err.code === 'FST_ERR_BAD_URL') return void sendError(reply, MALFORMED_URL(), lang);
       req.log.error({ errName: err.name, errCode: err.code }, 'router refused the request');
-      return sendError(reply, INTERNAL_ERROR(), lang);
+      void sendError(reply, INTERNAL_ERROR(), lang);
     },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
@@ -178,20 +190,22 @@ export async function createServer(opts: ServerOptions): Promise<App> {
   });
 
   const fieldMessages = opts.fieldMessages ?? {};
-  app.setErrorHandler((err: any, req, reply) => {
+  app.setErrorHandler((err: FastifyError, req, reply) => {
     const lang = pickLang(req.headers['accept-language']);
     if (err instanceof AppError) {
       if (err.statusCode >= 500) req.log.warn({ code: err.code }, 'request failed');
       return sendError(reply, err, lang);
     }
     if (hasZodFastifySchemaValidationErrors(err)) {
-      // The type provider flattens each zod issue; rebuild it (code, path) for toFieldErrors.
-      const issues = err.validation.map((v: any) => ({
+      // The type provider flattens each zod issue into an AJV-style error whose params hold the issue's
+      // other fields; rebuilt (code, path) for toFieldErrors. The type of `params` cannot say which
+      // issue it was, hence the cast.
+      const issues = err.validation.map((v) => ({
         ...v.params,
         code: v.keyword,
         message: v.message,
         path: String(v.instancePath ?? '').split('/').slice(1).filter(Boolean),
-      }));
+      })) as unknown as z.core.$ZodIssue[];
       return sendError(reply, VALIDATION_FAILED({ errors: toFieldErrors(issues, lang, fieldMessages) }), lang);
     }
     switch (err.code) {

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { FastifyBaseLogger } from 'fastify';
 import { CLOUDEVENTS_CONTENT_TYPE } from '@gelombang/contracts';
-import type { EventProducer, OutgoingMessage } from './kafka';
+import type { EventProducer } from './kafka';
 import { inTransaction } from './postgres';
 import { PollingWorker } from './worker';
 

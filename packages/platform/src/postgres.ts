@@ -59,7 +59,7 @@ export async function migrate(pool: pg.Pool, schema: string, dirs: string | stri
         await client.query('COMMIT');
       } catch (e) {
         await client.query('ROLLBACK');
-        throw new Error(`migration ${schema}/${file} failed: ${(e as Error).message}`);
+        throw new Error(`migration ${schema}/${file} failed: ${(e as Error).message}`, { cause: e });
       }
       applied.push(file);
     }

@@ -88,3 +88,11 @@ export function redisReady(client: Redis, timeoutMs: number): Promise<boolean> {
     client.once('ready', onReady);
   });
 }
+
+/**
+ * Registers a Lua script as a client method (ioredis `defineCommand`) unless this client has it already:
+ * several stores may share one client. Declare the method on ioredis's `RedisCommander` to type calls.
+ */
+export function defineCommandOnce(client: Redis, name: string, definition: { lua: string; numberOfKeys?: number }): void {
+  if (typeof (client as unknown as Record<string, unknown>)[name] !== 'function') client.defineCommand(name, definition);
+}

@@ -1,4 +1,12 @@
-import type { Redis } from 'ioredis';
+import type { Redis, Result } from 'ioredis';
+import { defineCommandOnce } from './redis';
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    /** SCRIPT below: the number of buckets, their keys, then bucketArgs(). */
+    tokenBucket(numKeys: number, ...keysAndArgs: Array<string | number>): Result<number[], Context>;
+  }
+}
 
 export interface BucketSpec {
   /** Full Redis key, prefix included. */
@@ -150,13 +158,13 @@ export class TokenBucket {
     now?: () => number,
   ) {
     this.local = new LocalBuckets(now);
-    if (!('tokenBucket' in redis)) redis.defineCommand('tokenBucket', { lua: SCRIPT });
+    defineCommandOnce(redis, 'tokenBucket', { lua: SCRIPT });
   }
 
   async take(specs: readonly BucketSpec[], cost = 1): Promise<Decision> {
     const args = bucketArgs(specs, cost);
     try {
-      const answer = (await (this.redis as any).tokenBucket(specs.length, ...specs.map((s) => s.key), ...args)) as number[];
+      const answer = await this.redis.tokenBucket(specs.length, ...specs.map((s) => s.key), ...args);
       return this.fromRedis(answer);
     } catch (err) {
       return this.locally(specs, err as Error, cost);

@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import type { Logger } from 'pino';
 import { z } from 'zod';
 import { createServer } from '../src/http';
 import { SERVICE_UNAVAILABLE } from '../src/errors';
@@ -164,7 +165,8 @@ describe('request loggers', () => {
       req.log.info({ n, nik: '3204110609970001' }, 'first');
       const child = req.log.child({ step: `s${n}` });
       child.info('from a child');
-      if (n === '2') req.log.setBindings({ phase: 'late' });
+      // The service's logger is pino's (Fastify's type only says FastifyBaseLogger).
+      if (n === '2') (req.log as unknown as Logger).setBindings({ phase: 'late' });
       req.log.info('second');
       return {};
     });

@@ -29,12 +29,14 @@ export class TopicTap {
     return this;
   }
 
-  /** Messages on `topic` (optionally with this key), parsed as JSON. */
+  /** Messages on `topic` (optionally with this key), parsed as JSON (a test's assertions state their shape). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   events<T = any>(topic: string, key?: string): T[] {
     return this.messages.filter((m) => m.topic === topic && (key === undefined || m.key === key)).map((m) => JSON.parse(m.value) as T);
   }
 
   /** Waits until `count` messages on `topic` (with `key`, if given) were seen; returns them parsed. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   async waitFor<T = any>(topic: string, opts: { key?: string; count?: number; timeoutMs?: number } = {}): Promise<T[]> {
     const end = Date.now() + (opts.timeoutMs ?? 30_000);
     for (;;) {

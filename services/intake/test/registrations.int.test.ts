@@ -83,28 +83,31 @@ describe('POST /v1/registrations (real Kafka, PostgreSQL, Redis)', () => {
     expect(res.statusCode).toBe(202);
     const { registrationId } = res.json();
 
-    const found = await new Promise<{ key: string; value: string; headers: Record<string, string> }>(async (resolve, reject) => {
+    await consumer.connect();
+    await consumer.subscribe({ topic: REGISTRATION_SUBMITTED_V1, fromBeginning: false });
+    const found = new Promise<{ key: string; value: string; headers: Record<string, string> }>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('event not seen')), 30_000);
-      await consumer.connect();
-      await consumer.subscribe({ topic: REGISTRATION_SUBMITTED_V1, fromBeginning: false });
-      consumer.run({
-        eachMessage: async ({ message }) => {
-          const key = message.key?.toString();
-          if (key !== undefined && key === registrationId) {
-            clearTimeout(timer);
-            resolve({ key, value: message.value!.toString(), headers: { ct: String(message.headers?.['content-type']) } });
-          }
-        },
-      });
-      // Seek each partition to where it ended before the POST: the event must be after that.
-      await seekWhenReady(consumer, ends.map((e) => ({ topic: REGISTRATION_SUBMITTED_V1, partition: e.partition, offset: e.offset })));
+      consumer
+        .run({
+          eachMessage: async ({ message }) => {
+            const key = message.key?.toString();
+            if (key !== undefined && key === registrationId) {
+              clearTimeout(timer);
+              resolve({ key, value: message.value!.toString(), headers: { ct: String(message.headers?.['content-type']) } });
+            }
+          },
+        })
+        .catch(reject);
     });
+    // Seek each partition to where it ended before the POST: the event must be after that.
+    await seekWhenReady(consumer, ends.map((e) => ({ topic: REGISTRATION_SUBMITTED_V1, partition: e.partition, offset: e.offset })));
+    const seen = await found;
     await consumer.disconnect();
 
-    const event = registrationSubmittedV1.parse(JSON.parse(found.value));
+    const event = registrationSubmittedV1.parse(JSON.parse(seen.value));
     expect(event).toMatchObject({ specversion: '1.0', type: 'id.gelombang.registration.submitted.v1', subject: registrationId, datacontenttype: 'application/json' });
-    expect(found.headers.ct).toBe('application/cloudevents+json');
-    for (const v of [body.nik, body.email, '6281234567890', body.fullName, body.birthDate]) expect(found.value).not.toContain(v);
+    expect(seen.headers.ct).toBe('application/cloudevents+json');
+    for (const v of [body.nik, body.email, '6281234567890', body.fullName, body.birthDate]) expect(seen.value).not.toContain(v);
     expect(t.cipher.decrypt(event.data.pii.nik, 'nik')).toBe(body.nik);
   });
 

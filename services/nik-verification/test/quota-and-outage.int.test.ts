@@ -2,7 +2,7 @@ import pg from 'pg';
 import { NIK_REJECTED_V1, NIK_VERIFIED_V1 } from '@gelombang/contracts';
 import type { App } from '@gelombang/platform';
 import { DATABASE_URL, dropSchema, startPrivateRedis, TopicTap, waitFor } from '@gelombang/testkit';
-import { buildTestApp, person, requestedEvent, startSim, testEnv, upstream, type Sim, type TestEnv } from './helpers/build-test-app';
+import { buildTestApp, person, requestedEvent, startSim, testEnv, upstream, type TestEnv } from './helpers/build-test-app';
 
 describe('NIK verification under the registry quota, outages and restarts', () => {
   const cleanup: Array<() => Promise<unknown>> = [];

@@ -22,7 +22,7 @@ export interface ClaimedMail {
 const COLUMNS = `registration_id, email_masked, code_hmac, expires_at, pending_code_hmac, pending_expires_at, failed_attempts, send_count,
   sent_at, window_started_at, window_sends, verified_at, mail_due_at, nik_enc, full_name_enc, birth_date_enc, nik_index, province_code`;
 
-function toRow(r: any): VerificationRow {
+function toRow(r: pg.QueryResultRow): VerificationRow {
   return {
     registrationId: r.registration_id,
     emailMasked: r.email_masked,

@@ -7,7 +7,7 @@ export interface BatchRow extends BatchDefinition {
 
 const COLUMNS = 'batch_id, name, quota, enrolled, opens_at, closes_at';
 
-const toRow = (r: any): BatchRow => ({
+const toRow = (r: pg.QueryResultRow): BatchRow => ({
   batchId: r.batch_id,
   name: r.name,
   quota: r.quota,

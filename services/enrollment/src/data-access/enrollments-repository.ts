@@ -25,7 +25,7 @@ export type EnrollResult =
 type Events = readonly OutboxMessage[];
 
 const COLUMNS = 'enrollment_id, registration_id, batch_id, status, enrolled_at, ended_at';
-const toEnrollment = (r: any): Enrollment => ({
+const toEnrollment = (r: pg.QueryResultRow): Enrollment => ({
   enrollmentId: r.enrollment_id,
   registrationId: r.registration_id,
   batchId: r.batch_id,

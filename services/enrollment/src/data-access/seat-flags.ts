@@ -1,4 +1,12 @@
-import type { Redis } from 'ioredis';
+import type { Redis, Result } from 'ioredis';
+import { defineCommandOnce } from '@gelombang/platform';
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    /** MARK_FULL below: 1 when the flag was raised. */
+    enrollmentMarkFull(fullKey: string, generationKey: string, seenGeneration: string, ttlSec: number): Result<number, Context>;
+  }
+}
 
 /** A snapshot of a batch's flags: `generation` is null when Redis did not answer. */
 export interface FlagState {
@@ -32,7 +40,7 @@ export class SeatFlags {
     private readonly ttlSec: number,
     private readonly onRedisError: (err: Error) => void,
   ) {
-    if (!('enrollmentMarkFull' in redis)) redis.defineCommand('enrollmentMarkFull', { numberOfKeys: 2, lua: MARK_FULL });
+    defineCommandOnce(redis, 'enrollmentMarkFull', { numberOfKeys: 2, lua: MARK_FULL });
   }
 
   // The hash tag keeps one batch's keys in one Redis Cluster slot (the script touches two).
@@ -58,7 +66,7 @@ export class SeatFlags {
   async markFull(batchId: string, seen: FlagState): Promise<boolean> {
     if (seen.generation === null) return false;
     try {
-      const set = await (this.redis as any).enrollmentMarkFull(this.key(batchId, 'full'), this.key(batchId, 'gen'), seen.generation, this.ttlSec);
+      const set = await this.redis.enrollmentMarkFull(this.key(batchId, 'full'), this.key(batchId, 'gen'), seen.generation, this.ttlSec);
       return set === 1;
     } catch (e) {
       this.onRedisError(e as Error);

@@ -1,5 +1,18 @@
-import type { Redis } from 'ioredis';
-import { bucketArgs, TAKE_BUCKETS_LUA, type BucketSpec } from '@gelombang/platform';
+import type { Redis, Result } from 'ioredis';
+import { bucketArgs, defineCommandOnce, TAKE_BUCKETS_LUA, type BucketSpec } from '@gelombang/platform';
+
+/** The scripts below, as ioredis calls them once defineCommand has registered them. */
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    /** ADMIT_AND_CLAIM: the number of keys, the buckets' and the claim's keys, then their arguments. */
+    intakeAdmitAndClaim(numKeys: number, ...keysAndArgs: Array<string | number>): Result<[string, string, number, number, number, number], Context>;
+    /** COMPLETE: five keys and five arguments per registration. */
+    intakeComplete(numKeys: number, ...keysAndArgs: Array<string | number>): Result<number, Context>;
+    intakeMarkUncertain(nik: string, email: string, idem: string, uncertain: string, registrationId: string, ttlSec: number): Result<number, Context>;
+    intakeClaimNik(nik: string, registrationId: string): Result<string, Context>;
+    intakeReleaseNik(nik: string, registrationId: string): Result<number, Context>;
+  }
+}
 
 export type ClaimResult =
   | { kind: 'claimed'; registrationId: string }
@@ -143,14 +156,12 @@ export class ClaimsStore {
     private readonly prefix: string,
     private readonly idempotencyTtlSec: number,
   ) {
-    if (!('intakeAdmitAndClaim' in redis)) {
-      // The number of keys comes first in each call of these two (any number of buckets; a batch of any size).
-      redis.defineCommand('intakeAdmitAndClaim', { lua: ADMIT_AND_CLAIM });
-      redis.defineCommand('intakeComplete', { lua: COMPLETE });
-      redis.defineCommand('intakeMarkUncertain', { numberOfKeys: 4, lua: MARK_UNCERTAIN });
-      redis.defineCommand('intakeClaimNik', { numberOfKeys: 1, lua: CLAIM_NIK });
-      redis.defineCommand('intakeReleaseNik', { numberOfKeys: 1, lua: RELEASE_NIK });
-    }
+    // The number of keys comes first in each call of these two (any number of buckets; a batch of any size).
+    defineCommandOnce(redis, 'intakeAdmitAndClaim', { lua: ADMIT_AND_CLAIM });
+    defineCommandOnce(redis, 'intakeComplete', { lua: COMPLETE });
+    defineCommandOnce(redis, 'intakeMarkUncertain', { numberOfKeys: 4, lua: MARK_UNCERTAIN });
+    defineCommandOnce(redis, 'intakeClaimNik', { numberOfKeys: 1, lua: CLAIM_NIK });
+    defineCommandOnce(redis, 'intakeReleaseNik', { numberOfKeys: 1, lua: RELEASE_NIK });
   }
 
   private keys(i: Pick<ClaimInput, 'nikIndex' | 'emailIndex' | 'idempotencyKeyHash'>): [string, string, string] {
@@ -167,14 +178,14 @@ export class ClaimsStore {
    * Throws ClaimsColdError (admitted, nothing claimed: ask PostgreSQL) and Redis errors.
    */
   async admitAndClaim(buckets: readonly BucketSpec[], i: ClaimInput): Promise<{ admission: number[]; claim?: ClaimResult }> {
-    const [kind, detail, ...admission] = (await (this.redis as any).intakeAdmitAndClaim(
+    const [kind, detail, ...admission] = await this.redis.intakeAdmitAndClaim(
       buckets.length + 4,
       ...buckets.map((b) => b.key),
       ...this.keys(i),
       this.readyKey,
       ...bucketArgs(buckets),
       ...this.claimArgs(i),
-    )) as [string, string, number, number, number, number];
+    );
     if (kind === 'limited') return { admission };
     if (kind === 'cold') throw new ClaimsColdError(admission);
     return { admission, claim: this.claimResult(kind, detail) };
@@ -222,7 +233,7 @@ export class ClaimsStore {
           i.registrationId,
         );
       }
-      ((this.redis as any).intakeComplete(keys.length, ...keys, ...args) as Promise<unknown>).then(
+      this.redis.intakeComplete(keys.length, ...keys, ...args).then(
         () => batch.forEach((c) => c.resolve()),
         (e: Error) => batch.forEach((c) => c.reject(e)),
       );
@@ -231,7 +242,7 @@ export class ClaimsStore {
 
   /** After a failed publish: the Idempotency-Key is freed, NIK and email stay reserved for their owner's retry. */
   async markUncertain(i: ClaimInput): Promise<void> {
-    await (this.redis as any).intakeMarkUncertain(...this.keys(i), this.uncertainKey(i.registrationId), i.registrationId, UNCERTAIN_TTL_SEC);
+    await this.redis.intakeMarkUncertain(...this.keys(i), this.uncertainKey(i.registrationId), i.registrationId, UNCERTAIN_TTL_SEC);
   }
 
   private get readyKey() {
@@ -273,12 +284,12 @@ export class ClaimsStore {
 
   /** For a NIK correction: true if the NIK is free or already this registration's. */
   async claimNik(nikIndex: string, registrationId: string): Promise<boolean> {
-    return (await (this.redis as any).intakeClaimNik(`${this.prefix}nik:${nikIndex}`, registrationId)) === registrationId;
+    return (await this.redis.intakeClaimNik(`${this.prefix}nik:${nikIndex}`, registrationId)) === registrationId;
   }
 
   /** Gives a NIK back (the typo after a correction, or a correction that lost in PostgreSQL). */
   async releaseNik(nikIndex: string, registrationId: string): Promise<void> {
-    await (this.redis as any).intakeReleaseNik(`${this.prefix}nik:${nikIndex}`, registrationId);
+    await this.redis.intakeReleaseNik(`${this.prefix}nik:${nikIndex}`, registrationId);
   }
 
   async accepted(registrationId: string): Promise<{ submittedAt: string; emailMasked: string } | undefined> {

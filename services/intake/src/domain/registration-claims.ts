@@ -41,7 +41,7 @@ export class RegistrationClaims {
   /** Admission and claim in one Redis round trip, or the fallbacks above. */
   async claim(input: ClaimInput, client: string): Promise<AdmittedClaim> {
     const buckets = this.d.admissionBuckets(client);
-    let cold = false;
+    let cold: boolean;
     let admission: Decision;
     try {
       const answer = await this.d.claims.admitAndClaim(buckets, input);

@@ -148,6 +148,9 @@ export async function registrationRoutes(app: App, opts: RegistrationRoutesOptio
         req.intakeAdmitted = true;
         throw limited({ allowed: false, remaining: 0, retryAfterMs: wait, resetMs: wait, source: 'local' });
       },
+      // Fastify awaits an error handler's promise (its type says void); what this one throws is answered
+      // by the service's error handler.
+      // eslint-disable-next-line @typescript-eslint/no-misused-promises
       errorHandler: async (err, req, reply) => {
         if (!req.intakeAdmitted && !isDryRun(req, deps.dryRun)) {
           req.intakeAdmitted = true;
