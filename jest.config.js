@@ -13,8 +13,18 @@ const project = (displayName, testMatch, extra = {}) => ({
 });
 module.exports = {
   projects: [
-    project('unit', ['<rootDir>/test/**/*.unit.test.ts', '<rootDir>/packages/*/test/**/*.unit.test.ts', '<rootDir>/services/*/test/**/*.unit.test.ts', '<rootDir>/loadtests/test/**/*.unit.test.ts']),
-    project('integration', ['<rootDir>/test/**/*.int.test.ts', '<rootDir>/packages/*/test/**/*.int.test.ts', '<rootDir>/services/*/test/**/*.int.test.ts', '<rootDir>/loadtests/test/**/*.int.test.ts']),
+    project('unit', [
+      '<rootDir>/test/**/*.unit.test.ts',
+      '<rootDir>/packages/*/test/**/*.unit.test.ts',
+      '<rootDir>/services/*/test/**/*.unit.test.ts',
+      '<rootDir>/loadtests/test/**/*.unit.test.ts',
+    ]),
+    project('integration', [
+      '<rootDir>/test/**/*.int.test.ts',
+      '<rootDir>/packages/*/test/**/*.int.test.ts',
+      '<rootDir>/services/*/test/**/*.int.test.ts',
+      '<rootDir>/loadtests/test/**/*.int.test.ts',
+    ]),
   ],
   testTimeout: 60000,
 };

@@ -13,7 +13,10 @@ function committedSections(): Map<string, Map<string, string | undefined>> {
   const parts = readFileSync(FILE, 'utf8').split(/^# (.+?) \((?:packages|services)\/.*$/m);
   const sections = new Map<string, Map<string, string | undefined>>();
   for (let i = 1; i < parts.length; i += 2) {
-    const keys = [...parts[i + 1]!.matchAll(/^(# )?([A-Z][A-Z0-9_]*)=.*$/gm)].map((m): [string, string | undefined] => [m[2]!, m[1] ? undefined : parseEnv(m[0])[m[2]!]]);
+    const keys = [...parts[i + 1]!.matchAll(/^(# )?([A-Z][A-Z0-9_]*)=.*$/gm)].map((m): [string, string | undefined] => [
+      m[2]!,
+      m[1] ? undefined : parseEnv(m[0])[m[2]!],
+    ]);
     sections.set(parts[i]!, new Map(keys));
   }
   return sections;

@@ -37,7 +37,11 @@ describe('docs/errors.md — the public catalog of every service', () => {
   });
 
   it.each(Object.entries(SOURCES))('lists exactly the codes %s defines, with their HTTP status', (file, mod) => {
-    const defined = new Map(Object.values(mod).filter(isDefinition).map((d) => [d.code, d.statusCode]));
+    const defined = new Map(
+      Object.values(mod)
+        .filter(isDefinition)
+        .map((d) => [d.code, d.statusCode]),
+    );
     expect(defined.size).toBeGreaterThan(0);
     expect(Object.fromEntries(sections.get(file) ?? [])).toEqual(Object.fromEntries(defined));
   });
@@ -61,7 +65,12 @@ describe('docs/errors.md — the public catalog of every service', () => {
   });
 
   it("names every code by the rule docs/errors.md gives: a service's own carry its prefix, the shared ones none", () => {
-    const all = Object.entries(SOURCES).map(([file, mod]) => ({ file, codes: Object.values(mod).filter(isDefinition).map((d) => d.code) }));
+    const all = Object.entries(SOURCES).map(([file, mod]) => ({
+      file,
+      codes: Object.values(mod)
+        .filter(isDefinition)
+        .map((d) => d.code),
+    }));
     const wrong: string[] = [];
     for (const { file, codes } of all) {
       const prefix = PREFIXES[file];

@@ -19,23 +19,50 @@ const SEED = Number(process.env.GELOMBANG_HOSTILE_SEED ?? Date.now() % 2 ** 31);
 const PER_ROUTE = 40;
 
 const PARAMS = ['0190f000-0000-7000-8000-000000000000', 'x', '%00', '..%2F..%2Fetc', 'a'.repeat(300), '😀', '1e309', 'null', ' ', 'gelombang-31'];
-const FIELDS = ['nik', 'email', 'code', 'registrationId', 'batchId', 'fullName', 'birthDate', 'quota', 'opensAt', 'closesAt', 'people', 'absent', 'name', 'phone'];
+const FIELDS = [
+  'nik',
+  'email',
+  'code',
+  'registrationId',
+  'batchId',
+  'fullName',
+  'birthDate',
+  'quota',
+  'opensAt',
+  'closesAt',
+  'people',
+  'absent',
+  'name',
+  'phone',
+];
 
 function hostileValue(r: () => number, depth = 0): unknown {
   const pick = Math.floor(r() * 12);
   switch (pick) {
-    case 0: return null;
-    case 1: return Math.floor(r() * 2 ** 40) * (r() < 0.5 ? -1 : 1);
-    case 2: return r() * 1e308;
-    case 3: return '';
-    case 4: return 'x'.repeat(Math.floor(r() * 5000));
-    case 5: return '\u0000\u202e<script>';
-    case 6: return r() < 0.5;
-    case 7: return depth < 3 ? [hostileValue(r, depth + 1), hostileValue(r, depth + 1)] : [];
-    case 8: return depth < 3 ? hostileBody(r, depth + 1) : {};
-    case 9: return '2026-02-30';
-    case 10: return '3204110609970001';
-    default: return PARAMS[Math.floor(r() * PARAMS.length)];
+    case 0:
+      return null;
+    case 1:
+      return Math.floor(r() * 2 ** 40) * (r() < 0.5 ? -1 : 1);
+    case 2:
+      return r() * 1e308;
+    case 3:
+      return '';
+    case 4:
+      return 'x'.repeat(Math.floor(r() * 5000));
+    case 5:
+      return '\u0000\u202e<script>';
+    case 6:
+      return r() < 0.5;
+    case 7:
+      return depth < 3 ? [hostileValue(r, depth + 1), hostileValue(r, depth + 1)] : [];
+    case 8:
+      return depth < 3 ? hostileBody(r, depth + 1) : {};
+    case 9:
+      return '2026-02-30';
+    case 10:
+      return '3204110609970001';
+    default:
+      return PARAMS[Math.floor(r() * PARAMS.length)];
   }
 }
 
@@ -138,7 +165,10 @@ describe(`hostile input against every documented route (seed ${SEED})`, () => {
         if (!/\{[^}]+\}/.test(path)) continue;
         const method = Object.keys(ops)[0]!.toUpperCase() as 'GET';
         const withParam = (p: string) => path.replace(/\{[^}]+\}/g, p);
-        for (const [lang, message] of [['id', 'Alamat tidak dikenal.'], ['en', 'No such endpoint.']] as const) {
+        for (const [lang, message] of [
+          ['id', 'Alamat tidak dikenal.'],
+          ['en', 'No such endpoint.'],
+        ] as const) {
           const long = await t.app.inject({ method, url: withParam('a'.repeat(300)), headers: { 'accept-language': lang } });
           expect({ route: `${t.name} ${method} ${path}`, status: long.statusCode, body: long.json() }).toEqual({
             route: `${t.name} ${method} ${path}`,

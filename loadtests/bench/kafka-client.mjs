@@ -63,7 +63,12 @@ const { values: args } = parseArgs({
 });
 if (args.help) {
   const src = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
-  console.log(src.slice(1, src.indexOf(' */')).map((l) => l.replace(/^ \*\s?/, '')).join('\n'));
+  console.log(
+    src
+      .slice(1, src.indexOf(' */'))
+      .map((l) => l.replace(/^ \*\s?/, ''))
+      .join('\n'),
+  );
   process.exit(0);
 }
 const int = (name) => {
@@ -77,7 +82,10 @@ const WARMUP = int('warmup');
 const CALLERS = int('callers');
 const DRAIN = int('drain');
 const FAULT_COUNT = int('fault-count');
-const BROKERS = (process.env.KAFKA_BROKERS ?? 'localhost:9092').split(',').map((s) => s.trim()).filter(Boolean);
+const BROKERS = (process.env.KAFKA_BROKERS ?? 'localhost:9092')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 const BROKER_PORTS = new Set(BROKERS.map((b) => Number(b.split(':').pop())));
 const PARTITIONS = 6;
 const SEND_TIMEOUT_MS = 10_000;
@@ -112,7 +120,12 @@ const kafkajsLogCreator =
   () =>
   ({ level, log }) => {
     if (level <= kafkajs.logLevel.WARN) {
-      kafkajsLogs.push({ phase, level: level <= kafkajs.logLevel.ERROR ? 'error' : 'warn', message: String(log.message).slice(0, 160), error: log.error ? String(log.error).slice(0, 120) : undefined });
+      kafkajsLogs.push({
+        phase,
+        level: level <= kafkajs.logLevel.ERROR ? 'error' : 'warn',
+        message: String(log.message).slice(0, 160),
+        error: log.error ? String(log.error).slice(0, 120) : undefined,
+      });
     }
   };
 
@@ -176,7 +189,15 @@ const newKafkajs = (clientId) =>
 // Same producer options as packages/platform/src/kafka.ts (EventProducer).
 const KAFKAJS_PRODUCER = { allowAutoTopicCreation: false, createPartitioner: kafkajs.Partitioners.DefaultPartitioner, maxInFlightRequests: 5 };
 // The closest @platformatic/kafka equivalents of the kafkajs settings above.
-const pltBase = (clientId) => ({ clientId, bootstrapBrokers: BROKERS, connectTimeout: 3_000, requestTimeout: 10_000, timeout: SEND_TIMEOUT_MS, retries: 5, retryDelay: 100 });
+const pltBase = (clientId) => ({
+  clientId,
+  bootstrapBrokers: BROKERS,
+  connectTimeout: 3_000,
+  requestTimeout: 10_000,
+  timeout: SEND_TIMEOUT_MS,
+  retries: 5,
+  retryDelay: 100,
+});
 const newPltProducer = (clientId, extra = {}) => new plt.Producer({ ...pltBase(clientId), serializers: plt.stringSerializers, ...extra });
 
 const kjsAdminClient = newKafkajs(`bench-admin-${RUN}`);
@@ -337,7 +358,9 @@ const produceConfigs = [
     label: '@platformatic/kafka, coalesced `send()` per event-loop turn',
     async open(topic) {
       const producer = newPltProducer('bench-plt-coalesced');
-      const c = new Coalescer((messages) => producer.send({ acks: plt.ProduceAcks.ALL, messages: messages.map((m) => ({ topic, key: m.key, value: m.value })) }));
+      const c = new Coalescer((messages) =>
+        producer.send({ acks: plt.ProduceAcks.ALL, messages: messages.map((m) => ({ topic, key: m.key, value: m.value })) }),
+      );
       return {
         send: (m) => c.send(m),
         close: async () => {
@@ -404,12 +427,17 @@ const idempotentConfigs = [
     client: 'platformatic',
     async open(topic) {
       const producer = newPltProducer('bench-plt-idem', { idempotent: true });
-      const c = new Coalescer((messages) => producer.send({ acks: plt.ProduceAcks.ALL, messages: messages.map((m) => ({ topic, key: m.key, value: m.value })) }));
+      const c = new Coalescer((messages) =>
+        producer.send({ acks: plt.ProduceAcks.ALL, messages: messages.map((m) => ({ topic, key: m.key, value: m.value })) }),
+      );
       return { send: (m) => c.send(m), close: async () => (await c.close(), await producer.close()) };
     },
   },
 ];
-const FAULT_CONFIGS = { kafkajs: ['kafkajs-coalesced', 'kafkajs-coalesced-idempotent'], platformatic: ['platformatic-coalesced', 'platformatic-coalesced-idempotent'] };
+const FAULT_CONFIGS = {
+  kafkajs: ['kafkajs-coalesced', 'kafkajs-coalesced-idempotent'],
+  platformatic: ['platformatic-coalesced', 'platformatic-coalesced-idempotent'],
+};
 const configByName = (name) => [...produceConfigs, ...idempotentConfigs].find((c) => c.name === name);
 
 async function runCallers(send, total, { histogram, onResult } = {}) {
@@ -516,7 +544,13 @@ const drainConfigs = [
     client: 'kafkajs',
     label: 'kafkajs `eachBatch`, commit per batch, 3 partitions concurrently (our startConsumer)',
     async run(topic, groupId, tracker) {
-      const consumer = newKafkajs('bench-kjs-drain').consumer({ groupId, sessionTimeout: 15_000, heartbeatInterval: 3_000, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
+      const consumer = newKafkajs('bench-kjs-drain').consumer({
+        groupId,
+        sessionTimeout: 15_000,
+        heartbeatInterval: 3_000,
+        maxWaitTimeInMs: 100,
+        allowAutoTopicCreation: false,
+      });
       let commitErrors = 0;
       await consumer.connect();
       await consumer.subscribe({ topics: [topic], fromBeginning: true });
@@ -671,7 +705,9 @@ async function fillDrainTopic(topic, total) {
   await Promise.all(Array.from({ length: 4 }, worker));
   await producer.disconnect();
   const ends = await partitionEnds(topic);
-  console.log(`  filled ${topic}: ${ends.reduce((a, b) => a + b, 0)} messages in ${((performance.now() - t0) / 1000).toFixed(1)} s, per partition ${ends.join('/')}`);
+  console.log(
+    `  filled ${topic}: ${ends.reduce((a, b) => a + b, 0)} messages in ${((performance.now() - t0) / 1000).toFixed(1)} s, per partition ${ends.join('/')}`,
+  );
   return ends;
 }
 
@@ -820,17 +856,22 @@ function reportTable(results) {
     const rs = results.produce[cfg.name] ?? [];
     if (!rs.length) continue;
     const batch = rs[0].avgBatch ? `avg batch ${cell(rs, 'avgBatch', 1)}` : '';
-    lines.push(`| (a) | ${cfg.label} | ${cell(rs, 'msgsPerSec')} | ${cell(rs, 'p99ms', 1)} | ${cell(rs, 'cpuUsPerMsg', 1)} | p50 ${cell(rs, 'p50ms', 1)} ms${batch ? `; ${batch}` : ''} |`);
+    lines.push(
+      `| (a) | ${cfg.label} | ${cell(rs, 'msgsPerSec')} | ${cell(rs, 'p99ms', 1)} | ${cell(rs, 'cpuUsPerMsg', 1)} | p50 ${cell(rs, 'p50ms', 1)} ms${batch ? `; ${batch}` : ''} |`,
+    );
   }
   for (const cfg of drainConfigs) {
     const rs = results.drain[cfg.name] ?? [];
     if (!rs.length) continue;
-    lines.push(`| (b) | ${cfg.label} | ${cell(rs, 'msgsPerSec')} | ${cell(rs, 'seconds', 2)} | ${cell(rs, 'cpuUsPerMsg', 1)} | first message after ${cell(rs, 'firstMessageMs')} ms |`);
+    lines.push(
+      `| (b) | ${cfg.label} | ${cell(rs, 'msgsPerSec')} | ${cell(rs, 'seconds', 2)} | ${cell(rs, 'cpuUsPerMsg', 1)} | first message after ${cell(rs, 'firstMessageMs')} ms |`,
+    );
   }
   const fault = Object.entries(results.fault ?? {});
   if (fault.length) {
     lines.push('', 'connection drop (per run: failed sends / stored − acked / ms from the reset to the next ack):');
-    for (const [name, rs] of fault) lines.push(`  ${name.padEnd(34)} ${rs.map((r) => `${r.failed} / ${r.storedMinusAcked} / ${fmt(r.recoveryMs)}`).join('   ')}`);
+    for (const [name, rs] of fault)
+      lines.push(`  ${name.padEnd(34)} ${rs.map((r) => `${r.failed} / ${r.storedMinusAcked} / ${fmt(r.recoveryMs)}`).join('   ')}`);
   }
   return lines.join('\n');
 }
@@ -844,8 +885,10 @@ async function cleanup() {
   if (kjsAdmin && createdGroups.length) await kjsAdmin.deleteGroups(createdGroups).catch((e) => console.error(`  deleteGroups: ${e.message}`));
   // kafkajs first: its admin refreshes metadata for every topic it has looked at, and fails
   // (UNKNOWN_TOPIC_OR_PARTITION) if one of them was already deleted by the other client.
-  if (kjsAdmin && createdTopics.kafkajs.length) await kjsAdmin.deleteTopics({ topics: createdTopics.kafkajs, timeout: 10_000 }).catch((e) => console.error(`  kafkajs deleteTopics: ${e.message}`));
-  if (pltAdmin && createdTopics.platformatic.length) await pltAdmin.deleteTopics({ topics: createdTopics.platformatic }).catch((e) => console.error(`  platformatic deleteTopics: ${e.message}`));
+  if (kjsAdmin && createdTopics.kafkajs.length)
+    await kjsAdmin.deleteTopics({ topics: createdTopics.kafkajs, timeout: 10_000 }).catch((e) => console.error(`  kafkajs deleteTopics: ${e.message}`));
+  if (pltAdmin && createdTopics.platformatic.length)
+    await pltAdmin.deleteTopics({ topics: createdTopics.platformatic }).catch((e) => console.error(`  platformatic deleteTopics: ${e.message}`));
   await pltAdmin?.close().catch(() => {});
   await kjsAdmin?.disconnect().catch(() => {});
   console.log(`  deleted ${createdTopics.kafkajs.length + createdTopics.platformatic.length} topics, ${createdGroups.length} groups`);
@@ -857,7 +900,15 @@ async function main() {
   kjsAdmin = kjsAdminClient.admin();
   await kjsAdmin.connect();
   pltAdmin = new plt.Admin(pltBase(`bench-admin-${RUN}`));
-  const results = { run: RUN, date: new Date().toISOString(), versions: VERSIONS, settings: { ROUNDS, COUNT, WARMUP, CALLERS, DRAIN, FAULT_COUNT }, produce: {}, drain: {}, fault: {} };
+  const results = {
+    run: RUN,
+    date: new Date().toISOString(),
+    versions: VERSIONS,
+    settings: { ROUNDS, COUNT, WARMUP, CALLERS, DRAIN, FAULT_COUNT },
+    produce: {},
+    drain: {},
+    fault: {},
+  };
 
   if (!args['skip-probes']) results.probes = await probes();
 
@@ -901,7 +952,7 @@ async function main() {
       }
     }
     if (!args['skip-fault'] && FAULT_COUNT > 0) {
-      console.log('  connection drop: after 30% of the sends, the client\'s sockets are reset just after it wrote a request (broker untouched)');
+      console.log("  connection drop: after 30% of the sends, the client's sockets are reset just after it wrote a request (broker untouched)");
       for (const name of order.flatMap((c) => FAULT_CONFIGS[c])) {
         await sleep(1_000);
         (results.fault[name] ??= []).push(await faultTest(configByName(name), faultTopics[round][name]));
@@ -923,7 +974,11 @@ async function main() {
   const l = tally(kafkajsLogs, (x) => `${x.level} ${x.message}${x.error ? ` (${x.error})` : ''} [${x.phase}]`);
   console.log(`kafkajs warn/error log lines: ${l.length ? '' : 'none'}`);
   for (const [k, n] of l) console.log(`  ${n} × ${k}`);
-  if (args.json) writeFileSync(args.json, JSON.stringify(results, (_, v) => (typeof v === 'bigint' ? v.toString() : v), 2));
+  if (args.json)
+    writeFileSync(
+      args.json,
+      JSON.stringify(results, (_, v) => (typeof v === 'bigint' ? v.toString() : v), 2),
+    );
   return results;
 }
 

@@ -102,7 +102,10 @@ export async function audit(o: AuditOptions): Promise<AuditResult> {
     const rows = await waitForRows(db, o.pgSchema, ids, started + timeoutMs);
     const countByIndex = async (idx: Set<string>) =>
       cipher
-        ? Number((await db.query<{ n: string }>(`SELECT count(*) AS n FROM ${o.pgSchema}.registrations WHERE nik_index = ANY($1::text[])`, [[...idx]])).rows[0]?.n ?? 0)
+        ? Number(
+            (await db.query<{ n: string }>(`SELECT count(*) AS n FROM ${o.pgSchema}.registrations WHERE nik_index = ANY($1::text[])`, [[...idx]])).rows[0]?.n ??
+              0,
+          )
         : null;
     let onKafka = 0;
     let duplicatedOnKafka = 0;

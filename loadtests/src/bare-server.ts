@@ -11,9 +11,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 export function buildBareServer(): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: 16 * 1024 });
   app.removeContentTypeParser('text/plain');
-  app.post('/v1/registrations', async (_req, reply) =>
-    reply.status(202).send({ registrationId: randomUUID(), status: 'pending_email_verification' }),
-  );
+  app.post('/v1/registrations', async (_req, reply) => reply.status(202).send({ registrationId: randomUUID(), status: 'pending_email_verification' }));
   return app;
 }
 

@@ -36,7 +36,10 @@ export interface ReportInput {
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 /** JSON inside <script>: "</script>" and U+2028 must not end or break the script. */
-const scriptJson = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c').replace(/\u2028|\u2029/g, ' ');
+const scriptJson = (v: unknown) =>
+  JSON.stringify(v)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028|\u2029/g, ' ');
 
 function asset(rel: string): string {
   return readFileSync(require.resolve(`uplot/dist/${rel}`), 'utf8');
@@ -47,11 +50,13 @@ function asset(rel: string): string {
  * no network (reports get mailed around and opened on air-gapped ops laptops).
  */
 export function renderHtmlReport(r: ReportInput): string {
-  const rows = (pairs: Array<[string, string | number]>) =>
-    pairs.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(String(v))}</td></tr>`).join('');
+  const rows = (pairs: Array<[string, string | number]>) => pairs.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(String(v))}</td></tr>`).join('');
   const thresholds = r.thresholds?.length
     ? `<h2>Thresholds</h2><table class="thr">${r.thresholds
-        .map((t) => `<tr class="${t.ok ? 'ok' : 'fail'}"><th>${esc(t.name)}</th><td>${esc(t.actual)}</td><td>limit ${esc(t.limit)}</td><td>${t.ok ? 'PASS' : 'FAIL'}</td></tr>`)
+        .map(
+          (t) =>
+            `<tr class="${t.ok ? 'ok' : 'fail'}"><th>${esc(t.name)}</th><td>${esc(t.actual)}</td><td>limit ${esc(t.limit)}</td><td>${t.ok ? 'PASS' : 'FAIL'}</td></tr>`,
+        )
         .join('')}</table>`
     : '';
   return `<!doctype html>

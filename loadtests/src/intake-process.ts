@@ -129,9 +129,7 @@ export async function startIntake(o: StartIntakeOptions): Promise<StartedIntake>
     KAFKA_CLIENT_ID: `intake-lt-${o.runId}`,
     CONSUMER_GROUP: state.consumerGroups[0],
     KAFKA_TOPIC_PREFIX: state.topicPrefix,
-    ...(o.globalLimit
-      ? { RATE_LIMIT_GLOBAL_BURST: String(o.globalLimit.burst), RATE_LIMIT_GLOBAL_PER_SEC: String(o.globalLimit.perSec) }
-      : {}),
+    ...(o.globalLimit ? { RATE_LIMIT_GLOBAL_BURST: String(o.globalLimit.burst), RATE_LIMIT_GLOBAL_PER_SEC: String(o.globalLimit.perSec) } : {}),
   };
   const log = (name: string) => (o.logPrefix ? { logFile: `${o.logPrefix}-${name}.log` } : {});
   const target = `http://127.0.0.1:${o.port}`;
@@ -145,10 +143,16 @@ export async function startIntake(o: StartIntakeOptions): Promise<StartedIntake>
     // Each takes its infra/services.txt settings (settingsOf), then the run's own keys, which win.
     projector = spawnNode('projector', INTAKE_SERVER, [], { ...settingsOf('intake-projector'), ...env, HTTP_PORT: String(projectorPort) }, log('projector'));
     running.push(projector);
-    api = spawnNode('intake', INTAKE_SERVER, [], { ...settingsOf('intake'), ...env, HTTP_PORT: String(o.port) }, {
-      ...(o.cpu === undefined ? {} : { cpu: o.cpu }),
-      ...log('intake'),
-    });
+    api = spawnNode(
+      'intake',
+      INTAKE_SERVER,
+      [],
+      { ...settingsOf('intake'), ...env, HTTP_PORT: String(o.port) },
+      {
+        ...(o.cpu === undefined ? {} : { cpu: o.cpu }),
+        ...log('intake'),
+      },
+    );
     running.push(api);
     await waitForHttp(`http://127.0.0.1:${projectorPort}/health/ready`, 60_000, projector);
     await waitForHttp(`${target}/health/ready`, 60_000, api);
@@ -158,7 +162,9 @@ export async function startIntake(o: StartIntakeOptions): Promise<StartedIntake>
     await cleanupRunState(o.infra, state);
     throw e;
   }
-  process.stderr.write(`intake API pid ${api.pid} on ${target}, projector pid ${projector.pid}; schema ${state.pgSchema}, redis prefix ${state.redisPrefix}, topics ${state.topicPrefix}*\n`);
+  process.stderr.write(
+    `intake API pid ${api.pid} on ${target}, projector pid ${projector.pid}; schema ${state.pgSchema}, redis prefix ${state.redisPrefix}, topics ${state.topicPrefix}*\n`,
+  );
   return { ...state, target, pid: api.pid, projectorPid: projector.pid, indexKey, stop };
 }
 

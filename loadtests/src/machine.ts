@@ -134,6 +134,6 @@ export function machineMarkdown(m: MachineCpu | undefined, generatorCores?: numb
     `${m.stealCores} cores taken by the hypervisor (steal).`;
   return m.busyShare > SATURATED_SHARE
     ? `${line} **The machine was saturated** (over ${SATURATED_SHARE * 100} % busy): the latency above includes waiting for a CPU ` +
-        'behind the processes that share it (load generator, broker, Redis, PostgreSQL), not only the server\'s own work.'
+        "behind the processes that share it (load generator, broker, Redis, PostgreSQL), not only the server's own work."
     : line;
 }

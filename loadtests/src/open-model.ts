@@ -279,11 +279,14 @@ export async function runOpenModel(opts: OpenModelOptions): Promise<OpenModelRes
   }, 1000);
 
   // Hard bound: the plan, plus one request timeout for the last answers, plus a margin.
-  const deadline = setTimeout(() => {
-    schedulingDone = true;
-    if (timer) clearTimeout(timer);
-    finish();
-  }, plannedMs + timeoutMs + 5_000);
+  const deadline = setTimeout(
+    () => {
+      schedulingDone = true;
+      if (timer) clearTimeout(timer);
+      finish();
+    },
+    plannedMs + timeoutMs + 5_000,
+  );
 
   tick();
   await finished;
@@ -309,8 +312,16 @@ export async function runOpenModel(opts: OpenModelOptions): Promise<OpenModelRes
     const sum = s.hist ? summarize(s.hist) : undefined;
     const cpu = cpuBySecond.get(i);
     timeline.push({
-      second: i, offered: s.offered, sent: s.sent, dropped: s.dropped, achieved: s.achieved, non2xx: s.non2xx, errors: s.errors,
-      p50: sum?.p50 ?? 0, p99: sum?.p99 ?? 0, max: sum?.max ?? 0,
+      second: i,
+      offered: s.offered,
+      sent: s.sent,
+      dropped: s.dropped,
+      achieved: s.achieved,
+      non2xx: s.non2xx,
+      errors: s.errors,
+      p50: sum?.p50 ?? 0,
+      p99: sum?.p99 ?? 0,
+      max: sum?.max ?? 0,
       ...(cpu ? { busyCores: cpu.busyCores, stealCores: cpu.stealCores } : {}),
     });
   }

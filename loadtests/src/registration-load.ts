@@ -107,7 +107,15 @@ export async function runLeadIn(o: { label: string; target: string; runId: strin
   const step = o.smoke ? SMOKE_LEAD_IN : LEAD_IN;
   process.stderr.write(`${o.label}: lead-in ${step.ratePerSec}/s for ${step.durationSec} s (audited, not counted)\n`);
   const refusalsBefore = { ...o.outcomes.refusalCodes };
-  const done = await runRegistrationLoad({ target: o.target, steps: [step], runId: o.runId, firstSeed: o.firstSeed, label: 'lead-in', outcomes: o.outcomes, progress: false });
+  const done = await runRegistrationLoad({
+    target: o.target,
+    steps: [step],
+    runId: o.runId,
+    firstSeed: o.firstSeed,
+    label: 'lead-in',
+    outcomes: o.outcomes,
+    progress: false,
+  });
   const accepted = done.statusCounts['202'] ?? 0;
   const refusalCodes = refusalsMinus(o.outcomes.refusalCodes, refusalsBefore);
   return { ...step, scheduled: done.scheduled, accepted, failed: done.scheduled - accepted, p99Ms: done.latencyMs.p99, refusalCodes };

@@ -41,7 +41,22 @@ export function openModelMarkdown(run: OpenModelResult, withTimeline = true): st
   const lines = [
     table(
       ['scheduled', 'sent', 'dropped', 'late (>10 ms)', 'answered', 'achieved/s', 'error rate', 'p50 ms', 'p90 ms', 'p99 ms', 'p99.9 ms', 'max ms'],
-      [[run.scheduled, run.sent, run.dropped, run.late, run.answered, run.achievedPerSec, `${(errorRate(run) * 100).toFixed(3)} %`, l.p50, l.p90, l.p99, l.p999, l.max]],
+      [
+        [
+          run.scheduled,
+          run.sent,
+          run.dropped,
+          run.late,
+          run.answered,
+          run.achievedPerSec,
+          `${(errorRate(run) * 100).toFixed(3)} %`,
+          l.p50,
+          l.p90,
+          l.p99,
+          l.p999,
+          l.max,
+        ],
+      ],
     ),
     '',
     `Status codes: ${counts(run.statusCounts)}. Transport errors: ${counts(run.errors)}.`,
@@ -57,7 +72,18 @@ export function openModelMarkdown(run: OpenModelResult, withTimeline = true): st
       '',
       table(
         ['s', 'offered', 'dropped', 'achieved', 'non-2xx', 'errors', 'p50 ms', 'p99 ms', 'max ms', ...(cpu ? ['machine busy cores', 'steal cores'] : [])],
-        run.timeline.map((t) => [t.second, t.offered, t.dropped, t.achieved, t.non2xx, t.errors, t.p50, t.p99, t.max, ...(cpu ? [cores(t.busyCores), cores(t.stealCores)] : [])]),
+        run.timeline.map((t) => [
+          t.second,
+          t.offered,
+          t.dropped,
+          t.achieved,
+          t.non2xx,
+          t.errors,
+          t.p50,
+          t.p99,
+          t.max,
+          ...(cpu ? [cores(t.busyCores), cores(t.stealCores)] : []),
+        ]),
       ),
       '',
       '</details>',
@@ -89,7 +115,18 @@ export function auditMarkdown(a: AuditResult): string {
 export function closedModelMarkdown(rows: Array<{ name: string; r: ClosedModelResult }>): string {
   return table(
     ['server', 'connections', 'duration s', 'req/s (all)', '2xx/s', 'non-2xx', 'errors', 'p50 ms', 'p99 ms', 'max ms'],
-    rows.map(({ name, r }) => [name, r.connections, r.durationSec, r.reqPerSec, r.okPerSec, r.non2xx, r.errors, r.latencyMs.p50, r.latencyMs.p99, r.latencyMs.max]),
+    rows.map(({ name, r }) => [
+      name,
+      r.connections,
+      r.durationSec,
+      r.reqPerSec,
+      r.okPerSec,
+      r.non2xx,
+      r.errors,
+      r.latencyMs.p50,
+      r.latencyMs.p99,
+      r.latencyMs.max,
+    ]),
   );
 }
 
@@ -124,5 +161,9 @@ export function phaseMarkdown(delta: Record<string, number>): string {
       const share = (ms: number) => `${((100 * (buckets.find(([le]) => le >= ms / 1000)?.[1] ?? total)) / Math.max(total, 1)).toFixed(1)} %`;
       return `| ${p} | ${total} | ${bound(buckets, 0.5)} | ${bound(buckets, 0.99)} | ${share(5)} | ${share(20)} | ${share(50)} |`;
     });
-  return ['| phase (server side) | count | p50 | p99 | within 5 ms | within 20 ms | within 50 ms |', '| --- | --- | --- | --- | --- | --- | --- |', ...rows].join('\n');
+  return [
+    '| phase (server side) | count | p50 | p99 | within 5 ms | within 20 ms | within 50 ms |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n');
 }

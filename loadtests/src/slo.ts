@@ -45,7 +45,8 @@ export function loadBreaches(slo: Slo, run: OpenModelResult): string[] {
 
 export function auditBreaches(slo: Slo, a: AuditResult): string[] {
   const out: string[] = [];
-  if (a.lost > slo.maxLost) out.push(`lost ${a.lost} accepted registrations > ${slo.maxLost} (missing in PostgreSQL ${a.missingInPostgres}, on Kafka ${a.missingOnKafka})`);
+  if (a.lost > slo.maxLost)
+    out.push(`lost ${a.lost} accepted registrations > ${slo.maxLost} (missing in PostgreSQL ${a.missingInPostgres}, on Kafka ${a.missingOnKafka})`);
   if (a.duplicatedOnKafka > slo.maxDuplicated) out.push(`duplicated ${a.duplicatedOnKafka} on Kafka > ${slo.maxDuplicated}`);
   if (a.storedAsDuplicate > 0) out.push(`${a.storedAsDuplicate} accepted registrations were projected as rejected_duplicate`);
   if (a.refusedButPublished) out.push(`${a.refusedButPublished} refused requests were published on Kafka`);

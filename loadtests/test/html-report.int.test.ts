@@ -15,21 +15,58 @@ const sample: ReportInput = {
   generatedAt: '2026-11-30T00:00:00Z',
   machine: 'test',
   machineCpus: 2,
-  summary: [['requests', 300], ['p99 ms', 12.5], ['weird </script> "name"', '<b>x</b>']],
+  summary: [
+    ['requests', 300],
+    ['p99 ms', 12.5],
+    ['weird </script> "name"', '<b>x</b>'],
+  ],
   thresholds: [{ name: 'p99', limit: '≤ 50 ms', actual: '12.5 ms', ok: true }],
-  timeline: Array.from({ length: 10 }, (_, i) => ({ second: i, offered: 30, achieved: 29 + (i % 2), p50: 2 + i, p99: 10 + i, max: 20 + i, errors: 0, non2xx: i === 5 ? 1 : 0, busyCores: 1 + i / 10, stealCores: 0.05 })),
+  timeline: Array.from({ length: 10 }, (_, i) => ({
+    second: i,
+    offered: 30,
+    achieved: 29 + (i % 2),
+    p50: 2 + i,
+    p99: 10 + i,
+    max: 20 + i,
+    errors: 0,
+    non2xx: i === 5 ? 1 : 0,
+    busyCores: 1 + i / 10,
+    stealCores: 0.05,
+  })),
   statusCounts: { '202': 299, '409': 1 },
   funnel: {
-    stages: [{ name: 'registered', count: 100 }, { name: 'email verified', count: 74 }, { name: 'NIK verified', count: 44 }],
-    drain: [{ stage: 'email', points: [{ second: 0, backlog: 50 }, { second: 5, backlog: 0 }] }],
+    stages: [
+      { name: 'registered', count: 100 },
+      { name: 'email verified', count: 74 },
+      { name: 'NIK verified', count: 44 },
+    ],
+    drain: [
+      {
+        stage: 'email',
+        points: [
+          { second: 0, backlog: 50 },
+          { second: 5, backlog: 0 },
+        ],
+      },
+    ],
   },
 };
 
 function chromium(args: string[]): string {
   return execFileSync(
     CHROMIUM,
-    ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', `--user-data-dir=${mkdtempSync(join(tmpdir(), 'chr-'))}`, ...args],
+    [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      `--user-data-dir=${mkdtempSync(join(tmpdir(), 'chr-'))}`,
+      ...args,
+    ],
     { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'ignore'] },
   );
 }

@@ -2,13 +2,7 @@ import { coresBetween, machineMarkdown, parseProcStat, sampleMachineCpu, seconds
 import { CLOCK_TICKS } from '../src/processes';
 
 const STAT = (user: number, steal: number, idle: number) =>
-  [
-    `cpu  ${user} 10 ${user / 2} ${idle} 5 0 20 ${steal} 0 0`,
-    'cpu0 1 0 1 1 0 0 0 0 0 0',
-    'cpu1 1 0 1 1 0 0 0 0 0 0',
-    'intr 12345',
-    'ctxt 999',
-  ].join('\n');
+  [`cpu  ${user} 10 ${user / 2} ${idle} 5 0 20 ${steal} 0 0`, 'cpu0 1 0 1 1 0 0 0 0 0 0', 'cpu1 1 0 1 1 0 0 0 0 0 0', 'intr 12345', 'ctxt 999'].join('\n');
 
 describe('machine CPU from /proc/stat', () => {
   it('adds user, nice, system, irq and softirq as busy; counts the CPUs; keeps steal apart', () => {
@@ -42,13 +36,21 @@ describe('machine CPU from /proc/stat', () => {
     const w = (from: number, to: number, busyCores: number) => ({ from, to, busyCores, stealCores: 0 });
     // On time, then one reading 1.4 s late (a stalled process: it covers seconds 1 and 2), then on time again.
     const seconds = secondsFromWindows([w(0, 1.0, 1.1), w(1.0, 2.9, 1.9), w(2.9, 4.0, 1.2), w(4.0, 5.02, 1.3)]);
-    expect(seconds.map((s) => [s.second, s.busyCores])).toEqual([[0, 1.1], [1, 1.9], [2, 1.9], [3, 1.2], [4, 1.3]]);
+    expect(seconds.map((s) => [s.second, s.busyCores])).toEqual([
+      [0, 1.1],
+      [1, 1.9],
+      [2, 1.9],
+      [3, 1.2],
+      [4, 1.3],
+    ]);
     expect(secondsFromWindows([])).toEqual([]);
   });
 
   it('says when the machine was saturated, and what that means for the latency', () => {
     const m = (busyCores: number): MachineCpu => ({ cpus: 2, busyCores, stealCores: 0.07, busyShare: busyCores / 2, perSecond: [] });
-    expect(machineMarkdown(m(1.74), 0.23)).toMatch(/1\.74 of 2 cores busy on average \(87 %, the load generator 0\.23 of them\), 0\.07 cores taken by the hypervisor/);
+    expect(machineMarkdown(m(1.74), 0.23)).toMatch(
+      /1\.74 of 2 cores busy on average \(87 %, the load generator 0\.23 of them\), 0\.07 cores taken by the hypervisor/,
+    );
     expect(machineMarkdown(m(1.74))).toMatch(/saturated/);
     expect(machineMarkdown(m(0.9))).not.toMatch(/saturated/);
     expect(machineMarkdown(undefined)).toMatch(/not measured/);

@@ -14,10 +14,7 @@ describe('phaseMarkdown', () => {
       process_cpu_seconds_total: 12,
     });
     const rows = md.split('\n').slice(2);
-    expect(rows).toEqual([
-      '| claim | 100 | ≤ 5 ms | ≤ 20 ms | 90.0 % | 99.0 % | 100.0 % |',
-      '| total | 100 | ≤ 20 ms | ≤ 200 ms | 10.0 % | 60.0 % | 95.0 % |',
-    ]);
+    expect(rows).toEqual(['| claim | 100 | ≤ 5 ms | ≤ 20 ms | 90.0 % | 99.0 % | 100.0 % |', '| total | 100 | ≤ 20 ms | ≤ 200 ms | 10.0 % | 60.0 % | 95.0 % |']);
   });
 
   it('says so when the target exposed no histogram (an older intake, or another service)', () => {

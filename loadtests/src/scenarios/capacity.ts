@@ -27,15 +27,14 @@ export async function capacity(ctx: ScenarioContext): Promise<ScenarioOutcome> {
   const ratioValue = (r.data as { ratio?: number | null }).ratio ?? null;
   return {
     ...found,
-    markdown: [
-      found.markdown,
-      `## Ratio to a bare Fastify route, same run (${ratioValue ?? 'n/a'})`,
-      '',
-      r.markdown.split('\n').slice(2).join('\n'),
-    ].join('\n'),
+    markdown: [found.markdown, `## Ratio to a bare Fastify route, same run (${ratioValue ?? 'n/a'})`, '', r.markdown.split('\n').slice(2).join('\n')].join(
+      '\n',
+    ),
     data: { ...found.data, ratio: r.data },
     breaches: [...found.breaches, ...r.breaches],
-    ...(found.html ? { html: { ...found.html, summary: [...found.html.summary, ['ratio bare ÷ intake (closed loop, same core)', String(ratioValue ?? 'n/a')]] } } : {}),
+    ...(found.html
+      ? { html: { ...found.html, summary: [...found.html.summary, ['ratio bare ÷ intake (closed loop, same core)', String(ratioValue ?? 'n/a')]] } }
+      : {}),
   };
 }
 
@@ -71,7 +70,14 @@ async function searchCapacity(ctx: ScenarioContext): Promise<ScenarioOutcome> {
       const cpu = metricsDelta(before, await scrapeIntake(sut.target)).process_cpu_seconds_total;
       const projectorCores = projectorCpu();
       const breaches = loadBreaches(ctx.slo, run);
-      steps.push({ rate, held: breaches.length === 0, breaches, run, ...(projectorCores === undefined ? {} : { projectorCores }), ...(cpu === undefined ? {} : { intakeCpuCores: Math.round((cpu / (run.elapsedMs / 1000)) * 100) / 100 }) });
+      steps.push({
+        rate,
+        held: breaches.length === 0,
+        breaches,
+        run,
+        ...(projectorCores === undefined ? {} : { projectorCores }),
+        ...(cpu === undefined ? {} : { intakeCpuCores: Math.round((cpu / (run.elapsedMs / 1000)) * 100) / 100 }),
+      });
       if (breaches.length) break;
       await sleep(PAUSE_MS);
     }
@@ -91,8 +97,7 @@ async function searchCapacity(ctx: ScenarioContext): Promise<ScenarioOutcome> {
       `Run ${ctx.runId} against ${sut.target}${sut.pid ? ` (intake pid ${sut.pid}, started by the scenario, global admission limit lifted)` : ''}. ` +
         `${leadIn ? `A ${leadIn.durationSec} s lead-in at ${leadIn.ratePerSec}/s (${leadIn.accepted} of ${leadIn.scheduled} accepted; audited, not counted)` : 'No lead-in (--no-lead-in)'}, then steps of ${stepSec} s, ${PAUSE_MS / 1000} s apart; a step holds when p99 from scheduled send ≤ ${ctx.slo.p99Ms} ms and error rate ≤ ${ctx.slo.maxErrorRate * 100} %.`,
       '',
-      `**Highest rate that held: ${capacityPerSec}/s.**` +
-        (allHeld ? ' Every step held: the limit lies higher (add --rates).' : ''),
+      `**Highest rate that held: ${capacityPerSec}/s.**` + (allHeld ? ' Every step held: the limit lies higher (add --rates).' : ''),
       '',
       breachesMarkdown(breaches),
       '',
@@ -105,7 +110,11 @@ async function searchCapacity(ctx: ScenarioContext): Promise<ScenarioOutcome> {
           `${machineCell(s.run.machine)} | ${s.breaches.join('; ')} |`,
       ),
       '',
-      `Refusals by code (all steps, lead-in included): ${Object.entries(outcomes.refusalCodes).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none'}.`,
+      `Refusals by code (all steps, lead-in included): ${
+        Object.entries(outcomes.refusalCodes)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join(', ') || 'none'
+      }.`,
       '',
       '## Steps in detail',
       '',
@@ -126,11 +135,28 @@ async function searchCapacity(ctx: ScenarioContext): Promise<ScenarioOutcome> {
       html: {
         title: `Capacity: highest rate that held ${capacityPerSec}/s`,
         scenario: 'capacity',
-        summary: [['run', ctx.runId], ['target', sut.target], ...steps.map((s) => [`${s.rate}/s`, `${s.held ? 'held' : 'failed'}: p99 ${s.run.latencyMs.p99} ms, achieved ${s.run.achievedPerSec}/s`] as [string, string])],
+        summary: [
+          ['run', ctx.runId],
+          ['target', sut.target],
+          ...steps.map(
+            (s) => [`${s.rate}/s`, `${s.held ? 'held' : 'failed'}: p99 ${s.run.latencyMs.p99} ms, achieved ${s.run.achievedPerSec}/s`] as [string, string],
+          ),
+        ],
         timeline,
         statusCounts,
       },
-      data: { scenario: 'capacity', runId: ctx.runId, target: sut.target, leadIn, slo: ctx.slo, capacityPerSec, breaches, steps, refusalCodes: outcomes.refusalCodes, audit: auditResult },
+      data: {
+        scenario: 'capacity',
+        runId: ctx.runId,
+        target: sut.target,
+        leadIn,
+        slo: ctx.slo,
+        capacityPerSec,
+        breaches,
+        steps,
+        refusalCodes: outcomes.refusalCodes,
+        audit: auditResult,
+      },
       markdown,
       breaches,
     };

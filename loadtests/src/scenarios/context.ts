@@ -93,7 +93,9 @@ export async function withIntake<T>(
     started = undefined;
     await s.stop();
     await cleanupRunState(ctx.infra, s);
-    process.stderr.write(`intake stopped; dropped schema ${s.pgSchema}, deleted ${s.redisPrefix}*, groups ${s.consumerGroups.join(', ')} and topics ${s.topicPrefix}*\n`);
+    process.stderr.write(
+      `intake stopped; dropped schema ${s.pgSchema}, deleted ${s.redisPrefix}*, groups ${s.consumerGroups.join(', ')} and topics ${s.topicPrefix}*\n`,
+    );
   };
   const unregister = cleanupOnInterrupt(release);
   mkdirSync(REPORTS_DIR, { recursive: true });
@@ -146,8 +148,17 @@ export async function scrapeIntake(target: string): Promise<Record<string, numbe
     const res = await fetch(`${target}/metrics`, { signal: AbortSignal.timeout(5_000) });
     const out: Record<string, number> = {};
     for (const line of (await res.text()).split('\n')) {
-      const m = /^((?:intake_|kafka_produce_requests_total|process_cpu_seconds_total|nodejs_eventloop_lag_p99_seconds|nodejs_eventloop_lag_max_seconds)[^ ]*) ([0-9.eE+-]+)$/.exec(line);
-      if (m) out[(m[1] as string).replace(/service="intake",?/, '').replace(',}', '}').replace('{}', '')] = Number(m[2]);
+      const m =
+        /^((?:intake_|kafka_produce_requests_total|process_cpu_seconds_total|nodejs_eventloop_lag_p99_seconds|nodejs_eventloop_lag_max_seconds)[^ ]*) ([0-9.eE+-]+)$/.exec(
+          line,
+        );
+      if (m)
+        out[
+          (m[1] as string)
+            .replace(/service="intake",?/, '')
+            .replace(',}', '}')
+            .replace('{}', '')
+        ] = Number(m[2]);
     }
     return out;
   } catch {

@@ -29,7 +29,8 @@ export async function enrollRush(ctx: ScenarioContext): Promise<ScenarioOutcome>
   const quota = ctx.quota ?? (ctx.smoke ? 10 : 100);
   const windowSec = ctx.durationSec ?? (ctx.smoke ? 1 : 2);
   const t = funnelTargets(ctx);
-  if (!t.adminToken) throw new Error('enroll-rush needs ADMIN_TOKEN (the enrollment service’s operator token); ./gelombang loadtest reads it from .run/dev-keys.env');
+  if (!t.adminToken)
+    throw new Error('enroll-rush needs ADMIN_TOKEN (the enrollment service’s operator token); ./gelombang loadtest reads it from .run/dev-keys.env');
   const group = process.env.ENROLLMENT_CONSUMER_GROUP ?? 'enrollment';
   const contenders: Contender[] = Array.from({ length: people }, () => ({ registrationId: newId(), retries: 0 }));
 
@@ -67,20 +68,30 @@ export async function enrollRush(ctx: ScenarioContext): Promise<ScenarioOutcome>
 
   const batchId = `rush-${ctx.runId}`;
   const opensAt = Date.now() + 3_000;
-  const created = await call('POST', `${t.enrollment}/v1/admin/batches`, {
-    batchId,
-    name: `Enrollment rush ${ctx.runId}`,
-    quota,
-    opensAt: new Date(opensAt).toISOString(),
-    closesAt: new Date(opensAt + 24 * 3600_000).toISOString(),
-  }, { authorization: `Bearer ${t.adminToken}` });
+  const created = await call(
+    'POST',
+    `${t.enrollment}/v1/admin/batches`,
+    {
+      batchId,
+      name: `Enrollment rush ${ctx.runId}`,
+      quota,
+      opensAt: new Date(opensAt).toISOString(),
+      closesAt: new Date(opensAt + 24 * 3600_000).toISOString(),
+    },
+    { authorization: `Bearer ${t.adminToken}` },
+  );
   if (created.status !== 201) throw new Error(`could not create batch ${batchId}: ${created.status} ${JSON.stringify(created.body)}`);
-  const enrolledEvents = await new StatusFollower(ctx.infra.brokers, ENROLLMENT_ENROLLED_V1, (d) => (d?.batchId === batchId ? { status: 'enrolled', reason: d.enrollmentId } : undefined)).start();
+  const enrolledEvents = await new StatusFollower(ctx.infra.brokers, ENROLLMENT_ENROLLED_V1, (d) =>
+    d?.batchId === batchId ? { status: 'enrolled', reason: d.enrollmentId } : undefined,
+  ).start();
 
-  process.stderr.write(`enroll-rush: ${people} verified people, batch ${batchId} with ${quota} seats opening in ${Math.round((opensAt - Date.now()) / 1000)} s, all arriving within ${windowSec} s (run ${ctx.runId})\n`);
+  process.stderr.write(
+    `enroll-rush: ${people} verified people, batch ${batchId} with ${quota} seats opening in ${Math.round((opensAt - Date.now()) / 1000)} s, all arriving within ${windowSec} s (run ${ctx.runId})\n`,
+  );
   await sleep(Math.max(0, opensAt - Date.now()));
   const retried: Promise<void>[] = [];
-  const settle = (c: Contender, status: number, body: Json) => (c.final = { status, ...(body?.code ? { code: body.code } : {}), ...(body?.enrollmentId ? { enrollmentId: body.enrollmentId } : {}) });
+  const settle = (c: Contender, status: number, body: Json) =>
+    (c.final = { status, ...(body?.code ? { code: body.code } : {}), ...(body?.enrollmentId ? { enrollmentId: body.enrollmentId } : {}) });
   let rush: OpenModelResult;
   try {
     rush = await runOpenModel({
@@ -106,7 +117,12 @@ export async function enrollRush(ctx: ScenarioContext): Promise<ScenarioOutcome>
         }
         if (status !== 429 && status !== 503) return void settle(c, status, body);
         retried.push(
-          callPolitely('POST', `${t.enrollment}/v1/enrollments`, { registrationId: c.registrationId, batchId }, { attempts: 30, maxWaitSec: 5, onRetry: () => c.retries++ })
+          callPolitely(
+            'POST',
+            `${t.enrollment}/v1/enrollments`,
+            { registrationId: c.registrationId, batchId },
+            { attempts: 30, maxWaitSec: 5, onRetry: () => c.retries++ },
+          )
             .then((a) => void settle(c, a.status, a.body))
             .catch(() => void settle(c, 0, { code: 'CLIENT_GAVE_UP' })),
         );
@@ -134,9 +150,11 @@ export async function enrollRush(ctx: ScenarioContext): Promise<ScenarioOutcome>
     const breaches: string[] = [];
     if (winners.length !== quota) breaches.push(`${winners.length} seats taken, the quota is ${quota}`);
     if (batch.enrolled !== quota) breaches.push(`the batch says ${batch.enrolled} enrolled, the quota is ${quota}`);
-    if (winners.length + full !== people) breaches.push(`${people - winners.length - full} people ended neither enrolled nor told ENROLLMENT_BATCH_FULL: ${JSON.stringify(finals)}`);
+    if (winners.length + full !== people)
+      breaches.push(`${people - winners.length - full} people ended neither enrolled nor told ENROLLMENT_BATCH_FULL: ${JSON.stringify(finals)}`);
     if (server5xx > 0) breaches.push(`${server5xx} answers were 5xx`);
-    if (enrolledEvents.events.size !== winners.length) breaches.push(`${enrolledEvents.events.size} registrations have an enrollment.enrolled.v1 event for this batch, ${winners.length} got a seat`);
+    if (enrolledEvents.events.size !== winners.length)
+      breaches.push(`${enrolledEvents.events.size} registrations have an enrollment.enrolled.v1 event for this batch, ${winners.length} got a seat`);
     if (replayMismatch > 0) breaches.push(`${replayMismatch} winners asking again did not get their own seat back (200, same enrollmentId)`);
     const markdown = [
       `# Enrollment rush — ${rush.startedAt}`,
@@ -156,14 +174,30 @@ export async function enrollRush(ctx: ScenarioContext): Promise<ScenarioOutcome>
       `| 429s retried after Retry-After | ${retriesTotal} |`,
       `| winners' repeat requests answered 200 with their seat | ${winners.length - replayMismatch} of ${winners.length} |`,
       '',
-      `Final answers: ${Object.entries(finals).map(([k, v]) => `${k}: ${v}`).join(', ')}.`,
+      `Final answers: ${Object.entries(finals)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(', ')}.`,
       '',
       '## First attempts (open model, latency from the scheduled send)',
       '',
       openModelMarkdown(rush),
     ].join('\n');
     return {
-      data: { people, quota, windowSec, batchId, winners: winners.length, full, batch, eventCount, retries: retriesTotal, replayMismatch, finals, rush, breaches },
+      data: {
+        people,
+        quota,
+        windowSec,
+        batchId,
+        winners: winners.length,
+        full,
+        batch,
+        eventCount,
+        retries: retriesTotal,
+        replayMismatch,
+        finals,
+        rush,
+        breaches,
+      },
       markdown,
       breaches,
       html: {

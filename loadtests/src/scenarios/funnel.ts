@@ -80,7 +80,10 @@ export async function funnel(ctx: ScenarioContext): Promise<ScenarioOutcome> {
     stageTimeoutMs: (ctx.durationSec ?? (ctx.smoke ? 120 : 600)) * 1000,
   };
   const t = funnelTargets(ctx);
-  if (!t.adminToken) throw new Error('funnel needs ADMIN_TOKEN (the enrollment service’s operator token) to create its batch; ./gelombang loadtest reads it from .run/dev-keys.env');
+  if (!t.adminToken)
+    throw new Error(
+      'funnel needs ADMIN_TOKEN (the enrollment service’s operator token) to create its batch; ./gelombang loadtest reads it from .run/dev-keys.env',
+    );
   const registryAuth: Record<string, string> = process.env.REGISTRY_API_TOKEN ? { authorization: `Bearer ${process.env.REGISTRY_API_TOKEN}` } : {};
   const today = calendarDateIn(new Date());
   const base = randomSeedBase();
@@ -102,22 +105,32 @@ export async function funnel(ctx: ScenarioContext): Promise<ScenarioOutcome> {
   });
 
   // The registry knows the real people; the typos are people it has never heard of.
-  const loaded = await call('POST', `${t.registry}/_sim/people`, {
-    people: journeys.map((j) => ({ nik: j.realNik, fullName: j.fullName, birthDate: j.birthDate })),
-    absent: journeys.filter((j) => j.typedNik !== j.realNik).map((j) => j.typedNik),
-  }, registryAuth);
+  const loaded = await call(
+    'POST',
+    `${t.registry}/_sim/people`,
+    {
+      people: journeys.map((j) => ({ nik: j.realNik, fullName: j.fullName, birthDate: j.birthDate })),
+      absent: journeys.filter((j) => j.typedNik !== j.realNik).map((j) => j.typedNik),
+    },
+    registryAuth,
+  );
   if (loaded.status >= 300) throw new Error(`registry stand-in refused the population: ${loaded.status} ${JSON.stringify(loaded.body)}`);
   const registryBefore = (await call('GET', `${t.registry}/_sim/stats`, undefined, registryAuth)).body as { overQuota?: number; requests?: number };
 
   const batchId = `funnel-${ctx.runId}`;
   const now = Date.now();
-  const batch = await call('POST', `${t.enrollment}/v1/admin/batches`, {
-    batchId,
-    name: `Funnel load run ${ctx.runId}`,
-    quota: o.people,
-    opensAt: new Date(now - 60_000).toISOString(),
-    closesAt: new Date(now + 24 * 3600_000).toISOString(),
-  }, { authorization: `Bearer ${t.adminToken}` });
+  const batch = await call(
+    'POST',
+    `${t.enrollment}/v1/admin/batches`,
+    {
+      batchId,
+      name: `Funnel load run ${ctx.runId}`,
+      quota: o.people,
+      opensAt: new Date(now - 60_000).toISOString(),
+      closesAt: new Date(now + 24 * 3600_000).toISOString(),
+    },
+    { authorization: `Bearer ${t.adminToken}` },
+  );
   if (batch.status !== 201 && batch.status !== 200) throw new Error(`could not create batch ${batchId}: ${batch.status} ${JSON.stringify(batch.body)}`);
 
   const follower = await new StatusFollower(ctx.infra.brokers, REGISTRATION_STATUS_CHANGED_V1).start();
@@ -166,7 +179,12 @@ export async function funnel(ctx: ScenarioContext): Promise<ScenarioOutcome> {
     const headers = { 'x-forwarded-for': clientAddress(j.seed) };
     // Confirmed the moment the mail is read: the email service stores the code before it sends, so an
     // EMAIL_CODE_NOT_SENT here is a failure (it was a race until decision 0007's pending codes).
-    const confirm = await callPolitely('POST', `${t.email}/v1/email-verifications/${id}/confirm`, { code }, { headers, onRetry: (s) => count(`confirm retried after ${s}`) });
+    const confirm = await callPolitely(
+      'POST',
+      `${t.email}/v1/email-verifications/${id}/confirm`,
+      { code },
+      { headers, onRetry: (s) => count(`confirm retried after ${s}`) },
+    );
     if (confirm.status !== 200) return fail(j, 'email_verified', `${confirm.status} ${confirm.body?.code ?? ''}`.trim());
     j.at.email_verified = since();
     for (let attempt = 1; ; attempt++) {
@@ -185,7 +203,12 @@ export async function funnel(ctx: ScenarioContext): Promise<ScenarioOutcome> {
       } catch {
         return fail(j, 'nik_verified', 'REJECTION_NOT_SHOWN_IN_TIME');
       }
-      const fix = await callPolitely('POST', `${t.intake}/v1/registrations/${id}/nik`, { nik: j.realNik }, { headers, onRetry: (s) => count(`correction retried after ${s}`) });
+      const fix = await callPolitely(
+        'POST',
+        `${t.intake}/v1/registrations/${id}/nik`,
+        { nik: j.realNik },
+        { headers, onRetry: (s) => count(`correction retried after ${s}`) },
+      );
       if (fix.status !== 202) return fail(j, 'nik_verified', `CORRECTION_${fix.status}_${fix.body?.code ?? ''}`);
       j.corrected = true;
     }
@@ -193,7 +216,13 @@ export async function funnel(ctx: ScenarioContext): Promise<ScenarioOutcome> {
     // nik.verified.v1 reaches the enrollment service on its own consumer: right after the status
     // event it may not have arrived yet (403 NOT_ELIGIBLE). An app would retry shortly; so do we.
     const enrolled = await untilSettled(
-      () => callPolitely('POST', `${t.enrollment}/v1/enrollments`, { registrationId: id, batchId }, { headers, onRetry: (s) => count(`enrollment retried after ${s}`) }),
+      () =>
+        callPolitely(
+          'POST',
+          `${t.enrollment}/v1/enrollments`,
+          { registrationId: id, batchId },
+          { headers, onRetry: (s) => count(`enrollment retried after ${s}`) },
+        ),
       'ENROLLMENT_NOT_ELIGIBLE',
       'enrollment retried: not eligible yet',
     );
@@ -202,7 +231,9 @@ export async function funnel(ctx: ScenarioContext): Promise<ScenarioOutcome> {
   }
 
   const pending: Promise<void>[] = [];
-  process.stderr.write(`funnel: ${o.people} people at ${o.ratePerSec}/s, ${journeys.filter((j) => j.typedNik !== j.realNik).length} with a NIK typo, batch ${batchId} (run ${ctx.runId})\n`);
+  process.stderr.write(
+    `funnel: ${o.people} people at ${o.ratePerSec}/s, ${journeys.filter((j) => j.typedNik !== j.realNik).length} with a NIK typo, batch ${batchId} (run ${ctx.runId})\n`,
+  );
   let registration: OpenModelResult;
   try {
     registration = await runOpenModel({
@@ -217,12 +248,29 @@ export async function funnel(ctx: ScenarioContext): Promise<ScenarioOutcome> {
           path: '/v1/registrations',
           method: 'POST',
           headers: { 'content-type': 'application/json', 'x-forwarded-for': clientAddress(j.seed) },
-          body: JSON.stringify({ fullName: j.fullName, nik: j.typedNik, email: j.email, phone: `0813${String(j.seed % 100_000_000).padStart(8, '0')}`, birthDate: j.birthDate }),
+          body: JSON.stringify({
+            fullName: j.fullName,
+            nik: j.typedNik,
+            email: j.email,
+            phone: `0813${String(j.seed % 100_000_000).padStart(8, '0')}`,
+            birthDate: j.birthDate,
+          }),
         };
       },
       onResponse: (i, status, body) => {
         const j = journeys[i] as Journey;
-        if (status !== 202) return fail(j, 'registered', `${status} ${(() => { try { return JSON.parse(body).code; } catch { return ''; } })()}`.trim());
+        if (status !== 202)
+          return fail(
+            j,
+            'registered',
+            `${status} ${(() => {
+              try {
+                return JSON.parse(body).code;
+              } catch {
+                return '';
+              }
+            })()}`.trim(),
+          );
         j.registrationId = JSON.parse(body).registrationId;
         j.at.registered = since();
         j.scheduledMs = (i * 1000) / o.ratePerSec;
@@ -241,7 +289,11 @@ export async function funnel(ctx: ScenarioContext): Promise<ScenarioOutcome> {
     await follower.stop();
   }
   const elapsedSec = Math.ceil(since() / 1000);
-  const registryAfter = (await call('GET', `${t.registry}/_sim/stats`, undefined, registryAuth)).body as { overQuota?: number; requests?: number; maxInOneSecond?: number };
+  const registryAfter = (await call('GET', `${t.registry}/_sim/stats`, undefined, registryAuth)).body as {
+    overQuota?: number;
+    requests?: number;
+    maxInOneSecond?: number;
+  };
   const overQuota = (registryAfter.overQuota ?? 0) - (registryBefore.overQuota ?? 0);
   const mailsPerSecondMax = maxInWindow(mailbox.receivedAt, 1000);
 
@@ -253,7 +305,15 @@ export async function funnel(ctx: ScenarioContext): Promise<ScenarioOutcome> {
       .map((j) => (j.at[s] as number) - (i === 0 ? (j.scheduledMs ?? 0) : (j.at[STAGES[i - 1] as Stage] as number)))
       .sort((a, b) => a - b);
     const q = (p: number) => (times.length ? Math.round(times[Math.min(times.length - 1, Math.floor(p * times.length))] as number) : 0);
-    return { stage: s, entered: prev, passed: reached(s), conversion: pct(reached(s), prev), p50Ms: q(0.5), p95Ms: q(0.95), maxMs: times.length ? Math.round(times[times.length - 1] as number) : 0 };
+    return {
+      stage: s,
+      entered: prev,
+      passed: reached(s),
+      conversion: pct(reached(s), prev),
+      p50Ms: q(0.5),
+      p95Ms: q(0.95),
+      maxMs: times.length ? Math.round(times[times.length - 1] as number) : 0,
+    };
   });
   const lastArrival = Math.max(0, ...journeys.map((j) => j.at.registered ?? 0));
   const drains = (
@@ -274,9 +334,16 @@ export async function funnel(ctx: ScenarioContext): Promise<ScenarioOutcome> {
   const enrolledCount = reached('enrolled');
   const corrected = journeys.filter((j) => j.corrected).length;
   const breaches: string[] = [];
-  if (enrolledCount !== o.people) breaches.push(`${o.people - enrolledCount} of ${o.people} people did not get through the funnel (all are real and eligible): ${Object.entries(refusals).map(([k, v]) => `${k} ×${v}`).join('; ')}`);
+  if (enrolledCount !== o.people)
+    breaches.push(
+      `${o.people - enrolledCount} of ${o.people} people did not get through the funnel (all are real and eligible): ${Object.entries(refusals)
+        .map(([k, v]) => `${k} ×${v}`)
+        .join('; ')}`,
+    );
   if (overQuota > 0) breaches.push(`the population registry answered ${overQuota} requests with "over quota": we exceeded its quota`);
-  const server5xx = Object.entries(registration.statusCounts).filter(([k]) => k.startsWith('5')).reduce((a, [, v]) => a + v, 0);
+  const server5xx = Object.entries(registration.statusCounts)
+    .filter(([k]) => k.startsWith('5'))
+    .reduce((a, [, v]) => a + v, 0);
   if (server5xx > 0) breaches.push(`${server5xx} registration answers were 5xx`);
 
   const markdown = [
@@ -305,14 +372,28 @@ export async function funnel(ctx: ScenarioContext): Promise<ScenarioOutcome> {
     `Population registry: ${(registryAfter.requests ?? 0) - (registryBefore.requests ?? 0)} requests during the run, ${overQuota} over its quota, busiest second ${registryAfter.maxInOneSecond ?? '?'} (since the stand-in started).`,
     `Mail provider (MailDev): ${mailbox.receivedAt.length} codes read; most mails received in one second: ${mailsPerSecondMax}.`,
     '',
-    Object.keys(refusals).length ? `Refusals and retries: ${Object.entries(refusals).map(([k, v]) => `${k} ×${v}`).join('; ')}.` : 'No refusals, no retries.',
+    Object.keys(refusals).length
+      ? `Refusals and retries: ${Object.entries(refusals)
+          .map(([k, v]) => `${k} ×${v}`)
+          .join('; ')}.`
+      : 'No refusals, no retries.',
     '',
     '## Registration load',
     '',
     openModelMarkdown(registration),
   ].join('\n');
   return {
-    data: { options: o, batchId, stages: stageRows, drains: drains.map(({ points: _points, ...d }) => d), registry: { overQuota, before: registryBefore, after: registryAfter }, mailsPerSecondMax, refusals, registration, breaches },
+    data: {
+      options: o,
+      batchId,
+      stages: stageRows,
+      drains: drains.map(({ points: _points, ...d }) => d),
+      registry: { overQuota, before: registryBefore, after: registryAfter },
+      mailsPerSecondMax,
+      refusals,
+      registration,
+      breaches,
+    },
     markdown,
     breaches,
     html: {

@@ -70,7 +70,8 @@ export async function ratio(ctx: ScenarioContext): Promise<ScenarioOutcome> {
     );
     const ratioValue = intakeResult.okPerSec > 0 ? Math.round((bareResult.okPerSec / intakeResult.okPerSec) * 10) / 10 : null;
     const bad = intakeResult.total ? (intakeResult.non2xx + intakeResult.errors) / intakeResult.total : 1;
-    const breaches = bad > ctx.slo.maxErrorRate ? [`intake answered ${(bad * 100).toFixed(2)} % non-2xx or errors: its req/s is not a clean capacity figure`] : [];
+    const breaches =
+      bad > ctx.slo.maxErrorRate ? [`intake answered ${(bad * 100).toFixed(2)} % non-2xx or errors: its req/s is not a clean capacity figure`] : [];
     const markdown = [
       `# Ratio — bare Fastify vs intake POST, ${new Date().toISOString()}`,
       '',
@@ -91,7 +92,9 @@ export async function ratio(ctx: ScenarioContext): Promise<ScenarioOutcome> {
         `intake ${intakeResult.serverCpuCores ?? 'n/a'}, autocannon ${intakeResult.loadCpuCores}. A side near 1.0 was the limit.`,
       '',
       breaches.length ? breaches.map((b) => `- ${b}`).join('\n') : '',
-      `Intake status codes: ${Object.entries(intakeResult.statusCounts).map(([k, v]) => `${k}: ${v}`).join(', ')}.`,
+      `Intake status codes: ${Object.entries(intakeResult.statusCounts)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(', ')}.`,
       '',
     ].join('\n');
     return { data: { scenario: 'ratio', runId: ctx.runId, pinned, bare: bareResult, intake: intakeResult, ratio: ratioValue, breaches }, markdown, breaches };

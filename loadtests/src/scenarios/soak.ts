@@ -103,11 +103,21 @@ export async function soak(ctx: ScenarioContext): Promise<ScenarioOutcome> {
     const html = {
       title: `Soak: ${rate}/s for ${durationSec} s`,
       scenario: 'soak',
-      summary: [['run', ctx.runId], ['target', sut.target], ['p50 / p99 / max (ms)', `${run.latencyMs.p50} / ${run.latencyMs.p99} / ${run.latencyMs.max}`], ...drift] as Array<[string, string | number]>,
+      summary: [
+        ['run', ctx.runId],
+        ['target', sut.target],
+        ['p50 / p99 / max (ms)', `${run.latencyMs.p50} / ${run.latencyMs.p99} / ${run.latencyMs.max}`],
+        ...drift,
+      ] as Array<[string, string | number]>,
       thresholds: thresholdRows(ctx.slo, run, auditResult),
       timeline: run.timeline,
       statusCounts: run.statusCounts,
     };
-    return { html, data: { scenario: 'soak', runId: ctx.runId, target: sut.target, rate, durationSec, slo: ctx.slo, breaches, run, memory: samples, audit: auditResult }, markdown, breaches };
+    return {
+      html,
+      data: { scenario: 'soak', runId: ctx.runId, target: sut.target, rate, durationSec, slo: ctx.slo, breaches, run, memory: samples, audit: auditResult },
+      markdown,
+      breaches,
+    };
   });
 }

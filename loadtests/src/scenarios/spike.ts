@@ -45,11 +45,7 @@ export async function spike(ctx: ScenarioContext): Promise<ScenarioOutcome> {
     const projectorCores = projectorCpu();
     const driverCores = driverCpu();
     const auditResult = await auditIfAsked(ctx, sut, startOffsets, outcomes);
-    const breaches = [
-      ...leadInBreaches(leadIn),
-      ...loadBreaches(ctx.slo, run),
-      ...(auditResult ? auditBreaches(ctx.slo, auditResult) : []),
-    ];
+    const breaches = [...leadInBreaches(leadIn), ...loadBreaches(ctx.slo, run), ...(auditResult ? auditBreaches(ctx.slo, auditResult) : [])];
     const intakeCpu = intakeMetrics.process_cpu_seconds_total;
     const markdown = [
       `# Spike — ${run.startedAt}`,
@@ -66,10 +62,18 @@ export async function spike(ctx: ScenarioContext): Promise<ScenarioOutcome> {
       '',
       openModelMarkdown(run),
       '',
-      `Refusals by code: ${Object.entries(measuredRefusals(outcomes, leadIn)).map(([k, v]) => `${k}: ${v}`).join(', ') || 'none'}.`,
-      intakeCpu === undefined ? '' : `Intake API process CPU over the run: ${intakeCpu} s (${(intakeCpu / (run.elapsedMs / 1000)).toFixed(2)} cores on average).`,
+      `Refusals by code: ${
+        Object.entries(measuredRefusals(outcomes, leadIn))
+          .map(([k, v]) => `${k}: ${v}`)
+          .join(', ') || 'none'
+      }.`,
+      intakeCpu === undefined
+        ? ''
+        : `Intake API process CPU over the run: ${intakeCpu} s (${(intakeCpu / (run.elapsedMs / 1000)).toFixed(2)} cores on average).`,
       projectorCores === undefined ? '' : `Projector process: ${projectorCores} cores on average over the run.`,
-      driverCores === undefined ? '' : `Load generator (this process): ${driverCores} cores on average over the run — taken from the same cores when it runs on the server's machine.`,
+      driverCores === undefined
+        ? ''
+        : `Load generator (this process): ${driverCores} cores on average over the run — taken from the same cores when it runs on the server's machine.`,
       '',
       '## No-loss audit',
       '',
@@ -98,12 +102,33 @@ export async function spike(ctx: ScenarioContext): Promise<ScenarioOutcome> {
         ['lead-in (not counted)', leadIn ? `${leadIn.scheduled} at ${leadIn.ratePerSec}/s, ${leadIn.accepted} accepted` : 'none'],
         ['p50 / p99 / max (ms)', `${run.latencyMs.p50} / ${run.latencyMs.p99} / ${run.latencyMs.max}`],
         ...(run.machine ? [['machine CPU busy / steal (cores, average)', machineCell(run.machine)] as [string, string]] : []),
-        ...(auditResult ? [['accepted / in PostgreSQL / on Kafka', `${auditResult.accepted} / ${auditResult.inPostgres} / ${auditResult.onKafka}`] as [string, string]] : []),
+        ...(auditResult
+          ? [['accepted / in PostgreSQL / on Kafka', `${auditResult.accepted} / ${auditResult.inPostgres} / ${auditResult.onKafka}`] as [string, string]]
+          : []),
       ] as Array<[string, string | number]>,
       thresholds: thresholdRows(ctx.slo, run, auditResult),
       timeline: run.timeline,
       statusCounts: run.statusCounts,
     };
-    return { html, data: { scenario: 'spike', runId: ctx.runId, target: sut.target, rate, count, leadIn, slo: ctx.slo, breaches, run, refusalCodes: measuredRefusals(outcomes, leadIn), audit: auditResult, intakeMetrics, projectorCores }, markdown, breaches };
+    return {
+      html,
+      data: {
+        scenario: 'spike',
+        runId: ctx.runId,
+        target: sut.target,
+        rate,
+        count,
+        leadIn,
+        slo: ctx.slo,
+        breaches,
+        run,
+        refusalCodes: measuredRefusals(outcomes, leadIn),
+        audit: auditResult,
+        intakeMetrics,
+        projectorCores,
+      },
+      markdown,
+      breaches,
+    };
   });
 }

@@ -79,8 +79,23 @@ export function eventBuilder(source: string): EventBuilder {
     message(contract, data, opts) {
       const subject = (data as { registrationId: string }).registrationId;
       const id = opts?.id ?? newId();
-      const envelope = { specversion: '1.0', id, source, type: contract.type, subject, time: new Date().toISOString(), datacontenttype: 'application/json', data };
-      return { topic: contract.topic, key: subject, value: JSON.stringify(contract.schema.parse(envelope)), headers: { 'content-type': CLOUDEVENTS_CONTENT_TYPE }, id };
+      const envelope = {
+        specversion: '1.0',
+        id,
+        source,
+        type: contract.type,
+        subject,
+        time: new Date().toISOString(),
+        datacontenttype: 'application/json',
+        data,
+      };
+      return {
+        topic: contract.topic,
+        key: subject,
+        value: JSON.stringify(contract.schema.parse(envelope)),
+        headers: { 'content-type': CLOUDEVENTS_CONTENT_TYPE },
+        id,
+      };
     },
   };
 }

@@ -26,8 +26,14 @@ export const FIELD_MESSAGES: Record<string, Messages> = {
     id: 'Angka ke-7 sampai ke-12 NIK bukan tanggal lahir yang valid (DDMMYY, perempuan +40 pada tanggal).',
     en: 'NIK digits 7–12 are not a valid birth date (DDMMYY, +40 on the day for women).',
   },
-  NIK_BIRTH_DATE_MISMATCH: { id: 'Tanggal lahir pada NIK tidak sama dengan tanggal lahir yang diisi.', en: 'The birth date in the NIK does not match the birth date given.' },
+  NIK_BIRTH_DATE_MISMATCH: {
+    id: 'Tanggal lahir pada NIK tidak sama dengan tanggal lahir yang diisi.',
+    en: 'The birth date in the NIK does not match the birth date given.',
+  },
   NIK_AGE_OUT_OF_RANGE: { id: 'Usia menurut NIK di luar rentang yang diizinkan.', en: 'The age given by the NIK is outside the allowed range.' },
   NIK_SERIAL_ZERO: { id: 'Nomor urut NIK (4 angka terakhir) tidak boleh 0000.', en: 'The NIK serial (last 4 digits) cannot be 0000.' },
-  KK_NUMBER_INVALID: { id: 'Nomor KK harus 16 angka dengan kode provinsi yang berlaku.', en: 'The family card number must be 16 digits with a valid province code.' },
+  KK_NUMBER_INVALID: {
+    id: 'Nomor KK harus 16 angka dengan kode provinsi yang berlaku.',
+    en: 'The family card number must be 16 digits with a valid province code.',
+  },
 };

@@ -19,7 +19,7 @@ describe('checkNikMatchesBirthDate', () => {
     expect(checkNikMatchesBirthDate('3204110609970001', birthDate)).toEqual([{ code: 'NIK_BIRTH_DATE_MISMATCH' }]);
   });
 
-  it('removes 40 from a woman\'s day before comparing', () => {
+  it("removes 40 from a woman's day before comparing", () => {
     expect(checkNikMatchesBirthDate('3276055708900002', '1990-08-17')).toEqual([]);
     expect(checkNikMatchesBirthDate('3276055708900002', '1990-08-16')).toEqual([{ code: 'NIK_BIRTH_DATE_MISMATCH' }]);
   });

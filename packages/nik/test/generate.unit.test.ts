@@ -1,4 +1,15 @@
-import { ageOn, checkNikMatchesBirthDate, generateNik, generateValidPerson, parseNik, PRAKERJA_AGE_RANGE, PROVINCES, serialTypo, typoVariant, typoVariants } from '../src';
+import {
+  ageOn,
+  checkNikMatchesBirthDate,
+  generateNik,
+  generateValidPerson,
+  parseNik,
+  PRAKERJA_AGE_RANGE,
+  PROVINCES,
+  serialTypo,
+  typoVariant,
+  typoVariants,
+} from '../src';
 import type { GenerateNikInput } from '../src';
 
 const TODAY = new Date('2026-11-30T00:00:00Z');
@@ -6,9 +17,15 @@ const PRAKERJA = { today: TODAY, ...PRAKERJA_AGE_RANGE };
 
 describe('generateNik', () => {
   it('encodes the published examples', () => {
-    expect(generateNik({ provinceCode: '32', regencyCode: '04', districtCode: '11', sex: 'male', birthDate: '1997-09-06', serial: 1 })).toBe('3204110609970001');
-    expect(generateNik({ provinceCode: '32', regencyCode: '76', districtCode: '05', sex: 'female', birthDate: '1990-08-17', serial: 2 })).toBe('3276055708900002');
-    expect(generateNik({ provinceCode: '33', regencyCode: '29', districtCode: '09', sex: 'male', birthDate: '1978-03-10', serial: 12 })).toBe('3329091003780012');
+    expect(generateNik({ provinceCode: '32', regencyCode: '04', districtCode: '11', sex: 'male', birthDate: '1997-09-06', serial: 1 })).toBe(
+      '3204110609970001',
+    );
+    expect(generateNik({ provinceCode: '32', regencyCode: '76', districtCode: '05', sex: 'female', birthDate: '1990-08-17', serial: 2 })).toBe(
+      '3276055708900002',
+    );
+    expect(generateNik({ provinceCode: '33', regencyCode: '29', districtCode: '09', sex: 'male', birthDate: '1978-03-10', serial: 12 })).toBe(
+      '3329091003780012',
+    );
   });
 
   it('defaults to Jawa Barat, regency 01, kecamatan 01', () => {

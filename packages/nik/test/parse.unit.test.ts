@@ -11,13 +11,97 @@ function issuesOf(result: ParseNikResult): NikIssueCode[] {
 describe('parseNik', () => {
   describe('reads the published examples', () => {
     it.each([
-      ['3204110609970001', { provinceCode: '32', provinceName: 'Jawa Barat', regencyCode: '04', isCity: false, districtCode: '11', sex: 'male', birthDate: '1997-09-06', serial: '0001' }],
-      ['3276055708900002', { provinceCode: '32', provinceName: 'Jawa Barat', regencyCode: '76', isCity: true, districtCode: '05', sex: 'female', birthDate: '1990-08-17', serial: '0002' }],
-      ['3515155202000005', { provinceCode: '35', provinceName: 'Jawa Timur', regencyCode: '15', isCity: false, districtCode: '15', sex: 'female', birthDate: '2000-02-12', serial: '0005' }],
-      ['3273000101010001', { provinceCode: '32', provinceName: 'Jawa Barat', regencyCode: '73', isCity: true, districtCode: '00', sex: 'male', birthDate: '2001-01-01', serial: '0001' }],
-      ['3273007101010001', { provinceCode: '32', provinceName: 'Jawa Barat', regencyCode: '73', isCity: true, districtCode: '00', sex: 'female', birthDate: '2001-01-31', serial: '0001' }],
-      ['3329091003780012', { provinceCode: '33', provinceName: 'Jawa Tengah', regencyCode: '29', isCity: false, districtCode: '09', sex: 'male', birthDate: '1978-03-10', serial: '0012' }],
-      ['3602041211870001', { provinceCode: '36', provinceName: 'Banten', regencyCode: '02', isCity: false, districtCode: '04', sex: 'male', birthDate: '1987-11-12', serial: '0001' }],
+      [
+        '3204110609970001',
+        {
+          provinceCode: '32',
+          provinceName: 'Jawa Barat',
+          regencyCode: '04',
+          isCity: false,
+          districtCode: '11',
+          sex: 'male',
+          birthDate: '1997-09-06',
+          serial: '0001',
+        },
+      ],
+      [
+        '3276055708900002',
+        {
+          provinceCode: '32',
+          provinceName: 'Jawa Barat',
+          regencyCode: '76',
+          isCity: true,
+          districtCode: '05',
+          sex: 'female',
+          birthDate: '1990-08-17',
+          serial: '0002',
+        },
+      ],
+      [
+        '3515155202000005',
+        {
+          provinceCode: '35',
+          provinceName: 'Jawa Timur',
+          regencyCode: '15',
+          isCity: false,
+          districtCode: '15',
+          sex: 'female',
+          birthDate: '2000-02-12',
+          serial: '0005',
+        },
+      ],
+      [
+        '3273000101010001',
+        {
+          provinceCode: '32',
+          provinceName: 'Jawa Barat',
+          regencyCode: '73',
+          isCity: true,
+          districtCode: '00',
+          sex: 'male',
+          birthDate: '2001-01-01',
+          serial: '0001',
+        },
+      ],
+      [
+        '3273007101010001',
+        {
+          provinceCode: '32',
+          provinceName: 'Jawa Barat',
+          regencyCode: '73',
+          isCity: true,
+          districtCode: '00',
+          sex: 'female',
+          birthDate: '2001-01-31',
+          serial: '0001',
+        },
+      ],
+      [
+        '3329091003780012',
+        {
+          provinceCode: '33',
+          provinceName: 'Jawa Tengah',
+          regencyCode: '29',
+          isCity: false,
+          districtCode: '09',
+          sex: 'male',
+          birthDate: '1978-03-10',
+          serial: '0012',
+        },
+      ],
+      [
+        '3602041211870001',
+        {
+          provinceCode: '36',
+          provinceName: 'Banten',
+          regencyCode: '02',
+          isCity: false,
+          districtCode: '04',
+          sex: 'male',
+          birthDate: '1987-11-12',
+          serial: '0001',
+        },
+      ],
     ])('%s', (nik, expected) => {
       expect(parseNik(nik, PRAKERJA)).toEqual({ ok: true, value: { nik, ...expected } });
     });
@@ -42,10 +126,7 @@ describe('parseNik', () => {
     });
 
     it('of a non-leap year outside the age window is both an invalid date and out of range', () => {
-      expect(issuesOf(parseNik('3204112902010001', { today: TODAY, minAge: 30, maxAge: 40 }))).toEqual([
-        'NIK_BIRTH_DATE_INVALID',
-        'NIK_AGE_OUT_OF_RANGE',
-      ]);
+      expect(issuesOf(parseNik('3204112902010001', { today: TODAY, minAge: 30, maxAge: 40 }))).toEqual(['NIK_BIRTH_DATE_INVALID', 'NIK_AGE_OUT_OF_RANGE']);
     });
 
     it('of year 00 when neither century fits the window is only out of range (2000-02-29 exists)', () => {
@@ -70,13 +151,13 @@ describe('parseNik', () => {
       ['day 00', '000997'],
       ['day 32', '320997'],
       ['day 40', '400997'],
-      ['day 72 (a woman\'s 32)', '720997'],
+      ["day 72 (a woman's 32)", '720997'],
       ['day 99', '990997'],
       ['month 00', '060097'],
       ['month 13', '061397'],
       ['31 April', '310497'],
       ['30 February', '300297'],
-      ['a woman\'s 30 February', '700297'],
+      ["a woman's 30 February", '700297'],
     ])('%s as NIK_BIRTH_DATE_INVALID', (_label, ddmmyy) => {
       expect(issuesOf(parseNik(`320411${ddmmyy}0001`, PRAKERJA))).toEqual(['NIK_BIRTH_DATE_INVALID']);
     });

@@ -28,11 +28,16 @@ describe('NIK properties', () => {
   it('parseNik reads back every field generateNik wrote', () => {
     const input = fc.record({
       provinceCode: fc.constantFrom(...Object.keys(PROVINCES)),
-      regencyCode: fc.integer({ min: 1, max: 99 }).filter((n) => n !== 70).map((n) => String(n).padStart(2, '0')),
+      regencyCode: fc
+        .integer({ min: 1, max: 99 })
+        .filter((n) => n !== 70)
+        .map((n) => String(n).padStart(2, '0')),
       districtCode: fc.integer({ min: 0, max: 99 }).map((n) => String(n).padStart(2, '0')),
       sex: fc.constantFrom('male' as const, 'female' as const),
       // Ages 0–98 on TODAY: under a 100-year window, so the century is unambiguous.
-      birthDate: fc.integer({ min: Date.UTC(1927, 11, 1) / MS_PER_DAY, max: TODAY.getTime() / MS_PER_DAY }).map((n) => new Date(n * MS_PER_DAY).toISOString().slice(0, 10)),
+      birthDate: fc
+        .integer({ min: Date.UTC(1927, 11, 1) / MS_PER_DAY, max: TODAY.getTime() / MS_PER_DAY })
+        .map((n) => new Date(n * MS_PER_DAY).toISOString().slice(0, 10)),
       serial: fc.integer({ min: 1, max: 9999 }),
     });
     fc.assert(

@@ -34,12 +34,22 @@ async function main(): Promise<number> {
     process.stderr.write(`--since must be an ISO time\n${USAGE}\n`);
     return 2;
   }
-  const filter: DeadLetterFilter = { ...(values.group ? { consumerGroup: values.group } : {}), ...(values.topic ? { originalTopic: values.topic } : {}), ...(since ? { since } : {}) };
+  const filter: DeadLetterFilter = {
+    ...(values.group ? { consumerGroup: values.group } : {}),
+    ...(values.topic ? { originalTopic: values.topic } : {}),
+    ...(since ? { since } : {}),
+  };
   const brokers = (process.env.KAFKA_BROKERS ?? 'localhost:9092').split(',').map((b) => b.trim());
   const letters = await listDeadLetters(brokers, filter);
   if (command === 'list') {
     if (values.json) {
-      process.stdout.write(`${JSON.stringify(letters.map(({ value: _value, ...rest }) => rest), null, 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify(
+          letters.map(({ value: _value, ...rest }) => rest),
+          null,
+          2,
+        )}\n`,
+      );
     } else {
       for (const d of letters) {
         process.stdout.write(`${d.deadLetteredAt}  ${d.consumerGroup}  ${d.originalTopic}:${d.partition}:${d.offset}  ${d.reason.slice(0, 120)}\n`);

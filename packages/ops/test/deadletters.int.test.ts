@@ -22,7 +22,10 @@ describe('dead letters: list and replay (real Kafka)', () => {
     const startedAt = new Date(Date.now() - 1_000);
     // Dead-lettered the way every service does it.
     const deadLetter = deadLetterTo(producer, group);
-    await deadLetter({ topic, partition: 1, offset: '41', key: 'reg-1', value: '{"broken":true}', headers: {} }, 'pii.email is sealed with a key this service does not hold');
+    await deadLetter(
+      { topic, partition: 1, offset: '41', key: 'reg-1', value: '{"broken":true}', headers: {} },
+      'pii.email is sealed with a key this service does not hold',
+    );
     await deadLetter({ topic, partition: 0, offset: '7', key: null, value: 'not json', headers: {} }, 'Unexpected token');
 
     // From a moment before the test: read from that timestamp, not the whole (possibly long-lived) topic.

@@ -24,37 +24,84 @@ export function loadConfig<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEn
 
 const port = z.coerce.number().int().min(0).max(65535);
 const url = (protocols: string[]) =>
-  z.string().refine((v) => {
-    try {
-      return protocols.includes(new URL(v).protocol);
-    } catch {
-      return false;
-    }
-  }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+  z.string().refine(
+    (v) => {
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    },
+    `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
+  );
 
 /** Environment keys every service shares, grouped by prefix. Services extend this object. */
 export const baseEnv = {
-  NODE_ENV: z.enum(['development', 'test', 'production']).default('development').describe('Kind of deployment (validated, but no service behaves differently on it today).'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('Lowest level of the log lines written (JSON on stdout).'),
+  NODE_ENV: z
+    .enum(['development', 'test', 'production'])
+    .default('development')
+    .describe('Kind of deployment (validated, but no service behaves differently on it today).'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info')
+    .describe('Lowest level of the log lines written (JSON on stdout).'),
   HTTP_HOST: z.string().min(1).default('127.0.0.1').describe('Address the HTTP server listens on (0.0.0.0 in containers).'),
   HTTP_PORT: port.describe('TCP port the HTTP server listens on (0: any free port).'),
-  HTTP_BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(16 * 1024).describe('Largest request body accepted, in bytes; a larger one is answered 413.'),
-  HTTP_SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).default(0).describe('Milliseconds the service keeps answering (readiness 503) after a stop signal, so balancers drain it.'),
-  HTTP_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000).describe('Milliseconds the close after the drain may take before the process exits anyway.'),
-  DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://root@127.0.0.1:5432/test').describe('PostgreSQL connection URL (postgres:// or postgresql://).'),
+  HTTP_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(16 * 1024)
+    .describe('Largest request body accepted, in bytes; a larger one is answered 413.'),
+  HTTP_SHUTDOWN_DRAIN_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .describe('Milliseconds the service keeps answering (readiness 503) after a stop signal, so balancers drain it.'),
+  HTTP_SHUTDOWN_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(10_000)
+    .describe('Milliseconds the close after the drain may take before the process exits anyway.'),
+  DATABASE_URL: url(['postgres:', 'postgresql:'])
+    .default('postgres://root@127.0.0.1:5432/test')
+    .describe('PostgreSQL connection URL (postgres:// or postgresql://).'),
   PG_POOL_MAX: z.coerce.number().int().positive().default(10).describe('Most PostgreSQL connections in the pool of one process.'),
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379').describe('Redis URL (redis://, or rediss:// for TLS).'),
   REDIS_KEY_PREFIX: z.string().default('gelombang:').describe('Put in front of every Redis key the service writes.'),
-  REDIS_COMMAND_TIMEOUT_MS: z.coerce.number().int().positive().default(100).describe('Milliseconds after which a Redis command fails and the service takes its fallback.'),
+  REDIS_COMMAND_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(100)
+    .describe('Milliseconds after which a Redis command fails and the service takes its fallback.'),
   KAFKA_BROKERS: z
     .string()
     .default('localhost:9092')
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port[,host:port]')).min(1))
     .describe('Kafka bootstrap brokers, host:port[,host:port].'),
   KAFKA_CLIENT_ID: z.string().min(1).optional().describe('Kafka client id (unset: the service name).'),
-  KAFKA_ACK_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000).describe('Milliseconds a publish waits for acks=all before the request is answered 503.'),
-  KAFKA_LINGER_MS: z.coerce.number().int().min(0).max(100).default(5).describe('Milliseconds a publish waits for others to share its produce request (0: only those of the same event-loop turn).'),
+  KAFKA_ACK_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(5_000)
+    .describe('Milliseconds a publish waits for acks=all before the request is answered 503.'),
+  KAFKA_LINGER_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(100)
+    .default(5)
+    .describe('Milliseconds a publish waits for others to share its produce request (0: only those of the same event-loop turn).'),
 } as const;
 
 /** The personal-data keys, for the services that see personal data in the clear. */
@@ -63,7 +110,10 @@ export const piiEnv = {
     .string({ error: 'is required (kid:base64-32-byte-key[,kid:key...])' })
     .transform((v, ctx) => {
       const keys: Record<string, Buffer> = {};
-      for (const part of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+      for (const part of v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)) {
         const [kid, b64] = part.split(':');
         const key = b64 ? Buffer.from(b64, 'base64') : Buffer.alloc(0);
         if (!kid || !/^[A-Za-z0-9_-]{1,32}$/.test(kid) || key.length !== 32) {

@@ -70,7 +70,6 @@ export function markUnlogged(req: FastifyRequest): void {
   (req as unknown as Record<symbol, boolean>)[UNLOGGED] = true;
 }
 
-
 function sendError(reply: FastifyReply, err: AppError, lang: 'id' | 'en') {
   for (const [k, v] of Object.entries(err.details.headers ?? {})) reply.header(k, v);
   return reply.status(err.statusCode).send({
@@ -135,9 +134,7 @@ export function lazyRequestLogger(logger: Logger, bindings: Record<string, unkno
  * error handler that turns everything into a coded answer. Never listens: server.ts does.
  */
 export async function createServer(opts: ServerOptions): Promise<App> {
-  const logger = opts.logStream
-    ? { ...loggerOptions(opts.service, opts.logLevel), stream: opts.logStream }
-    : loggerOptions(opts.service, opts.logLevel);
+  const logger = opts.logStream ? { ...loggerOptions(opts.service, opts.logLevel), stream: opts.logStream } : loggerOptions(opts.service, opts.logLevel);
   const app = Fastify({
     logger,
     bodyLimit: opts.bodyLimit,
@@ -184,7 +181,11 @@ export async function createServer(opts: ServerOptions): Promise<App> {
     // Checked first: building the line (and req.ip, a proxy-chain parse on every read) costs even when it is dropped.
     if (!(req.log as unknown as { isLevelEnabled(l: string): boolean }).isLevelEnabled(level)) return;
     req.log[level](
-      { req: { method: req.method, url: req.routeOptions.url ?? req.url, remoteAddress: req.ip }, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime },
+      {
+        req: { method: req.method, url: req.routeOptions.url ?? req.url, remoteAddress: req.ip },
+        res: { statusCode: reply.statusCode },
+        responseTime: reply.elapsedTime,
+      },
       'request completed',
     );
   });
@@ -204,7 +205,10 @@ export async function createServer(opts: ServerOptions): Promise<App> {
         ...v.params,
         code: v.keyword,
         message: v.message,
-        path: String(v.instancePath ?? '').split('/').slice(1).filter(Boolean),
+        path: String(v.instancePath ?? '')
+          .split('/')
+          .slice(1)
+          .filter(Boolean),
       })) as unknown as z.core.$ZodIssue[];
       return sendError(reply, VALIDATION_FAILED({ errors: toFieldErrors(issues, lang, fieldMessages) }), lang);
     }
@@ -248,10 +252,7 @@ export interface ServiceBuildOptions {
 }
 
 /** createServer with a service's validated configuration: the first line of every buildApp. */
-export function createService(
-  config: ServiceHttpConfig,
-  o: Pick<ServerOptions, 'service' | 'description' | 'fieldMessages' | 'logStream'>,
-): Promise<App> {
+export function createService(config: ServiceHttpConfig, o: Pick<ServerOptions, 'service' | 'description' | 'fieldMessages' | 'logStream'>): Promise<App> {
   return createServer({
     ...o,
     logLevel: config.LOG_LEVEL,

@@ -283,7 +283,13 @@ export async function startConsumer<T>(kafka: Kafka, opts: ConsumerOptions<T>): 
         await Promise.all(poison.map((p) => opts.deadLetter(p.msg, p.reason)));
         const offsets = poison.map((p) => p.msg.offset);
         log.warn(
-          { topic: batch.topic, partition: batch.partition, count: poison.length, offsets: offsets.length <= 10 ? offsets : [offsets[0], '…', offsets[offsets.length - 1]], errName: poison[0]!.errName },
+          {
+            topic: batch.topic,
+            partition: batch.partition,
+            count: poison.length,
+            offsets: offsets.length <= 10 ? offsets : [offsets[0], '…', offsets[offsets.length - 1]],
+            errName: poison[0]!.errName,
+          },
           poison.length === 1 ? 'poison message dead-lettered' : 'poison messages dead-lettered',
         );
       }

@@ -7,9 +7,7 @@ export function counter(registry: Registry, name: string, help: string, labelNam
 }
 
 export function histogram(registry: Registry, name: string, help: string, buckets: number[], labelNames: string[] = []): Histogram<string> {
-  return (
-    (registry.getSingleMetric(name) as Histogram<string>) ?? new Histogram({ name, help, buckets, labelNames, registers: [registry] })
-  );
+  return (registry.getSingleMetric(name) as Histogram<string>) ?? new Histogram({ name, help, buckets, labelNames, registers: [registry] });
 }
 
 export interface GaugeSample {

@@ -38,7 +38,12 @@ export function serve<C extends HttpSettings>(loadConfig: () => C, build: (confi
     const config = loadConfig();
     const app = await build(config);
     onBuilt?.(app, config);
-    await runService(app, { host: config.HTTP_HOST, port: config.HTTP_PORT, drainMs: config.HTTP_SHUTDOWN_DRAIN_MS, timeoutMs: config.HTTP_SHUTDOWN_TIMEOUT_MS });
+    await runService(app, {
+      host: config.HTTP_HOST,
+      port: config.HTTP_PORT,
+      drainMs: config.HTTP_SHUTDOWN_DRAIN_MS,
+      timeoutMs: config.HTTP_SHUTDOWN_TIMEOUT_MS,
+    });
   })().catch((err) => {
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);

@@ -56,7 +56,8 @@ const byPartition = <P extends { partition: number }>(list: P[]) => [...list].so
 
 function lend(admin: Admin): KafkaAdmin {
   return {
-    ends: async (topic) => byPartition((await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, low: BigInt(p.low), high: BigInt(p.high) }))),
+    ends: async (topic) =>
+      byPartition((await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, low: BigInt(p.low), high: BigInt(p.high) }))),
     offsetsAt: async (topic, at) =>
       byPartition((await admin.fetchTopicOffsetsByTimestamp(topic, at.getTime())).map((p) => ({ partition: p.partition, offset: BigInt(p.offset) }))),
     committed: async (groupId, topic) => {
@@ -65,7 +66,11 @@ function lend(admin: Admin): KafkaAdmin {
     },
     createTopics: (topics) =>
       admin.createTopics({
-        topics: topics.map((t) => ({ topic: t.topic, numPartitions: t.partitions, ...(t.replicationFactor ? { replicationFactor: t.replicationFactor } : {}) })),
+        topics: topics.map((t) => ({
+          topic: t.topic,
+          numPartitions: t.partitions,
+          ...(t.replicationFactor ? { replicationFactor: t.replicationFactor } : {}),
+        })),
         waitForLeaders: true,
       }),
     deleteTopics: (topics) => admin.deleteTopics({ topics }),
@@ -136,7 +141,10 @@ export async function readTopic(
   let timer: NodeJS.Timeout | undefined;
   try {
     const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), opts.timeoutMs)));
-    await seekWhenReady(consumer, [...next].map(([partition, offset]) => ({ topic, partition, offset: offset.toString() })));
+    await seekWhenReady(
+      consumer,
+      [...next].map(([partition, offset]) => ({ topic, partition, offset: offset.toString() })),
+    );
     const complete = await Promise.race([done, timedOut]);
     return { read, complete };
   } finally {
@@ -160,9 +168,19 @@ export async function tailTopics(kafka: Kafka, topics: string[], onMessage: (msg
   const groupId = opts.groupId ?? `tail-${randomUUID()}`;
   let joined: () => void = () => undefined;
   const hasJoined = new Promise<void>((resolve) => (joined = resolve));
-  const consumer = await follow(kafka, groupId, topics, false, (batch) => batch.messages.forEach((m) => onMessage(consumedMessage(batch, m))), () => joined());
+  const consumer = await follow(
+    kafka,
+    groupId,
+    topics,
+    false,
+    (batch) => batch.messages.forEach((m) => onMessage(consumedMessage(batch, m))),
+    () => joined(),
+  );
   try {
-    await seekWhenReady(consumer, ends.flatMap(({ topic, partitions }) => partitions.map((p) => ({ topic, partition: p.partition, offset: p.high.toString() }))));
+    await seekWhenReady(
+      consumer,
+      ends.flatMap(({ topic, partitions }) => partitions.map((p) => ({ topic, partition: p.partition, offset: p.high.toString() }))),
+    );
     await hasJoined;
   } catch (e) {
     await consumer.disconnect();
@@ -177,7 +195,14 @@ export async function tailTopics(kafka: Kafka, topics: string[], onMessage: (msg
 }
 
 /** A running group member that commits nothing, to be positioned with `seekWhenReady`. */
-async function follow(kafka: Kafka, groupId: string, topics: string[], fromBeginning: boolean, onBatch: (batch: Batch) => void, onJoin?: () => void): Promise<Consumer> {
+async function follow(
+  kafka: Kafka,
+  groupId: string,
+  topics: string[],
+  fromBeginning: boolean,
+  onBatch: (batch: Batch) => void,
+  onJoin?: () => void,
+): Promise<Consumer> {
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
   if (onJoin) consumer.on(consumer.events.GROUP_JOIN, onJoin);
   try {

@@ -41,8 +41,7 @@ export function toFieldErrors(issues: readonly Issue[], lang: Lang, catalog: Rec
   const seen = new Set<string>();
   const out: FieldError[] = [];
   for (const issue of issues) {
-    const fields =
-      issue.code === 'unrecognized_keys' ? issue.keys.map((k) => [...issue.path, k].join('.')) : [issue.path.join('.') || '(body)'];
+    const fields = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => [...issue.path, k].join('.')) : [issue.path.join('.') || '(body)'];
     const code = codeOf(issue);
     const messages = catalog[code] ?? GENERIC_FIELD_MESSAGES[code] ?? GENERIC_FIELD_MESSAGES.FIELD_INVALID!;
     for (const field of fields) {

@@ -38,7 +38,11 @@ export abstract class PollingWorker {
   private wokenDuringRound = false;
   protected readonly log: FastifyBaseLogger;
 
-  protected constructor(logger: FastifyBaseLogger, component: string, private readonly idleMs: number) {
+  protected constructor(
+    logger: FastifyBaseLogger,
+    component: string,
+    private readonly idleMs: number,
+  ) {
     this.log = logger.child({ component });
   }
 

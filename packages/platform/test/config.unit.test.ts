@@ -30,9 +30,7 @@ describe('loadConfig', () => {
     expect(caught).toBeInstanceOf(ConfigError);
     const err = caught as ConfigError;
     expect(err.message).toMatch(/^Invalid configuration:/);
-    expect(err.problems.map((p) => p.split(':')[0])).toEqual(
-      expect.arrayContaining(['HTTP_PORT', 'DATABASE_URL', 'KAFKA_BROKERS.0', 'PII_KEYS']),
-    );
+    expect(err.problems.map((p) => p.split(':')[0])).toEqual(expect.arrayContaining(['HTTP_PORT', 'DATABASE_URL', 'KAFKA_BROKERS.0', 'PII_KEYS']));
     expect(err.message).toContain('postgres://');
     expect(err.message).not.toContain(secret);
   });

@@ -184,7 +184,12 @@ describe('request loggers', () => {
     const generated = parsed.find((l) => l.msg === 'first' && l.n === '4');
     expect(generated.reqId).toMatch(/^[0-9a-f-]{36}$/);
     // The completion line of each request carries its id too.
-    expect(parsed.filter((l) => l.msg === 'request completed').map((l) => l.reqId).sort()).toEqual([generated.reqId, 'req-1', 'req-2', 'req-3'].sort());
+    expect(
+      parsed
+        .filter((l) => l.msg === 'request completed')
+        .map((l) => l.reqId)
+        .sort(),
+    ).toEqual([generated.reqId, 'req-1', 'req-2', 'req-3'].sort());
     expect(lines.join('')).not.toContain('3204110609970001');
   });
 });

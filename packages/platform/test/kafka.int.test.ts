@@ -7,7 +7,6 @@ import { createKafka, EventProducer, startConsumer, type ConsumedMessage, type R
 const brokers = (process.env.KAFKA_BROKERS ?? 'localhost:9092').split(',');
 const logger = pino({ level: 'silent' });
 
-
 describe('EventProducer and startConsumer on the real broker', () => {
   const kafka = createKafka({ brokers, clientId: 'platform-test', logger });
   const topic = `test.platform-${randomUUID()}.v1`;

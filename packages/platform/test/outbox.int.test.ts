@@ -48,9 +48,23 @@ describe('transactional outbox (real PostgreSQL and Kafka)', () => {
 
   it('publishes what a committed transaction enqueued, in order per key, and nothing a rolled-back one did', async () => {
     const keys = Array.from({ length: 20 }, () => randomUUID());
-    await inTransaction((c) => enqueueEvents(c, keys.map((key) => ({ topic, key, value: JSON.stringify({ key, n: 'rolled-back' }) }))), false);
+    await inTransaction(
+      (c) =>
+        enqueueEvents(
+          c,
+          keys.map((key) => ({ topic, key, value: JSON.stringify({ key, n: 'rolled-back' }) })),
+        ),
+      false,
+    );
     for (const n of [1, 2, 3]) {
-      await inTransaction((c) => enqueueEvents(c, keys.map((key) => ({ topic, key, value: JSON.stringify({ key, n }) }))), true);
+      await inTransaction(
+        (c) =>
+          enqueueEvents(
+            c,
+            keys.map((key) => ({ topic, key, value: JSON.stringify({ key, n }) })),
+          ),
+        true,
+      );
     }
     await drain([new OutboxRelay(pool, producer, { logger, batchSize: 7, idleMs: 20 })], 60);
 
@@ -64,9 +78,24 @@ describe('transactional outbox (real PostgreSQL and Kafka)', () => {
   it('with two relays on one table (two replicas), SKIP LOCKED gives each row to one of them: every event once', async () => {
     tap.messages.length = 0;
     const ids = Array.from({ length: 200 }, () => randomUUID());
-    await inTransaction((c) => enqueueEvents(c, ids.map((key) => ({ topic, key, value: JSON.stringify({ key }) }))), true);
-    await drain([1, 2].map(() => new OutboxRelay(pool, producer, { logger, batchSize: 9, idleMs: 5 })), 200);
-    expect(tap.events<{ key: string }>(topic).map((e) => e.key).sort()).toEqual([...ids].sort());
+    await inTransaction(
+      (c) =>
+        enqueueEvents(
+          c,
+          ids.map((key) => ({ topic, key, value: JSON.stringify({ key }) })),
+        ),
+      true,
+    );
+    await drain(
+      [1, 2].map(() => new OutboxRelay(pool, producer, { logger, batchSize: 9, idleMs: 5 })),
+      200,
+    );
+    expect(
+      tap
+        .events<{ key: string }>(topic)
+        .map((e) => e.key)
+        .sort(),
+    ).toEqual([...ids].sort());
   });
 
   it('keeps the rows when Kafka does not acknowledge, and publishes them once it does', async () => {

@@ -108,7 +108,12 @@ describe('platform plugins on the real PostgreSQL, Redis and Kafka', () => {
       await app.close();
       expect(closed).toEqual(['consumer', 'worker', 'worker resources', 'relay', 'producer', 'redis', 'postgres']);
       const [sent] = await tap.waitFor(topic, { key: registrationId });
-      expect(sent).toMatchObject({ type: 'id.gelombang.test.pinged.v1', subject: registrationId, source: 'urn:gelombang:plugins-test', data: { registrationId, n: 1 } });
+      expect(sent).toMatchObject({
+        type: 'id.gelombang.test.pinged.v1',
+        subject: registrationId,
+        source: 'urn:gelombang:plugins-test',
+        data: { registrationId, n: 1 },
+      });
       expect(tap.messages.find((m) => m.key === registrationId)?.headers['content-type']).toBe('application/cloudevents+json');
     } finally {
       await tap.stop();

@@ -45,7 +45,7 @@ describe('Redis command deadline (real Redis)', () => {
     await expect(getThroughAStall(client, `${prefix}k`, 300)).resolves.toBe('v');
   });
 
-  it('(why: ioredis\'s own commandTimeout calls the same answer a timeout)', async () => {
+  it("(why: ioredis's own commandTimeout calls the same answer a timeout)", async () => {
     const stock = await open(new Redis(REDIS_URL, { commandTimeout: 50, maxRetriesPerRequest: 0 }));
     await stock.set(`${prefix}k2`, 'v');
     await expect(getThroughAStall(stock, `${prefix}k2`, 300)).rejects.toThrow('Command timed out');

@@ -7,7 +7,6 @@ import { readTopic, tailTopics, withKafkaAdmin } from '../src/topics';
 const brokers = (process.env.KAFKA_BROKERS ?? 'localhost:9092').split(',');
 const logger = pino({ level: 'silent' });
 
-
 describe('topics: admin, reading and tailing with plain values (real Kafka)', () => {
   const kafka = createKafka({ brokers, clientId: 'platform-topics-test', logger });
   // An independent client, to check what the module did.
@@ -64,7 +63,9 @@ describe('topics: admin, reading and tailing with plain values (real Kafka)', ()
       expect(ends.map((p) => p.partition)).toEqual([0, 1, 2]);
       expect(ends.reduce((n, p) => n + p.high, 0n)).toBe(5n);
       const raw = await admin.fetchTopicOffsets(topic);
-      expect(ends).toEqual([...raw].sort((x, y) => x.partition - y.partition).map((p) => ({ partition: p.partition, low: BigInt(p.low), high: BigInt(p.high) })));
+      expect(ends).toEqual(
+        [...raw].sort((x, y) => x.partition - y.partition).map((p) => ({ partition: p.partition, low: BigInt(p.low), high: BigInt(p.high) })),
+      );
     });
 
     it('finds the first offset at or after an instant, and the end where nothing is that late', async () => {
@@ -108,7 +109,11 @@ describe('topics: admin, reading and tailing with plain values (real Kafka)', ()
         // It commits right after handling a batch: give that a moment.
         const deadline = Date.now() + 10_000;
         let committed = await withKafkaAdmin(kafka, (a) => a.committed(groupId, topic));
-        while (JSON.stringify(committed, (_k, v) => (typeof v === 'bigint' ? String(v) : v)) !== JSON.stringify(expected, (_k, v) => (typeof v === 'bigint' ? String(v) : v)) && Date.now() < deadline) {
+        while (
+          JSON.stringify(committed, (_k, v) => (typeof v === 'bigint' ? String(v) : v)) !==
+            JSON.stringify(expected, (_k, v) => (typeof v === 'bigint' ? String(v) : v)) &&
+          Date.now() < deadline
+        ) {
           await new Promise((r) => setTimeout(r, 100));
           committed = await withKafkaAdmin(kafka, (a) => a.committed(groupId, topic));
         }
@@ -138,7 +143,15 @@ describe('topics: admin, reading and tailing with plain values (real Kafka)', ()
 
       expect(result).toEqual({ read: 31, complete: true });
       expect(got.map((m) => [m.key, m.value]).sort()).toEqual([...sent.map((m) => [m.key, m.value]), [null, 'no key']].sort());
-      for (const m of got) expect(m).toEqual({ topic, partition: expect.any(Number), offset: expect.any(String), key: m.key, value: m.value, headers: m.key ? { 'x-test': m.value } : {} });
+      for (const m of got)
+        expect(m).toEqual({
+          topic,
+          partition: expect.any(Number),
+          offset: expect.any(String),
+          key: m.key,
+          value: m.value,
+          headers: m.key ? { 'x-test': m.value } : {},
+        });
       for (const p of [0, 1, 2]) {
         const offsets = got.filter((m) => m.partition === p).map((m) => Number(m.offset));
         expect(offsets).toEqual(offsets.map((_, i) => i));
@@ -170,7 +183,10 @@ describe('topics: admin, reading and tailing with plain values (real Kafka)', ()
       const topic = await newTopic(1);
       for (let i = 0; i < 10; i++) await publishTo(topic, 'k', `m${i}`);
       const got: string[] = [];
-      expect(await readTopic(kafka, topic, { from: { 0: 3n }, to: { 0: 7n }, timeoutMs: 30_000 }, (m) => void got.push(m.value))).toEqual({ read: 4, complete: true });
+      expect(await readTopic(kafka, topic, { from: { 0: 3n }, to: { 0: 7n }, timeoutMs: 30_000 }, (m) => void got.push(m.value))).toEqual({
+        read: 4,
+        complete: true,
+      });
       expect(got).toEqual(['m3', 'm4', 'm5', 'm6']);
     });
 
@@ -180,7 +196,10 @@ describe('topics: admin, reading and tailing with plain values (real Kafka)', ()
       const got: string[] = [];
       const started = Date.now();
       // Up to an offset not written yet: it cannot complete.
-      expect(await readTopic(kafka, topic, { from: 'start', to: { 0: 10n }, timeoutMs: 2_000 }, (m) => void got.push(m.value))).toEqual({ read: 3, complete: false });
+      expect(await readTopic(kafka, topic, { from: 'start', to: { 0: 10n }, timeoutMs: 2_000 }, (m) => void got.push(m.value))).toEqual({
+        read: 3,
+        complete: false,
+      });
       expect(Date.now() - started).toBeGreaterThanOrEqual(2_000);
       expect(got).toEqual(['m0', 'm1', 'm2']);
     });

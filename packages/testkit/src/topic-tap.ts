@@ -19,7 +19,10 @@ export class TopicTap {
   readonly messages: TappedMessage[] = [];
   private tail: Tail | undefined;
 
-  constructor(private readonly topics: string[], private readonly brokers = KAFKA_BROKERS.split(',')) {}
+  constructor(
+    private readonly topics: string[],
+    private readonly brokers = KAFKA_BROKERS.split(','),
+  ) {}
 
   async start(): Promise<this> {
     const kafka = createKafka({ brokers: this.brokers, clientId: 'topic-tap', logger: pino({ level: 'silent' }) });

@@ -36,7 +36,11 @@ export const MIGRATIONS_DIR = join(__dirname, '..', 'migrations');
  * Without Redis no mail goes out (workers/mail-sender.ts says why). Never listens (server.ts does).
  */
 export async function buildApp(config: EmailConfig, opts: BuildOptions = {}): Promise<App> {
-  const app = await createService(config, { service: 'email', description: 'Gelombang email verification: codes by mail within the provider quota, confirm, hand over to the NIK check', logStream: opts.logStream });
+  const app = await createService(config, {
+    service: 'email',
+    description: 'Gelombang email verification: codes by mail within the provider quota, confirm, hand over to the NIK check',
+    logStream: opts.logStream,
+  });
   await app.register(postgresPlugin, { config, migrationsDir: MIGRATIONS_DIR });
   await app.register(redisPlugin, { config, whenDown: 'no mail goes out until it is' });
   await app.register(kafkaPlugin, { config });
@@ -56,7 +60,12 @@ export async function buildApp(config: EmailConfig, opts: BuildOptions = {}): Pr
   // Only a replica that mails opens the SMTP pool; it closes once the sender's last mails are out.
   let sender: MailSender | undefined;
   if (config.MAIL_SENDER_ENABLED) {
-    const smtp = smtpMailer({ url: config.MAIL_SMTP_URL, from: config.MAIL_FROM, maxConnections: config.MAIL_CONCURRENCY, timeoutMs: config.MAIL_SMTP_TIMEOUT_MS });
+    const smtp = smtpMailer({
+      url: config.MAIL_SMTP_URL,
+      from: config.MAIL_FROM,
+      maxConnections: config.MAIL_CONCURRENCY,
+      timeoutMs: config.MAIL_SMTP_TIMEOUT_MS,
+    });
     const mailer = opts.wrapMailer ? opts.wrapMailer(smtp) : smtp;
     sender = new MailSender({ ...mailSenderSettings(config), repository, bucket, mailer, cipher, hasher, logger: app.log, metrics: m.sender, onEnqueued });
     await app.register(workerPlugin, { name: 'mail-sender', worker: sender, close: () => mailer.close() });

@@ -3,19 +3,33 @@ import { activeKeyIsKnown, baseEnv, loadConfig, piiEnv } from '@gelombang/platfo
 
 const positive = z.coerce.number().positive();
 const positiveInt = z.coerce.number().int().positive();
-const flag = (dflt: 'true' | 'false') => z.enum(['true', 'false']).default(dflt).transform((v) => v === 'true');
+const flag = (dflt: 'true' | 'false') =>
+  z
+    .enum(['true', 'false'])
+    .default(dflt)
+    .transform((v) => v === 'true');
 
 export const emailEnv = z
   .object({
     ...baseEnv,
     ...piiEnv,
     HTTP_PORT: baseEnv.HTTP_PORT.default(3002),
-    HTTP_TRUST_PROXY: z.string().default('false').describe('Whose X-Forwarded-For sets the client IP of the confirm guard: false, true, loopback, or a comma list of proxy addresses/CIDRs.'),
-    PG_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('email').describe("PostgreSQL schema of this service's tables (created by its migrations)."),
+    HTTP_TRUST_PROXY: z
+      .string()
+      .default('false')
+      .describe('Whose X-Forwarded-For sets the client IP of the confirm guard: false, true, loopback, or a comma list of proxy addresses/CIDRs.'),
+    PG_SCHEMA: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]*$/)
+      .default('email')
+      .describe("PostgreSQL schema of this service's tables (created by its migrations)."),
 
     CONSUMER_ENABLED: flag('true').describe('Consume registration.submitted.v1 in this process.'),
     CONSUMER_GROUP: z.string().min(1).default('email-verification').describe('Kafka consumer group of the registration.submitted.v1 consumer.'),
-    CONSUMER_START_AT: z.enum(['committed', 'end']).default('committed').describe('Where a new consumer group starts (an existing one resumes): committed reads the topic from its start, end takes only new events.'),
+    CONSUMER_START_AT: z
+      .enum(['committed', 'end'])
+      .default('committed')
+      .describe('Where a new consumer group starts (an existing one resumes): committed reads the topic from its start, end takes only new events.'),
 
     MAIL_SMTP_URL: z
       .string()
@@ -40,14 +54,20 @@ export const emailEnv = z
       .int()
       .min(0)
       .default(300)
-      .describe('Milliseconds of refill held back from the burst for the spread of delivery times: the bucket holds MAIL_QUOTA_BURST − MAIL_QUOTA_PER_SEC × this ÷ 1000 (at least 1).'),
+      .describe(
+        'Milliseconds of refill held back from the burst for the spread of delivery times: the bucket holds MAIL_QUOTA_BURST − MAIL_QUOTA_PER_SEC × this ÷ 1000 (at least 1).',
+      ),
     MAIL_SENDER_ENABLED: flag('true').describe('Mail from this process (false: consume and answer, mail nothing, e.g. a replica without SMTP access).'),
     MAIL_BATCH_SIZE: positiveInt.max(1000).default(20).describe('Queued mails claimed per round of the sender.'),
     MAIL_CONCURRENCY: positiveInt.max(100).default(5).describe('Mails in flight at once per process (= pooled SMTP connections).'),
     MAIL_CLAIM_LEASE_SEC: positiveInt.default(120).describe('Seconds after which a claimed mail a crashed sender never finished is mailed again.'),
     MAIL_POLL_MS: positiveInt.default(250).describe('Milliseconds between queue polls when idle (new mails wake the sender of the same process at once).'),
-    MAIL_RETRY_BASE_MS: positiveInt.default(1_000).describe('Milliseconds of the first back-off after an SMTP failure (then up to twice as long per failure, jittered).'),
-    MAIL_RETRY_MAX_MS: positiveInt.default(300_000).describe('Milliseconds the SMTP back-off is capped at (also how long an address sealed with an unknown key waits); at least MAIL_RETRY_BASE_MS.'),
+    MAIL_RETRY_BASE_MS: positiveInt
+      .default(1_000)
+      .describe('Milliseconds of the first back-off after an SMTP failure (then up to twice as long per failure, jittered).'),
+    MAIL_RETRY_MAX_MS: positiveInt
+      .default(300_000)
+      .describe('Milliseconds the SMTP back-off is capped at (also how long an address sealed with an unknown key waits); at least MAIL_RETRY_BASE_MS.'),
     MAIL_SMTP_TIMEOUT_MS: positiveInt.default(15_000).describe('Milliseconds of the SMTP connection, greeting and socket timeouts.'),
 
     EMAIL_CODE_TTL_SEC: positiveInt.default(900).describe('Seconds a verification code stays valid.'),
@@ -57,8 +77,12 @@ export const emailEnv = z
     EMAIL_SENDS_WINDOW_SEC: positiveInt.default(24 * 3600).describe("Seconds of the EMAIL_MAX_SENDS window, opened by the registration's first mail."),
 
     /** Brute-force guard; generous: carrier NAT. */
-    CONFIRM_RATE_LIMIT_BURST: positive.default(30).describe('Token-bucket capacity per client IP on POST /v1/email-verifications/:registrationId/confirm, in requests.'),
-    CONFIRM_RATE_LIMIT_PER_SEC: positive.default(3).describe('Token-bucket refill per client IP on POST /v1/email-verifications/:registrationId/confirm, in requests per second.'),
+    CONFIRM_RATE_LIMIT_BURST: positive
+      .default(30)
+      .describe('Token-bucket capacity per client IP on POST /v1/email-verifications/:registrationId/confirm, in requests.'),
+    CONFIRM_RATE_LIMIT_PER_SEC: positive
+      .default(3)
+      .describe('Token-bucket refill per client IP on POST /v1/email-verifications/:registrationId/confirm, in requests per second.'),
   })
   .refine(activeKeyIsKnown, { path: ['PII_ACTIVE_KEY_ID'], message: 'must name one of the PII_KEYS ids' })
   .refine((c) => c.MAIL_RETRY_BASE_MS <= c.MAIL_RETRY_MAX_MS, { path: ['MAIL_RETRY_MAX_MS'], message: 'must be ≥ MAIL_RETRY_BASE_MS' });

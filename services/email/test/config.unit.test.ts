@@ -29,7 +29,14 @@ describe('email config', () => {
     const secret = 'c2hvcnQta2V5';
     let err: unknown;
     try {
-      loadEmailConfig({ ...keys, PII_KEYS: `k1:${secret}`, MAIL_SMTP_URL: 'http://mail', MAIL_QUOTA_PER_SEC: '0', EMAIL_MAX_ATTEMPTS: 'many', CONSUMER_START_AT: 'beginning' });
+      loadEmailConfig({
+        ...keys,
+        PII_KEYS: `k1:${secret}`,
+        MAIL_SMTP_URL: 'http://mail',
+        MAIL_QUOTA_PER_SEC: '0',
+        EMAIL_MAX_ATTEMPTS: 'many',
+        CONSUMER_START_AT: 'beginning',
+      });
     } catch (e) {
       err = e;
     }

@@ -76,10 +76,14 @@ describe('email verification (real Kafka, PostgreSQL, Redis, MailDev)', () => {
     return { id: e.data.registrationId, p };
   }
   async function mails(address: string, count = 1): Promise<MailDevEmail[]> {
-    return waitFor(async () => {
-      const found = await maildev.emailsTo(address);
-      return found.length >= count ? found : undefined;
-    }, 20_000, `${count} mail(s)`);
+    return waitFor(
+      async () => {
+        const found = await maildev.emailsTo(address);
+        return found.length >= count ? found : undefined;
+      },
+      20_000,
+      `${count} mail(s)`,
+    );
   }
   async function latestCode(address: string, count = 1): Promise<string> {
     const found = await mails(address, count);
@@ -92,10 +96,14 @@ describe('email verification (real Kafka, PostgreSQL, Redis, MailDev)', () => {
     app.inject({ method: 'POST', url: `/v1/email-verifications/${id}/confirm`, payload: { code }, headers });
   const resend = (id: string) => app.inject({ method: 'POST', url: `/v1/email-verifications/${id}/resend` });
   const sentState = async (id: string) =>
-    waitFor<{ status: 'sent'; emailMasked: string; sentAt: string; expiresAt: string; attemptsLeft: number; resendAvailableAt: string }>(async () => {
-      const r = await get(id);
-      return r.statusCode === 200 && r.json().status === 'sent' ? r.json() : undefined;
-    }, 20_000, 'status sent');
+    waitFor<{ status: 'sent'; emailMasked: string; sentAt: string; expiresAt: string; attemptsLeft: number; resendAvailableAt: string }>(
+      async () => {
+        const r = await get(id);
+        return r.statusCode === 200 && r.json().status === 'sent' ? r.json() : undefined;
+      },
+      20_000,
+      'status sent',
+    );
   /** Once the new code's mail is out, the superseded code (if it differs) is wrong and the new one confirms. */
   const onlyNewCodeConfirms = async (id: string, superseded: string, fresh: string) => {
     await sentState(id);
@@ -132,7 +140,13 @@ describe('email verification (real Kafka, PostgreSQL, Redis, MailDev)', () => {
     });
     expect(Date.parse(view.expiresAt) - Date.parse(view.sentAt)).toBe(900_000);
     const [requested] = await tap.waitFor(EMAIL_VERIFICATION_REQUESTED_V1, { key: id });
-    expect(emailVerificationRequestedV1.parse(requested).data).toEqual({ registrationId: id, emailMasked: view.emailMasked, sendCount: 1, sentAt: view.sentAt, expiresAt: view.expiresAt });
+    expect(emailVerificationRequestedV1.parse(requested).data).toEqual({
+      registrationId: id,
+      emailMasked: view.emailMasked,
+      sendCount: 1,
+      sentAt: view.sentAt,
+      expiresAt: view.expiresAt,
+    });
     expect(JSON.stringify(requested)).not.toContain(p.email);
 
     const ok = await confirm(id, code);
@@ -155,9 +169,12 @@ describe('email verification (real Kafka, PostgreSQL, Redis, MailDev)', () => {
     for (const v of [p.nik, p.email, p.fullName, p.birthDate]) expect(JSON.stringify(tap.messages.filter((m) => m.key === id))).not.toContain(v);
     // Exactly once each: the confirm replay wrote nothing.
     await new Promise((r) => setTimeout(r, 300));
-    expect(tap.messages.filter((m) => m.key === id).map((m) => m.topic).sort()).toEqual(
-      [EMAIL_VERIFICATION_REQUESTED_V1, EMAIL_VERIFIED_V1, NIK_VERIFICATION_REQUESTED_V1, REGISTRATION_STATUS_CHANGED_V1].sort(),
-    );
+    expect(
+      tap.messages
+        .filter((m) => m.key === id)
+        .map((m) => m.topic)
+        .sort(),
+    ).toEqual([EMAIL_VERIFICATION_REQUESTED_V1, EMAIL_VERIFIED_V1, NIK_VERIFICATION_REQUESTED_V1, REGISTRATION_STATUS_CHANGED_V1].sort());
 
     const late = await resend(id);
     expect([late.statusCode, late.json().code]).toEqual([409, 'EMAIL_ALREADY_VERIFIED']);
@@ -305,23 +322,33 @@ describe('email verification (real Kafka, PostgreSQL, Redis, MailDev)', () => {
   it('mails nothing for a second registration with an address already held, nor for a replayed event', async () => {
     const first = await register();
     await latestCode(first.p.email);
-    const before = { dup: await metric(app, 'email_duplicates_skipped_total'), replay: await metric(app, 'email_submissions_consumed_total', 'outcome="replay"') };
+    const before = {
+      dup: await metric(app, 'email_duplicates_skipped_total'),
+      replay: await metric(app, 'email_submissions_consumed_total', 'outcome="replay"'),
+    };
 
     const dup = submittedEvent(t.cipher, person({ email: first.p.email.toUpperCase() }));
     const original = submittedEvent(t.cipher, first.p, first.id);
     await publisher.publish(dup, original);
     await waitFor(async () => ((await metric(app, 'email_duplicates_skipped_total')) > before.dup ? true : undefined), 10_000, 'duplicate counted');
-    await waitFor(async () => ((await metric(app, 'email_submissions_consumed_total', 'outcome="replay"')) > before.replay ? true : undefined), 10_000, 'replay counted');
+    await waitFor(
+      async () => ((await metric(app, 'email_submissions_consumed_total', 'outcome="replay"')) > before.replay ? true : undefined),
+      10_000,
+      'replay counted',
+    );
     expect((await get(dup.data.registrationId)).statusCode).toBe(404);
     await new Promise((r) => setTimeout(r, 500));
     expect(await maildev.emailsTo(first.p.email)).toHaveLength(1);
-    const rows = await db.query(`SELECT registration_id, send_count FROM ${t.schema}.verifications WHERE registration_id = ANY($1::uuid[])`, [[first.id, dup.data.registrationId]]);
+    const rows = await db.query(`SELECT registration_id, send_count FROM ${t.schema}.verifications WHERE registration_id = ANY($1::uuid[])`, [
+      [first.id, dup.data.registrationId],
+    ]);
     expect(rows.rows).toEqual([{ registration_id: first.id, send_count: 1 }]);
   });
 
   it('limits confirms per client IP with a token bucket (429 RATE_LIMITED with Retry-After)', async () => {
     const id = randomUUID();
-    const from = (n: number) => app.inject({ method: 'POST', url: `/v1/email-verifications/${id}/confirm`, payload: { code: '000000' }, remoteAddress: `10.${n}.0.1` });
+    const from = (n: number) =>
+      app.inject({ method: 'POST', url: `/v1/email-verifications/${id}/confirm`, payload: { code: '000000' }, remoteAddress: `10.${n}.0.1` });
     const ip = Math.floor(Math.random() * 200);
     for (let i = 0; i < 30; i++) expect((await from(ip)).statusCode).toBe(404);
     const limited = await from(ip);
@@ -338,12 +365,17 @@ describe('email verification (real Kafka, PostgreSQL, Redis, MailDev)', () => {
     for (const v of [p.email, p.nik, p.fullName, p.birthDate]) expect(text).not.toContain(v);
     const doc = (await app.inject({ method: 'GET', url: '/docs/openapi.json' })).json();
     expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(['/v1/email-verifications/{registrationId}', '/v1/email-verifications/{registrationId}/confirm', '/v1/email-verifications/{registrationId}/resend']),
+      expect.arrayContaining([
+        '/v1/email-verifications/{registrationId}',
+        '/v1/email-verifications/{registrationId}/confirm',
+        '/v1/email-verifications/{registrationId}/resend',
+      ]),
     );
     const ready = await app.inject({ method: 'GET', url: '/health/ready' });
     expect(ready.json()).toEqual({ status: 'ok', checks: { postgres: 'ok', kafka: 'ok', outbox: 'ok', 'mail-sender': 'ok', consumers: 'ok' } });
     const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
-    for (const name of ['email_mails_sent_total', 'email_confirms_total', 'email_mail_backlog', 'email_duplicates_skipped_total']) expect(metrics).toContain(name);
+    for (const name of ['email_mails_sent_total', 'email_confirms_total', 'email_mail_backlog', 'email_duplicates_skipped_total'])
+      expect(metrics).toContain(name);
   });
 
   it('never wrote an address, code, NIK or name to a log line', () => {

@@ -97,15 +97,22 @@ describe('the mail provider quota, across a restart and two replicas (real Kafka
 
     // 3. Two replicas on the same schema and Redis bucket finish the rest.
     await Promise.all([start({ CONSUMER_ENABLED: 'false' }), start({ CONSUMER_ENABLED: 'false' })]);
-    const all = await waitFor(async () => {
-      const m = await maildev.emails();
-      return ours(m).length >= COUNT ? m : undefined;
-    }, 30_000, `${COUNT} mails`);
+    const all = await waitFor(
+      async () => {
+        const m = await maildev.emails();
+        return ours(m).length >= COUNT ? m : undefined;
+      },
+      30_000,
+      `${COUNT} mails`,
+    );
     await new Promise((r) => setTimeout(r, 500));
     const final = await maildev.emails();
     expect(ours(final)).toHaveLength(COUNT);
     for (const p of people) expect(final.filter((m) => m.to.some((to) => to.address === p.email))).toHaveLength(1);
-    const counts = await db.query(`SELECT send_count, count(*)::int AS n FROM ${t.schema}.verifications WHERE registration_id = ANY($1::uuid[]) GROUP BY send_count`, [ids]);
+    const counts = await db.query(
+      `SELECT send_count, count(*)::int AS n FROM ${t.schema}.verifications WHERE registration_id = ANY($1::uuid[]) GROUP BY send_count`,
+      [ids],
+    );
     expect(counts.rows).toEqual([{ send_count: 1, n: COUNT }]);
 
     // Every mail MailDev received went through the one bucket, so all of them count.
@@ -117,17 +124,25 @@ describe('the mail provider quota, across a restart and two replicas (real Kafka
     // 4. The codes live EMAIL_CODE_TTL_SEC (2 s here): the first mail's code is long dead → 410.
     const mail = final.find((m) => m.to.some((to) => to.address === people[0]!.email))!;
     const app = apps[apps.length - 1]!;
-    await waitFor(async () => {
-      const v = (await app.inject({ method: 'GET', url: `/v1/email-verifications/${first}` })).json();
-      return Date.parse(v.expiresAt) < Date.now() ? true : undefined;
-    }, 5_000, 'expiry');
+    await waitFor(
+      async () => {
+        const v = (await app.inject({ method: 'GET', url: `/v1/email-verifications/${first}` })).json();
+        return Date.parse(v.expiresAt) < Date.now() ? true : undefined;
+      },
+      5_000,
+      'expiry',
+    );
     const late = await app.inject({ method: 'POST', url: `/v1/email-verifications/${first}/confirm`, payload: { code: codeOf(mail.subject) } });
     expect([late.statusCode, late.json().code]).toEqual([410, 'EMAIL_CODE_EXPIRED']);
     expect((await app.inject({ method: 'POST', url: `/v1/email-verifications/${first}/resend` })).statusCode).toBe(202);
-    const resent = await waitFor(async () => {
-      const m = await maildev.emailsTo(people[0]!.email);
-      return m.length === 2 ? m[1] : undefined;
-    }, 10_000, 'the new mail');
+    const resent = await waitFor(
+      async () => {
+        const m = await maildev.emailsTo(people[0]!.email);
+        return m.length === 2 ? m[1] : undefined;
+      },
+      10_000,
+      'the new mail',
+    );
     const ok = await app.inject({ method: 'POST', url: `/v1/email-verifications/${first}/confirm`, payload: { code: codeOf(resent!.subject) } });
     expect(ok.statusCode).toBe(200);
   });

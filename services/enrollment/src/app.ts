@@ -33,7 +33,11 @@ export const MIGRATIONS_DIR = join(__dirname, '..', 'migrations');
  * enrollment events out through the outbox). Never listens (server.ts does).
  */
 export async function buildApp(config: EnrollmentConfig, opts: BuildOptions = {}): Promise<App> {
-  const app = await createService(config, { service: 'enrollment', description: 'Gelombang batch enrollment: training batches with quotas, one active batch per person', logStream: opts.logStream });
+  const app = await createService(config, {
+    service: 'enrollment',
+    description: 'Gelombang batch enrollment: training batches with quotas, one active batch per person',
+    logStream: opts.logStream,
+  });
   await app.register(postgresPlugin, { config, migrationsDir: MIGRATIONS_DIR });
   await app.register(redisPlugin, { config, whenDown: 'every attempt goes to PostgreSQL' });
   await app.register(kafkaPlugin, { config });
@@ -57,7 +61,8 @@ export async function buildApp(config: EnrollmentConfig, opts: BuildOptions = {}
       batch: (batchId) => batches.definition(batchId),
       person: (registrationId) => enrollments.personState(registrationId),
       flags,
-      admit: (batchId) => bucket.take([{ key: flags.admissionKey(batchId), capacity: config.RATE_LIMIT_BATCH_BURST, ratePerSec: config.RATE_LIMIT_BATCH_PER_SEC }]),
+      admit: (batchId) =>
+        bucket.take([{ key: flags.admissionKey(batchId), capacity: config.RATE_LIMIT_BATCH_BURST, ratePerSec: config.RATE_LIMIT_BATCH_PER_SEC }]),
       enroll: async (input) => {
         const result = await enrollments.enroll(input);
         if (result.kind === 'enrolled') app.outbox.wake();

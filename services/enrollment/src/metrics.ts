@@ -12,7 +12,12 @@ export function enrollmentMetrics(registry: Registry, batches: BatchesRepository
     ['batch_id'],
   );
   return {
-    outcomes: counter(registry, 'enrollment_requests_total', 'Enrollment answers by outcome (enrolled, replayed, withdrawn, or an error code) and where a refusal was decided', ['outcome', 'answered_by']),
+    outcomes: counter(
+      registry,
+      'enrollment_requests_total',
+      'Enrollment answers by outcome (enrolled, replayed, withdrawn, or an error code) and where a refusal was decided',
+      ['outcome', 'answered_by'],
+    ),
     fallback: counter(registry, 'enrollment_redis_fallback_total', 'Decisions taken without Redis', ['use']),
     eligible: counter(registry, 'enrollment_eligibility_stored_total', 'nik.verified.v1 events that created or moved an eligibility row'),
     published: counter(registry, 'enrollment_outbox_published_total', 'Outbox rows published to Kafka'),

@@ -13,7 +13,13 @@ describe('phaseAt', () => {
 });
 
 describe('sameDefinition', () => {
-  const def = { batchId: 'gelombang-31', name: 'Gelombang 31', quota: 200_000, opensAt: new Date('2026-12-01T02:00:00Z'), closesAt: new Date('2026-12-03T02:00:00Z') };
+  const def = {
+    batchId: 'gelombang-31',
+    name: 'Gelombang 31',
+    quota: 200_000,
+    opensAt: new Date('2026-12-01T02:00:00Z'),
+    closesAt: new Date('2026-12-03T02:00:00Z'),
+  };
   it('is true for the same instants written with another offset, false when any value differs', () => {
     expect(sameDefinition(def, { ...def, opensAt: new Date('2026-12-01T09:00:00+07:00') })).toBe(true);
     for (const change of [{ name: 'Gelombang 32' }, { quota: 199_999 }, { closesAt: new Date('2026-12-03T02:00:01Z') }]) {

@@ -4,14 +4,27 @@ import { loadEnrollmentConfig } from '../src/config';
 describe('enrollment configuration', () => {
   it('has working defaults once ADMIN_TOKEN is given', () => {
     const c = loadEnrollmentConfig({ ADMIN_TOKEN: 'a-token-of-16-chars' });
-    expect(c).toMatchObject({ HTTP_PORT: 3004, PG_SCHEMA: 'enrollment', CONSUMER_GROUP: 'enrollment', CONSUMER_START_AT: 'committed', CONSUMER_ENABLED: true, FULL_FLAG_TTL_SEC: 30 });
+    expect(c).toMatchObject({
+      HTTP_PORT: 3004,
+      PG_SCHEMA: 'enrollment',
+      CONSUMER_GROUP: 'enrollment',
+      CONSUMER_START_AT: 'committed',
+      CONSUMER_ENABLED: true,
+      FULL_FLAG_TTL_SEC: 30,
+    });
   });
 
   it('refuses a missing or short ADMIN_TOKEN and bad numbers, naming each key and echoing no value', () => {
     const secret = 'short-secret';
     let error: unknown;
     try {
-      loadEnrollmentConfig({ ADMIN_TOKEN: secret, RATE_LIMIT_BATCH_PER_SEC: '0', FULL_FLAG_TTL_SEC: 'soon', CONSUMER_START_AT: 'beginning', PG_SCHEMA: 'Robert; DROP' });
+      loadEnrollmentConfig({
+        ADMIN_TOKEN: secret,
+        RATE_LIMIT_BATCH_PER_SEC: '0',
+        FULL_FLAG_TTL_SEC: 'soon',
+        CONSUMER_START_AT: 'beginning',
+        PG_SCHEMA: 'Robert; DROP',
+      });
     } catch (e) {
       error = e;
     }

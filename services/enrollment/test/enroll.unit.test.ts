@@ -6,7 +6,13 @@ import { enroll, type EnrollOutcome, type EnrollPorts } from '../src/domain/enro
 const summary = (o: EnrollOutcome) => (o.kind === 'refused' ? { kind: o.kind, code: o.error.code, answeredBy: o.answeredBy } : o);
 
 const NOW = new Date('2026-12-01T03:00:00Z');
-const batch = { batchId: 'gelombang-31', name: 'Gelombang 31', quota: 2, opensAt: new Date('2026-12-01T02:00:00Z'), closesAt: new Date('2026-12-02T02:00:00Z') };
+const batch = {
+  batchId: 'gelombang-31',
+  name: 'Gelombang 31',
+  quota: 2,
+  opensAt: new Date('2026-12-01T02:00:00Z'),
+  closesAt: new Date('2026-12-02T02:00:00Z'),
+};
 const REG = '0190a0b0-0000-7000-8000-000000000001';
 const seat = (over: Partial<Enrollment> = {}): Enrollment => ({
   enrollmentId: '0190a0b0-0000-7000-8000-0000000000aa',
@@ -40,7 +46,11 @@ describe('enroll (use case)', () => {
   it('answers a retry of a seat already held with that seat, before the full flag and the bucket', async () => {
     const { p, calls } = ports({ person: [{ eligible: true, nikIndex: 'idx', active: [seat()] }], full: true, allowed: false });
     const out = await enroll(p, REG, batch.batchId);
-    expect(out).toEqual({ kind: 'enrolled', replayed: true, enrollment: { enrollmentId: seat().enrollmentId, registrationId: REG, batchId: batch.batchId, enrolledAt: NOW.toISOString() } });
+    expect(out).toEqual({
+      kind: 'enrolled',
+      replayed: true,
+      enrollment: { enrollmentId: seat().enrollmentId, registrationId: REG, batchId: batch.batchId, enrolledAt: NOW.toISOString() },
+    });
     expect(calls).toEqual(['batch', 'person']);
   });
 
@@ -76,10 +86,19 @@ describe('enroll (use case)', () => {
   });
 
   it('after losing a unique-index race, reads again: its own concurrent twin is a replay, anyone else ALREADY_ENROLLED', async () => {
-    const twin = ports({ person: [{ eligible: true, nikIndex: 'idx', active: [] }, { eligible: true, nikIndex: 'idx', active: [seat()] }], result: { kind: 'taken', by: 'registration' } });
+    const twin = ports({
+      person: [
+        { eligible: true, nikIndex: 'idx', active: [] },
+        { eligible: true, nikIndex: 'idx', active: [seat()] },
+      ],
+      result: { kind: 'taken', by: 'registration' },
+    });
     expect(await enroll(twin.p, REG, batch.batchId)).toMatchObject({ kind: 'enrolled', replayed: true });
     const other = ports({
-      person: [{ eligible: true, nikIndex: 'idx', active: [] }, { eligible: true, nikIndex: 'idx', active: [seat({ registrationId: '0190a0b0-0000-7000-8000-000000000002' })] }],
+      person: [
+        { eligible: true, nikIndex: 'idx', active: [] },
+        { eligible: true, nikIndex: 'idx', active: [seat({ registrationId: '0190a0b0-0000-7000-8000-000000000002' })] },
+      ],
       result: { kind: 'taken', by: 'person' },
     });
     expect(summary(await enroll(other.p, REG, batch.batchId))).toMatchObject({ kind: 'refused', code: 'ENROLLMENT_ALREADY_ENROLLED' });

@@ -61,7 +61,8 @@ describe('enrollment service (real Kafka, PostgreSQL, Redis)', () => {
   });
 
   describe('nik.verified.v1 consumer', () => {
-    const row = (registrationId: string) => db.query(`SELECT * FROM ${t.schema}.eligibility WHERE registration_id = $1`, [registrationId]).then((r) => r.rows[0]);
+    const row = (registrationId: string) =>
+      db.query(`SELECT * FROM ${t.schema}.eligibility WHERE registration_id = $1`, [registrationId]).then((r) => r.rows[0]);
 
     it('stores a verified registration as eligible, with its blind index, province and verification time', async () => {
       const [p] = await eligible(1);
@@ -83,7 +84,13 @@ describe('enrollment service (real Kafka, PostgreSQL, Redis)', () => {
       try {
         const handle = nikVerifiedHandler(new EligibilityRepository(pool), () => undefined);
         const event = (q: Person, attempt: number) =>
-          makeEvent('id.gelombang.nik.verified.v1', 'urn:test', q.registrationId, { registrationId: q.registrationId, attempt, nikIndex: q.nikIndex, provinceCode: '32', verifiedAt: new Date().toISOString() });
+          makeEvent('id.gelombang.nik.verified.v1', 'urn:test', q.registrationId, {
+            registrationId: q.registrationId,
+            attempt,
+            nikIndex: q.nikIndex,
+            provinceCode: '32',
+            verifiedAt: new Date().toISOString(),
+          });
         await handle([event(p, 1)]);
         expect(await row(p.registrationId)).toMatchObject({ attempt: 2, nik_index: corrected.nikIndex });
         const q = person();
@@ -145,9 +152,15 @@ describe('enrollment service (real Kafka, PostgreSQL, Redis)', () => {
     });
 
     it('refuses bad bodies with 400 VALIDATION_FAILED naming every field', async () => {
-      const res = await admin({ batchId: 'Gelombang 31!', name: '', quota: 0, opensAt: 'tomorrow', closesAt: '2026-01-01T00:00:00Z', extra: 1 }, `Bearer ${t.adminToken}`);
+      const res = await admin(
+        { batchId: 'Gelombang 31!', name: '', quota: 0, opensAt: 'tomorrow', closesAt: '2026-01-01T00:00:00Z', extra: 1 },
+        `Bearer ${t.adminToken}`,
+      );
       expect(res.statusCode).toBe(400);
-      const fields = res.json().errors.map((e: { field: string }) => e.field).sort();
+      const fields = res
+        .json()
+        .errors.map((e: { field: string }) => e.field)
+        .sort();
       expect(res.json().code).toBe('VALIDATION_FAILED');
       expect(fields).toEqual(expect.arrayContaining(['batchId', 'name', 'quota', 'opensAt', 'extra']));
       const backwards = await admin(batchBody({ opensAt: '2030-01-02T00:00:00Z', closesAt: '2030-01-01T00:00:00Z' }), `Bearer ${t.adminToken}`);
@@ -159,7 +172,10 @@ describe('enrollment service (real Kafka, PostgreSQL, Redis)', () => {
   describe('GET /v1/batches', () => {
     it('lists open batches only, with seats left; unknown batch is 404', async () => {
       const open = await createBatch(app, t, { quota: 3 });
-      const later = await createBatch(app, t, { opensAt: new Date(Date.now() + 3600_000).toISOString(), closesAt: new Date(Date.now() + 7200_000).toISOString() });
+      const later = await createBatch(app, t, {
+        opensAt: new Date(Date.now() + 3600_000).toISOString(),
+        closesAt: new Date(Date.now() + 7200_000).toISOString(),
+      });
       const list = (await app.inject({ method: 'GET', url: '/v1/batches' })).json().batches as Array<{ batchId: string; seatsLeft: number }>;
       expect(list.find((b) => b.batchId === open)).toMatchObject({ seatsLeft: 3, status: 'open' });
       expect(list.find((b) => b.batchId === later)).toBeUndefined();
@@ -176,7 +192,12 @@ describe('enrollment service (real Kafka, PostgreSQL, Redis)', () => {
       const res = await enroll(p!, batchId);
       expect(res.statusCode).toBe(201);
       const body = res.json();
-      expect(body).toEqual({ enrollmentId: expect.stringMatching(/^[0-9a-f-]{36}$/), registrationId: p!.registrationId, batchId, enrolledAt: expect.any(String) });
+      expect(body).toEqual({
+        enrollmentId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        registrationId: p!.registrationId,
+        batchId,
+        enrolledAt: expect.any(String),
+      });
       expect(res.headers.location).toBe(`/v1/enrollments/${p!.registrationId}`);
       expect(await batchState(db, t.schema, batchId)).toEqual({ enrolled: 1, quota: 5, rows: 1 });
 
@@ -185,7 +206,11 @@ describe('enrollment service (real Kafka, PostgreSQL, Redis)', () => {
       const status = (await tap.waitFor(REGISTRATION_STATUS_CHANGED_V1, { key: p!.registrationId })).map((e) => registrationStatusChangedV1.parse(e));
       expect(status.map((e) => e.data)).toEqual([{ registrationId: p!.registrationId, status: 'enrolled', changedAt: body.enrolledAt }]);
       expect(status[0]!.source).toBe('urn:gelombang:enrollment');
-      await waitFor(async () => ((await db.query(`SELECT count(*)::int AS n FROM ${t.schema}.outbox`)).rows[0].n === 0 ? true : undefined), 10_000, 'outbox drained');
+      await waitFor(
+        async () => ((await db.query(`SELECT count(*)::int AS n FROM ${t.schema}.outbox`)).rows[0].n === 0 ? true : undefined),
+        10_000,
+        'outbox drained',
+      );
 
       const view = await app.inject({ method: 'GET', url: `/v1/enrollments/${p!.registrationId}` });
       expect(view.json()).toEqual({ ...body, status: 'active' });
@@ -209,7 +234,10 @@ describe('enrollment service (real Kafka, PostgreSQL, Redis)', () => {
       expect((await enroll(p!, a)).statusCode).toBe(201);
       const second = await enroll(p!, b, { 'accept-language': 'en' });
       expect(second.statusCode).toBe(409);
-      expect(second.json()).toEqual({ code: 'ENROLLMENT_ALREADY_ENROLLED', message: 'You are already enrolled in another batch. One person may hold one active batch.' });
+      expect(second.json()).toEqual({
+        code: 'ENROLLMENT_ALREADY_ENROLLED',
+        message: 'You are already enrolled in another batch. One person may hold one active batch.',
+      });
       expect((await batchState(db, t.schema, b)).enrolled).toBe(0);
     });
 
@@ -225,16 +253,32 @@ describe('enrollment service (real Kafka, PostgreSQL, Redis)', () => {
       const [p] = await eligible(1);
       const unknown = await enroll(p!, 'gelombang-does-not-exist');
       expect([unknown.statusCode, unknown.json().code]).toEqual([404, 'ENROLLMENT_BATCH_NOT_FOUND']);
-      const soon = await createBatch(app, t, { opensAt: new Date(Date.now() + 3600_000).toISOString(), closesAt: new Date(Date.now() + 7200_000).toISOString() });
+      const soon = await createBatch(app, t, {
+        opensAt: new Date(Date.now() + 3600_000).toISOString(),
+        closesAt: new Date(Date.now() + 7200_000).toISOString(),
+      });
       const early = await enroll(p!, soon);
       expect([early.statusCode, early.json().code]).toEqual([409, 'ENROLLMENT_BATCH_NOT_OPEN']);
-      const past = await createBatch(app, t, { opensAt: new Date(Date.now() - 7200_000).toISOString(), closesAt: new Date(Date.now() - 3600_000).toISOString() });
+      const past = await createBatch(app, t, {
+        opensAt: new Date(Date.now() - 7200_000).toISOString(),
+        closesAt: new Date(Date.now() - 3600_000).toISOString(),
+      });
       const late = await enroll(p!, past);
       expect([late.statusCode, late.json().code]).toEqual([409, 'ENROLLMENT_BATCH_CLOSED']);
       const bad = await app.inject({ method: 'POST', url: '/v1/enrollments', payload: { registrationId: 'nope', batchId: 'X Y' } });
       expect(bad.statusCode).toBe(400);
-      expect(bad.json().errors.map((e: { field: string }) => e.field).sort()).toEqual(['batchId', 'registrationId']);
-      const notJson = await app.inject({ method: 'POST', url: '/v1/enrollments', payload: '{"registrationId":', headers: { 'content-type': 'application/json' } });
+      expect(
+        bad
+          .json()
+          .errors.map((e: { field: string }) => e.field)
+          .sort(),
+      ).toEqual(['batchId', 'registrationId']);
+      const notJson = await app.inject({
+        method: 'POST',
+        url: '/v1/enrollments',
+        payload: '{"registrationId":',
+        headers: { 'content-type': 'application/json' },
+      });
       expect([notJson.statusCode, notJson.json().code]).toEqual([400, 'MALFORMED_JSON']);
       const rows = await db.query(`SELECT count(*)::int AS n FROM ${t.schema}.enrollments WHERE registration_id = $1`, [p!.registrationId]);
       expect(rows.rows[0].n).toBe(0);
@@ -244,10 +288,14 @@ describe('enrollment service (real Kafka, PostgreSQL, Redis)', () => {
       const [p] = await eligible(1);
       const batchId = await createBatch(app, t, { opensAt: new Date(Date.now() + 1_500).toISOString() });
       expect((await enroll(p!, batchId)).json().code).toBe('ENROLLMENT_BATCH_NOT_OPEN');
-      const res = await waitFor(async () => {
-        const r = await enroll(p!, batchId);
-        return r.statusCode === 201 ? r : undefined;
-      }, 10_000, 'the opening');
+      const res = await waitFor(
+        async () => {
+          const r = await enroll(p!, batchId);
+          return r.statusCode === 201 ? r : undefined;
+        },
+        10_000,
+        'the opening',
+      );
       expect(res.json().batchId).toBe(batchId);
     });
   });
@@ -313,7 +361,9 @@ describe('enrollment service (real Kafka, PostgreSQL, Redis)', () => {
       expect(metrics).toMatch(/enrollment_requests_total\{outcome="enrolled",answered_by="postgres",service="enrollment"\} \d+/);
       expect(metrics).toMatch(/enrollment_requests_total\{outcome="ENROLLMENT_NOT_ELIGIBLE",answered_by="postgres",service="enrollment"\} \d+/);
       const spec = (await app.inject({ method: 'GET', url: '/docs/openapi.json' })).json();
-      expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/v1/enrollments', '/v1/enrollments/{registrationId}', '/v1/batches', '/v1/admin/batches']));
+      expect(Object.keys(spec.paths)).toEqual(
+        expect.arrayContaining(['/v1/enrollments', '/v1/enrollments/{registrationId}', '/v1/batches', '/v1/admin/batches']),
+      );
     });
 
     it('wrote no blind index and no admin token to any log line', () => {

@@ -111,7 +111,9 @@ describe('the rush: quotas and one-seat-per-person under concurrency (real Postg
       const answers = await Promise.all(crowd.map((p, i) => post(i % 2 ? baseA : baseC, p, batchId)));
       expect(tally(answers)).toEqual({ '201': 20, '409 ENROLLMENT_BATCH_FULL': 100 });
       expect(await batchState(db, t.schema, batchId)).toEqual({ enrolled: 20, quota: 20, rows: 20 });
-      expect((await blind.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/enrollment_redis_fallback_total\{use="full_flag",service="enrollment"\} [1-9]/);
+      expect((await blind.inject({ method: 'GET', url: '/metrics' })).body).toMatch(
+        /enrollment_redis_fallback_total\{use="full_flag",service="enrollment"\} [1-9]/,
+      );
     } finally {
       await blind.close();
     }
@@ -154,7 +156,9 @@ describe('the rush: quotas and one-seat-per-person under concurrency (real Postg
       await locker.query('ROLLBACK');
       await locker.end();
     }
-    expect((await b.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/enrollment_requests_total\{outcome="ENROLLMENT_BATCH_FULL",answered_by="redis",service="enrollment"\} [1-9]/);
+    expect((await b.inject({ method: 'GET', url: '/metrics' })).body).toMatch(
+      /enrollment_requests_total\{outcome="ENROLLMENT_BATCH_FULL",answered_by="redis",service="enrollment"\} [1-9]/,
+    );
 
     expect((await b.inject({ method: 'DELETE', url: `/v1/enrollments/${p!.registrationId}` })).statusCode).toBe(200);
     expect((await post(baseA, r!, batchId)).status).toBe(201);
@@ -184,7 +188,9 @@ describe('the rush: quotas and one-seat-per-person under concurrency (real Postg
   });
 
   it('admission: past the per-batch bucket answers 429 RATE_LIMITED with Retry-After, while a retry of a seat already taken is still 200', async () => {
-    const slow = await buildTestApp(replicaOf(t, { CONSUMER_ENABLED: 'false', RATE_LIMIT_BATCH_BURST: '2', RATE_LIMIT_BATCH_PER_SEC: '0.01', RATE_LIMIT_RETRY_JITTER_SEC: '0' }));
+    const slow = await buildTestApp(
+      replicaOf(t, { CONSUMER_ENABLED: 'false', RATE_LIMIT_BATCH_BURST: '2', RATE_LIMIT_BATCH_PER_SEC: '0.01', RATE_LIMIT_RETRY_JITTER_SEC: '0' }),
+    );
     try {
       const crowd = people(3);
       await makeEligible(publisher, db, t.schema, crowd);
@@ -216,13 +222,21 @@ describe('the rush: quotas and one-seat-per-person under concurrency (real Postg
       const attempts = regs.flatMap((p) => Array.from({ length: rnd.int(1, 2) }, () => ({ p, batch: rnd.int(0, batches - 1) })));
       return { quotas: Array.from({ length: batches }, () => rnd.int(1, 6)), regs, attempts };
     });
-    await makeEligible(publisher, db, t.schema, rounds.flatMap((r) => r.regs));
+    await makeEligible(
+      publisher,
+      db,
+      t.schema,
+      rounds.flatMap((r) => r.regs),
+    );
 
     for (const round of rounds) {
       const ids = await Promise.all(round.quotas.map((quota) => createBatch(a, t, { quota })));
       const answers = await Promise.all(round.attempts.map(({ p, batch }, i) => post(i % 2 ? baseA : baseB, p, ids[batch]!)));
       const context = { seed, quotas: round.quotas, tally: tally(answers) };
-      for (const x of answers) expect({ ...context, answer: `${x.status} ${x.code ?? ''}` }).toMatchObject({ answer: expect.stringMatching(/^(201|200) $|^409 ENROLLMENT_(BATCH_FULL|ALREADY_ENROLLED)$/) });
+      for (const x of answers)
+        expect({ ...context, answer: `${x.status} ${x.code ?? ''}` }).toMatchObject({
+          answer: expect.stringMatching(/^(201|200) $|^409 ENROLLMENT_(BATCH_FULL|ALREADY_ENROLLED)$/),
+        });
 
       const states = await Promise.all(ids.map((id) => batchState(db, t.schema, id)));
       for (const s of states) {
@@ -234,15 +248,21 @@ describe('the rush: quotas and one-seat-per-person under concurrency (real Postg
         [ids],
       );
       expect({ ...context, most: perPerson.rows[0].most }).toEqual({ ...context, most: 1 });
-      expect({ ...context, created: answers.filter((x) => x.status === 201).length }).toEqual({ ...context, created: states.reduce((n, s) => n + s.enrolled, 0) });
+      expect({ ...context, created: answers.filter((x) => x.status === 201).length }).toEqual({
+        ...context,
+        created: states.reduce((n, s) => n + s.enrolled, 0),
+      });
       // Nobody withdrew, so BATCH_FULL is only ever true: a batch that refused someone as full is full.
       round.attempts.forEach(({ batch }, i) => {
         if (answers[i]!.code === 'ENROLLMENT_BATCH_FULL') expect({ ...context, batch, ...states[batch]! }).toMatchObject({ enrolled: states[batch]!.quota });
       });
       // Every person with a refusal other than BATCH_FULL holds a seat somewhere.
-      const seated = new Set((await db.query(`SELECT nik_index FROM ${t.schema}.enrollments WHERE status = 'active' AND batch_id = ANY($1)`, [ids])).rows.map((r) => r.nik_index));
+      const seated = new Set(
+        (await db.query(`SELECT nik_index FROM ${t.schema}.enrollments WHERE status = 'active' AND batch_id = ANY($1)`, [ids])).rows.map((r) => r.nik_index),
+      );
       round.attempts.forEach(({ p }, i) => {
-        if (answers[i]!.code === 'ENROLLMENT_ALREADY_ENROLLED' || answers[i]!.status === 200) expect({ ...context, seated: seated.has(p.nikIndex) }).toEqual({ ...context, seated: true });
+        if (answers[i]!.code === 'ENROLLMENT_ALREADY_ENROLLED' || answers[i]!.status === 200)
+          expect({ ...context, seated: seated.has(p.nikIndex) }).toEqual({ ...context, seated: true });
       });
     }
   });

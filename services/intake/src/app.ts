@@ -1,7 +1,17 @@
 import { join } from 'node:path';
 import { calendarDateIn } from '@gelombang/nik';
 import { FIELD_MESSAGES } from '@gelombang/contracts';
-import { consumersPlugin, createService, kafkaPlugin, outboxPlugin, PiiCipher, postgresPlugin, redisPlugin, type App, type ServiceBuildOptions } from '@gelombang/platform';
+import {
+  consumersPlugin,
+  createService,
+  kafkaPlugin,
+  outboxPlugin,
+  PiiCipher,
+  postgresPlugin,
+  redisPlugin,
+  type App,
+  type ServiceBuildOptions,
+} from '@gelombang/platform';
 import type { IntakeConfig } from './config';
 import { projectorConsumers } from './consumers/projector';
 import { RegistrationsRepository } from './data-access/registrations-repository';
@@ -24,7 +34,12 @@ export const MIGRATIONS_DIR = join(__dirname, '..', 'migrations');
  * What happens when Redis is down: domain/registration-claims.ts. Never listens (server.ts does).
  */
 export async function buildApp(config: IntakeConfig, opts: BuildOptions = {}): Promise<App> {
-  const app = await createService(config, { service: 'intake', description: 'Gelombang intake: registrations for the Kartu Prakerja surge', fieldMessages: FIELD_MESSAGES, logStream: opts.logStream });
+  const app = await createService(config, {
+    service: 'intake',
+    description: 'Gelombang intake: registrations for the Kartu Prakerja surge',
+    fieldMessages: FIELD_MESSAGES,
+    logStream: opts.logStream,
+  });
   const metrics = intakeMetrics(app.metrics);
   await app.register(postgresPlugin, { config, migrationsDir: MIGRATIONS_DIR });
   await app.register(redisPlugin, { config, whenDown: 'running on fallbacks' });

@@ -8,8 +8,15 @@ export const intakeEnv = z
     ...baseEnv,
     ...piiEnv,
     HTTP_PORT: baseEnv.HTTP_PORT.default(3001),
-    HTTP_TRUST_PROXY: z.string().default('false').describe('Whose X-Forwarded-For sets the client IP: false, true, loopback, or a comma list of proxy addresses/CIDRs.'),
-    PG_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('intake').describe("PostgreSQL schema of this service's tables (created by its migrations)."),
+    HTTP_TRUST_PROXY: z
+      .string()
+      .default('false')
+      .describe('Whose X-Forwarded-For sets the client IP: false, true, loopback, or a comma list of proxy addresses/CIDRs.'),
+    PG_SCHEMA: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]*$/)
+      .default('intake')
+      .describe("PostgreSQL schema of this service's tables (created by its migrations)."),
     INTAKE_MIN_AGE: z.coerce.number().int().min(0).default(18).describe("Youngest applicant accepted, in years (the NIK's birth date against today)."),
     INTAKE_MAX_AGE: z.coerce.number().int().max(150).default(64).describe('Oldest applicant accepted, in years; at least INTAKE_MIN_AGE.'),
     /** Generous: many people share one carrier-NAT address. */
@@ -18,14 +25,39 @@ export const intakeEnv = z
     /** Sized to the measured capacity. */
     RATE_LIMIT_GLOBAL_BURST: positive.default(4000).describe('Token-bucket capacity of the whole service (all replicas, shared in Redis), in requests.'),
     RATE_LIMIT_GLOBAL_PER_SEC: positive.default(2500).describe('Token-bucket refill of the whole service (all replicas), in requests per second.'),
-    IDEMPOTENCY_TTL_SEC: z.coerce.number().int().positive().default(24 * 3600).describe('Seconds a finished Idempotency-Key is remembered.'),
+    IDEMPOTENCY_TTL_SEC: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(24 * 3600)
+      .describe('Seconds a finished Idempotency-Key is remembered.'),
     RETRY_AFTER_SEC: z.coerce.number().int().positive().default(5).describe('Seconds a 503 asks the client to wait (Retry-After).'),
-    INTAKE_MAX_NIK_CORRECTIONS: z.coerce.number().int().min(0).default(2).describe('Times an applicant may correct a NIK the registry rejected (POST /v1/registrations/:id/nik).'),
+    INTAKE_MAX_NIK_CORRECTIONS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .default(2)
+      .describe('Times an applicant may correct a NIK the registry rejected (POST /v1/registrations/:id/nik).'),
     /** Decision 0011. */
-    INTAKE_WARMUP_REQUESTS: z.coerce.number().int().min(0).max(100_000).default(3000).describe('Dry-run registrations sent through the route before listening, so the JIT has compiled it (0: none).'),
-    CONSUMER_ENABLED: z.enum(['true', 'false']).default('true').transform((v) => v === 'true').describe('Run the projector (registration topics into PostgreSQL) in this process.'),
+    INTAKE_WARMUP_REQUESTS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(100_000)
+      .default(3000)
+      .describe('Dry-run registrations sent through the route before listening, so the JIT has compiled it (0: none).'),
+    CONSUMER_ENABLED: z
+      .enum(['true', 'false'])
+      .default('true')
+      .transform((v) => v === 'true')
+      .describe('Run the projector (registration topics into PostgreSQL) in this process.'),
     CONSUMER_GROUP: z.string().min(1).default('intake-projector').describe("The projector's Kafka consumer group (its status consumer adds -status)."),
-    CONSUMER_START_AT: z.enum(['committed', 'end']).default('committed').describe('Where a new consumer group starts (an existing one resumes): committed replays the topics (rebuilds the projection), end takes only new events.'),
+    CONSUMER_START_AT: z
+      .enum(['committed', 'end'])
+      .default('committed')
+      .describe(
+        'Where a new consumer group starts (an existing one resumes): committed replays the topics (rebuilds the projection), end takes only new events.',
+      ),
     /**
      * An isolated run (the load suite's private intake) keeps its events out of the shared topics, where
      * the running cluster's consumers would dead-letter them (sealed with keys they do not hold).

@@ -1,6 +1,5 @@
 import { counter, histogram, type Registry } from '@gelombang/platform';
 
-
 /** The intake's own metrics (README: "/metrics"). */
 export function intakeMetrics(registry: Registry) {
   // Where a registration's time goes on the server, for ops and for the load suite's reports (the

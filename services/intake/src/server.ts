@@ -3,4 +3,7 @@ import { loadIntakeConfig } from './config';
 import { buildApp } from './app';
 
 // Warmed before it listens: a replica started for registration's opening hour meets the surge at full speed.
-serve(() => loadIntakeConfig(), (config) => buildApp(config, { warmUpRequests: config.INTAKE_WARMUP_REQUESTS }));
+serve(
+  () => loadIntakeConfig(),
+  (config) => buildApp(config, { warmUpRequests: config.INTAKE_WARMUP_REQUESTS }),
+);

@@ -49,7 +49,11 @@ export function isDryRun(req: FastifyRequest, dryRun: DryRun | undefined): boole
  * Sends `requests` dry-run registrations (every tenth invalid, so the refusal path warms too), `concurrency`
  * at a time. Returns how many were answered 202 and 4xx, for the boot log.
  */
-export async function warmUp(app: App, dryRun: DryRun, o: { requests: number; today: Date; concurrency?: number }): Promise<{ accepted: number; refused: number; ms: number }> {
+export async function warmUp(
+  app: App,
+  dryRun: DryRun,
+  o: { requests: number; today: Date; concurrency?: number },
+): Promise<{ accepted: number; refused: number; ms: number }> {
   const started = Date.now();
   const concurrency = o.concurrency ?? 16;
   let accepted = 0;
@@ -68,7 +72,12 @@ export async function warmUp(app: App, dryRun: DryRun, o: { requests: number; to
       };
       wave.push(
         app
-          .inject({ method: 'POST', url: '/v1/registrations', headers: { 'content-type': 'application/json', [WARM_UP_HEADER]: dryRun.token }, payload: JSON.stringify(body) })
+          .inject({
+            method: 'POST',
+            url: '/v1/registrations',
+            headers: { 'content-type': 'application/json', [WARM_UP_HEADER]: dryRun.token },
+            payload: JSON.stringify(body),
+          })
           .then((res) => {
             if (res.statusCode === 202) accepted++;
             else refused++;

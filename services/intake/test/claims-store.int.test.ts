@@ -46,7 +46,10 @@ describe('ClaimsStore after Redis lost its data (real Redis)', () => {
     const restored = await store.rebuild(
       pages(
         [{ registrationId: randomUUID(), nikIndex: 'nik-a-0000000000000', emailIndex: 'email-a-00000000000' }],
-        [{ registrationId: randomUUID(), nikIndex: 'nik-b-0000000000000', emailIndex: 'email-b-00000000000' }, { registrationId: randomUUID(), nikIndex: 'nik-c-0000000000000', emailIndex: 'email-c-00000000000' }],
+        [
+          { registrationId: randomUUID(), nikIndex: 'nik-b-0000000000000', emailIndex: 'email-b-00000000000' },
+          { registrationId: randomUUID(), nikIndex: 'nik-c-0000000000000', emailIndex: 'email-c-00000000000' },
+        ],
       ),
     );
     expect(restored).toBe(3);
@@ -60,7 +63,13 @@ describe('ClaimsStore after Redis lost its data (real Redis)', () => {
 
 describe('ClaimsStore.admitAndClaim with any number of admission buckets (real Redis)', () => {
   const { prefix, redis, store } = realRedisStore();
-  const input = (n: string): ClaimInput => ({ nikIndex: `nik-${n}`, emailIndex: `email-${n}`, bodyHash: '', registrationId: randomUUID(), submittedAt: new Date().toISOString() });
+  const input = (n: string): ClaimInput => ({
+    nikIndex: `nik-${n}`,
+    emailIndex: `email-${n}`,
+    bodyHash: '',
+    registrationId: randomUUID(),
+    submittedAt: new Date().toISOString(),
+  });
   const bucket = (name: string, capacity: number) => ({ key: `${prefix}rl:${name}`, capacity, ratePerSec: 0.001 });
 
   it('admits through every bucket it is given, claims only when all admit, and spends none when one refuses', async () => {
@@ -118,7 +127,10 @@ describe('ClaimsStore.complete (real Redis)', () => {
       expect(await redis.ttl(`${prefix}nik:${i.nikIndex}`)).toBe(-1);
       expect(await redis.ttl(`${prefix}email:${i.emailIndex}`)).toBe(-1);
       expect(await redis.exists(`${prefix}uncertain:${i.registrationId}`)).toBe(0);
-      expect(JSON.parse((await redis.get(`${prefix}accepted:${i.registrationId}`))!)).toEqual({ submittedAt: i.submittedAt, emailMasked: `b***${n}@example.id` });
+      expect(JSON.parse((await redis.get(`${prefix}accepted:${i.registrationId}`))!)).toEqual({
+        submittedAt: i.submittedAt,
+        emailMasked: `b***${n}@example.id`,
+      });
       if (i.idempotencyKeyHash) {
         expect(await redis.get(`${prefix}idem:${i.idempotencyKeyHash}`)).toBe(`done|${i.bodyHash}|${i.registrationId}|${i.submittedAt}`);
         expect(await claim({ ...i, registrationId: randomUUID() })).toEqual({
@@ -145,7 +157,13 @@ describe('ClaimsStore.complete (real Redis)', () => {
 
 describe('completion after Kafka acknowledged (real Redis)', () => {
   const { prefix, redis, store } = realRedisStore();
-  const input = (n: string) => ({ nikIndex: `nik-${n}`, emailIndex: `email-${n}`, bodyHash: '', registrationId: randomUUID(), submittedAt: new Date().toISOString() });
+  const input = (n: string) => ({
+    nikIndex: `nik-${n}`,
+    emailIndex: `email-${n}`,
+    bodyHash: '',
+    registrationId: randomUUID(),
+    submittedAt: new Date().toISOString(),
+  });
 
   it('writes the claims of a registration accepted while Redis could not answer, but never over another registration', async () => {
     const lone = input('lone');
@@ -196,7 +214,11 @@ describe('completion after Kafka acknowledged (real Redis)', () => {
   });
 
   it('keeps at most `max`, dropping the oldest', () => {
-    const pending = new PendingCompletions(() => Promise.reject(new Error('down')), () => undefined, 2);
+    const pending = new PendingCompletions(
+      () => Promise.reject(new Error('down')),
+      () => undefined,
+      2,
+    );
     for (const id of ['a', 'b', 'c']) pending.add({ nikIndex: id, emailIndex: id, bodyHash: '', registrationId: id, submittedAt: '' }, '');
     expect(pending.size).toBe(2);
     pending.stop();

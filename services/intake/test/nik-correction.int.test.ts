@@ -35,11 +35,15 @@ async function stageSim() {
       const was = new Map(before.map((p) => [p.partition, Number(p.offset)]));
       const grown = (await admin.fetchTopicOffsets(REGISTRATION_STATUS_CHANGED_V1)).filter((e) => Number(e.offset) > (was.get(e.partition) ?? 0));
       expect(grown.length).toBeGreaterThan(0);
-      await waitFor(async () => {
-        const [committed] = await admin.fetchOffsets({ groupId, topics: [REGISTRATION_STATUS_CHANGED_V1] });
-        const at = new Map(committed!.partitions.map((p) => [p.partition, Number(p.offset)]));
-        return grown.every((e) => (at.get(e.partition) ?? -1) >= Number(e.offset)) || undefined;
-      }, 30_000, `${groupId} caught up`);
+      await waitFor(
+        async () => {
+          const [committed] = await admin.fetchOffsets({ groupId, topics: [REGISTRATION_STATUS_CHANGED_V1] });
+          const at = new Map(committed!.partitions.map((p) => [p.partition, Number(p.offset)]));
+          return grown.every((e) => (at.get(e.partition) ?? -1) >= Number(e.offset)) || undefined;
+        },
+        30_000,
+        `${groupId} caught up`,
+      );
     },
     close: async () => {
       await admin.disconnect();
@@ -69,10 +73,14 @@ describe('POST /v1/registrations/:id/nik — correcting a NIK the registry rejec
 
   const view = (id: string) => app.inject({ method: 'GET', url: `/v1/registrations/${id}` }).then((r) => r.json());
   const statusIs = (id: string, status: string, attempt?: number) =>
-    waitFor(async () => {
-      const v = await view(id);
-      return v.status === status && (attempt === undefined || v.nikAttempt === attempt) ? v : undefined;
-    }, 30_000, `${status} on ${id}`);
+    waitFor(
+      async () => {
+        const v = await view(id);
+        return v.status === status && (attempt === undefined || v.nikAttempt === attempt) ? v : undefined;
+      },
+      30_000,
+      `${status} on ${id}`,
+    );
   const correct = (id: string, nik: string, lang = 'en') =>
     app.inject({ method: 'POST', url: `/v1/registrations/${id}/nik`, payload: { nik }, headers: { 'accept-language': lang } });
 
@@ -137,7 +145,9 @@ describe('POST /v1/registrations/:id/nik — correcting a NIK the registry rejec
     const owner = person({ nik: typo, birthDate: real.birthDate });
     expect((await app.inject({ method: 'POST', url: '/v1/registrations', payload: owner })).statusCode).toBe(202);
     // The corrected NIK is now this registration's: nobody else can take it.
-    expect((await app.inject({ method: 'POST', url: '/v1/registrations', payload: person({ nik: real.nik, birthDate: real.birthDate }) })).statusCode).toBe(409);
+    expect((await app.inject({ method: 'POST', url: '/v1/registrations', payload: person({ nik: real.nik, birthDate: real.birthDate }) })).statusCode).toBe(
+      409,
+    );
 
     // A late replay of the first check's rejection does not undo the correction; the new check's answer lands.
     await sim.send({ registrationId: id, status: 'nik_rejected', reason: 'NIK_NOT_FOUND', attempt: 1 });
@@ -154,7 +164,10 @@ describe('POST /v1/registrations/:id/nik — correcting a NIK the registry rejec
 
     const wrongDate = await correct(id, other.nik, 'id');
     expect(wrongDate.statusCode).toBe(400);
-    expect(wrongDate.json()).toMatchObject({ code: 'VALIDATION_FAILED', errors: [{ field: 'nik', code: 'NIK_BIRTH_DATE_MISMATCH', message: expect.stringContaining('Tanggal lahir') }] });
+    expect(wrongDate.json()).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      errors: [{ field: 'nik', code: 'NIK_BIRTH_DATE_MISMATCH', message: expect.stringContaining('Tanggal lahir') }],
+    });
     expect((await correct(id, '12345')).json().errors[0]).toMatchObject({ field: 'nik', code: 'NIK_FORMAT' });
     expect((await correct(id, typo)).json()).toMatchObject({ code: 'INTAKE_NIK_CORRECTION_UNCHANGED' });
 
@@ -204,7 +217,7 @@ describe('status precedence (the rule applyStatus runs in SQL)', () => {
     expect(supersedes(s('nik_verified', 1), s('email_verified'))).toBe(true);
   });
 
-  it('between a seat\'s statuses the later change wins, in either direction; a seat status never goes back to the NIK stage', () => {
+  it("between a seat's statuses the later change wins, in either direction; a seat status never goes back to the NIK stage", () => {
     // A stored seat status keeps the NIK attempt that led to it (applyStatus carries the greatest attempt).
     const at = (status: 'enrolled' | 'withdrawn', changedAt: string, attempt = 1) => ({ rank: STATUS_RANK[status], attempt, changedAt });
     expect(supersedes(at('withdrawn', '2026-11-30T10:00:01Z'), at('enrolled', '2026-11-30T10:00:00Z'))).toBe(true);

@@ -35,8 +35,7 @@ describe('POST /v1/registrations (real Kafka, PostgreSQL, Redis)', () => {
     await dropSchema(t.schema);
   });
 
-  const rowOf = (id: string) =>
-    waitFor(async () => (await db.query(`SELECT * FROM ${t.schema}.registrations WHERE registration_id = $1`, [id])).rows[0]);
+  const rowOf = (id: string) => waitFor(async () => (await db.query(`SELECT * FROM ${t.schema}.registrations WHERE registration_id = $1`, [id])).rows[0]);
 
   it('when the body is valid, answers 202 after Kafka stored the event, and the sealed row reaches PostgreSQL', async () => {
     const body = person({ fullName: 'Siti Nurhaliza', phone: '+62 812 1111 2222', email: 'Siti.Valid@Example.CO.ID' });
@@ -100,12 +99,20 @@ describe('POST /v1/registrations (real Kafka, PostgreSQL, Redis)', () => {
         .catch(reject);
     });
     // Seek each partition to where it ended before the POST: the event must be after that.
-    await seekWhenReady(consumer, ends.map((e) => ({ topic: REGISTRATION_SUBMITTED_V1, partition: e.partition, offset: e.offset })));
+    await seekWhenReady(
+      consumer,
+      ends.map((e) => ({ topic: REGISTRATION_SUBMITTED_V1, partition: e.partition, offset: e.offset })),
+    );
     const seen = await found;
     await consumer.disconnect();
 
     const event = registrationSubmittedV1.parse(JSON.parse(seen.value));
-    expect(event).toMatchObject({ specversion: '1.0', type: 'id.gelombang.registration.submitted.v1', subject: registrationId, datacontenttype: 'application/json' });
+    expect(event).toMatchObject({
+      specversion: '1.0',
+      type: 'id.gelombang.registration.submitted.v1',
+      subject: registrationId,
+      datacontenttype: 'application/json',
+    });
     expect(seen.headers.ct).toBe('application/cloudevents+json');
     for (const v of [body.nik, body.email, '6281234567890', body.fullName, body.birthDate]) expect(seen.value).not.toContain(v);
     expect(t.cipher.decrypt(event.data.pii.nik, 'nik')).toBe(body.nik);
@@ -143,7 +150,12 @@ describe('POST /v1/registrations (real Kafka, PostgreSQL, Redis)', () => {
   it('answers 413 for a body over 16 KiB and 415 for a body that is not JSON', async () => {
     const big = await post(app, { ...person(), fullName: 'A'.repeat(17 * 1024) });
     expect([big.statusCode, big.json().code]).toEqual([413, 'BODY_TOO_LARGE']);
-    const text = await app.inject({ method: 'POST', url: '/v1/registrations', payload: 'nik=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const text = await app.inject({
+      method: 'POST',
+      url: '/v1/registrations',
+      payload: 'nik=1',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect([text.statusCode, text.json().code]).toEqual([415, 'UNSUPPORTED_MEDIA_TYPE']);
   });
 

@@ -22,7 +22,20 @@ describe('intake under pressure and partial failure', () => {
     await db.end();
   });
   async function start(overrides: Record<string, string> = {}, reuse?: TestEnv): Promise<{ t: TestEnv; app: App }> {
-    const t = reuse ? { ...reuse, config: { ...reuse.config, ...testEnv(overrides).config, PG_SCHEMA: reuse.schema, REDIS_KEY_PREFIX: reuse.redisPrefix, CONSUMER_GROUP: reuse.config.CONSUMER_GROUP, PII_KEYS: reuse.config.PII_KEYS, PII_INDEX_KEY: reuse.config.PII_INDEX_KEY } } : testEnv(overrides);
+    const t = reuse
+      ? {
+          ...reuse,
+          config: {
+            ...reuse.config,
+            ...testEnv(overrides).config,
+            PG_SCHEMA: reuse.schema,
+            REDIS_KEY_PREFIX: reuse.redisPrefix,
+            CONSUMER_GROUP: reuse.config.CONSUMER_GROUP,
+            PII_KEYS: reuse.config.PII_KEYS,
+            PII_INDEX_KEY: reuse.config.PII_INDEX_KEY,
+          },
+        }
+      : testEnv(overrides);
     const app = await buildTestApp(t);
     cleanup.push(() => app.close());
     if (!reuse) cleanup.push(() => dropSchema(t.schema));
@@ -51,7 +64,13 @@ describe('intake under pressure and partial failure', () => {
     const { app } = await start({ RATE_LIMIT_CLIENT_BURST: '2', RATE_LIMIT_CLIENT_PER_SEC: '2', CONSUMER_ENABLED: 'false' });
     const client = '10.9.8.7';
     const send = (payload: unknown, headers: Record<string, string> = {}) =>
-      app.inject({ method: 'POST', url: '/v1/registrations', payload: payload as any, remoteAddress: client, headers: { 'accept-language': 'en', ...headers } });
+      app.inject({
+        method: 'POST',
+        url: '/v1/registrations',
+        payload: payload as any,
+        remoteAddress: client,
+        headers: { 'accept-language': 'en', ...headers },
+      });
     // A bad body is answered 400 with the bucket's headers, and it spent a token.
     const bad = await send({ nik: '123' });
     expect([bad.statusCode, bad.headers['x-ratelimit-limit'], bad.headers['x-ratelimit-remaining']]).toEqual([400, '2', '1']);
@@ -65,7 +84,13 @@ describe('intake under pressure and partial failure', () => {
     expect(refused.headers['x-ratelimit-remaining']).toBe('0');
     // Until its Retry-After, the refused client is refused before its body is even read (broken JSON
     // would otherwise be a 400), and without asking Redis.
-    const early = await app.inject({ method: 'POST', url: '/v1/registrations', payload: '{not json', headers: { 'content-type': 'application/json' }, remoteAddress: client });
+    const early = await app.inject({
+      method: 'POST',
+      url: '/v1/registrations',
+      payload: '{not json',
+      headers: { 'content-type': 'application/json' },
+      remoteAddress: client,
+    });
     expect([early.statusCode, early.json().code, early.headers['x-ratelimit-remaining']]).toEqual([429, 'RATE_LIMITED', '0']);
     expect(Number(early.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     // Another client is not affected.
@@ -85,7 +110,8 @@ describe('intake under pressure and partial failure', () => {
   it('the global admission bucket limits all clients together', async () => {
     const { app } = await start({ RATE_LIMIT_GLOBAL_BURST: '2', RATE_LIMIT_GLOBAL_PER_SEC: '0.01', CONSUMER_ENABLED: 'false' });
     const codes = [];
-    for (let i = 0; i < 4; i++) codes.push((await app.inject({ method: 'POST', url: '/v1/registrations', payload: person(), remoteAddress: `10.0.0.${i + 1}` })).statusCode);
+    for (let i = 0; i < 4; i++)
+      codes.push((await app.inject({ method: 'POST', url: '/v1/registrations', payload: person(), remoteAddress: `10.0.0.${i + 1}` })).statusCode);
     expect(codes).toEqual([202, 202, 429, 429]);
   });
 
@@ -134,7 +160,11 @@ describe('intake under pressure and partial failure', () => {
     for (const p of known) expect(await client.exists(`${t.redisPrefix}intake:nik:${t.cipher.blindIndex('nik', p.nik)}`)).toBe(1);
     // One accepted while the client was still reconnecting (PostgreSQL answered) is written to Redis as
     // soon as it answers, whether or not the projector had stored it when the rebuild read PostgreSQL.
-    await waitFor(async () => ((await client.exists(`${t.redisPrefix}intake:nik:${t.cipher.blindIndex('nik', fresh.nik)}`)) ? true : undefined), 10_000, 'the claim taken meanwhile');
+    await waitFor(
+      async () => ((await client.exists(`${t.redisPrefix}intake:nik:${t.cipher.blindIndex('nik', fresh.nik)}`)) ? true : undefined),
+      10_000,
+      'the claim taken meanwhile',
+    );
     // Warm again: the fast path refuses without asking PostgreSQL.
     const again = await post(app, person({ nik: fresh.nik, birthDate: fresh.birthDate }));
     expect(again.statusCode).toBe(409);
@@ -194,7 +224,9 @@ describe('intake under pressure and partial failure', () => {
       producer.publish({
         topic: REGISTRATION_STATUS_CHANGED_V1,
         key: id,
-        value: JSON.stringify(makeEvent('id.gelombang.registration.status-changed.v1', 'urn:test', id, { registrationId: id, status, changedAt: new Date().toISOString() })),
+        value: JSON.stringify(
+          makeEvent('id.gelombang.registration.status-changed.v1', 'urn:test', id, { registrationId: id, status, changedAt: new Date().toISOString() }),
+        ),
       });
     await send('nik_verified');
     await send('email_verified'); // older stage arriving late

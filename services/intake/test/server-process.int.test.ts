@@ -20,7 +20,14 @@ describe('intake as a process (server.ts)', () => {
 
   it('on SIGTERM turns not-ready, finishes the requests it accepted, flushes to Kafka and exits 0', async () => {
     // One client sends 91 registrations here: its bucket is widened so that none is refused for it.
-    const t = testEnv({ HTTP_PORT: String(20000 + Math.floor(Math.random() * 20000)), HTTP_SHUTDOWN_DRAIN_MS: '1000', HTTP_SHUTDOWN_TIMEOUT_MS: '30000', LOG_LEVEL: 'warn', CONSUMER_START_AT: 'end', RATE_LIMIT_CLIENT_BURST: '1000' });
+    const t = testEnv({
+      HTTP_PORT: String(20000 + Math.floor(Math.random() * 20000)),
+      HTTP_SHUTDOWN_DRAIN_MS: '1000',
+      HTTP_SHUTDOWN_TIMEOUT_MS: '30000',
+      LOG_LEVEL: 'warn',
+      CONSUMER_START_AT: 'end',
+      RATE_LIMIT_CLIENT_BURST: '1000',
+    });
     const base = `http://127.0.0.1:${t.env.HTTP_PORT}`;
     const s = startServer(t.env);
     const db = new pg.Client({ connectionString: DATABASE_URL });
@@ -44,10 +51,16 @@ describe('intake as a process (server.ts)', () => {
       );
       expect(warm.map((w) => w.status)).toEqual(warm.map(() => 202));
       await db.connect();
-      await waitFor(async () => {
-        const r = await db.query(`SELECT count(*)::int AS n FROM ${t.schema}.registrations WHERE registration_id = ANY($1::uuid[])`, [warm.map((w) => w.body.registrationId)]);
-        return r.rows[0].n === warm.length ? true : undefined;
-      }, 30_000, 'the warm-up registrations projected');
+      await waitFor(
+        async () => {
+          const r = await db.query(`SELECT count(*)::int AS n FROM ${t.schema}.registrations WHERE registration_id = ANY($1::uuid[])`, [
+            warm.map((w) => w.body.registrationId),
+          ]);
+          return r.rows[0].n === warm.length ? true : undefined;
+        },
+        30_000,
+        'the warm-up registrations projected',
+      );
 
       const inflight = Array.from({ length: 30 }, () =>
         request(`${base}/v1/registrations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(person()) }).then(

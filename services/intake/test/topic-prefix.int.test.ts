@@ -38,7 +38,9 @@ describe('an intake with KAFKA_TOPIC_PREFIX (real Kafka, PostgreSQL, Redis)', ()
     const { registrationId } = res.json() as { registrationId: string };
 
     // The row can only come from the projector consuming <prefix>registration.submitted.v1.
-    const row = await waitFor(async () => (await db.query(`SELECT status FROM ${t.schema}.registrations WHERE registration_id = $1`, [registrationId])).rows[0]);
+    const row = await waitFor(
+      async () => (await db.query(`SELECT status FROM ${t.schema}.registrations WHERE registration_id = $1`, [registrationId])).rows[0],
+    );
     expect(row.status).toBe('pending_email_verification');
     expect(await total(prefix + REGISTRATION_SUBMITTED_V1)).toBe(1);
     expect(await total(REGISTRATION_SUBMITTED_V1)).toBe(sharedBefore);

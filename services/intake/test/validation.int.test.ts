@@ -98,7 +98,10 @@ describe('POST /v1/registrations validation', () => {
     const id = await post(body);
     expect(id.statusCode).toBe(400);
     expect(id.json().message).toBe('Data yang dikirim tidak valid. Periksa kolom yang disebutkan.');
-    const fields = id.json().errors.map((e: { field: string }) => e.field).sort();
+    const fields = id
+      .json()
+      .errors.map((e: { field: string }) => e.field)
+      .sort();
     expect(fields).toEqual(['birthDate', 'email', 'fullName', 'hobby', 'nik', 'phone']);
     expect(id.json().errors.find((e: { field: string }) => e.field === 'nik')).toEqual({ field: 'nik', code: 'NIK_FORMAT', message: 'NIK harus 16 angka.' });
     const en = await post(body, 'en-GB,en;q=0.9');
@@ -108,13 +111,12 @@ describe('POST /v1/registrations validation', () => {
 
   it('names missing required fields', async () => {
     const res = await post({});
-    expect(res.json().errors.map((e: { field: string; code: string }) => `${e.field}:${e.code}`).sort()).toEqual([
-      'birthDate:FIELD_REQUIRED',
-      'email:FIELD_REQUIRED',
-      'fullName:FIELD_REQUIRED',
-      'nik:FIELD_REQUIRED',
-      'phone:FIELD_REQUIRED',
-    ]);
+    expect(
+      res
+        .json()
+        .errors.map((e: { field: string; code: string }) => `${e.field}:${e.code}`)
+        .sort(),
+    ).toEqual(['birthDate:FIELD_REQUIRED', 'email:FIELD_REQUIRED', 'fullName:FIELD_REQUIRED', 'nik:FIELD_REQUIRED', 'phone:FIELD_REQUIRED']);
   });
 
   it('checks the optional family card number', async () => {

@@ -28,7 +28,10 @@ describe('boot warm-up (dry-run registrations through the route before listening
   });
 
   it('takes the whole path (202s and coded refusals) yet claims, publishes, counts and logs nothing', async () => {
-    const warmed = capturedLogs.slice(logsBefore).map((l) => JSON.parse(l)).find((l) => l.msg?.startsWith('request path warmed up'));
+    const warmed = capturedLogs
+      .slice(logsBefore)
+      .map((l) => JSON.parse(l))
+      .find((l) => l.msg?.startsWith('request path warmed up'));
     expect(warmed).toMatchObject({ accepted: 180, refused: 20 });
 
     // No NIK/email claim, idempotency record, accepted view or admission bucket in Redis.
@@ -61,7 +64,8 @@ describe('boot warm-up (dry-run registrations through the route before listening
     expect((await redis.keys(`${t.redisPrefix}intake:nik:*`)).length).toBe(1);
     // Timed, phase by phase: claim (admission and dedup, one round trip), publish (each within the
     // total), and the total. `admission` alone is only for requests refused before their claim.
-    const phase = (p: string, what: 'count' | 'sum') => Number(new RegExp(`intake_registration_phase_seconds_${what}\\{[^}]*phase="${p}"[^}]*\\} ([0-9.e-]+)`).exec(metrics)?.[1]);
+    const phase = (p: string, what: 'count' | 'sum') =>
+      Number(new RegExp(`intake_registration_phase_seconds_${what}\\{[^}]*phase="${p}"[^}]*\\} ([0-9.e-]+)`).exec(metrics)?.[1]);
     for (const p of ['claim', 'publish', 'total']) expect(phase(p, 'count')).toBe(1);
     for (const p of ['claim', 'publish']) expect(phase(p, 'sum')).toBeLessThanOrEqual(phase('total', 'sum'));
     expect(metrics).not.toMatch(/intake_registration_phase_seconds_count\{[^}]*phase="admission"[^}]*\} [1-9]/);

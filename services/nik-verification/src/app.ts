@@ -1,5 +1,16 @@
 import { join } from 'node:path';
-import { consumersPlugin, createService, kafkaPlugin, outboxPlugin, PiiCipher, postgresPlugin, redisPlugin, workerPlugin, type App, type ServiceBuildOptions } from '@gelombang/platform';
+import {
+  consumersPlugin,
+  createService,
+  kafkaPlugin,
+  outboxPlugin,
+  PiiCipher,
+  postgresPlugin,
+  redisPlugin,
+  workerPlugin,
+  type App,
+  type ServiceBuildOptions,
+} from '@gelombang/platform';
 import { registryClientOptions, type NikConfig } from './config';
 import { requestedConsumer } from './consumers/nik-verification-requested.consumer';
 import { ChecksRepository } from './data-access/checks-repository';
@@ -19,7 +30,11 @@ export const MIGRATIONS_DIR = join(__dirname, '..', 'migrations');
  * outage: domain/checker.ts; Redis down: data-access/registry-quota.ts. Never listens (server.ts does).
  */
 export async function buildApp(config: NikConfig, opts: BuildOptions = {}): Promise<App> {
-  const app = await createService(config, { service: 'nik-verification', description: 'Gelombang NIK verification: population-registry checks within the partner quota', logStream: opts.logStream });
+  const app = await createService(config, {
+    service: 'nik-verification',
+    description: 'Gelombang NIK verification: population-registry checks within the partner quota',
+    logStream: opts.logStream,
+  });
   const m = nikMetrics(app.metrics);
   await app.register(postgresPlugin, { config, migrationsDir: MIGRATIONS_DIR });
   // Not a readiness dependency: without Redis no registry call leaves, and the queue holds the checks.

@@ -10,18 +10,38 @@ export const nikEnv = z
     ...baseEnv,
     ...piiEnv,
     HTTP_PORT: baseEnv.HTTP_PORT.default(3003),
-    PG_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('nik').describe("PostgreSQL schema of this service's tables (created by its migrations)."),
+    PG_SCHEMA: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]*$/)
+      .default('nik')
+      .describe("PostgreSQL schema of this service's tables (created by its migrations)."),
     CONSUMER_GROUP: z.string().min(1).default('nik-verification').describe('Kafka consumer group of the nik.verification-requested.v1 consumer.'),
-    CONSUMER_START_AT: z.enum(['committed', 'end']).default('committed').describe('Where a new consumer group starts (an existing one resumes): committed reads the topic from its start, end takes only new events.'),
+    CONSUMER_START_AT: z
+      .enum(['committed', 'end'])
+      .default('committed')
+      .describe('Where a new consumer group starts (an existing one resumes): committed reads the topic from its start, end takes only new events.'),
 
     REGISTRY_URL: z
       .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
       .default('http://127.0.0.1:3090')
       .describe('Base URL of the population registry (the simulator, services/registry-sim, locally).'),
-    REGISTRY_API_TOKEN: z.string({ error: 'is required' }).min(8, 'must be at least 8 characters').describe('Bearer token presented to the registry, at least 8 characters.'),
+    REGISTRY_API_TOKEN: z
+      .string({ error: 'is required' })
+      .min(8, 'must be at least 8 characters')
+      .describe('Bearer token presented to the registry, at least 8 characters.'),
     REGISTRY_TIMEOUT_MS: ms.default(2_000).describe('Milliseconds a registry call may take; a timeout counts against the breaker.'),
-    REGISTRY_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16).describe("Registry calls in flight at once per process (also the HTTP pool's connections)."),
-    REGISTRY_QUOTA_PER_SEC: z.coerce.number().positive().default(60).describe("Token-bucket refill of our share of the registry's quota (all replicas), in calls per second."),
+    REGISTRY_CONCURRENCY: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(256)
+      .default(16)
+      .describe("Registry calls in flight at once per process (also the HTTP pool's connections)."),
+    REGISTRY_QUOTA_PER_SEC: z.coerce
+      .number()
+      .positive()
+      .default(60)
+      .describe("Token-bucket refill of our share of the registry's quota (all replicas), in calls per second."),
     REGISTRY_QUOTA_BURST: z.coerce.number().int().min(1).default(10).describe('Token-bucket capacity: calls that may go out back to back after a quiet spell.'),
     REGISTRY_PARTNER_QUOTA_PER_SEC: z.coerce
       .number()
@@ -35,10 +55,16 @@ export const nikEnv = z
     REGISTRY_BREAKER_RESET_MS: ms.default(5_000).describe('Milliseconds the breaker stays open before one probe call (half-open).'),
 
     CHECK_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(10).describe('Checks claimed per round of the checker.'),
-    CHECK_LEASE_MS: ms.default(60_000).describe('Milliseconds after which a claimed check whose claimer died returns to the queue; more than twice REGISTRY_TIMEOUT_MS.'),
+    CHECK_LEASE_MS: ms
+      .default(60_000)
+      .describe('Milliseconds after which a claimed check whose claimer died returns to the queue; more than twice REGISTRY_TIMEOUT_MS.'),
     CHECK_IDLE_MS: ms.default(500).describe('Milliseconds between polls when nothing is due (new requests wake the checker at once).'),
-    CHECK_RETRY_BASE_MS: ms.default(1_000).describe('Milliseconds of back-off base after a failed registry call: the retry waits a random time below base × 2^tries (full jitter).'),
-    CHECK_RETRY_MAX_MS: ms.default(60_000).describe('Milliseconds the back-off is capped at (also how long an undecryptable check is parked); at least CHECK_RETRY_BASE_MS.'),
+    CHECK_RETRY_BASE_MS: ms
+      .default(1_000)
+      .describe('Milliseconds of back-off base after a failed registry call: the retry waits a random time below base × 2^tries (full jitter).'),
+    CHECK_RETRY_MAX_MS: ms
+      .default(60_000)
+      .describe('Milliseconds the back-off is capped at (also how long an undecryptable check is parked); at least CHECK_RETRY_BASE_MS.'),
   })
   .refine(activeKeyIsKnown, { path: ['PII_ACTIVE_KEY_ID'], message: 'must name one of the PII_KEYS ids' })
   .refine((c) => c.CHECK_RETRY_BASE_MS <= c.CHECK_RETRY_MAX_MS, { path: ['CHECK_RETRY_MAX_MS'], message: 'must be ≥ CHECK_RETRY_BASE_MS' })

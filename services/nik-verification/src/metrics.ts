@@ -39,12 +39,20 @@ export function nikMetrics(registry: Registry) {
  * an outage): its breaker is here and on GET /v1/nik-verifications/backlog.
  */
 export function nikGauges(registry: Registry, read: { breakerState: () => BreakerState; backlog: () => Promise<Backlog> }): void {
-  scrapedGauge(registry, 'nik_registry_breaker_state', 'Registry circuit breaker: 0 closed, 1 half-open, 2 open', () => [{ value: BREAKER_LEVEL[read.breakerState()] }]);
-  scrapedGauge(registry, 'nik_checks_queued', 'Checks waiting for the registry', async () => {
-    const b = await read.backlog();
-    return [
-      { labels: { when: 'all' }, value: b.queued },
-      { labels: { when: 'due' }, value: b.due },
-    ];
-  }, ['when']);
+  scrapedGauge(registry, 'nik_registry_breaker_state', 'Registry circuit breaker: 0 closed, 1 half-open, 2 open', () => [
+    { value: BREAKER_LEVEL[read.breakerState()] },
+  ]);
+  scrapedGauge(
+    registry,
+    'nik_checks_queued',
+    'Checks waiting for the registry',
+    async () => {
+      const b = await read.backlog();
+      return [
+        { labels: { when: 'all' }, value: b.queued },
+        { labels: { when: 'due' }, value: b.due },
+      ];
+    },
+    ['when'],
+  );
 }

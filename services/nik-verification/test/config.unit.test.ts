@@ -28,7 +28,9 @@ describe('nik-verification configuration', () => {
 
   it('refuses a bucket that could exceed the partner quota in one second (8/s with burst 8 against 10/s)', () => {
     const problems = problemsOf({ ...valid, REGISTRY_QUOTA_PER_SEC: '8', REGISTRY_QUOTA_BURST: '8', REGISTRY_PARTNER_QUOTA_PER_SEC: '10' });
-    expect(problems).toContain('REGISTRY_QUOTA_BURST: with REGISTRY_QUOTA_PER_SEC the bucket admits up to 15 calls in one second, over REGISTRY_PARTNER_QUOTA_PER_SEC (10)');
+    expect(problems).toContain(
+      'REGISTRY_QUOTA_BURST: with REGISTRY_QUOTA_PER_SEC the bucket admits up to 15 calls in one second, over REGISTRY_PARTNER_QUOTA_PER_SEC (10)',
+    );
     expect(() => loadNikConfig({ ...valid, REGISTRY_QUOTA_PER_SEC: '8', REGISTRY_QUOTA_BURST: '2', REGISTRY_PARTNER_QUOTA_PER_SEC: '10' })).not.toThrow();
   });
 

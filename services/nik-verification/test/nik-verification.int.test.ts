@@ -102,7 +102,14 @@ describe('NIK verification (real Kafka, PostgreSQL, Redis; registry simulator)',
     const { fact, status } = await decisionOf(id, NIK_REJECTED_V1);
     expect(fact.data).toEqual({ registrationId: id, attempt: 1, reason, correctable, rejectedAt: expect.any(String) });
     expect(status.data).toEqual({ registrationId: id, status: 'nik_rejected', reason, attempt: 1, changedAt: fact.data.rejectedAt });
-    expect((await statusOf(app, id)).body).toEqual({ registrationId: id, attempt: 1, status: 'rejected', reason, correctable, checkedAt: fact.data.rejectedAt });
+    expect((await statusOf(app, id)).body).toEqual({
+      registrationId: id,
+      attempt: 1,
+      status: 'rejected',
+      reason,
+      correctable,
+      checkedAt: fact.data.rejectedAt,
+    });
     expect(tap.events(NIK_VERIFIED_V1, id)).toEqual([]);
   });
 
@@ -172,7 +179,10 @@ describe('NIK verification (real Kafka, PostgreSQL, Redis; registry simulator)',
 
   it('answers 404 NIK_VERIFICATION_NOT_FOUND for an unknown registration and 400 for a malformed id', async () => {
     const unknown = await app.inject({ method: 'GET', url: `/v1/nik-verifications/${randomUUID()}`, headers: { 'accept-language': 'en' } });
-    expect([unknown.statusCode, unknown.json()]).toEqual([404, { code: 'NIK_VERIFICATION_NOT_FOUND', message: 'There is no NIK check for this registration.' }]);
+    expect([unknown.statusCode, unknown.json()]).toEqual([
+      404,
+      { code: 'NIK_VERIFICATION_NOT_FOUND', message: 'There is no NIK check for this registration.' },
+    ]);
     const bad = await app.inject({ method: 'GET', url: '/v1/nik-verifications/not-a-uuid' });
     expect([bad.statusCode, bad.json().code]).toEqual([400, 'VALIDATION_FAILED']);
   });
@@ -181,7 +191,12 @@ describe('NIK verification (real Kafka, PostgreSQL, Redis; registry simulator)',
     const backlog = await app.inject('/v1/nik-verifications/backlog');
     expect(backlog.statusCode).toBe(200);
     const b = backlog.json();
-    expect(b).toEqual({ queued: expect.any(Number), due: expect.any(Number), oldestQueuedAgeSeconds: b.queued > 0 ? expect.any(Number) : null, breaker: 'closed' });
+    expect(b).toEqual({
+      queued: expect.any(Number),
+      due: expect.any(Number),
+      oldestQueuedAgeSeconds: b.queued > 0 ? expect.any(Number) : null,
+      breaker: 'closed',
+    });
     const metrics = (await app.inject('/metrics')).body;
     expect(metrics).toMatch(/nik_registry_calls_total\{outcome="match",service="nik-verification"\} [1-9]/);
     expect(metrics).toMatch(/nik_registry_calls_total\{outcome="not_found",service="nik-verification"\} [1-9]/);

@@ -16,20 +16,36 @@ describe('decide', () => {
 describe('decisionEvents', () => {
   it('announces a verification with nik.verified.v1 and status nik_verified, keyed by registration', () => {
     const [fact, status] = decisionEvents(check, { state: 'verified' }, at);
-    expect([fact!.topic, fact!.key, status!.topic, status!.key]).toEqual(['nik.verified.v1', check.registrationId, 'registration.status-changed.v1', check.registrationId]);
+    expect([fact!.topic, fact!.key, status!.topic, status!.key]).toEqual([
+      'nik.verified.v1',
+      check.registrationId,
+      'registration.status-changed.v1',
+      check.registrationId,
+    ]);
     expect(nikVerifiedV1.parse(JSON.parse(fact!.value)).data).toEqual({ ...check, verifiedAt: at.toISOString() });
     expect(registrationStatusChangedV1.parse(JSON.parse(status!.value)).data).toEqual({
-      registrationId: check.registrationId, status: 'nik_verified', attempt: 2, changedAt: at.toISOString(),
+      registrationId: check.registrationId,
+      status: 'nik_verified',
+      attempt: 2,
+      changedAt: at.toISOString(),
     });
   });
 
   it('announces a rejection with its reason, correctability and attempt', () => {
     const [fact, status] = decisionEvents(check, { state: 'rejected', reason: 'NIK_INACTIVE', correctable: false }, at);
     expect(nikRejectedV1.parse(JSON.parse(fact!.value)).data).toEqual({
-      registrationId: check.registrationId, attempt: 2, reason: 'NIK_INACTIVE', correctable: false, rejectedAt: at.toISOString(),
+      registrationId: check.registrationId,
+      attempt: 2,
+      reason: 'NIK_INACTIVE',
+      correctable: false,
+      rejectedAt: at.toISOString(),
     });
     expect(registrationStatusChangedV1.parse(JSON.parse(status!.value)).data).toEqual({
-      registrationId: check.registrationId, status: 'nik_rejected', reason: 'NIK_INACTIVE', attempt: 2, changedAt: at.toISOString(),
+      registrationId: check.registrationId,
+      status: 'nik_rejected',
+      reason: 'NIK_INACTIVE',
+      attempt: 2,
+      changedAt: at.toISOString(),
     });
   });
 });

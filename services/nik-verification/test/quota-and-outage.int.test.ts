@@ -35,12 +35,17 @@ describe('NIK verification under the registry quota, outages and restarts', () =
 
   const requests = (t: TestEnv, n: number) => Array.from({ length: n }, () => requestedEvent(t, person()));
   const states = async (t: TestEnv, ids: string[]) =>
-    (await db.query(`SELECT state, count(*)::int AS n FROM ${t.schema}.checks WHERE registration_id = ANY($1::uuid[]) GROUP BY state ORDER BY state`, [ids])).rows;
+    (await db.query(`SELECT state, count(*)::int AS n FROM ${t.schema}.checks WHERE registration_id = ANY($1::uuid[]) GROUP BY state ORDER BY state`, [ids]))
+      .rows;
   const allVerified = (t: TestEnv, ids: string[], timeoutMs = 30_000) =>
-    waitFor(async () => {
-      const s = await states(t, ids);
-      return s.length === 1 && s[0].state === 'verified' && s[0].n === ids.length ? true : undefined;
-    }, timeoutMs, `${ids.length} checks verified`);
+    waitFor(
+      async () => {
+        const s = await states(t, ids);
+        return s.length === 1 && s[0].state === 'verified' && s[0].n === ids.length ? true : undefined;
+      },
+      timeoutMs,
+      `${ids.length} checks verified`,
+    );
   const breaker = async (app: App) => (await app.inject('/v1/nik-verifications/backlog')).json().breaker as string;
 
   it('60 checks queued at once never exceed the registry quota (10/s) and all are verified', async () => {
@@ -96,10 +101,17 @@ describe('NIK verification under the registry quota, outages and restarts', () =
     const events = requests(t, 3);
     const ids = events.map((e) => e.data.registrationId);
     await up.send(events);
-    await waitFor(async () => {
-      const r = await db.query(`SELECT count(*)::int AS n FROM ${t.schema}.checks WHERE registration_id = ANY($1::uuid[]) AND last_error = 'REGISTRY_TIMEOUT'`, [ids]);
-      return r.rows[0].n === 3 ? true : undefined;
-    }, 10_000, 'timeouts recorded');
+    await waitFor(
+      async () => {
+        const r = await db.query(
+          `SELECT count(*)::int AS n FROM ${t.schema}.checks WHERE registration_id = ANY($1::uuid[]) AND last_error = 'REGISTRY_TIMEOUT'`,
+          [ids],
+        );
+        return r.rows[0].n === 3 ? true : undefined;
+      },
+      10_000,
+      'timeouts recorded',
+    );
     expect(await states(t, ids)).toEqual([{ state: 'queued', n: 3 }]);
     await sim.faults({ latencyMs: null });
     await allVerified(t, ids);

@@ -22,7 +22,11 @@ describe('nik-verification as a process (server.ts)', () => {
     const t = testEnv({ HTTP_PORT: String(port), REGISTRY_URL: `http://127.0.0.1:${await freePort()}`, LOG_LEVEL: 'warn', CONSUMER_START_AT: 'end' });
     const s = startServer(t.env);
     try {
-      await waitFor(async () => ((await request(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined))?.statusCode === 200 ? true : undefined), 30_000, 'ready');
+      await waitFor(
+        async () => ((await request(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined))?.statusCode === 200 ? true : undefined),
+        30_000,
+        'ready',
+      );
       s.proc.kill('SIGTERM');
       const code = await s.exited;
       expect({ code, log: code === 0 ? '' : s.output().slice(-3000) }).toEqual({ code: 0, log: '' });

@@ -14,7 +14,11 @@ export interface BuildOptions extends Pick<ServiceBuildOptions, 'logStream'> {
  * in production). Keeps everything in memory. Never listens (server.ts does).
  */
 export async function buildApp(config: RegistrySimConfig, opts: BuildOptions = {}): Promise<App & { registry: PopulationRegistry }> {
-  const app = await createService(config, { service: 'registry-sim', description: 'Population-registry simulator: quota per wall-clock second, latency, injected faults', logStream: opts.logStream });
+  const app = await createService(config, {
+    service: 'registry-sim',
+    description: 'Population-registry simulator: quota per wall-clock second, latency, injected faults',
+    logStream: opts.logStream,
+  });
   const answers = counter(app.metrics, 'registry_sim_calls_total', 'Verify calls by answer', ['answer']);
   const registry = new PopulationRegistry({
     mode: config.REGISTRY_MODE,

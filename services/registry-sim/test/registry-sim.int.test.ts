@@ -26,7 +26,11 @@ async function verify(base: string, body: { nik: string; fullName: string; birth
   return { status: res.statusCode, body: (await res.body.json()) as any, headers: res.headers };
 }
 const post = async (base: string, path: string, body: unknown) => {
-  const res = await request(`${base}${path}`, { method: 'POST', headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await request(`${base}${path}`, {
+    method: 'POST',
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   return { status: res.statusCode, body: res.statusCode === 204 ? undefined : ((await res.body.json()) as any) };
 };
 const stats = async (base: string) => (await (await request(`${base}/_sim/stats`)).body.json()) as any;

@@ -13,7 +13,11 @@ export const emailVerificationRequestedV1Data = z.object({
 });
 export type EmailVerificationRequestedV1Data = z.infer<typeof emailVerificationRequestedV1Data>;
 export const EMAIL_VERIFICATION_REQUESTED_V1 = 'email.verification-requested.v1';
-export const emailVerificationRequestedV1Event = defineEvent(EMAIL_VERIFICATION_REQUESTED_V1, 'id.gelombang.email.verification-requested.v1', emailVerificationRequestedV1Data);
+export const emailVerificationRequestedV1Event = defineEvent(
+  EMAIL_VERIFICATION_REQUESTED_V1,
+  'id.gelombang.email.verification-requested.v1',
+  emailVerificationRequestedV1Data,
+);
 export const emailVerificationRequestedV1 = emailVerificationRequestedV1Event.schema;
 export type EmailVerificationRequestedV1 = z.infer<typeof emailVerificationRequestedV1>;
 

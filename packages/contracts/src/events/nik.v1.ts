@@ -18,7 +18,11 @@ export const nikVerificationRequestedV1Data = z.object({
 });
 export type NikVerificationRequestedV1Data = z.infer<typeof nikVerificationRequestedV1Data>;
 export const NIK_VERIFICATION_REQUESTED_V1 = 'nik.verification-requested.v1';
-export const nikVerificationRequestedV1Event = defineEvent(NIK_VERIFICATION_REQUESTED_V1, 'id.gelombang.nik.verification-requested.v1', nikVerificationRequestedV1Data);
+export const nikVerificationRequestedV1Event = defineEvent(
+  NIK_VERIFICATION_REQUESTED_V1,
+  'id.gelombang.nik.verification-requested.v1',
+  nikVerificationRequestedV1Data,
+);
 export const nikVerificationRequestedV1 = nikVerificationRequestedV1Event.schema;
 export type NikVerificationRequestedV1 = z.infer<typeof nikVerificationRequestedV1>;
 

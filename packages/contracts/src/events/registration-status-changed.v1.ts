@@ -20,7 +20,10 @@ export const registrationStatusChangedV1Data = z.object({
   registrationId: z.uuid(),
   status: registrationStatus,
   /** A code, never free text with personal data. */
-  reason: z.string().regex(/^[A-Z0-9_]+$/).optional(),
+  reason: z
+    .string()
+    .regex(/^[A-Z0-9_]+$/)
+    .optional(),
   /**
    * NIK statuses only: which check this is (1 = the first, +1 per correction). An answer to an older
    * attempt never overwrites a newer one.
@@ -31,6 +34,10 @@ export const registrationStatusChangedV1Data = z.object({
 export type RegistrationStatusChangedV1Data = z.infer<typeof registrationStatusChangedV1Data>;
 
 export const REGISTRATION_STATUS_CHANGED_V1 = 'registration.status-changed.v1';
-export const registrationStatusChangedV1Event = defineEvent(REGISTRATION_STATUS_CHANGED_V1, 'id.gelombang.registration.status-changed.v1', registrationStatusChangedV1Data);
+export const registrationStatusChangedV1Event = defineEvent(
+  REGISTRATION_STATUS_CHANGED_V1,
+  'id.gelombang.registration.status-changed.v1',
+  registrationStatusChangedV1Data,
+);
 export const registrationStatusChangedV1 = registrationStatusChangedV1Event.schema;
 export type RegistrationStatusChangedV1 = z.infer<typeof registrationStatusChangedV1>;

@@ -26,13 +26,20 @@ export interface KafkaPluginOptions {
 export const kafkaPlugin = fp<KafkaPluginOptions>(
   async (app, { config }) => {
     const client = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID ?? app.serviceName, logger: app.log });
-    const producer = new EventProducer(client, { ackTimeoutMs: config.KAFKA_ACK_TIMEOUT_MS, lingerMs: config.KAFKA_LINGER_MS, topicPrefix: config.KAFKA_TOPIC_PREFIX ?? '' });
+    const producer = new EventProducer(client, {
+      ackTimeoutMs: config.KAFKA_ACK_TIMEOUT_MS,
+      lingerMs: config.KAFKA_LINGER_MS,
+      topicPrefix: config.KAFKA_TOPIC_PREFIX ?? '',
+    });
     await producer.connect();
     app.decorate('kafka', client);
     app.decorate('producer', producer);
-    scrapedGauge(app.metrics, 'kafka_produce_requests_total', 'Produce requests sent (each carries every event queued when it left; KAFKA_LINGER_MS widens that window)', () => [
-      { value: producer.produceRequests },
-    ]);
+    scrapedGauge(
+      app.metrics,
+      'kafka_produce_requests_total',
+      'Produce requests sent (each carries every event queued when it left; KAFKA_LINGER_MS widens that window)',
+      () => [{ value: producer.produceRequests }],
+    );
     app.readiness.add('kafka', async () => {
       if (!producer.isConnected) throw new Error('producer disconnected');
     });

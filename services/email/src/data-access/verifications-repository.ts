@@ -82,10 +82,9 @@ export class VerificationsRepository {
     const stored = new Set(inserted.rows.map((r) => r.registration_id));
     const leftovers = [...new Set(rows.map((r) => r.registration_id).filter((id) => !stored.has(id)))];
     if (leftovers.length === 0) return { stored: [...stored], replays: [], duplicates: [] };
-    const known = await this.pool.query<{ registration_id: string }>(
-      'SELECT registration_id FROM verifications WHERE registration_id = ANY($1::uuid[])',
-      [leftovers],
-    );
+    const known = await this.pool.query<{ registration_id: string }>('SELECT registration_id FROM verifications WHERE registration_id = ANY($1::uuid[])', [
+      leftovers,
+    ]);
     const replays = new Set(known.rows.map((r) => r.registration_id));
     return { stored: [...stored], replays: [...replays], duplicates: leftovers.filter((id) => !replays.has(id)) };
   }
@@ -160,7 +159,13 @@ export class VerificationsRepository {
     );
     return r.rows
       .sort((a, b) => a.created_at - b.created_at)
-      .map((x) => ({ registrationId: x.registration_id, emailEnc: x.email_enc, emailMasked: x.email_masked, sendCount: x.send_count, mailFailures: x.mail_failures }));
+      .map((x) => ({
+        registrationId: x.registration_id,
+        emailEnc: x.email_enc,
+        emailMasked: x.email_masked,
+        sendCount: x.send_count,
+        mailFailures: x.mail_failures,
+      }));
   }
 
   /**

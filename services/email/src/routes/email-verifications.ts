@@ -86,7 +86,9 @@ export async function emailVerificationRoutes(app: App, deps: RouteDeps) {
     async (req) => {
       const { registrationId } = req.params;
       const outcome = await confirmCode(deps, registrationId, req.body.code);
-      deps.onConfirm(outcome.kind === 'verified' && outcome.replayed ? 'already_verified' : outcome.kind === 'wrong' && outcome.locksNow ? 'locked_now' : outcome.kind);
+      deps.onConfirm(
+        outcome.kind === 'verified' && outcome.replayed ? 'already_verified' : outcome.kind === 'wrong' && outcome.locksNow ? 'locked_now' : outcome.kind,
+      );
       switch (outcome.kind) {
         case 'verified':
           return { registrationId, status: 'verified' as const, verifiedAt: outcome.verifiedAt.toISOString() };

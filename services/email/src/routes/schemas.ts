@@ -4,14 +4,21 @@ import { errorBody } from '@gelombang/contracts';
 export const registrationParams = z.object({ registrationId: z.uuid() });
 
 export const confirmBody = z
-  .object({ code: z.string().regex(/^\d{6}$/, 'six digits').describe('The six digits from the mail') })
+  .object({
+    code: z
+      .string()
+      .regex(/^\d{6}$/, 'six digits')
+      .describe('The six digits from the mail'),
+  })
   .strict();
 
 const instant = z.iso.datetime({ offset: true });
 
 export const verificationView = z.object({
   registrationId: z.uuid(),
-  status: z.enum(['pending', 'sent', 'verified', 'locked']).describe('pending: not mailed yet (or a new code is on its way) · sent · verified · locked: too many wrong codes, ask for a new one'),
+  status: z
+    .enum(['pending', 'sent', 'verified', 'locked'])
+    .describe('pending: not mailed yet (or a new code is on its way) · sent · verified · locked: too many wrong codes, ask for a new one'),
   emailMasked: z.string(),
   sentAt: instant.nullable(),
   expiresAt: instant.nullable(),

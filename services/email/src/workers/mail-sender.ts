@@ -10,7 +10,10 @@ import { verificationMail } from '../domain/mail-content';
 
 type QuotaConfig = Pick<EmailConfig, 'REDIS_KEY_PREFIX' | 'MAIL_QUOTA_BURST' | 'MAIL_QUOTA_PER_SEC' | 'MAIL_QUOTA_HEADROOM_MS'>;
 type SenderConfig = QuotaConfig &
-  Pick<EmailConfig, 'EMAIL_CODE_TTL_SEC' | 'MAIL_BATCH_SIZE' | 'MAIL_CONCURRENCY' | 'MAIL_CLAIM_LEASE_SEC' | 'MAIL_POLL_MS' | 'MAIL_RETRY_BASE_MS' | 'MAIL_RETRY_MAX_MS'>;
+  Pick<
+    EmailConfig,
+    'EMAIL_CODE_TTL_SEC' | 'MAIL_BATCH_SIZE' | 'MAIL_CONCURRENCY' | 'MAIL_CLAIM_LEASE_SEC' | 'MAIL_POLL_MS' | 'MAIL_RETRY_BASE_MS' | 'MAIL_RETRY_MAX_MS'
+  >;
 
 /** The provider's quota as one bucket for every replica, its burst cut by the headroom (see config.ts). */
 export function mailQuotaBucket(config: QuotaConfig): BucketSpec {
@@ -85,14 +88,19 @@ export class MailSender extends PollingWorker {
     const worker = async () => {
       for (let mail = queue.shift(); mail && this.isRunning; mail = queue.shift()) {
         await this.deliver(mail, token).catch((e) =>
-          this.log.error({ registrationId: mail!.registrationId, errName: (e as Error).name, stack: stackFrames(e) }, 'delivering a mail failed; it is retried after the lease'),
+          this.log.error(
+            { registrationId: mail!.registrationId, errName: (e as Error).name, stack: stackFrames(e) },
+            'delivering a mail failed; it is retried after the lease',
+          ),
         );
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.o.concurrency, claimed.length) }, worker));
     if (!this.isRunning) {
       // Stopped mid-round: the rows not sent go back to the queue now rather than after the lease.
-      await this.o.repository.release(token).catch((e) => this.log.warn({ errName: (e as Error).name }, 'releasing claimed mails failed; they wait for the lease'));
+      await this.o.repository
+        .release(token)
+        .catch((e) => this.log.warn({ errName: (e as Error).name }, 'releasing claimed mails failed; they wait for the lease'));
     }
     return true;
   }
@@ -129,7 +137,10 @@ export class MailSender extends PollingWorker {
     try {
       ours = await this.o.repository.recordPending(registrationId, token, { codeHmac, expiresAt: new Date(Date.now() + this.o.codeTtlSec * 1000) });
     } catch (e) {
-      this.log.error({ registrationId, errName: (e as Error).name, stack: stackFrames(e) }, 'could not store the code; nothing sent, it is mailed after the lease');
+      this.log.error(
+        { registrationId, errName: (e as Error).name, stack: stackFrames(e) },
+        'could not store the code; nothing sent, it is mailed after the lease',
+      );
       return;
     }
     if (!ours) {
@@ -146,9 +157,9 @@ export class MailSender extends PollingWorker {
       const delayMs = backoffMs(mail.mailFailures, { baseMs: this.o.retryBaseMs, maxMs: this.o.retryMaxMs, minMs: this.o.retryBaseMs });
       // The pending code stays acceptable: an error after DATA may still have delivered the mail.
       this.log.warn({ registrationId, ...smtpErrorFields(e), failures: mail.mailFailures + 1, retryInMs: delayMs }, 'mail not accepted, will retry');
-      await this.o.repository.markFailed(registrationId, token, delayMs).catch((err) =>
-        this.log.error({ registrationId, errName: (err as Error).name }, 'could not record the failed mail; it is retried after the lease'),
-      );
+      await this.o.repository
+        .markFailed(registrationId, token, delayMs)
+        .catch((err) => this.log.error({ registrationId, errName: (err as Error).name }, 'could not record the failed mail; it is retried after the lease'));
       return;
     }
     const sentAt = new Date();
@@ -166,7 +177,10 @@ export class MailSender extends PollingWorker {
       }
     } catch (e) {
       this.o.metrics.sent();
-      this.log.error({ registrationId, errName: (e as Error).name, stack: stackFrames(e) }, 'mail sent but not recorded; its code stays acceptable as pending, and a new mail goes out after the lease');
+      this.log.error(
+        { registrationId, errName: (e as Error).name, stack: stackFrames(e) },
+        'mail sent but not recorded; its code stays acceptable as pending, and a new mail goes out after the lease',
+      );
     }
   }
 }

@@ -58,7 +58,13 @@ export function submittedEvent(cipher: PiiCipher, p: Person, registrationId: str
     makeEvent('id.gelombang.registration.submitted.v1', 'urn:gelombang:intake', registrationId, {
       registrationId,
       submittedAt: new Date().toISOString(),
-      pii: { nik: seal('nik', p.nik), email: seal('email', email), phone: seal('phone', p.phone), fullName: seal('fullName', p.fullName), birthDate: seal('birthDate', p.birthDate) },
+      pii: {
+        nik: seal('nik', p.nik),
+        email: seal('email', email),
+        phone: seal('phone', p.phone),
+        fullName: seal('fullName', p.fullName),
+        birthDate: seal('birthDate', p.birthDate),
+      },
       blindIndex: { nik: cipher.blindIndex('nik', p.nik), email: cipher.blindIndex('email', email) },
       emailMasked: maskEmail(email),
       provinceCode: p.nik.slice(0, 2),
@@ -68,9 +74,12 @@ export function submittedEvent(cipher: PiiCipher, p: Person, registrationId: str
 
 /** Publishes to the real registration.submitted.v1 topic, as the intake does (acks=all). */
 export class SubmittedPublisher {
-  private readonly producer = new EventProducer(createKafka({ brokers: (process.env.KAFKA_BROKERS ?? 'localhost:9092').split(','), clientId: 'email-test', logger: pino({ level: 'silent' }) }), {
-    ackTimeoutMs: 10_000,
-  });
+  private readonly producer = new EventProducer(
+    createKafka({ brokers: (process.env.KAFKA_BROKERS ?? 'localhost:9092').split(','), clientId: 'email-test', logger: pino({ level: 'silent' }) }),
+    {
+      ackTimeoutMs: 10_000,
+    },
+  );
 
   async connect(): Promise<this> {
     await this.producer.connect();

@@ -12,8 +12,7 @@ export interface Enrollment {
 
 /** What one indexed read says about the person behind a registration. */
 export type PersonState =
-  | { eligible: false }
-  | { eligible: true; nikIndex: string; /** Active seats of this registration or of anyone with the same NIK. */ active: Enrollment[] };
+  { eligible: false } | { eligible: true; nikIndex: string; /** Active seats of this registration or of anyone with the same NIK. */ active: Enrollment[] };
 
 export type EnrollResult =
   | { kind: 'enrolled'; enrolled: number; quota: number }
@@ -56,7 +55,14 @@ export class EnrollmentsRepository {
    * last, so the one lock every enrollment of this batch queues for is held for one statement and
    * the commit, and its holder never waits for anything else (no deadlock with the unique indexes).
    */
-  async enroll(input: { enrollmentId: string; registrationId: string; nikIndex: string; batchId: string; enrolledAt: string; events: Events }): Promise<EnrollResult> {
+  async enroll(input: {
+    enrollmentId: string;
+    registrationId: string;
+    nikIndex: string;
+    batchId: string;
+    enrolledAt: string;
+    events: Events;
+  }): Promise<EnrollResult> {
     return inTransaction(this.pool, async (client) => {
       try {
         await client.query(
@@ -66,7 +72,8 @@ export class EnrollmentsRepository {
         );
       } catch (e) {
         const err = e as { code?: string; constraint?: string };
-        if (err.code === '23505') return rollbackWith<EnrollResult>({ kind: 'taken', by: err.constraint === 'enrollments_one_active_per_person' ? 'person' : 'registration' });
+        if (err.code === '23505')
+          return rollbackWith<EnrollResult>({ kind: 'taken', by: err.constraint === 'enrollments_one_active_per_person' ? 'person' : 'registration' });
         if (err.code === '23503') return rollbackWith<EnrollResult>({ kind: 'no_seat', why: 'unknown' });
         throw e;
       }
@@ -109,10 +116,9 @@ export class EnrollmentsRepository {
 
   /** The registration's active seat, or else its most recent one. */
   async latest(registrationId: string): Promise<Enrollment | undefined> {
-    const r = await this.pool.query(
-      `SELECT ${COLUMNS} FROM enrollments WHERE registration_id = $1 ORDER BY status = 'active' DESC, enrolled_at DESC LIMIT 1`,
-      [registrationId],
-    );
+    const r = await this.pool.query(`SELECT ${COLUMNS} FROM enrollments WHERE registration_id = $1 ORDER BY status = 'active' DESC, enrolled_at DESC LIMIT 1`, [
+      registrationId,
+    ]);
     return r.rows[0] ? toEnrollment(r.rows[0]) : undefined;
   }
 }

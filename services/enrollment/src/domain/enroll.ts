@@ -20,7 +20,14 @@ export interface EnrollPorts {
   person(registrationId: string): Promise<PersonState>;
   flags: { read(batchId: string): Promise<FlagState>; markFull(batchId: string, seen: FlagState): Promise<boolean> };
   admit(batchId: string): Promise<Decision>;
-  enroll(input: { enrollmentId: string; registrationId: string; nikIndex: string; batchId: string; enrolledAt: string; events: OutboxMessage[] }): Promise<EnrollResult>;
+  enroll(input: {
+    enrollmentId: string;
+    registrationId: string;
+    nikIndex: string;
+    batchId: string;
+    enrolledAt: string;
+    events: OutboxMessage[];
+  }): Promise<EnrollResult>;
   now(): Date;
 }
 
@@ -29,7 +36,12 @@ export type EnrollOutcome =
   | { kind: 'refused'; error: ErrorDefinition; answeredBy: 'memory' | 'redis' | 'postgres' }
   | { kind: 'throttled'; retryAfterMs: number };
 
-const asView = (e: Enrollment) => ({ enrollmentId: e.enrollmentId, registrationId: e.registrationId, batchId: e.batchId, enrolledAt: e.enrolledAt.toISOString() });
+const asView = (e: Enrollment) => ({
+  enrollmentId: e.enrollmentId,
+  registrationId: e.registrationId,
+  batchId: e.batchId,
+  enrolledAt: e.enrolledAt.toISOString(),
+});
 const refused = (error: ErrorDefinition, answeredBy: 'memory' | 'redis' | 'postgres'): EnrollOutcome => ({ kind: 'refused', error, answeredBy });
 
 /** An active seat of the person answers the request: the same one again, or a refusal. */
@@ -83,7 +95,10 @@ export async function enroll(ports: EnrollPorts, registrationId: string, batchId
         await ports.flags.markFull(batchId, flags);
         return refused(ENROLLMENT_BATCH_FULL, 'postgres');
       }
-      return refused(result.why === 'unknown' ? ENROLLMENT_BATCH_NOT_FOUND : result.why === 'closed' ? ENROLLMENT_BATCH_CLOSED : ENROLLMENT_BATCH_NOT_OPEN, 'postgres');
+      return refused(
+        result.why === 'unknown' ? ENROLLMENT_BATCH_NOT_FOUND : result.why === 'closed' ? ENROLLMENT_BATCH_CLOSED : ENROLLMENT_BATCH_NOT_OPEN,
+        'postgres',
+      );
     case 'taken': {
       // Lost a race on a unique index: the winner has committed, so reading again says who it was.
       const again = await ports.person(registrationId);

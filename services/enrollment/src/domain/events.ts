@@ -1,4 +1,11 @@
-import { enrollmentEnrolledV1Event, enrollmentWithdrawnV1Event, eventBuilder, registrationStatusChangedV1Event, type EnrollmentEnrolledV1Data, type EventMessage } from '@gelombang/contracts';
+import {
+  enrollmentEnrolledV1Event,
+  enrollmentWithdrawnV1Event,
+  eventBuilder,
+  registrationStatusChangedV1Event,
+  type EnrollmentEnrolledV1Data,
+  type EventMessage,
+} from '@gelombang/contracts';
 import type { Enrollment } from '../data-access/enrollments-repository';
 
 /** Every event the enrollment service writes is built (and checked against its contract) here. */
@@ -16,7 +23,18 @@ export function enrolledEvents(data: EnrollmentEnrolledV1Data): EventMessage[] {
 export function withdrawnEvents(e: Enrollment): EventMessage[] {
   const endedAt = e.endedAt!.toISOString();
   return [
-    events.message(enrollmentWithdrawnV1Event, { enrollmentId: e.enrollmentId, registrationId: e.registrationId, batchId: e.batchId, reason: 'WITHDRAWN_BY_APPLICANT', endedAt }),
-    events.message(registrationStatusChangedV1Event, { registrationId: e.registrationId, status: 'withdrawn', reason: 'WITHDRAWN_BY_APPLICANT', changedAt: endedAt }),
+    events.message(enrollmentWithdrawnV1Event, {
+      enrollmentId: e.enrollmentId,
+      registrationId: e.registrationId,
+      batchId: e.batchId,
+      reason: 'WITHDRAWN_BY_APPLICANT',
+      endedAt,
+    }),
+    events.message(registrationStatusChangedV1Event, {
+      registrationId: e.registrationId,
+      status: 'withdrawn',
+      reason: 'WITHDRAWN_BY_APPLICANT',
+      changedAt: endedAt,
+    }),
   ];
 }

@@ -48,11 +48,9 @@ export async function batchRoutes(app: App, deps: BatchRoutesDeps) {
     },
   );
 
-  app.get(
-    '/v1/batches',
-    { schema: { summary: 'Batches open for enrollment now, with seats left', response: { 200: batchList } } },
-    async () => ({ batches: (await deps.batches.listOpen()).map((row) => toBatchView(row)) }),
-  );
+  app.get('/v1/batches', { schema: { summary: 'Batches open for enrollment now, with seats left', response: { 200: batchList } } }, async () => ({
+    batches: (await deps.batches.listOpen()).map((row) => toBatchView(row)),
+  }));
 
   app.get(
     '/v1/batches/:batchId',

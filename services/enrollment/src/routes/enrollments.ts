@@ -25,7 +25,8 @@ export interface EnrollmentRoutesDeps {
  */
 function isUnavailable(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
-  if (typeof e?.code === 'string' && (/^08/.test(e.code) || ['57P01', '57P02', '57P03', '53300', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT'].includes(e.code))) return true;
+  if (typeof e?.code === 'string' && (/^08/.test(e.code) || ['57P01', '57P02', '57P03', '53300', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT'].includes(e.code)))
+    return true;
   return /timeout exceeded when trying to connect|Connection terminated/i.test(e?.message ?? '');
 }
 
@@ -55,7 +56,16 @@ export async function enrollmentRoutes(app: App, deps: EnrollmentRoutesDeps) {
           'One person (NIK) holds at most one active seat; a batch never exceeds its quota. 429 with Retry-After while the batch admits no more attempts per second.',
         headers: z.object({ 'accept-language': z.string().optional() }),
         body: enrollRequest,
-        response: { 200: enrollmentCreated, 201: enrollmentCreated, 400: errorBody, 403: errorBody, 404: errorBody, 409: errorBody, 429: errorBody, 503: errorBody },
+        response: {
+          200: enrollmentCreated,
+          201: enrollmentCreated,
+          400: errorBody,
+          403: errorBody,
+          404: errorBody,
+          409: errorBody,
+          429: errorBody,
+          503: errorBody,
+        },
       },
     },
     async (req, reply) => {
@@ -86,7 +96,13 @@ export async function enrollmentRoutes(app: App, deps: EnrollmentRoutesDeps) {
 
   app.get(
     '/v1/enrollments/:registrationId',
-    { schema: { summary: "A registration's seat: the active one, else its most recent", ...byRegistration, response: { 200: enrollmentView, 400: errorBody, 404: errorBody } } },
+    {
+      schema: {
+        summary: "A registration's seat: the active one, else its most recent",
+        ...byRegistration,
+        response: { 200: enrollmentView, 400: errorBody, 404: errorBody },
+      },
+    },
     async (req) => {
       const found = await deps.enrollments.latest(req.params.registrationId);
       if (!found) throw ENROLLMENT_NOT_FOUND();
@@ -96,7 +112,9 @@ export async function enrollmentRoutes(app: App, deps: EnrollmentRoutesDeps) {
 
   app.delete(
     '/v1/enrollments/:registrationId',
-    { schema: { summary: 'Withdraw: give the seat back', ...byRegistration, response: { 200: enrollmentView, 400: errorBody, 404: errorBody, 503: errorBody } } },
+    {
+      schema: { summary: 'Withdraw: give the seat back', ...byRegistration, response: { 200: enrollmentView, 400: errorBody, 404: errorBody, 503: errorBody } },
+    },
     async (req) => {
       const ended = await deps.enrollments.withdraw(req.params.registrationId, new Date().toISOString(), withdrawnEvents).catch((e) => {
         throw unavailable(e);

@@ -53,9 +53,12 @@ export const person = (nikIndex = randomBytes(32).toString('base64url')): Person
 
 /** Publishes nik.verified.v1 as the NIK service does: a CloudEvent keyed by registration id. */
 export class VerifiedPublisher {
-  private readonly producer = new EventProducer(createKafka({ brokers: KAFKA_BROKERS.split(','), clientId: 'enrollment-test', logger: pino({ level: 'silent' }) }), {
-    ackTimeoutMs: 10_000,
-  });
+  private readonly producer = new EventProducer(
+    createKafka({ brokers: KAFKA_BROKERS.split(','), clientId: 'enrollment-test', logger: pino({ level: 'silent' }) }),
+    {
+      ackTimeoutMs: 10_000,
+    },
+  );
 
   connect = () => this.producer.connect();
   close = () => this.producer.close();
@@ -67,8 +70,17 @@ export class VerifiedPublisher {
   async publish(people: Person[], attempt = 1): Promise<void> {
     await Promise.all(
       people.map((p) => {
-        const data: NikVerifiedV1Data = { registrationId: p.registrationId, attempt, nikIndex: p.nikIndex, provinceCode: p.provinceCode, verifiedAt: new Date().toISOString() };
-        return this.publishRaw(p.registrationId, JSON.stringify(makeEvent('id.gelombang.nik.verified.v1', 'urn:gelombang:nik-verification', p.registrationId, data)));
+        const data: NikVerifiedV1Data = {
+          registrationId: p.registrationId,
+          attempt,
+          nikIndex: p.nikIndex,
+          provinceCode: p.provinceCode,
+          verifiedAt: new Date().toISOString(),
+        };
+        return this.publishRaw(
+          p.registrationId,
+          JSON.stringify(makeEvent('id.gelombang.nik.verified.v1', 'urn:gelombang:nik-verification', p.registrationId, data)),
+        );
       }),
     );
   }
@@ -79,7 +91,9 @@ export async function makeEligible(publisher: VerifiedPublisher, db: pg.Client, 
   await publisher.publish(people);
   await waitFor(
     async () => {
-      const r = await db.query(`SELECT count(*)::int AS n FROM ${schema}.eligibility WHERE registration_id = ANY($1::uuid[])`, [people.map((p) => p.registrationId)]);
+      const r = await db.query(`SELECT count(*)::int AS n FROM ${schema}.eligibility WHERE registration_id = ANY($1::uuid[])`, [
+        people.map((p) => p.registrationId),
+      ]);
       return r.rows[0].n === people.length ? true : undefined;
     },
     30_000,

@@ -262,7 +262,8 @@ export class ClaimsStore {
       let restored = 0;
       for await (const batch of rows) {
         const tx = this.redis.pipeline();
-        for (const r of batch) tx.set(`${this.prefix}nik:${r.nikIndex}`, r.registrationId, 'NX').set(`${this.prefix}email:${r.emailIndex}`, r.registrationId, 'NX');
+        for (const r of batch)
+          tx.set(`${this.prefix}nik:${r.nikIndex}`, r.registrationId, 'NX').set(`${this.prefix}email:${r.emailIndex}`, r.registrationId, 'NX');
         const failed = (await tx.exec())?.find(([err]) => err)?.[0];
         if (failed) throw failed; // the marker must not claim a set that is not complete
         restored += batch.length;
@@ -276,7 +277,11 @@ export class ClaimsStore {
 
   /** While the claims are cold: record one taken through PostgreSQL, so it counts once they are warm. */
   async seed(i: Pick<ClaimInput, 'nikIndex' | 'emailIndex' | 'registrationId'>): Promise<void> {
-    const results = await this.redis.pipeline().set(`${this.prefix}nik:${i.nikIndex}`, i.registrationId, 'NX').set(`${this.prefix}email:${i.emailIndex}`, i.registrationId, 'NX').exec();
+    const results = await this.redis
+      .pipeline()
+      .set(`${this.prefix}nik:${i.nikIndex}`, i.registrationId, 'NX')
+      .set(`${this.prefix}email:${i.emailIndex}`, i.registrationId, 'NX')
+      .exec();
     // A pipeline resolves even when its commands failed: each answer carries its own error.
     const failed = results?.find(([err]) => err)?.[0];
     if (failed || !results) throw failed ?? new Error('Redis answered nothing');

@@ -157,7 +157,14 @@ export class RegistrationsRepository {
     );
     const row = r.rows[0];
     if (!row) return undefined;
-    return { status: row.status, reason: row.reason, nikAttempt: row.nik_attempt, nikIndex: row.nik_index, fullNameEnc: row.full_name_enc, birthDateEnc: row.birth_date_enc };
+    return {
+      status: row.status,
+      reason: row.reason,
+      nikAttempt: row.nik_attempt,
+      nikIndex: row.nik_index,
+      fullNameEnc: row.full_name_enc,
+      birthDateEnc: row.birth_date_enc,
+    };
   }
 
   /**

@@ -75,7 +75,10 @@ export async function correctNik(deps: CorrectNikDeps, registrationId: string, n
         provinceCode,
       });
       const status = events.message(registrationStatusChangedV1Event, { registrationId, status: 'nik_resubmitted', attempt, changedAt: now });
-      await deps.repository.applyCorrection(client, { registrationId, nikIndex, nikEnc, provinceCode, attempt, eventId: status.id, changedAt: now }, [requested, status]);
+      await deps.repository.applyCorrection(client, { registrationId, nikIndex, nikEnc, provinceCode, attempt, eventId: status.id, changedAt: now }, [
+        requested,
+        status,
+      ]);
       previousNikIndex = target.nikIndex;
       return { kind: 'accepted', attempt };
     });

@@ -62,7 +62,12 @@ function tokenBucketStore(bucket: TokenBucket, cfg: BucketConfig): FastifyRateLi
 export interface AdmissionOptions {
   config: Pick<
     IntakeConfig,
-    'REDIS_KEY_PREFIX' | 'IDEMPOTENCY_TTL_SEC' | 'RATE_LIMIT_CLIENT_BURST' | 'RATE_LIMIT_CLIENT_PER_SEC' | 'RATE_LIMIT_GLOBAL_BURST' | 'RATE_LIMIT_GLOBAL_PER_SEC'
+    | 'REDIS_KEY_PREFIX'
+    | 'IDEMPOTENCY_TTL_SEC'
+    | 'RATE_LIMIT_CLIENT_BURST'
+    | 'RATE_LIMIT_CLIENT_PER_SEC'
+    | 'RATE_LIMIT_GLOBAL_BURST'
+    | 'RATE_LIMIT_GLOBAL_PER_SEC'
   >;
   repository: RegistrationsRepository;
   metrics: IntakeMetrics;

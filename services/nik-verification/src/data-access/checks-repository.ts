@@ -157,7 +157,14 @@ export class ChecksRepository {
     );
     const row = r.rows[0];
     if (!row) return undefined;
-    return { registrationId: row.registration_id, attempt: row.attempt, state: row.state, reason: row.reason, correctable: row.correctable, checkedAt: row.checked_at };
+    return {
+      registrationId: row.registration_id,
+      attempt: row.attempt,
+      state: row.state,
+      reason: row.reason,
+      correctable: row.correctable,
+      checkedAt: row.checked_at,
+    };
   }
 
   async backlog(): Promise<Backlog> {

@@ -23,7 +23,9 @@ export class RegistryQuota {
   ) {
     this.bucket = new TokenBucket(redis, {
       onSourceChange: (source) =>
-        source === 'local' ? o.log.warn('redis unavailable: registry calls paused (the quota is shared through redis)') : o.log.info('redis back: registry calls resume'),
+        source === 'local'
+          ? o.log.warn('redis unavailable: registry calls paused (the quota is shared through redis)')
+          : o.log.info('redis back: registry calls resume'),
     });
   }
 

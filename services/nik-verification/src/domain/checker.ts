@@ -112,7 +112,13 @@ export class Checker extends PollingWorker {
         await this.ports.queue.retryLater(check, this.opts.retryMaxMs, UNDECRYPTABLE, false);
         continue;
       }
-      if (!(await this.ports.quota.acquire(() => this.isRunning, (ms) => this.pause(ms)))) return this.ports.queue.release(batch.slice(i));
+      if (
+        !(await this.ports.quota.acquire(
+          () => this.isRunning,
+          (ms) => this.pause(ms),
+        ))
+      )
+        return this.ports.queue.release(batch.slice(i));
       const call = this.check(check, person).finally(() => this.inflight.delete(call));
       this.inflight.add(call);
     }
@@ -155,7 +161,11 @@ export class Checker extends PollingWorker {
 
   private open(check: ClaimedCheck): Person {
     const { cipher } = this.ports;
-    return { nik: cipher.decrypt(check.nikEnc, 'nik'), fullName: cipher.decrypt(check.fullNameEnc, 'fullName'), birthDate: cipher.decrypt(check.birthDateEnc, 'birthDate') };
+    return {
+      nik: cipher.decrypt(check.nikEnc, 'nik'),
+      fullName: cipher.decrypt(check.fullNameEnc, 'fullName'),
+      birthDate: cipher.decrypt(check.birthDateEnc, 'birthDate'),
+    };
   }
 
   /**

@@ -1,10 +1,4 @@
-import {
-  nikRejectedV1Event,
-  nikVerifiedV1Event,
-  registrationStatusChangedV1Event,
-  type EventMessage,
-  type NikRejectionReason,
-} from '@gelombang/contracts';
+import { nikRejectedV1Event, nikVerifiedV1Event, registrationStatusChangedV1Event, type EventMessage, type NikRejectionReason } from '@gelombang/contracts';
 import { events } from './events';
 
 export type RegistryAnswer = 'MATCH' | 'NOT_FOUND' | 'DATA_MISMATCH' | 'INACTIVE';

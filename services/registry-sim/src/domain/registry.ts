@@ -70,9 +70,7 @@ export class PopulationRegistry {
   private counters = zeroStats();
   faults: Faults = { errorRate: 0, outage: false };
 
-  constructor(
-    private readonly opts: { mode: RegistryMode; quotaPerSec: number; latencyMs?: number; now?: () => number; random?: () => number },
-  ) {}
+  constructor(private readonly opts: { mode: RegistryMode; quotaPerSec: number; latencyMs?: number; now?: () => number; random?: () => number }) {}
 
   /** How long the next answer takes: the injected latency (or the configured one), plus up to a quarter more. */
   latencyMs(): number {
