@@ -15,6 +15,7 @@ export * from './metrics';
 export * from './outbox';
 export * from './worker';
 export * from './backoff';
+export * from './timing';
 export * from './plugins/health';
 export * from './plugins/metrics';
 export * from './plugins/postgres';

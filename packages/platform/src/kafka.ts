@@ -5,6 +5,7 @@
 import { Kafka, logLevel as KafkaLogLevel, type Batch, type Consumer, type Producer, type Message } from 'kafkajs';
 import type { FastifyBaseLogger } from 'fastify';
 import { backoffMs } from './backoff';
+import { waitAtMost } from './timing';
 import { stackFrames } from './errors';
 import { JavaCompatiblePartitioner } from './partitioner';
 
@@ -312,7 +313,7 @@ export async function startConsumer<T>(kafka: Kafka, opts: ConsumerOptions<T>): 
   });
   await seekWhenReady(consumer, ends);
   // Resolve once partitions are assigned, so "started" means "consuming" (tests and readiness rely on it).
-  await Promise.race([joined, new Promise((r) => setTimeout(r, opts.joinTimeoutMs ?? 30_000))]);
+  await waitAtMost(joined, opts.joinTimeoutMs ?? 30_000);
   running = true;
   return {
     get isRunning() {

@@ -120,6 +120,7 @@ describe('ClaimsStore.complete (real Redis)', () => {
     });
     await Promise.all(inputs.map((i, n) => store.complete(i, `b***${n}@example.id`)));
     await new Promise((r) => setTimeout(r, 50));
+    monitor.disconnect(); // MONITOR runs on a connection of its own
     watcher.disconnect();
     expect(seen).toEqual(['35']); // one script call carrying 7 × 5 keys
 

@@ -1,7 +1,7 @@
 import rateLimit, { type FastifyRateLimitStore, type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import fp from 'fastify-plugin';
 import type { FastifyRequest } from 'fastify';
-import { RATE_LIMITED, TokenBucket, type BucketSpec } from '@gelombang/platform';
+import { RATE_LIMITED, TokenBucket, waitAtMost, type BucketSpec } from '@gelombang/platform';
 import type { IntakeConfig } from '../config';
 import { ClaimsStore } from '../data-access/claims-store';
 import type { RegistrationsRepository } from '../data-access/registrations-repository';
@@ -101,7 +101,7 @@ export const admissionPlugin = fp<AdmissionOptions>(
       onFallback: (use) => m.fallback.inc({ use }),
       log: app.log,
     });
-    await Promise.race([claims.warm(), new Promise((r) => setTimeout(r, 2_000))]);
+    await waitAtMost(claims.warm(), 2_000);
     const onReady = () => claims.redisReady();
     app.redis.on('ready', onReady);
     app.addHook('onClose', async () => {
