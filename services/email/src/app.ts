@@ -1,9 +1,7 @@
 import { join } from 'node:path';
-import { registrationSubmittedV1Event } from '@gelombang/contracts';
 import {
   consumersPlugin,
   createService,
-  eventConsumer,
   kafkaPlugin,
   outboxPlugin,
   PiiCipher,
@@ -14,9 +12,9 @@ import {
   type App,
   type ServiceBuildOptions,
 } from '@gelombang/platform';
-import type { EmailConfig } from './config';
-import { sealedWithAKeyWeHold, submittedHandler } from './consumers/registration-submitted.consumer';
-import { smtpMailer, type Mailer } from './data-access/smtp-mailer';
+import { verificationRules, type EmailConfig } from './config';
+import { submittedConsumer } from './consumers/registration-submitted.consumer';
+import { smtpMailerFor, type Mailer } from './data-access/smtp-mailer';
 import { VerificationsRepository } from './data-access/verifications-repository';
 import { CodeHasher } from './domain/codes';
 import { emailMetrics } from './metrics';
@@ -60,12 +58,7 @@ export async function buildApp(config: EmailConfig, opts: BuildOptions = {}): Pr
   // Only a replica that mails opens the SMTP pool; it closes once the sender's last mails are out.
   let sender: MailSender | undefined;
   if (config.MAIL_SENDER_ENABLED) {
-    const smtp = smtpMailer({
-      url: config.MAIL_SMTP_URL,
-      from: config.MAIL_FROM,
-      maxConnections: config.MAIL_CONCURRENCY,
-      timeoutMs: config.MAIL_SMTP_TIMEOUT_MS,
-    });
+    const smtp = smtpMailerFor(config);
     const mailer = opts.wrapMailer ? opts.wrapMailer(smtp) : smtp;
     sender = new MailSender({ ...mailSenderSettings(config), repository, bucket, mailer, cipher, hasher, logger: app.log, metrics: m.sender, onEnqueued });
     await app.register(workerPlugin, { name: 'mail-sender', worker: sender, close: () => mailer.close() });
@@ -74,13 +67,7 @@ export async function buildApp(config: EmailConfig, opts: BuildOptions = {}): Pr
   await app.register(emailVerificationRoutes, {
     repository,
     hasher,
-    rules: {
-      codeTtlSec: config.EMAIL_CODE_TTL_SEC,
-      maxAttempts: config.EMAIL_MAX_ATTEMPTS,
-      resendCooldownSec: config.EMAIL_RESEND_COOLDOWN_SEC,
-      maxSends: config.EMAIL_MAX_SENDS,
-      sendsWindowSec: config.EMAIL_SENDS_WINDOW_SEC,
-    },
+    rules: verificationRules(config),
     now: () => new Date(),
     onEnqueued,
     onQueued: () => sender?.wake(),
@@ -94,16 +81,14 @@ export async function buildApp(config: EmailConfig, opts: BuildOptions = {}): Pr
       readiness: 'consumers',
       startAt: opts.consumerStartAt ?? config.CONSUMER_START_AT,
       consumers: [
-        eventConsumer(registrationSubmittedV1Event, {
+        submittedConsumer({
           group: config.CONSUMER_GROUP,
-          accept: sealedWithAKeyWeHold(cipher),
-          handle: submittedHandler({
-            repository,
-            onStored: (batch) => {
-              m.consumed(batch);
-              if (batch.stored > 0) sender?.wake();
-            },
-          }),
+          cipher,
+          repository,
+          onStored: (batch) => {
+            m.consumed(batch);
+            if (batch.stored > 0) sender?.wake();
+          },
         }),
       ],
     });

@@ -92,3 +92,12 @@ export type EmailConfig = z.infer<typeof emailEnv>;
 export function loadEmailConfig(env: NodeJS.ProcessEnv = process.env): EmailConfig {
   return loadConfig(emailEnv, env);
 }
+
+/** The verification rules the use cases apply (domain/verification.ts), from the settings. */
+export const verificationRules = (c: EmailConfig) => ({
+  codeTtlSec: c.EMAIL_CODE_TTL_SEC,
+  maxAttempts: c.EMAIL_MAX_ATTEMPTS,
+  resendCooldownSec: c.EMAIL_RESEND_COOLDOWN_SEC,
+  maxSends: c.EMAIL_MAX_SENDS,
+  sendsWindowSec: c.EMAIL_SENDS_WINDOW_SEC,
+});

@@ -1,5 +1,5 @@
-import type { RegistrationSubmittedV1 } from '@gelombang/contracts';
-import type { PiiCipher } from '@gelombang/platform';
+import { registrationSubmittedV1Event, type RegistrationSubmittedV1 } from '@gelombang/contracts';
+import { eventConsumer, type EventConsumer, type PiiCipher } from '@gelombang/platform';
 import type { VerificationsRepository } from '../data-access/verifications-repository';
 
 /**
@@ -27,3 +27,16 @@ export function submittedHandler(deps: {
     deps.onStored({ stored: r.stored.length, replays: r.replays.length, duplicates: r.duplicates.length });
   };
 }
+
+/** The consumer of registration.submitted.v1: stores what the sender mails; `onStored` wakes it. */
+export const submittedConsumer = (o: {
+  group: string;
+  cipher: PiiCipher;
+  repository: VerificationsRepository;
+  onStored: (outcome: { stored: number; replays: number; duplicates: number }) => void;
+}): EventConsumer =>
+  eventConsumer(registrationSubmittedV1Event, {
+    group: o.group,
+    accept: sealedWithAKeyWeHold(o.cipher),
+    handle: submittedHandler({ repository: o.repository, onStored: o.onStored }),
+  });

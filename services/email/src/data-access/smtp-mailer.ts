@@ -1,4 +1,5 @@
 import { createTransport } from 'nodemailer';
+import type { EmailConfig } from '../config';
 
 export interface OutgoingMail {
   to: string;
@@ -46,3 +47,7 @@ export function smtpMailer(opts: { url: string; from: string; maxConnections: nu
     close: () => transport.close(),
   };
 }
+
+/** The provider's pooled SMTP client, from the settings. */
+export const smtpMailerFor = (c: Pick<EmailConfig, 'MAIL_SMTP_URL' | 'MAIL_FROM' | 'MAIL_CONCURRENCY' | 'MAIL_SMTP_TIMEOUT_MS'>): Mailer =>
+  smtpMailer({ url: c.MAIL_SMTP_URL, from: c.MAIL_FROM, maxConnections: c.MAIL_CONCURRENCY, timeoutMs: c.MAIL_SMTP_TIMEOUT_MS });
