@@ -161,3 +161,13 @@ export function trustProxySetting(v: string): boolean | string | string[] {
   if (v === 'false') return false;
   return v.includes(',') ? v.split(',').map((s) => s.trim()) : v;
 }
+
+/** A `true` / `false` setting, read as a boolean. */
+export const flagEnv = (defaultValue: 'true' | 'false') =>
+  z
+    .enum(['true', 'false'])
+    .default(defaultValue)
+    .transform((v) => v === 'true');
+
+/** `CONSUMER_START_AT`: where a consumer group with no committed offsets begins (`end` for tests and throwaway groups). */
+export const consumerStartAtEnv = (description: string) => z.enum(['committed', 'end']).default('committed').describe(description);

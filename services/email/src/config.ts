@@ -1,13 +1,8 @@
 import { z } from 'zod';
-import { activeKeyIsKnown, baseEnv, loadConfig, piiEnv } from '@gelombang/platform';
+import { activeKeyIsKnown, baseEnv, consumerStartAtEnv, flagEnv, loadConfig, piiEnv } from '@gelombang/platform';
 
 const positive = z.coerce.number().positive();
 const positiveInt = z.coerce.number().int().positive();
-const flag = (dflt: 'true' | 'false') =>
-  z
-    .enum(['true', 'false'])
-    .default(dflt)
-    .transform((v) => v === 'true');
 
 export const emailEnv = z
   .object({
@@ -24,12 +19,11 @@ export const emailEnv = z
       .default('email')
       .describe("PostgreSQL schema of this service's tables (created by its migrations)."),
 
-    CONSUMER_ENABLED: flag('true').describe('Consume registration.submitted.v1 in this process.'),
+    CONSUMER_ENABLED: flagEnv('true').describe('Consume registration.submitted.v1 in this process.'),
     CONSUMER_GROUP: z.string().min(1).default('email-verification').describe('Kafka consumer group of the registration.submitted.v1 consumer.'),
-    CONSUMER_START_AT: z
-      .enum(['committed', 'end'])
-      .default('committed')
-      .describe('Where a new consumer group starts (an existing one resumes): committed reads the topic from its start, end takes only new events.'),
+    CONSUMER_START_AT: consumerStartAtEnv(
+      'Where a new consumer group starts (an existing one resumes): committed reads the topic from its start, end takes only new events.',
+    ),
 
     MAIL_SMTP_URL: z
       .string()
@@ -57,7 +51,7 @@ export const emailEnv = z
       .describe(
         'Milliseconds of refill held back from the burst for the spread of delivery times: the bucket holds MAIL_QUOTA_BURST − MAIL_QUOTA_PER_SEC × this ÷ 1000 (at least 1).',
       ),
-    MAIL_SENDER_ENABLED: flag('true').describe('Mail from this process (false: consume and answer, mail nothing, e.g. a replica without SMTP access).'),
+    MAIL_SENDER_ENABLED: flagEnv('true').describe('Mail from this process (false: consume and answer, mail nothing, e.g. a replica without SMTP access).'),
     MAIL_BATCH_SIZE: positiveInt.max(1000).default(20).describe('Queued mails claimed per round of the sender.'),
     MAIL_CONCURRENCY: positiveInt.max(100).default(5).describe('Mails in flight at once per process (= pooled SMTP connections).'),
     MAIL_CLAIM_LEASE_SEC: positiveInt.default(120).describe('Seconds after which a claimed mail a crashed sender never finished is mailed again.'),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { baseEnv, loadConfig } from '@gelombang/platform';
+import { baseEnv, consumerStartAtEnv, flagEnv, loadConfig } from '@gelombang/platform';
 
 const positive = z.coerce.number().positive();
 
@@ -37,16 +37,11 @@ export const enrollmentEnv = z.object({
     .default(30)
     .describe('Seconds the "batch is full" flag lives in Redis: the bound on how stale it can be if a clear is lost.'),
   RETRY_AFTER_SEC: z.coerce.number().int().positive().default(2).describe('Seconds a 503 asks the client to wait (Retry-After).'),
-  CONSUMER_ENABLED: z
-    .enum(['true', 'false'])
-    .default('true')
-    .transform((v) => v === 'true')
-    .describe('Consume nik.verified.v1 (eligibility) in this process.'),
+  CONSUMER_ENABLED: flagEnv('true').describe('Consume nik.verified.v1 (eligibility) in this process.'),
   CONSUMER_GROUP: z.string().min(1).default('enrollment').describe('Kafka consumer group of the nik.verified.v1 consumer.'),
-  CONSUMER_START_AT: z
-    .enum(['committed', 'end'])
-    .default('committed')
-    .describe('Where a new consumer group starts (an existing one resumes): committed replays the topic (rebuilds eligibility), end takes only new events.'),
+  CONSUMER_START_AT: consumerStartAtEnv(
+    'Where a new consumer group starts (an existing one resumes): committed replays the topic (rebuilds eligibility), end takes only new events.',
+  ),
 });
 
 export type EnrollmentConfig = z.infer<typeof enrollmentEnv>;

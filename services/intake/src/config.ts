@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { activeKeyIsKnown, baseEnv, loadConfig, piiEnv } from '@gelombang/platform';
+import { activeKeyIsKnown, baseEnv, consumerStartAtEnv, flagEnv, loadConfig, piiEnv } from '@gelombang/platform';
 
 const positive = z.coerce.number().positive();
 
@@ -46,18 +46,11 @@ export const intakeEnv = z
       .max(100_000)
       .default(3000)
       .describe('Dry-run registrations sent through the route before listening, so the JIT has compiled it (0: none).'),
-    CONSUMER_ENABLED: z
-      .enum(['true', 'false'])
-      .default('true')
-      .transform((v) => v === 'true')
-      .describe('Run the projector (registration topics into PostgreSQL) in this process.'),
+    CONSUMER_ENABLED: flagEnv('true').describe('Run the projector (registration topics into PostgreSQL) in this process.'),
     CONSUMER_GROUP: z.string().min(1).default('intake-projector').describe("The projector's Kafka consumer group (its status consumer adds -status)."),
-    CONSUMER_START_AT: z
-      .enum(['committed', 'end'])
-      .default('committed')
-      .describe(
-        'Where a new consumer group starts (an existing one resumes): committed replays the topics (rebuilds the projection), end takes only new events.',
-      ),
+    CONSUMER_START_AT: consumerStartAtEnv(
+      'Where a new consumer group starts (an existing one resumes): committed replays the topics (rebuilds the projection), end takes only new events.',
+    ),
     /**
      * An isolated run (the load suite's private intake) keeps its events out of the shared topics, where
      * the running cluster's consumers would dead-letter them (sealed with keys they do not hold).

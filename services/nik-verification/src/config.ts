@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { activeKeyIsKnown, baseEnv, loadConfig, piiEnv } from '@gelombang/platform';
+import { activeKeyIsKnown, baseEnv, consumerStartAtEnv, loadConfig, piiEnv } from '@gelombang/platform';
 import type { RegistryClientOptions } from './data-access/registry-client';
 import { worstCallsInOneSecond } from './domain/quota';
 
@@ -16,10 +16,9 @@ export const nikEnv = z
       .default('nik')
       .describe("PostgreSQL schema of this service's tables (created by its migrations)."),
     CONSUMER_GROUP: z.string().min(1).default('nik-verification').describe('Kafka consumer group of the nik.verification-requested.v1 consumer.'),
-    CONSUMER_START_AT: z
-      .enum(['committed', 'end'])
-      .default('committed')
-      .describe('Where a new consumer group starts (an existing one resumes): committed reads the topic from its start, end takes only new events.'),
+    CONSUMER_START_AT: consumerStartAtEnv(
+      'Where a new consumer group starts (an existing one resumes): committed reads the topic from its start, end takes only new events.',
+    ),
 
     REGISTRY_URL: z
       .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
