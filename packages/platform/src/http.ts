@@ -251,12 +251,28 @@ export interface ServiceBuildOptions {
   consumerStartAt?: 'committed' | 'end';
 }
 
-/** createServer with a service's validated configuration: the first line of every buildApp. */
-export function createService(config: ServiceHttpConfig, o: Pick<ServerOptions, 'service' | 'description' | 'fieldMessages' | 'logStream'>): Promise<App> {
-  return createServer({
+/**
+ * A service's app: createServer with its validated settings, then `compose` — the service's ordered
+ * registrations. Fastify runs no onClose hook of its own when a registration fails, so a failing
+ * `compose` (a broker that refuses, a topic that is missing) would leave open everything the earlier
+ * registrations opened: the app is closed (their hooks run, newest first) before the error goes on.
+ */
+export async function createService(
+  config: ServiceHttpConfig,
+  o: Pick<ServerOptions, 'service' | 'description' | 'fieldMessages' | 'logStream'>,
+  compose: (app: App) => Promise<void>,
+): Promise<App> {
+  const app = await createServer({
     ...o,
     logLevel: config.LOG_LEVEL,
     bodyLimit: config.HTTP_BODY_LIMIT_BYTES,
     trustProxy: trustProxySetting(config.HTTP_TRUST_PROXY ?? 'false'),
   });
+  try {
+    await compose(app);
+  } catch (e) {
+    await app.close().catch((closing: Error) => app.log.error({ errName: closing.name }, 'closing after a failed start failed too'));
+    throw e;
+  }
+  return app;
 }

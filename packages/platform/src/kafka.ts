@@ -261,57 +261,63 @@ export async function startConsumer<T>(kafka: Kafka, opts: ConsumerOptions<T>): 
       await admin.disconnect();
     }
   }
-  await consumer.connect();
-  await consumer.subscribe({ topics: opts.topics, fromBeginning: opts.fromBeginning ?? true });
-  await consumer.run({
-    autoCommit: false,
-    eachBatchAutoResolve: false,
-    partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 3,
-    eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-      const items: T[] = [];
-      const poison: Array<{ msg: ConsumedMessage; reason: string; errName: string }> = [];
-      for (const m of batch.messages) {
-        const msg = consumedMessage(batch, m);
-        try {
-          items.push(opts.parse(msg));
-        } catch (e) {
-          poison.push({ msg, reason: (e as Error).message.slice(0, 500), errName: (e as Error).name });
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics: opts.topics, fromBeginning: opts.fromBeginning ?? true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 3,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        const items: T[] = [];
+        const poison: Array<{ msg: ConsumedMessage; reason: string; errName: string }> = [];
+        for (const m of batch.messages) {
+          const msg = consumedMessage(batch, m);
+          try {
+            items.push(opts.parse(msg));
+          } catch (e) {
+            poison.push({ msg, reason: (e as Error).message.slice(0, 500), errName: (e as Error).name });
+          }
         }
-      }
-      if (poison.length > 0) {
-        // All of a batch's dead letters at once (they share produce requests): one by one, a broker's
-        // worth of foreign events took minutes to get past. Stored before the offset moves past them.
-        await Promise.all(poison.map((p) => opts.deadLetter(p.msg, p.reason)));
-        const offsets = poison.map((p) => p.msg.offset);
-        log.warn(
-          {
-            topic: batch.topic,
-            partition: batch.partition,
-            count: poison.length,
-            offsets: offsets.length <= 10 ? offsets : [offsets[0], '…', offsets[offsets.length - 1]],
-            errName: poison[0]!.errName,
-          },
-          poison.length === 1 ? 'poison message dead-lettered' : 'poison messages dead-lettered',
-        );
-      }
-      for (let attempt = 0; ; attempt++) {
-        if (!isRunning() || isStale()) return;
-        try {
-          if (items.length > 0) await opts.handle(items);
-          break;
-        } catch (e) {
-          log.error({ errName: (e as Error).name, stack: stackFrames(e), attempt, topic: batch.topic, partition: batch.partition }, 'batch failed, retrying');
-          await new Promise((r) => setTimeout(r, backoffMs(attempt, RETRY_BACKOFF)));
-          await heartbeat();
+        if (poison.length > 0) {
+          // All of a batch's dead letters at once (they share produce requests): one by one, a broker's
+          // worth of foreign events took minutes to get past. Stored before the offset moves past them.
+          await Promise.all(poison.map((p) => opts.deadLetter(p.msg, p.reason)));
+          const offsets = poison.map((p) => p.msg.offset);
+          log.warn(
+            {
+              topic: batch.topic,
+              partition: batch.partition,
+              count: poison.length,
+              offsets: offsets.length <= 10 ? offsets : [offsets[0], '…', offsets[offsets.length - 1]],
+              errName: poison[0]!.errName,
+            },
+            poison.length === 1 ? 'poison message dead-lettered' : 'poison messages dead-lettered',
+          );
         }
-      }
-      const last = batch.lastOffset();
-      resolveOffset(last);
-      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
-      await heartbeat();
-    },
-  });
-  await seekWhenReady(consumer, ends);
+        for (let attempt = 0; ; attempt++) {
+          if (!isRunning() || isStale()) return;
+          try {
+            if (items.length > 0) await opts.handle(items);
+            break;
+          } catch (e) {
+            log.error({ errName: (e as Error).name, stack: stackFrames(e), attempt, topic: batch.topic, partition: batch.partition }, 'batch failed, retrying');
+            await new Promise((r) => setTimeout(r, backoffMs(attempt, RETRY_BACKOFF)));
+            await heartbeat();
+          }
+        }
+        const last = batch.lastOffset();
+        resolveOffset(last);
+        await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+        await heartbeat();
+      },
+    });
+    await seekWhenReady(consumer, ends);
+  } catch (e) {
+    // Not started: leave the group (and close the connections) rather than hold them for nobody.
+    await consumer.disconnect().catch(() => undefined);
+    throw e;
+  }
   // Resolve once partitions are assigned, so "started" means "consuming" (tests and readiness rely on it).
   await waitAtMost(joined, opts.joinTimeoutMs ?? 30_000);
   running = true;

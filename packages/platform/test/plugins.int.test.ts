@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { z } from 'zod';
 import { defineEvent, eventBuilder } from '@gelombang/contracts';
-import { dropSchema, isolatedEnv, TopicTap, waitFor } from '@gelombang/testkit';
+import { dropSchema, isolatedEnv, TopicTap, until, waitFor } from '@gelombang/testkit';
 // From the built package, as a service sees them: testkit brings the package's types in too, and the
 // plugins' declarations of Fastify's decorators must come from one copy.
 import {
@@ -13,6 +13,7 @@ import {
   consumersPlugin,
   createKafka,
   createServer,
+  createService,
   enqueueEvents,
   eventConsumer,
   kafkaPlugin,
@@ -21,6 +22,7 @@ import {
   postgresPlugin,
   redisPlugin,
   workerPlugin,
+  type App,
 } from '@gelombang/platform';
 
 const brokers = (process.env.KAFKA_BROKERS ?? 'localhost:9092').split(',');
@@ -159,6 +161,35 @@ describe('platform plugins on the real PostgreSQL, Redis and Kafka', () => {
       await tap.stop();
       await app.close();
     }
+  });
+
+  it('a service whose start fails half-way closes what it had opened: relay, producer, Redis, the started consumer, PostgreSQL', async () => {
+    const opened: { app?: App } = {};
+    const failing = createService({ LOG_LEVEL: 'silent', HTTP_BODY_LIMIT_BYTES: 1024 }, { service: 'plugins-test' }, async (app) => {
+      opened.app = app;
+      await app.register(postgresPlugin, { config, migrationsDir });
+      await app.register(redisPlugin, { config, whenDown: 'the test fails' });
+      await app.register(kafkaPlugin, { config });
+      await app.register(outboxPlugin, {});
+      await app.register(consumersPlugin, {
+        readiness: 'consumers',
+        startAt: 'end',
+        consumers: [
+          eventConsumer(pinged, { group: `plugins-test-${randomUUID()}`, handle: async () => undefined }),
+          // Its topic does not exist (topics are never created automatically): this one cannot start.
+          eventConsumer({ ...pinged, topic: `test.missing-${randomUUID()}.v1` }, { group: `plugins-test-${randomUUID()}`, handle: async () => undefined }),
+        ],
+      });
+    });
+    await expect(failing).rejects.toThrow();
+    const app = opened.app!;
+    await until(() => app.redis.status === 'end', 5_000, 'the Redis connection closed'); // disconnect() closes the socket asynchronously
+    expect({ relay: app.outbox.isRunning, producer: app.producer.isConnected, redis: app.redis.status, postgres: (app.pg as unknown as { ended: boolean }).ended }).toEqual({
+      relay: false,
+      producer: false,
+      redis: 'end',
+      postgres: true,
+    });
   });
 
   it('refuses to build an event its contract does not allow, before anything is sent', () => {

@@ -34,64 +34,68 @@ export const MIGRATIONS_DIR = join(__dirname, '..', 'migrations');
  * Without Redis no mail goes out (workers/mail-sender.ts says why). Never listens (server.ts does).
  */
 export async function buildApp(config: EmailConfig, opts: BuildOptions = {}): Promise<App> {
-  const app = await createService(config, {
-    service: 'email',
-    description: 'Gelombang email verification: codes by mail within the provider quota, confirm, hand over to the NIK check',
-    logStream: opts.logStream,
-  });
-  await app.register(postgresPlugin, { config, migrationsDir: MIGRATIONS_DIR });
-  await app.register(redisPlugin, { config, whenDown: 'no mail goes out until it is' });
-  await app.register(kafkaPlugin, { config });
-  const repository = new VerificationsRepository(app.pg);
-  const m = emailMetrics(app.metrics, () => repository.backlog());
-  await app.register(outboxPlugin, { onPublished: m.published });
-  // After a commit that wrote outbox rows: the relay publishes them at once.
-  const onEnqueued = () => app.outbox.wake();
+  return createService(
+    config,
+    {
+      service: 'email',
+      description: 'Gelombang email verification: codes by mail within the provider quota, confirm, hand over to the NIK check',
+      logStream: opts.logStream,
+    },
+    async (app) => {
+      await app.register(postgresPlugin, { config, migrationsDir: MIGRATIONS_DIR });
+      await app.register(redisPlugin, { config, whenDown: 'no mail goes out until it is' });
+      await app.register(kafkaPlugin, { config });
+      const repository = new VerificationsRepository(app.pg);
+      const m = emailMetrics(app.metrics, () => repository.backlog());
+      await app.register(outboxPlugin, { onPublished: m.published });
+      // After a commit that wrote outbox rows: the relay publishes them at once.
+      const onEnqueued = () => app.outbox.wake();
 
-  const bucket = new TokenBucket(app.redis, {
-    onSourceChange: (source) =>
-      source === 'local' ? app.log.warn('redis unavailable: mails wait, confirm limits per process') : app.log.info('redis back: mails flow again'),
-  });
-  const cipher = PiiCipher.fromConfig(config);
-  const hasher = new CodeHasher(config.PII_INDEX_KEY);
+      const bucket = new TokenBucket(app.redis, {
+        onSourceChange: (source) =>
+          source === 'local' ? app.log.warn('redis unavailable: mails wait, confirm limits per process') : app.log.info('redis back: mails flow again'),
+      });
+      const cipher = PiiCipher.fromConfig(config);
+      const hasher = new CodeHasher(config.PII_INDEX_KEY);
 
-  // Only a replica that mails opens the SMTP pool; it closes once the sender's last mails are out.
-  let sender: MailSender | undefined;
-  if (config.MAIL_SENDER_ENABLED) {
-    const smtp = smtpMailerFor(config);
-    const mailer = opts.wrapMailer ? opts.wrapMailer(smtp) : smtp;
-    sender = new MailSender({ ...mailSenderSettings(config), repository, bucket, mailer, cipher, hasher, logger: app.log, metrics: m.sender, onEnqueued });
-    await app.register(workerPlugin, { name: 'mail-sender', worker: sender, close: () => mailer.close() });
-  }
+      // Only a replica that mails opens the SMTP pool; it closes once the sender's last mails are out.
+      let sender: MailSender | undefined;
+      if (config.MAIL_SENDER_ENABLED) {
+        const smtp = smtpMailerFor(config);
+        const mailer = opts.wrapMailer ? opts.wrapMailer(smtp) : smtp;
+        sender = new MailSender({ ...mailSenderSettings(config), repository, bucket, mailer, cipher, hasher, logger: app.log, metrics: m.sender, onEnqueued });
+        await app.register(workerPlugin, { name: 'mail-sender', worker: sender, close: () => mailer.close() });
+      }
 
-  await app.register(emailVerificationRoutes, {
-    repository,
-    hasher,
-    rules: verificationRules(config),
-    now: () => new Date(),
-    onEnqueued,
-    onQueued: () => sender?.wake(),
-    onConfirm: m.confirm,
-    bucket,
-    confirmBucket: confirmBucket(config),
-  });
+      await app.register(emailVerificationRoutes, {
+        repository,
+        hasher,
+        rules: verificationRules(config),
+        now: () => new Date(),
+        onEnqueued,
+        onQueued: () => sender?.wake(),
+        onConfirm: m.confirm,
+        bucket,
+        confirmBucket: confirmBucket(config),
+      });
 
-  if (config.CONSUMER_ENABLED) {
-    await app.register(consumersPlugin, {
-      readiness: 'consumers',
-      startAt: opts.consumerStartAt ?? config.CONSUMER_START_AT,
-      consumers: [
-        submittedConsumer({
-          group: config.CONSUMER_GROUP,
-          cipher,
-          repository,
-          onStored: (batch) => {
-            m.consumed(batch);
-            if (batch.stored > 0) sender?.wake();
-          },
-        }),
-      ],
-    });
-  }
-  return app;
+      if (config.CONSUMER_ENABLED) {
+        await app.register(consumersPlugin, {
+          readiness: 'consumers',
+          startAt: opts.consumerStartAt ?? config.CONSUMER_START_AT,
+          consumers: [
+            submittedConsumer({
+              group: config.CONSUMER_GROUP,
+              cipher,
+              repository,
+              onStored: (batch) => {
+                m.consumed(batch);
+                if (batch.stored > 0) sender?.wake();
+              },
+            }),
+          ],
+        });
+      }
+    },
+  );
 }

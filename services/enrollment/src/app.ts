@@ -33,60 +33,64 @@ export const MIGRATIONS_DIR = join(__dirname, '..', 'migrations');
  * enrollment events out through the outbox). Never listens (server.ts does).
  */
 export async function buildApp(config: EnrollmentConfig, opts: BuildOptions = {}): Promise<App> {
-  const app = await createService(config, {
-    service: 'enrollment',
-    description: 'Gelombang batch enrollment: training batches with quotas, one active batch per person',
-    logStream: opts.logStream,
-  });
-  await app.register(postgresPlugin, { config, migrationsDir: MIGRATIONS_DIR });
-  await app.register(redisPlugin, { config, whenDown: 'every attempt goes to PostgreSQL' });
-  await app.register(kafkaPlugin, { config });
-  const batches = new BatchesRepository(app.pg);
-  const m = enrollmentMetrics(app.metrics, batches);
-  await app.register(outboxPlugin, { onPublished: (n) => m.published.inc(n) });
-
-  const enrollments = new EnrollmentsRepository(app.pg);
-  const fallback = new RedisFallback(app.log, (use) => m.fallback.inc({ use }));
-  const flags = new SeatFlags(app.redis, config.REDIS_KEY_PREFIX, config.FULL_FLAG_TTL_SEC, fallback.failed('full_flag'));
-  const bucket = new TokenBucket(app.redis, {
-    onFallback: fallback.failed('admission'),
-    onSourceChange: (source) => {
-      if (source === 'redis') fallback.back();
+  return createService(
+    config,
+    {
+      service: 'enrollment',
+      description: 'Gelombang batch enrollment: training batches with quotas, one active batch per person',
+      logStream: opts.logStream,
     },
-  });
+    async (app) => {
+      await app.register(postgresPlugin, { config, migrationsDir: MIGRATIONS_DIR });
+      await app.register(redisPlugin, { config, whenDown: 'every attempt goes to PostgreSQL' });
+      await app.register(kafkaPlugin, { config });
+      const batches = new BatchesRepository(app.pg);
+      const m = enrollmentMetrics(app.metrics, batches);
+      await app.register(outboxPlugin, { onPublished: (n) => m.published.inc(n) });
 
-  await app.register(batchRoutes, { batches, adminToken: config.ADMIN_TOKEN });
-  await app.register(enrollmentRoutes, {
-    ports: {
-      batch: (batchId) => batches.definition(batchId),
-      person: (registrationId) => enrollments.personState(registrationId),
-      flags,
-      admit: (batchId) =>
-        bucket.take([{ key: flags.admissionKey(batchId), capacity: config.RATE_LIMIT_BATCH_BURST, ratePerSec: config.RATE_LIMIT_BATCH_PER_SEC }]),
-      enroll: async (input) => {
-        const result = await enrollments.enroll(input);
-        if (result.kind === 'enrolled') app.outbox.wake();
-        return result;
-      },
-      now: () => new Date(),
-    },
-    enrollments,
-    seatFreed: async (batchId) => {
-      app.outbox.wake();
-      await flags.clear(batchId);
-    },
-    retryAfterSec: config.RETRY_AFTER_SEC,
-    retryJitterSec: config.RATE_LIMIT_RETRY_JITTER_SEC,
-    onOutcome: (outcome, answeredBy = 'postgres') => m.outcomes.inc({ outcome, answered_by: answeredBy }),
-  });
+      const enrollments = new EnrollmentsRepository(app.pg);
+      const fallback = new RedisFallback(app.log, (use) => m.fallback.inc({ use }));
+      const flags = new SeatFlags(app.redis, config.REDIS_KEY_PREFIX, config.FULL_FLAG_TTL_SEC, fallback.failed('full_flag'));
+      const bucket = new TokenBucket(app.redis, {
+        onFallback: fallback.failed('admission'),
+        onSourceChange: (source) => {
+          if (source === 'redis') fallback.back();
+        },
+      });
 
-  if (config.CONSUMER_ENABLED) {
-    const eligibility = new EligibilityRepository(app.pg);
-    await app.register(consumersPlugin, {
-      readiness: 'consumers',
-      startAt: opts.consumerStartAt ?? config.CONSUMER_START_AT,
-      consumers: [eventConsumer(nikVerifiedV1Event, { group: config.CONSUMER_GROUP, handle: nikVerifiedHandler(eligibility, (n) => m.eligible.inc(n)) })],
-    });
-  }
-  return app;
+      await app.register(batchRoutes, { batches, adminToken: config.ADMIN_TOKEN });
+      await app.register(enrollmentRoutes, {
+        ports: {
+          batch: (batchId) => batches.definition(batchId),
+          person: (registrationId) => enrollments.personState(registrationId),
+          flags,
+          admit: (batchId) =>
+            bucket.take([{ key: flags.admissionKey(batchId), capacity: config.RATE_LIMIT_BATCH_BURST, ratePerSec: config.RATE_LIMIT_BATCH_PER_SEC }]),
+          enroll: async (input) => {
+            const result = await enrollments.enroll(input);
+            if (result.kind === 'enrolled') app.outbox.wake();
+            return result;
+          },
+          now: () => new Date(),
+        },
+        enrollments,
+        seatFreed: async (batchId) => {
+          app.outbox.wake();
+          await flags.clear(batchId);
+        },
+        retryAfterSec: config.RETRY_AFTER_SEC,
+        retryJitterSec: config.RATE_LIMIT_RETRY_JITTER_SEC,
+        onOutcome: (outcome, answeredBy = 'postgres') => m.outcomes.inc({ outcome, answered_by: answeredBy }),
+      });
+
+      if (config.CONSUMER_ENABLED) {
+        const eligibility = new EligibilityRepository(app.pg);
+        await app.register(consumersPlugin, {
+          readiness: 'consumers',
+          startAt: opts.consumerStartAt ?? config.CONSUMER_START_AT,
+          consumers: [eventConsumer(nikVerifiedV1Event, { group: config.CONSUMER_GROUP, handle: nikVerifiedHandler(eligibility, (n) => m.eligible.inc(n)) })],
+        });
+      }
+    },
+  );
 }

@@ -34,38 +34,42 @@ export const MIGRATIONS_DIR = join(__dirname, '..', 'migrations');
  * What happens when Redis is down: domain/registration-claims.ts. Never listens (server.ts does).
  */
 export async function buildApp(config: IntakeConfig, opts: BuildOptions = {}): Promise<App> {
-  const app = await createService(config, {
-    service: 'intake',
-    description: 'Gelombang intake: registrations for the Kartu Prakerja surge',
-    fieldMessages: FIELD_MESSAGES,
-    logStream: opts.logStream,
-  });
-  const metrics = intakeMetrics(app.metrics);
-  await app.register(postgresPlugin, { config, migrationsDir: MIGRATIONS_DIR });
-  await app.register(redisPlugin, { config, whenDown: 'running on fallbacks' });
-  await app.register(kafkaPlugin, { config });
-  // NIK corrections commit their events to the outbox; every intake process relays (SKIP LOCKED shares the rows).
-  await app.register(outboxPlugin, { onPublished: (n) => metrics.relayed.inc(n) });
+  return createService(
+    config,
+    {
+      service: 'intake',
+      description: 'Gelombang intake: registrations for the Kartu Prakerja surge',
+      fieldMessages: FIELD_MESSAGES,
+      logStream: opts.logStream,
+    },
+    async (app) => {
+      const metrics = intakeMetrics(app.metrics);
+      await app.register(postgresPlugin, { config, migrationsDir: MIGRATIONS_DIR });
+      await app.register(redisPlugin, { config, whenDown: 'running on fallbacks' });
+      await app.register(kafkaPlugin, { config });
+      // NIK corrections commit their events to the outbox; every intake process relays (SKIP LOCKED shares the rows).
+      await app.register(outboxPlugin, { onPublished: (n) => metrics.relayed.inc(n) });
 
-  const cipher = PiiCipher.fromConfig(config);
-  const repository = new RegistrationsRepository(app.pg);
-  const dryRun = dryRunPorts({ cipher }, () => app.redis.ping());
-  await app.register(admissionPlugin, { config, repository, metrics, exempt: (req) => isDryRun(req, dryRun) });
-  const rules = { minAge: config.INTAKE_MIN_AGE, maxAge: config.INTAKE_MAX_AGE, today: opts.today ?? (() => calendarDateIn(new Date())) };
-  await app.register(registrationRoutes, { config, rules, cipher, repository, metrics, dryRun });
+      const cipher = PiiCipher.fromConfig(config);
+      const repository = new RegistrationsRepository(app.pg);
+      const dryRun = dryRunPorts({ cipher }, () => app.redis.ping());
+      await app.register(admissionPlugin, { config, repository, metrics, exempt: (req) => isDryRun(req, dryRun) });
+      const rules = { minAge: config.INTAKE_MIN_AGE, maxAge: config.INTAKE_MAX_AGE, today: opts.today ?? (() => calendarDateIn(new Date())) };
+      await app.register(registrationRoutes, { config, rules, cipher, repository, metrics, dryRun });
 
-  if (config.CONSUMER_ENABLED) {
-    await app.register(consumersPlugin, {
-      readiness: 'consumers',
-      startAt: opts.consumerStartAt ?? config.CONSUMER_START_AT,
-      topicPrefix: config.KAFKA_TOPIC_PREFIX,
-      consumers: projectorConsumers({ group: config.CONSUMER_GROUP, repository, publish: (message) => app.producer.publish(message), metrics }),
-    });
-  }
+      if (config.CONSUMER_ENABLED) {
+        await app.register(consumersPlugin, {
+          readiness: 'consumers',
+          startAt: opts.consumerStartAt ?? config.CONSUMER_START_AT,
+          topicPrefix: config.KAFKA_TOPIC_PREFIX,
+          consumers: projectorConsumers({ group: config.CONSUMER_GROUP, repository, publish: (message) => app.producer.publish(message), metrics }),
+        });
+      }
 
-  if (opts.warmUpRequests) {
-    const warmed = await warmUp(app, dryRun, { requests: opts.warmUpRequests, today: rules.today() });
-    app.log.info(warmed, 'request path warmed up (dry runs: nothing claimed, published or counted)');
-  }
-  return app;
+      if (opts.warmUpRequests) {
+        const warmed = await warmUp(app, dryRun, { requests: opts.warmUpRequests, today: rules.today() });
+        app.log.info(warmed, 'request path warmed up (dry runs: nothing claimed, published or counted)');
+      }
+    },
+  );
 }

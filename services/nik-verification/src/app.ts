@@ -30,53 +30,57 @@ export const MIGRATIONS_DIR = join(__dirname, '..', 'migrations');
  * outage: domain/checker.ts; Redis down: data-access/registry-quota.ts. Never listens (server.ts does).
  */
 export async function buildApp(config: NikConfig, opts: BuildOptions = {}): Promise<App> {
-  const app = await createService(config, {
-    service: 'nik-verification',
-    description: 'Gelombang NIK verification: population-registry checks within the partner quota',
-    logStream: opts.logStream,
-  });
-  const m = nikMetrics(app.metrics);
-  await app.register(postgresPlugin, { config, migrationsDir: MIGRATIONS_DIR });
-  // Not a readiness dependency: without Redis no registry call leaves, and the queue holds the checks.
-  await app.register(redisPlugin, { config, whenDown: 'registry calls wait until it is' });
-  await app.register(kafkaPlugin, { config });
-  await app.register(outboxPlugin);
-
-  const repository = new ChecksRepository(app.pg);
-  const cipher = PiiCipher.fromConfig(config);
-  const quotaBucket = { key: `${config.REDIS_KEY_PREFIX}nik:registry`, capacity: config.REGISTRY_QUOTA_BURST, ratePerSec: config.REGISTRY_QUOTA_PER_SEC };
-  const quota = new RegistryQuota(app.redis, quotaBucket, { log: app.log, onWait: m.quotaWaited });
-  const registry = new RegistryClient(registryClientOptions(config));
-  registry.onStateChange(m.breakerChanged);
-  nikGauges(app.metrics, { breakerState: () => registry.state, backlog: () => repository.backlog() });
-  const checker = new Checker(
-    { queue: repository, cipher, quota, registry },
+  return createService(
+    config,
     {
-      batchSize: config.CHECK_BATCH_SIZE,
-      leaseMs: config.CHECK_LEASE_MS,
-      idleMs: config.CHECK_IDLE_MS,
-      concurrency: config.REGISTRY_CONCURRENCY,
-      retryBaseMs: config.CHECK_RETRY_BASE_MS,
-      retryMaxMs: config.CHECK_RETRY_MAX_MS,
-      logger: app.log,
-      onCall: m.called,
-      onDecided: m.decided,
-      onCommitted: () => app.outbox.wake(),
+      service: 'nik-verification',
+      description: 'Gelombang NIK verification: population-registry checks within the partner quota',
+      logStream: opts.logStream,
+    },
+    async (app) => {
+      const m = nikMetrics(app.metrics);
+      await app.register(postgresPlugin, { config, migrationsDir: MIGRATIONS_DIR });
+      // Not a readiness dependency: without Redis no registry call leaves, and the queue holds the checks.
+      await app.register(redisPlugin, { config, whenDown: 'registry calls wait until it is' });
+      await app.register(kafkaPlugin, { config });
+      await app.register(outboxPlugin);
+
+      const repository = new ChecksRepository(app.pg);
+      const cipher = PiiCipher.fromConfig(config);
+      const quotaBucket = { key: `${config.REDIS_KEY_PREFIX}nik:registry`, capacity: config.REGISTRY_QUOTA_BURST, ratePerSec: config.REGISTRY_QUOTA_PER_SEC };
+      const quota = new RegistryQuota(app.redis, quotaBucket, { log: app.log, onWait: m.quotaWaited });
+      const registry = new RegistryClient(registryClientOptions(config));
+      registry.onStateChange(m.breakerChanged);
+      nikGauges(app.metrics, { breakerState: () => registry.state, backlog: () => repository.backlog() });
+      const checker = new Checker(
+        { queue: repository, cipher, quota, registry },
+        {
+          batchSize: config.CHECK_BATCH_SIZE,
+          leaseMs: config.CHECK_LEASE_MS,
+          idleMs: config.CHECK_IDLE_MS,
+          concurrency: config.REGISTRY_CONCURRENCY,
+          retryBaseMs: config.CHECK_RETRY_BASE_MS,
+          retryMaxMs: config.CHECK_RETRY_MAX_MS,
+          logger: app.log,
+          onCall: m.called,
+          onDecided: m.decided,
+          onCommitted: () => app.outbox.wake(),
+        },
+      );
+
+      await app.register(nikVerificationRoutes, { repository, breakerState: () => registry.state });
+      const onQueued = (queued: number, replays: number) => {
+        m.requested(queued, replays);
+        if (queued > 0) checker.wake();
+      };
+      await app.register(consumersPlugin, {
+        readiness: 'consumer',
+        startAt: opts.consumerStartAt ?? config.CONSUMER_START_AT,
+        consumers: [requestedConsumer({ group: config.CONSUMER_GROUP, cipher, repository, onQueued, onDeadLettered: m.deadLettered })],
+      });
+      // Last, so stopped first: its calls in flight are recorded and their events enqueued before the relay
+      // and the producer close; the registry client is only its own.
+      await app.register(workerPlugin, { name: 'checker', worker: checker, close: () => registry.close() });
     },
   );
-
-  await app.register(nikVerificationRoutes, { repository, breakerState: () => registry.state });
-  const onQueued = (queued: number, replays: number) => {
-    m.requested(queued, replays);
-    if (queued > 0) checker.wake();
-  };
-  await app.register(consumersPlugin, {
-    readiness: 'consumer',
-    startAt: opts.consumerStartAt ?? config.CONSUMER_START_AT,
-    consumers: [requestedConsumer({ group: config.CONSUMER_GROUP, cipher, repository, onQueued, onDeadLettered: m.deadLettered })],
-  });
-  // Last, so stopped first: its calls in flight are recorded and their events enqueued before the relay
-  // and the producer close; the registry client is only its own.
-  await app.register(workerPlugin, { name: 'checker', worker: checker, close: () => registry.close() });
-  return app;
 }

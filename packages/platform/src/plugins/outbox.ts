@@ -20,14 +20,15 @@ export interface OutboxPluginOptions {
 export const outboxPlugin = fp<OutboxPluginOptions>(
   async (app, opts) => {
     const relay = new OutboxRelay(app.pg, app.producer, { logger: app.log, ...(opts.onPublished ? { onPublished: opts.onPublished } : {}) });
+    // The hook first: once started, the loop is stopped on close whatever happens after.
+    app.addHook('onClose', async () => {
+      await relay.stop();
+      await relay.publishOnce().catch((e: Error) => app.log.warn({ errName: e.name }, 'last outbox round failed; the rows stay for the next relay'));
+    });
     relay.start();
     app.decorate('outbox', relay);
     app.readiness.add('outbox', async () => {
       if (!relay.isRunning) throw new Error('outbox relay stopped');
-    });
-    app.addHook('onClose', async () => {
-      await relay.stop();
-      await relay.publishOnce().catch((e: Error) => app.log.warn({ errName: e.name }, 'last outbox round failed; the rows stay for the next relay'));
     });
   },
   { name: 'gelombang-outbox', fastify: '5.x', dependencies: ['gelombang-postgres', 'gelombang-kafka'] },
