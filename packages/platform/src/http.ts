@@ -168,8 +168,6 @@ export async function createServer(opts: ServerOptions): Promise<App> {
   app.setSerializerCompiler(serializerCompiler);
 
   app.decorate('serviceName', opts.service);
-  await app.register(metricsPlugin, { service: opts.service });
-  await app.register(healthPlugin);
 
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
@@ -227,6 +225,9 @@ export async function createServer(opts: ServerOptions): Promise<App> {
   });
 
   app.setNotFoundHandler((req, reply) => sendError(reply, ROUTE_NOT_FOUND(), pickLang(req.headers['accept-language'])));
+  // After the error handler: a route takes the handler set when its plugin loads.
+  await app.register(metricsPlugin, { service: opts.service });
+  await app.register(healthPlugin);
 
   await app.register(fastifySwagger, {
     openapi: {
