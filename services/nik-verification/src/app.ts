@@ -69,6 +69,10 @@ export async function buildApp(config: NikConfig, opts: BuildOptions = {}): Prom
       );
 
       await app.register(nikVerificationRoutes, { repository, breakerState: () => registry.state });
+      // Started before the consumer (checks queued before a restart do not wait for its group to join),
+      // stopped after it and before the relay: its calls in flight are recorded and their events
+      // enqueued before the relay and the producer close. The registry client is only its own.
+      await app.register(workerPlugin, { name: 'checker', worker: checker, close: () => registry.close() });
       const onQueued = (queued: number, replays: number) => {
         m.requested(queued, replays);
         if (queued > 0) checker.wake();
@@ -78,9 +82,6 @@ export async function buildApp(config: NikConfig, opts: BuildOptions = {}): Prom
         startAt: opts.consumerStartAt ?? config.CONSUMER_START_AT,
         consumers: [requestedConsumer({ group: config.CONSUMER_GROUP, cipher, repository, onQueued, onDeadLettered: m.deadLettered })],
       });
-      // Last, so stopped first: its calls in flight are recorded and their events enqueued before the relay
-      // and the producer close; the registry client is only its own.
-      await app.register(workerPlugin, { name: 'checker', worker: checker, close: () => registry.close() });
     },
   );
 }
