@@ -184,7 +184,12 @@ describe('platform plugins on the real PostgreSQL, Redis and Kafka', () => {
     await expect(failing).rejects.toThrow();
     const app = opened.app!;
     await until(() => app.redis.status === 'end', 5_000, 'the Redis connection closed'); // disconnect() closes the socket asynchronously
-    expect({ relay: app.outbox.isRunning, producer: app.producer.isConnected, redis: app.redis.status, postgres: (app.pg as unknown as { ended: boolean }).ended }).toEqual({
+    expect({
+      relay: app.outbox.isRunning,
+      producer: app.producer.isConnected,
+      redis: app.redis.status,
+      postgres: (app.pg as unknown as { ended: boolean }).ended,
+    }).toEqual({
       relay: false,
       producer: false,
       redis: 'end',
