@@ -2,10 +2,11 @@
  * Reading topics and administering them, with plain values (offsets as bigint, messages as
  * ConsumedMessage): what the operators' tools, the test helpers and the load suite need besides
  * EventProducer and startConsumer. It reaches the client only through kafka.ts (decision 0001), so a
- * swap stays inside these two files.
+ * swap stays in kafka.ts, partitioner.ts and this file.
  */
 import { randomUUID } from 'node:crypto';
 import { consumedMessage, seekWhenReady, whileCoordinatorMoves, type ConsumedMessage, type Kafka } from './kafka';
+import { waitAtMost } from './timing';
 
 type Admin = ReturnType<Kafka['admin']>;
 type Consumer = ReturnType<Kafka['consumer']>;
@@ -138,17 +139,14 @@ export async function readTopic(
       if (next.size === 0) allRead();
     } else next.set(p, offset);
   });
-  let timer: NodeJS.Timeout | undefined;
   try {
-    const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), opts.timeoutMs)));
     await seekWhenReady(
       consumer,
       [...next].map(([partition, offset]) => ({ topic, partition, offset: offset.toString() })),
     );
-    const complete = await Promise.race([done, timedOut]);
+    const complete = await waitAtMost(done, opts.timeoutMs);
     return { read, complete };
   } finally {
-    clearTimeout(timer);
     await consumer.disconnect();
     await withKafkaAdmin(kafka, (admin) => admin.deleteGroups([groupId])).catch(() => undefined);
   }
