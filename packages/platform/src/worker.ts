@@ -27,7 +27,7 @@ export class WakeableSleep {
  * A background loop over a PostgreSQL queue (outbox relay, mail sender, registry checker): runs
  * `round()` again at once while it reports more work or was woken during it, pauses `idleMs` (or until
  * `wake()`) when not,
- * and backs off after a failed round (full jitter below 100 ms doubling, at most 5 s) — never gives up
+ * and backs off after a failed round (full jitter below 200 ms, doubling, at most 5 s) — never gives up
  * while running. `stop()` lets the current round finish, then runs `afterStop()`.
  */
 export abstract class PollingWorker {
@@ -91,7 +91,7 @@ export abstract class PollingWorker {
       } catch (e) {
         failures++;
         this.log.error({ errName: (e as Error).name, stack: stackFrames(e), failures }, 'round failed, retrying');
-        await this.pause(backoffMs(failures, { baseMs: 100, maxMs: 5_000 }));
+        await this.pause(backoffMs(failures - 1, { baseMs: 200, maxMs: 5_000 }));
         continue;
       }
       if (!more && !this.wokenDuringRound && this.running) await this.pause(this.idleMs);
