@@ -4,6 +4,7 @@
  */
 import { Kafka, logLevel as KafkaLogLevel, type Batch, type Consumer, type Producer, type Message } from 'kafkajs';
 import type { FastifyBaseLogger } from 'fastify';
+import { DEADLETTER_V1, deadLetterV1 } from '@gelombang/contracts';
 import { backoffMs } from './backoff';
 import { waitAtMost } from './timing';
 import { stackFrames } from './errors';
@@ -343,17 +344,19 @@ export type { Kafka };
 export function deadLetterTo(producer: EventProducer, consumerGroup: string): ConsumerOptions<unknown>['deadLetter'] {
   return (msg, reason) =>
     producer.publish({
-      topic: 'deadletter.v1',
+      topic: DEADLETTER_V1,
       key: msg.key ?? `${msg.topic}:${msg.partition}:${msg.offset}`,
-      value: JSON.stringify({
-        originalTopic: msg.topic,
-        partition: msg.partition,
-        offset: msg.offset,
-        consumerGroup,
-        reason,
-        value: msg.value,
-        deadLetteredAt: new Date().toISOString(),
-      }),
+      value: JSON.stringify(
+        deadLetterV1.parse({
+          originalTopic: msg.topic,
+          partition: msg.partition,
+          offset: msg.offset,
+          consumerGroup,
+          reason,
+          value: msg.value,
+          deadLetteredAt: new Date().toISOString(),
+        }),
+      ),
     });
 }
 
