@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import pg from 'pg';
+import type { ServiceBuildOptions } from '@gelombang/platform';
 
 export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -64,12 +65,17 @@ export async function waitFor<T>(probe: () => Promise<T | undefined>, ms = 30_00
   }
 }
 
+/** Polls a synchronous condition (what a test collected so far) until it holds. */
+export function until(cond: () => boolean, ms = 30_000, what = 'condition'): Promise<true> {
+  return waitFor(async () => (cond() ? true : undefined), ms, what);
+}
+
 /**
  * A service's app as every integration test builds it: the test's log stream (capturedLogs), consumers
  * starting at the topics' ends, ready (plugins loaded) but not listening.
  */
 export async function testApp<C, O extends object, A extends { ready(): PromiseLike<unknown> }>(
-  build: (config: C, opts: O & { logStream?: NodeJS.WritableStream; consumerStartAt?: 'committed' | 'end' }) => Promise<A>,
+  build: (config: C, opts: O & ServiceBuildOptions) => Promise<A>,
   config: C,
   extra = {} as O,
 ): Promise<A> {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { createKafka, EventProducer, withKafkaAdmin, type Kafka } from '@gelombang/platform';
-import { KAFKA_BROKERS, waitFor } from './env';
+import { KAFKA_BROKERS } from './env';
 import { TopicTap } from './topic-tap';
 
 export interface TestTopic {
@@ -34,9 +34,4 @@ export async function testTopic(what: string, partitions: number, brokers = KAFK
       await withKafkaAdmin(kafka, (admin) => admin.deleteTopics([topic])).catch(() => undefined);
     },
   };
-}
-
-/** Polls a synchronous condition (what a test collected so far) until it holds. */
-export function until(cond: () => boolean, ms = 30_000, what = 'condition'): Promise<true> {
-  return waitFor(async () => (cond() ? true : undefined), ms, what);
 }

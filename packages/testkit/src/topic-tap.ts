@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { createKafka, tailTopics, type Tail } from '@gelombang/platform';
-import { KAFKA_BROKERS } from './env';
+import { KAFKA_BROKERS, waitFor } from './env';
 
 export interface TappedMessage {
   topic: string;
@@ -41,13 +41,15 @@ export class TopicTap {
   /** Waits until `count` messages on `topic` (with `key`, if given) were seen; returns them parsed. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   async waitFor<T = any>(topic: string, opts: { key?: string; count?: number; timeoutMs?: number } = {}): Promise<T[]> {
-    const end = Date.now() + (opts.timeoutMs ?? 30_000);
-    for (;;) {
-      const found = this.events<T>(topic, opts.key);
-      if (found.length >= (opts.count ?? 1)) return found;
-      if (Date.now() > end) throw new Error(`saw ${found.length} of ${opts.count ?? 1} on ${topic}${opts.key ? ` key ${opts.key}` : ''}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const count = opts.count ?? 1;
+    return waitFor(
+      async () => {
+        const found = this.events<T>(topic, opts.key);
+        return found.length >= count ? found : undefined;
+      },
+      opts.timeoutMs ?? 30_000,
+      `${count} message(s) on ${topic}${opts.key ? ` with key ${opts.key}` : ''} (saw ${this.events(topic, opts.key).length} so far)`,
+    );
   }
 
   async stop(): Promise<void> {
