@@ -1,9 +1,7 @@
 import { join } from 'node:path';
-import { nikVerifiedV1Event } from '@gelombang/contracts';
 import {
   consumersPlugin,
   createService,
-  eventConsumer,
   kafkaPlugin,
   outboxPlugin,
   postgresPlugin,
@@ -19,7 +17,7 @@ import { EnrollmentsRepository } from './data-access/enrollments-repository';
 import { SeatFlags } from './data-access/seat-flags';
 import { RedisFallback } from './domain/redis-fallback';
 import { enrollmentMetrics } from './metrics';
-import { nikVerifiedHandler } from './consumers/nik-verified.consumer';
+import { nikVerifiedConsumer } from './consumers/nik-verified.consumer';
 import { batchRoutes } from './routes/batches';
 import { enrollmentRoutes } from './routes/enrollments';
 
@@ -88,7 +86,7 @@ export async function buildApp(config: EnrollmentConfig, opts: BuildOptions = {}
         await app.register(consumersPlugin, {
           readiness: 'consumers',
           startAt: opts.consumerStartAt ?? config.CONSUMER_START_AT,
-          consumers: [eventConsumer(nikVerifiedV1Event, { group: config.CONSUMER_GROUP, handle: nikVerifiedHandler(eligibility, (n) => m.eligible.inc(n)) })],
+          consumers: [nikVerifiedConsumer({ group: config.CONSUMER_GROUP, repository: eligibility, onStored: (n) => m.eligible.inc(n) })],
         });
       }
     },

@@ -1,4 +1,5 @@
-import type { NikVerifiedV1 } from '@gelombang/contracts';
+import { nikVerifiedV1Event, type NikVerifiedV1 } from '@gelombang/contracts';
+import { eventConsumer, type EventConsumer } from '@gelombang/platform';
 import type { EligibilityRepository } from '../data-access/eligibility-repository';
 
 /** Records who may enroll. Idempotent: replays and older attempts change nothing. */
@@ -17,3 +18,7 @@ export function nikVerifiedHandler(repository: EligibilityRepository, onStored: 
     onStored(rows);
   };
 }
+
+/** The consumer of nik.verified.v1: who may enroll. */
+export const nikVerifiedConsumer = (o: { group: string; repository: EligibilityRepository; onStored: (rows: number) => void }): EventConsumer =>
+  eventConsumer(nikVerifiedV1Event, { group: o.group, handle: nikVerifiedHandler(o.repository, o.onStored) });
