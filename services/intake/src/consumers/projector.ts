@@ -1,5 +1,5 @@
-import { registrationStatusChangedV1Event, registrationSubmittedV1Event } from '@gelombang/contracts';
-import { eventConsumer, type EventConsumer, type OutgoingMessage } from '@gelombang/platform';
+import { registrationStatusChangedV1Event, registrationSubmittedV1Event, type EventMessage } from '@gelombang/contracts';
+import { eventConsumer, type EventConsumer } from '@gelombang/platform';
 import type { RegistrationsRepository } from '../data-access/registrations-repository';
 import type { IntakeMetrics } from '../metrics';
 import { statusChangedHandler } from './registration-status-changed.consumer';
@@ -12,7 +12,7 @@ import { submittedHandler } from './registration-submitted.consumer';
 export function projectorConsumers(o: {
   group: string;
   repository: RegistrationsRepository;
-  publish: (message: OutgoingMessage) => Promise<void>;
+  publish: (message: EventMessage) => Promise<void>;
   metrics: IntakeMetrics;
 }): EventConsumer[] {
   return [

@@ -1,5 +1,4 @@
-import { registrationStatusChangedV1Event, type RegistrationSubmittedV1 } from '@gelombang/contracts';
-import type { OutgoingMessage } from '@gelombang/platform';
+import { registrationStatusChangedV1Event, type RegistrationSubmittedV1, type EventMessage } from '@gelombang/contracts';
 import type { RegistrationsRepository } from '../data-access/registrations-repository';
 import { events } from '../domain/events';
 
@@ -10,7 +9,7 @@ import { events } from '../domain/events';
  */
 export function submittedHandler(deps: {
   repository: RegistrationsRepository;
-  publish: (message: OutgoingMessage) => Promise<void>;
+  publish: (message: EventMessage) => Promise<void>;
   onProjected: (inserted: number, duplicates: number) => void;
 }) {
   return async (submitted: RegistrationSubmittedV1[]) => {

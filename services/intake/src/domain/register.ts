@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { newId, registrationSubmittedV1Event, type RegistrationRequest, type RegistrationSubmittedV1Data } from '@gelombang/contracts';
-import { maskEmail, type Decision, type OutgoingMessage, type PiiCipher } from '@gelombang/platform';
+import { newId, registrationSubmittedV1Event, type RegistrationRequest, type RegistrationSubmittedV1Data, type EventMessage } from '@gelombang/contracts';
+import { maskEmail, type Decision, type PiiCipher } from '@gelombang/platform';
 import type { ClaimInput, ClaimResult } from '../data-access/claims-store';
 import { events } from './events';
 
@@ -30,7 +30,7 @@ export interface RegisterPorts {
   /** The publish failed: free the Idempotency-Key, keep NIK/email for the same person's retry. */
   markUncertain(input: ClaimInput): Promise<void>;
   /** Resolves once Kafka stored the event with acks=all; rejects otherwise. */
-  publish(message: OutgoingMessage): Promise<void>;
+  publish(message: EventMessage): Promise<void>;
 }
 
 export const sha256 = (s: string) => createHash('sha256').update(s).digest('base64url');
