@@ -106,3 +106,21 @@ export const INTERNAL_ERROR = defineError('INTERNAL_ERROR', 500, {
   id: 'Terjadi kesalahan pada sistem kami.',
   en: 'Something went wrong on our side.',
 });
+
+/** Applicant sessions (session.ts, plugins/session.ts): every service that guards applicant routes answers these. */
+export const SESSION_REQUIRED = defineError('SESSION_REQUIRED', 401, {
+  id: 'Silakan masuk terlebih dahulu: langkah ini memerlukan sesi pendaftar.',
+  en: 'Please sign in first: this step needs an applicant session.',
+});
+export const SESSION_EXPIRED = defineError('SESSION_EXPIRED', 401, {
+  id: 'Sesi Anda sudah berakhir. Perbarui sesi atau masuk kembali dengan kode dari email.',
+  en: 'Your session has ended. Refresh it, or sign in again with a code from your email.',
+});
+export const SESSION_NOT_FRESH = defineError('SESSION_NOT_FRESH', 401, {
+  id: 'Demi keamanan, masuk kembali dengan kode dari email sebelum melakukan langkah ini.',
+  en: 'For your safety, sign in again with a code from your email before this step.',
+});
+export const SESSION_FORBIDDEN = defineError('SESSION_FORBIDDEN', 403, {
+  id: 'Sesi ini milik pendaftaran lain.',
+  en: 'This session belongs to another registration.',
+});

@@ -24,3 +24,5 @@ export * from './plugins/kafka';
 export * from './plugins/outbox';
 export * from './plugins/consumers';
 export * from './plugins/worker';
+export * from './session';
+export * from './plugins/session';
