@@ -29,6 +29,13 @@ ensure_dev_keys() {
     } >"$DEV_KEYS"
     info "generated local personal-data keys in $DEV_KEYS"
   fi
+  # The applicant-session key pair (Ed25519): the email service signs, every service verifies.
+  if [[ -z "${SESSION_SIGNING_KEY:-}" ]] && ! grep -q "^SESSION_SIGNING_KEY=" "$DEV_KEYS" 2>/dev/null; then
+    (umask 077 && "$NODE_BIN" -e '
+      const { privateKey, publicKey } = require("node:crypto").generateKeyPairSync("ed25519");
+      console.log("SESSION_SIGNING_KEY=" + privateKey.export({ type: "pkcs8", format: "der" }).toString("base64"));
+      console.log("SESSION_VERIFY_KEYS=" + publicKey.export({ type: "spki", format: "der" }).toString("base64"));' >>"$DEV_KEYS")
+  fi
   # Tokens added after the first keys file was written are appended to it, once.
   local token
   for token in ADMIN_TOKEN REGISTRY_API_TOKEN; do

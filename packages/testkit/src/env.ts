@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import pg from 'pg';
-import type { ServiceBuildOptions } from '@gelombang/platform';
+import { generateSessionKeys, loadConfig, sessionSignEnv, SessionIssuer, type ServiceBuildOptions } from '@gelombang/platform';
+import { z } from 'zod';
 
 export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -25,6 +26,29 @@ export function testPiiEnv(): { PII_KEYS: string; PII_ACTIVE_KEY_ID: string; PII
 }
 
 /**
+ * One session key pair for the whole test run, as the SESSION_* settings: every service under test
+ * verifies with it, and the email service signs with it, so a session it issues opens the others.
+ */
+const SESSION_KEYS = generateSessionKeys();
+export function testSessionEnv(): { SESSION_SIGNING_KEY: string; SESSION_VERIFY_KEYS: string } {
+  return { ...SESSION_KEYS };
+}
+
+let issuer: SessionIssuer | undefined;
+/**
+ * A session token for `registrationId` signed with the run's key, as the email service would issue it
+ * after a code (`authTime`, ms, defaults to now). For tests of a service whose applicant has proved the
+ * address elsewhere; the funnel tests take theirs from the email service itself.
+ */
+export function sessionFor(registrationId: string, authTime?: number): string {
+  issuer ??= new SessionIssuer(loadConfig(z.object(sessionSignEnv), SESSION_KEYS));
+  return issuer.issue(registrationId, authTime).token;
+}
+
+/** `Authorization` for `registrationId`'s session. */
+export const asApplicant = (registrationId: string, authTime?: number) => ({ authorization: `Bearer ${sessionFor(registrationId, authTime)}` });
+
+/**
  * The settings a service under test needs so that it shares nothing with other runs: its own schema,
  * Redis prefix and consumer-group suffix. `service` names the schema (`<service>_t_<id>`).
  */
@@ -39,6 +63,7 @@ export function isolatedEnv(service: string, id = uniqueId()): Record<string, st
     PG_SCHEMA: `${service.replace(/-/g, '_')}_t_${id}`,
     REDIS_KEY_PREFIX: `test:${id}:`,
     ...testPiiEnv(),
+    ...SESSION_KEYS,
   };
 }
 
