@@ -62,7 +62,13 @@ export async function buildApp(config: IntakeConfig, opts: BuildOptions = {}): P
           readiness: 'consumers',
           startAt: opts.consumerStartAt ?? config.CONSUMER_START_AT,
           topicPrefix: config.KAFKA_TOPIC_PREFIX,
-          consumers: projectorConsumers({ group: config.CONSUMER_GROUP, repository, publish: (message) => app.producer.publish(message), metrics }),
+          consumers: projectorConsumers({
+            group: config.CONSUMER_GROUP,
+            repository,
+            publish: (message) => app.producer.publish(message),
+            settle: (stored) => app.claims.settle(stored),
+            metrics,
+          }),
         });
       }
 

@@ -31,6 +31,14 @@ export const intakeEnv = z
       .positive()
       .default(24 * 3600)
       .describe('Seconds a finished Idempotency-Key is remembered.'),
+    INTAKE_CLAIM_PENDING_TTL_SEC: z.coerce
+      .number()
+      .int()
+      .min(30)
+      .default(900)
+      .describe(
+        "Seconds a NIK/email claim lives until Kafka's acknowledgement (or the projector) makes it permanent: what a crash between the two leaves lapses by itself.",
+      ),
     RETRY_AFTER_SEC: z.coerce.number().int().positive().default(5).describe('Seconds a 503 asks the client to wait (Retry-After).'),
     INTAKE_MAX_NIK_CORRECTIONS: z.coerce
       .number()

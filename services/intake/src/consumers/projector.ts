@@ -13,6 +13,7 @@ export function projectorConsumers(o: {
   group: string;
   repository: RegistrationsRepository;
   publish: (message: EventMessage) => Promise<void>;
+  settle: (stored: Array<{ registrationId: string; nikIndex: string; emailIndex: string }>) => Promise<void>;
   metrics: IntakeMetrics;
 }): EventConsumer[] {
   return [
@@ -24,6 +25,7 @@ export function projectorConsumers(o: {
       handle: submittedHandler({
         repository: o.repository,
         publish: o.publish,
+        settle: o.settle,
         onProjected: (inserted, duplicates) => {
           o.metrics.projected.inc({ outcome: 'inserted' }, inserted);
           o.metrics.projected.inc({ outcome: 'rejected_duplicate' }, duplicates);

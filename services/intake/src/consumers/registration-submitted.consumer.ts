@@ -11,9 +11,17 @@ export function submittedHandler(deps: {
   repository: RegistrationsRepository;
   publish: (message: EventMessage) => Promise<void>;
   onProjected: (inserted: number, duplicates: number) => void;
+  /** Makes the stored registrations' NIK and email claims permanent (they carry a TTL until then). */
+  settle: (stored: Array<{ registrationId: string; nikIndex: string; emailIndex: string }>) => Promise<void>;
 }) {
   return async (submitted: RegistrationSubmittedV1[]) => {
     const { inserted, duplicates } = await deps.repository.insertSubmitted(submitted);
+    const stored = new Set(inserted);
+    await deps.settle(
+      submitted
+        .filter((e) => stored.has(e.data.registrationId))
+        .map((e) => ({ registrationId: e.data.registrationId, nikIndex: e.data.blindIndex.nik, emailIndex: e.data.blindIndex.email })),
+    );
     await Promise.all(
       duplicates.map((registrationId) =>
         deps.publish(

@@ -10,6 +10,8 @@ declare module 'ioredis' {
     intakeComplete(numKeys: number, ...keysAndArgs: Array<string | number>): Result<number, Context>;
     intakeMarkUncertain(nik: string, email: string, idem: string, uncertain: string, registrationId: string, ttlSec: number): Result<number, Context>;
     intakeClaimNik(nik: string, registrationId: string): Result<string, Context>;
+    /** SETTLE: the number of keys, two keys per registration, then one id each. */
+    intakeSettle(numKeys: number, ...keysAndArgs: string[]): Result<number, Context>;
     intakeReleaseNik(nik: string, registrationId: string): Result<number, Context>;
   }
 }
@@ -22,12 +24,18 @@ export type ClaimResult =
 /*
  * The synchronous fast path of "one NIK, one email, one registration" and of Idempotency-Key, run inside
  * ADMIT_AND_CLAIM. KEYS[k+1..k+4]: nik, email, idem ('' when absent), the "claims are complete" marker.
- * ARGV[a+1..a+5]: registration id, body hash, submittedAt, idem TTL, uncertain-marker prefix.
+ * ARGV[a+1..a+6]: registration id, body hash, submittedAt, TTL of a pending idem record, uncertain-marker
+ * prefix, TTL of a new NIK/email claim.
  * Without the marker (Redis restarted empty: it keeps nothing on disk) the script claims nothing and
  * answers 'cold': the caller asks PostgreSQL instead while the claims are rebuilt from it.
  * A claim whose publish failed is "uncertain" (Kafka may still have stored the event): the same person
  * (same NIK and same email) retrying gets the same registration id back, so a late event and the retry
  * collapse into one registration instead of two.
+ * A new claim carries a TTL until COMPLETE (or the projector, on storing the row) makes it permanent:
+ * a process killed between the claim and Kafka's acknowledgement leaves claims that lapse by
+ * themselves, and a pending idem record that lapses within seconds. Until a claim lapses, the same
+ * person (NIK and email held by one registration whose claim still has a TTL) gets that id back, so a
+ * retry after the crash is accepted at once; a late event and the retry then share the id.
  */
 const CLAIM_LUA = `
 local function claim(k, a)
@@ -39,15 +47,15 @@ local function claim(k, a)
   local id = ARGV[a + 1]
   local n = redis.call('GET', KEYS[k + 1])
   local e = redis.call('GET', KEYS[k + 2])
-  if n and n == e and redis.call('EXISTS', ARGV[a + 5] .. n) == 1 then
+  if n and n == e and (redis.call('EXISTS', ARGV[a + 5] .. n) == 1 or redis.call('PTTL', KEYS[k + 1]) > 0) then
     id = n
   elseif n then
     return {'dup', 'nik'}
   elseif e then
     return {'dup', 'email'}
   else
-    redis.call('SET', KEYS[k + 1], id)
-    redis.call('SET', KEYS[k + 2], id)
+    redis.call('SET', KEYS[k + 1], id, 'EX', ARGV[a + 6])
+    redis.call('SET', KEYS[k + 2], id, 'EX', ARGV[a + 6])
   end
   if KEYS[k + 3] ~= '' then
     redis.call('SET', KEYS[k + 3], 'pending|' .. ARGV[a + 2] .. '|' .. id .. '|' .. ARGV[a + 3], 'EX', ARGV[a + 4])
@@ -59,7 +67,7 @@ end
 /*
  * Admission and claim in one round trip (a registration's hot path): KEYS[1..b] the admission buckets
  * (the client's, the global one), then the claim's four keys; ARGV[1..1+2b] the buckets' cost,
- * capacities and rates, then the claim's five arguments — so b = #KEYS - 4, and the buckets can change
+ * capacities and rates, then the claim's six arguments — so b = #KEYS - 4, and the buckets can change
  * without touching the script. Refused admission claims nothing. The answer is the claim's two fields
  * followed by the admission decision: {kind, detail, allowed, remaining, retry, reset}.
  */
@@ -111,6 +119,23 @@ return #KEYS / 5
 /** Registrations per COMPLETE call at most (a call's arguments are spread onto the stack). */
 const COMPLETE_BATCH = 200;
 
+/*
+ * The projector stored these registrations (KEYS[2i+1..2i+2]: nik, email; ARGV[i+1]: registration id):
+ * their claims become permanent even if the API that took them died before COMPLETE. A claim held by
+ * another registration is left alone (PostgreSQL's unique index decided between them).
+ */
+const SETTLE = `
+for i = 0, #ARGV - 1 do
+  for j = 1, 2 do
+    local key = KEYS[i * 2 + j]
+    local holder = redis.call('GET', key)
+    if not holder then redis.call('SET', key, ARGV[i + 1])
+    elseif holder == ARGV[i + 1] then redis.call('PERSIST', key) end
+  end
+end
+return #ARGV
+`;
+
 /* KEYS: nik. ARGV: registration id. Takes a free NIK (or keeps our own); answers who holds it. */
 const CLAIM_NIK = `
 local holder = redis.call('GET', KEYS[1])
@@ -150,17 +175,26 @@ export class ClaimsColdError extends Error {
 }
 
 /** Redis keys and scripts for dedup claims, idempotency records and the "accepted, not yet projected" view. */
+export interface ClaimTtls {
+  /** Seconds a new NIK/email claim lives unless its registration is completed or projected. */
+  pendingClaimSec: number;
+  /** Seconds a pending Idempotency-Key record lives: longer than any publish may take. */
+  pendingIdempotencySec: number;
+}
+
 export class ClaimsStore {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly idempotencyTtlSec: number,
+    private readonly ttls: ClaimTtls = { pendingClaimSec: 900, pendingIdempotencySec: 15 },
   ) {
     // The number of keys comes first in each call of these two (any number of buckets; a batch of any size).
     defineCommandOnce(redis, 'intakeAdmitAndClaim', { lua: ADMIT_AND_CLAIM });
     defineCommandOnce(redis, 'intakeComplete', { lua: COMPLETE });
     defineCommandOnce(redis, 'intakeMarkUncertain', { numberOfKeys: 4, lua: MARK_UNCERTAIN });
     defineCommandOnce(redis, 'intakeClaimNik', { numberOfKeys: 1, lua: CLAIM_NIK });
+    defineCommandOnce(redis, 'intakeSettle', { lua: SETTLE });
     defineCommandOnce(redis, 'intakeReleaseNik', { numberOfKeys: 1, lua: RELEASE_NIK });
   }
 
@@ -192,7 +226,7 @@ export class ClaimsStore {
   }
 
   private claimArgs(i: ClaimInput): Array<string | number> {
-    return [i.registrationId, i.bodyHash, i.submittedAt, this.idempotencyTtlSec, this.uncertainKey('')];
+    return [i.registrationId, i.bodyHash, i.submittedAt, this.ttls.pendingIdempotencySec, this.uncertainKey(''), this.ttls.pendingClaimSec];
   }
 
   private claimResult(kind: string, detail: string): ClaimResult {
@@ -285,6 +319,15 @@ export class ClaimsStore {
     // A pipeline resolves even when its commands failed: each answer carries its own error.
     const failed = results?.find(([err]) => err)?.[0];
     if (failed || !results) throw failed ?? new Error('Redis answered nothing');
+  }
+
+  /** The projector stored these registrations: their NIK and email claims become permanent. */
+  async settle(stored: ReadonlyArray<Pick<ClaimInput, 'nikIndex' | 'emailIndex' | 'registrationId'>>): Promise<void> {
+    for (let from = 0; from < stored.length; from += COMPLETE_BATCH) {
+      const batch = stored.slice(from, from + COMPLETE_BATCH);
+      const keys = batch.flatMap((r) => this.keys(r).slice(0, 2));
+      await this.redis.intakeSettle(keys.length, ...keys, ...batch.map((r) => r.registrationId));
+    }
   }
 
   /** For a NIK correction: true if the NIK is free or already this registration's. */

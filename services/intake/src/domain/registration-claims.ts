@@ -77,6 +77,15 @@ export class RegistrationClaims {
     return this.d.claims.complete(input, emailMasked).catch(() => this.incomplete.add(input, emailMasked));
   }
 
+  /**
+   * The projector stored these registrations: their claims become permanent, also when the API that
+   * took them was killed before its completion (otherwise they would lapse). Best effort: while Redis
+   * is away the claims are rebuilt from PostgreSQL anyway.
+   */
+  settle(stored: ReadonlyArray<Pick<ClaimInput, 'nikIndex' | 'emailIndex' | 'registrationId'>>): Promise<void> {
+    return this.d.claims.settle(stored).catch((e: Error) => this.d.log.warn({ errName: e.name, registrations: stored.length }, 'settling claims failed'));
+  }
+
   /** The publish failed: the Idempotency-Key is freed, NIK and email stay for the same person's retry. */
   markUncertain(input: ClaimInput): Promise<void> {
     return this.d.claims.markUncertain(input);

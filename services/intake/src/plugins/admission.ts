@@ -64,6 +64,8 @@ export interface AdmissionOptions {
     IntakeConfig,
     | 'REDIS_KEY_PREFIX'
     | 'IDEMPOTENCY_TTL_SEC'
+    | 'INTAKE_CLAIM_PENDING_TTL_SEC'
+    | 'KAFKA_ACK_TIMEOUT_MS'
     | 'RATE_LIMIT_CLIENT_BURST'
     | 'RATE_LIMIT_CLIENT_PER_SEC'
     | 'RATE_LIMIT_GLOBAL_BURST'
@@ -94,7 +96,11 @@ export const admissionPlugin = fp<AdmissionOptions>(
         source === 'local' ? app.log.warn('redis unavailable: rate limits now per process') : app.log.info('redis back: rate limits shared again'),
     });
     const claims = new RegistrationClaims({
-      claims: new ClaimsStore(app.redis, `${config.REDIS_KEY_PREFIX}intake:`, config.IDEMPOTENCY_TTL_SEC),
+      claims: new ClaimsStore(app.redis, `${config.REDIS_KEY_PREFIX}intake:`, config.IDEMPOTENCY_TTL_SEC, {
+        pendingClaimSec: config.INTAKE_CLAIM_PENDING_TTL_SEC,
+        // A live request holds its record at most one publish (the ack timeout) and its clean-up.
+        pendingIdempotencySec: Math.ceil(config.KAFKA_ACK_TIMEOUT_MS / 1000) + 10,
+      }),
       repository,
       bucket,
       admissionBuckets: admissionBuckets(buckets),
