@@ -277,3 +277,30 @@ export async function createService(
   }
   return app;
 }
+
+/**
+ * The key a per-client limit counts under: an IPv4 address as it is (an IPv4-mapped IPv6 address as
+ * its IPv4), an IPv6 address by its /64 — one subscriber line or phone gets a whole /64, so counting
+ * single IPv6 addresses would give one client 2^64 fresh buckets.
+ */
+export function clientKey(ip: string): string {
+  if (!ip.includes(':')) return ip;
+  let addr = ip.toLowerCase();
+  const zone = addr.indexOf('%');
+  if (zone >= 0) addr = addr.slice(0, zone);
+  if (addr.startsWith('::ffff:') && addr.includes('.')) return addr.slice(7);
+  const gap = addr.indexOf('::');
+  const head = (gap >= 0 ? addr.slice(0, gap) : addr).split(':').filter(Boolean);
+  const tail =
+    gap >= 0
+      ? addr
+          .slice(gap + 2)
+          .split(':')
+          .filter(Boolean)
+      : [];
+  const groups = gap >= 0 ? [...head, ...new Array<string>(Math.max(0, 8 - head.length - tail.length)).fill('0'), ...tail] : head;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
+}

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { createServer } from '../src/http';
+import { clientKey, createServer } from '../src/http';
 import { SERVICE_UNAVAILABLE } from '../src/errors';
 
 function captureLogs() {
@@ -191,5 +191,17 @@ describe('request loggers', () => {
         .sort(),
     ).toEqual([generated.reqId, 'req-1', 'req-2', 'req-3'].sort());
     expect(lines.join('')).not.toContain('3204110609970001');
+  });
+});
+
+describe('clientKey', () => {
+  it('keeps IPv4, unwraps IPv4-mapped IPv6 and counts IPv6 by its /64', () => {
+    expect(clientKey('203.0.113.7')).toBe('203.0.113.7');
+    expect(clientKey('::ffff:203.0.113.7')).toBe('203.0.113.7');
+    expect(clientKey('2001:db8:1:2::1')).toBe('2001:db8:1:2::/64');
+    expect(clientKey('2001:0DB8:0001:0002:aaaa:bbbb:cccc:dddd')).toBe('2001:db8:1:2::/64');
+    expect(clientKey('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    expect(clientKey('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
+    expect(clientKey('::1')).toBe('0:0:0:0::/64');
   });
 });

@@ -115,6 +115,27 @@ describe('intake under pressure and partial failure', () => {
     expect(codes).toEqual([202, 202, 429, 429]);
   });
 
+  it("bad requests spend their sender's bucket but none of the global capacity real applicants need", async () => {
+    const { app } = await start({ RATE_LIMIT_GLOBAL_BURST: '2', RATE_LIMIT_GLOBAL_PER_SEC: '0.01', CONSUMER_ENABLED: 'false' });
+    for (let i = 0; i < 5; i++) {
+      const bad = await app.inject({ method: 'POST', url: '/v1/registrations', payload: { nik: '123' }, remoteAddress: `10.1.0.${i + 1}` });
+      expect(bad.statusCode).toBe(400);
+    }
+    const codes = [];
+    for (let i = 0; i < 3; i++)
+      codes.push((await app.inject({ method: 'POST', url: '/v1/registrations', payload: person(), remoteAddress: `10.2.0.${i + 1}` })).statusCode);
+    expect(codes).toEqual([202, 202, 429]);
+  });
+
+  it('counts IPv6 clients by their /64: new addresses in one /64 share a bucket, another /64 has its own', async () => {
+    const { app } = await start({ RATE_LIMIT_CLIENT_BURST: '2', RATE_LIMIT_CLIENT_PER_SEC: '0.01', CONSUMER_ENABLED: 'false' });
+    const send = (remoteAddress: string) => app.inject({ method: 'POST', url: '/v1/registrations', payload: person(), remoteAddress });
+    const codes = [];
+    for (const suffix of ['1', 'a:b:c:d', 'ffff:1:2:3']) codes.push((await send(`2001:db8:1:2:${suffix.includes(':') ? suffix : `::${suffix}`}`)).statusCode);
+    expect(codes).toEqual([202, 202, 429]);
+    expect((await send('2001:db8:1:3::1')).statusCode).toBe(202);
+  });
+
   it('when Redis stops, still answers 202 (in-process buckets, PostgreSQL dedup), counts it, and still refuses a known NIK', async () => {
     const redis = await startPrivateRedis();
     cleanup.push(redis.stop);

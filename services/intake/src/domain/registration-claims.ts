@@ -67,9 +67,12 @@ export class RegistrationClaims {
     return { kind: 'claimed', registrationId: input.registrationId, admission };
   }
 
-  /** Admission alone, for a registration refused before its claim (an invalid body, a bad header). */
+  /**
+   * Admission alone, for a registration refused before its claim (an invalid body, a bad header): the
+   * client's bucket (the first of admissionBuckets), not the global one real applicants need.
+   */
   admit(client: string): Promise<Decision> {
-    return this.d.bucket.take(this.d.admissionBuckets(client));
+    return this.d.bucket.take(this.d.admissionBuckets(client).slice(0, 1));
   }
 
   /** After Kafka acknowledged: the claims become permanent (retried while Redis cannot take it). */

@@ -10,6 +10,7 @@ import {
   type RegistrationRules,
 } from '@gelombang/contracts';
 import {
+  clientKey,
   GENERIC_FIELD_MESSAGES,
   markUnlogged,
   pickLang,
@@ -79,10 +80,11 @@ function routeDeps(app: App, o: RegistrationRoutesOptions) {
     /** The client bucket's burst, for x-ratelimit-limit. */
     clientBurst: o.config.RATE_LIMIT_CLIENT_BURST,
     /** Per client, from the same buckets as a registration's admission (@fastify/rate-limit's options). */
-    rateLimit: { max: o.config.RATE_LIMIT_CLIENT_BURST, timeWindow: 1000 },
+    rateLimit: { max: o.config.RATE_LIMIT_CLIENT_BURST, timeWindow: 1000, keyGenerator: (req: { ip: string }) => clientKey(req.ip) },
     /**
      * Admission for a registration refused before it reached its claim (invalid body, bad header): the
-     * same client and global buckets the claim takes from, so bad requests count against the limits too.
+     * client's bucket only, so bad requests count against their sender but spend none of the global
+     * capacity that real applicants need.
      */
     admit: (client: string): Promise<Decision> => m.timeAdmission(app.claims.admit(client)),
     onRejected: (code: string) => m.rejected.inc({ code }),
@@ -140,10 +142,10 @@ export async function registrationRoutes(app: App, opts: RegistrationRoutesOptio
       // Admission is not the rate-limit plugin's here: it is decided in the claim's Redis round trip
       // (one round trip per registration instead of two), or below for requests that never get there.
       onRequest: async (req) => {
-        const until = refusedUntil.get(req.ip);
+        const until = refusedUntil.get(clientKey(req.ip));
         if (until === undefined) return;
         const wait = until - Date.now();
-        if (wait <= 0) return void refusedUntil.delete(req.ip);
+        if (wait <= 0) return void refusedUntil.delete(clientKey(req.ip));
         if (isDryRun(req, deps.dryRun)) return;
         req.intakeAdmitted = true;
         throw limited({ allowed: false, remaining: 0, retryAfterMs: wait, resetMs: wait, source: 'local' });
@@ -154,8 +156,8 @@ export async function registrationRoutes(app: App, opts: RegistrationRoutesOptio
       errorHandler: async (err, req, reply) => {
         if (!req.intakeAdmitted && !isDryRun(req, deps.dryRun)) {
           req.intakeAdmitted = true;
-          const d = await deps.admit(req.ip);
-          if (!d.allowed) throw limited(d, req.ip);
+          const d = await deps.admit(clientKey(req.ip));
+          if (!d.allowed) throw limited(d, clientKey(req.ip));
           reply.headers(admissionHeaders(d));
         }
         throw err;
@@ -187,7 +189,7 @@ export async function registrationRoutes(app: App, opts: RegistrationRoutesOptio
       req.intakeAdmitted = true;
       try {
         // The raw body (before normalisation) decides "same request" for Idempotency-Key.
-        outcome = await register(dryRun ? deps.dryRun!.ports : deps.ports, req.body, req.intakeRawBody ?? req.body, key, req.ip);
+        outcome = await register(dryRun ? deps.dryRun!.ports : deps.ports, req.body, req.intakeRawBody ?? req.body, key, clientKey(req.ip));
       } catch (e) {
         // Admission was spent before the publish failed: the answer says so, as every other does.
         const admission = (e as { admission?: Decision } | undefined)?.admission;
@@ -201,7 +203,7 @@ export async function registrationRoutes(app: App, opts: RegistrationRoutesOptio
       if (outcome.admission && !dryRun) reply.headers(admissionHeaders(outcome.admission));
       switch (outcome.kind) {
         case 'limited':
-          throw limited(outcome.admission!, req.ip);
+          throw limited(outcome.admission!, clientKey(req.ip));
         case 'duplicate':
           deps.onRejected(outcome.field === 'nik' ? 'INTAKE_NIK_ALREADY_REGISTERED' : 'INTAKE_EMAIL_ALREADY_REGISTERED');
           throw outcome.field === 'nik' ? INTAKE_NIK_ALREADY_REGISTERED() : INTAKE_EMAIL_ALREADY_REGISTERED();
