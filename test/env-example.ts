@@ -61,8 +61,8 @@ const HEADER = `# Every setting a Gelombang service reads, with its default. "Re
 # knobs, which no service reads (KAFKA_PORT, KAFKA_NODES... of infra/scripts/kafka.sh; LOADTEST_*,
 # EMAIL_URL... of the load suite), are described where they are read: the scripts' headers and
 # loadtests/README.md. Run locally, infra/scripts/services.sh starts each process with the HTTP_PORT
-# and settings of infra/services.txt and HTTP_TRUST_PROXY=loopback, and writes the required keys and
-# tokens once into .run/dev-keys.env.`;
+# and settings of infra/services.txt (HTTP_TRUST_PROXY=false unless set: load runs through the
+# cluster set loopback), and writes the required keys and tokens once into .run/dev-keys.env.`;
 
 /** How the file writes a key: its default; empty, to be filled in; or commented out, unset. */
 type Setting = { kind: 'default'; value: string } | { kind: 'required' } | { kind: 'unset' };

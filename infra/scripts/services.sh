@@ -82,7 +82,7 @@ cmd_start() {
     (
       cd "$REPO_ROOT"
       # shellcheck disable=SC2086 # settings: KEY=VALUE words from services.txt
-      env HTTP_PORT="$port" HTTP_TRUST_PROXY="${HTTP_TRUST_PROXY:-loopback}" $settings \
+      env HTTP_PORT="$port" HTTP_TRUST_PROXY="${HTTP_TRUST_PROXY:-false}" $settings \
         nohup "$NODE_BIN" "$entry" >>"$LOG_DIR/$name.log" 2>&1 9>&- &
       echo $! >"$pidfile"
     )
