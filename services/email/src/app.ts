@@ -7,6 +7,7 @@ import {
   PiiCipher,
   postgresPlugin,
   redisPlugin,
+  sessionPlugin,
   TokenBucket,
   workerPlugin,
   type App,
@@ -45,6 +46,7 @@ export async function buildApp(config: EmailConfig, opts: BuildOptions = {}): Pr
       await app.register(postgresPlugin, { config, migrationsDir: MIGRATIONS_DIR });
       await app.register(redisPlugin, { config, whenDown: 'no mail goes out until it is' });
       await app.register(kafkaPlugin, { config });
+      await app.register(sessionPlugin, { config });
       const repository = new VerificationsRepository(app.pg);
       const m = emailMetrics(app.metrics, () => repository.backlog());
       await app.register(outboxPlugin, { onPublished: m.published });

@@ -1,5 +1,6 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
-import { activeKeyIsKnown, baseEnv, consumerStartAtEnv, flagEnv, loadConfig, piiEnv } from '@gelombang/platform';
+import { activeKeyIsKnown, baseEnv, consumerStartAtEnv, flagEnv, keyId, loadConfig, piiEnv, sessionSignEnv, sessionVerifyEnv } from '@gelombang/platform';
 
 const positive = z.coerce.number().positive();
 const positiveInt = z.coerce.number().int().positive();
@@ -8,6 +9,8 @@ export const emailEnv = z
   .object({
     ...baseEnv,
     ...piiEnv,
+    ...sessionVerifyEnv,
+    ...sessionSignEnv,
     HTTP_PORT: baseEnv.HTTP_PORT.default(3002),
     HTTP_TRUST_PROXY: z
       .string()
@@ -79,7 +82,16 @@ export const emailEnv = z
       .describe('Token-bucket refill per client IP on POST /v1/email-verifications/:registrationId/confirm, in requests per second.'),
   })
   .refine(activeKeyIsKnown, { path: ['PII_ACTIVE_KEY_ID'], message: 'must name one of the PII_KEYS ids' })
-  .refine((c) => c.MAIL_RETRY_BASE_MS <= c.MAIL_RETRY_MAX_MS, { path: ['MAIL_RETRY_MAX_MS'], message: 'must be ≥ MAIL_RETRY_BASE_MS' });
+  .refine((c) => c.MAIL_RETRY_BASE_MS <= c.MAIL_RETRY_MAX_MS, { path: ['MAIL_RETRY_MAX_MS'], message: 'must be ≥ MAIL_RETRY_BASE_MS' })
+  .refine(signingKeyIsVerified, {
+    path: ['SESSION_SIGNING_KEY'],
+    message: 'its public half must be one of SESSION_VERIFY_KEYS (else no service, this one included, accepts the sessions it signs)',
+  });
+
+/** The sessions this service signs must open its own routes and the other services': its key is among the verifying ones. */
+function signingKeyIsVerified(c: { SESSION_SIGNING_KEY: KeyObject; SESSION_VERIFY_KEYS: Map<string, unknown> }): boolean {
+  return c.SESSION_VERIFY_KEYS.has(keyId(createPublicKey(c.SESSION_SIGNING_KEY)));
+}
 
 export type EmailConfig = z.infer<typeof emailEnv>;
 
