@@ -7,6 +7,7 @@ import {
   PiiCipher,
   postgresPlugin,
   redisPlugin,
+  SessionIssuer,
   sessionPlugin,
   TokenBucket,
   workerPlugin,
@@ -59,6 +60,8 @@ export async function buildApp(config: EmailConfig, opts: BuildOptions = {}): Pr
       });
       const cipher = PiiCipher.fromConfig(config);
       const hasher = new CodeHasher(config.PII_INDEX_KEY);
+      // The one signer of applicant sessions in the cluster (every service verifies them locally).
+      const issuer = new SessionIssuer(config);
 
       // Only a replica that mails opens the SMTP pool; it closes once the sender's last mails are out.
       let sender: MailSender | undefined;
@@ -79,6 +82,7 @@ export async function buildApp(config: EmailConfig, opts: BuildOptions = {}): Pr
         onConfirm: m.confirm,
         bucket,
         confirmBucket: confirmBucket(config),
+        issuer,
       });
 
       if (config.CONSUMER_ENABLED) {

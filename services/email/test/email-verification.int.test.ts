@@ -10,10 +10,21 @@ import {
   REGISTRATION_STATUS_CHANGED_V1,
   registrationStatusChangedV1,
 } from '@gelombang/contracts';
-import type { App } from '@gelombang/platform';
+import { SESSION_COOKIE, type App } from '@gelombang/platform';
 import { capturedLogs, DATABASE_URL, dropSchema, startMailDev, TopicTap, waitFor, type MailDev, type MailDevEmail } from '@gelombang/testkit';
 import type { OutgoingMail } from '../src/data-access/smtp-mailer';
-import { buildTestApp, codeOf, metric, person, SubmittedPublisher, submittedEvent, testEnv, type Person, type TestEnv } from './helpers/build-test-app';
+import {
+  buildTestApp,
+  codeOf,
+  jwtClaims,
+  metric,
+  person,
+  SubmittedPublisher,
+  submittedEvent,
+  testEnv,
+  type Person,
+  type TestEnv,
+} from './helpers/build-test-app';
 
 /** Every personal value and code the tests used, to prove none reached a log line. */
 const secrets = new Set<string>();
@@ -151,9 +162,23 @@ describe('email verification (real Kafka, PostgreSQL, Redis, MailDev)', () => {
 
     const ok = await confirm(id, code);
     expect(ok.statusCode).toBe(200);
-    expect(ok.json()).toEqual({ registrationId: id, status: 'verified', verifiedAt: expect.any(String) });
+    expect(ok.json()).toEqual({
+      registrationId: id,
+      status: 'verified',
+      verifiedAt: expect.any(String),
+      session: { token: expect.any(String), expiresAt: expect.any(String) },
+    });
+    const { session, ...verifiedBody } = ok.json();
+    secrets.add(session.token);
+    expect(ok.cookies).toEqual([
+      expect.objectContaining({ name: SESSION_COOKIE, value: session.token, httpOnly: true, secure: true, sameSite: 'Strict', path: '/' }),
+    ]);
+    expect(jwtClaims(session.token)).toMatchObject({ sub: id, auth_time: Math.floor(Date.parse(verifiedBody.verifiedAt) / 1000) });
+    expect(Date.parse(session.expiresAt) - Date.parse(verifiedBody.verifiedAt)).toBeGreaterThanOrEqual(899_000);
+    expect(await app.sessions.check(session.token)).toMatchObject({ ok: true, session: { registrationId: id } });
+    // A replay: the same 200, but no session (the code is gone; the applicant signs in instead).
     const again = await confirm(id, code);
-    expect([again.statusCode, again.json()]).toEqual([200, ok.json()]);
+    expect([again.statusCode, again.json(), again.headers['set-cookie']]).toEqual([200, verifiedBody, undefined]);
     expect((await get(id)).json()).toMatchObject({ status: 'verified', attemptsLeft: 0, expiresAt: null, resendAvailableAt: null });
 
     const [verified] = await tap.waitFor(EMAIL_VERIFIED_V1, { key: id });
@@ -233,7 +258,10 @@ describe('email verification (real Kafka, PostgreSQL, Redis, MailDev)', () => {
     });
     const [mail] = await mails(p.email);
     await waitFor(async () => (during ? true : undefined), 10_000, 'the confirm from inside the send');
-    expect(during).toEqual({ statusCode: 200, body: { registrationId: id, status: 'verified', verifiedAt: expect.any(String) } });
+    expect(during).toEqual({
+      statusCode: 200,
+      body: { registrationId: id, status: 'verified', verifiedAt: expect.any(String), session: { token: expect.any(String), expiresAt: expect.any(String) } },
+    });
 
     // markSent still records and announces the mail; no code is left and nothing is owed.
     const [requested] = await tap.waitFor(EMAIL_VERIFICATION_REQUESTED_V1, { key: id });

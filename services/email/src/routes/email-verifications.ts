@@ -1,5 +1,5 @@
 import { errorBody } from '@gelombang/contracts';
-import { RATE_LIMITED, type App, type BucketSpec, type TokenBucket } from '@gelombang/platform';
+import { RATE_LIMITED, setSessionCookie, type App, type BucketSpec, type IssuedSession, type SessionIssuer, type TokenBucket } from '@gelombang/platform';
 import type { EmailConfig } from '../config';
 import {
   EMAIL_ALREADY_VERIFIED,
@@ -21,6 +21,8 @@ export interface RouteDeps extends UseCaseDeps {
   bucket: TokenBucket;
   /** Per client IP on confirm: the brute-force guard in front of the per-code attempt limit. */
   confirmBucket: (ip: string) => BucketSpec;
+  /** Signs the applicant session the verifying confirm answers with. */
+  issuer: SessionIssuer;
 }
 
 /** The confirm guard's bucket of a client IP (generous: carrier NAT puts many applicants behind one). */
@@ -34,6 +36,9 @@ export const confirmBucket =
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
+/** The session in a body: the token and when it expires (its claims are the token's business). */
+export const sessionBody = (s: IssuedSession) => ({ token: s.token, expiresAt: new Date(s.expiresAt).toISOString() });
+
 /** GET /v1/email-verifications/:registrationId, POST …/confirm and POST …/resend. */
 export async function emailVerificationRoutes(app: App, deps: RouteDeps) {
   app.get(
@@ -41,7 +46,9 @@ export async function emailVerificationRoutes(app: App, deps: RouteDeps) {
     {
       schema: {
         summary: 'Where the email verification of a registration stands',
-        description: '404 until the registration.submitted.v1 event was consumed (usually well under a second).',
+        description:
+          'Who may call: anyone with the registration id (no session: the applicant has none before confirming; the view shows only the masked address). ' +
+          '404 until the registration.submitted.v1 event was consumed (usually well under a second).',
         params: registrationParams,
         response: { 200: verificationView, 400: errorBody, 404: errorBody },
       },
@@ -76,22 +83,31 @@ export async function emailVerificationRoutes(app: App, deps: RouteDeps) {
       schema: {
         summary: 'Confirm the address with the code from the mail',
         description:
-          'Idempotent: confirming a verified registration answers the same 200. A wrong code answers 400 with attemptsLeft; ' +
+          'Who may call: whoever holds the code from the mail (no session needed: this is how an applicant gets the first one). ' +
+          'The confirm that verifies answers 200 with `session` and sets the gelombang_session cookie (HttpOnly, Secure, SameSite=Strict). ' +
+          'Idempotent: confirming a verified registration answers the same 200 but without a session, whatever the code (the code is gone once used); ' +
+          'a client that lost its session signs in with POST /v1/sessions. A wrong code answers 400 with attemptsLeft; ' +
           'the wrong code that uses up the last attempt, and every confirm after it, answers 423 until a new code is asked for.',
         params: registrationParams,
         body: confirmBody,
         response: { 200: confirmed, 400: codeErrorBody, 404: errorBody, 409: errorBody, 410: errorBody, 423: codeErrorBody, 429: errorBody },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const { registrationId } = req.params;
       const outcome = await confirmCode(deps, registrationId, req.body.code);
       deps.onConfirm(
         outcome.kind === 'verified' && outcome.replayed ? 'already_verified' : outcome.kind === 'wrong' && outcome.locksNow ? 'locked_now' : outcome.kind,
       );
       switch (outcome.kind) {
-        case 'verified':
-          return { registrationId, status: 'verified' as const, verifiedAt: outcome.verifiedAt.toISOString() };
+        case 'verified': {
+          const verified = { registrationId, status: 'verified' as const, verifiedAt: outcome.verifiedAt.toISOString() };
+          if (outcome.replayed) return verified;
+          // authTime = the moment the code was proved: a refresh keeps it, SESSION_MAX_AGE_SEC counts from it.
+          const session = deps.issuer.issue(registrationId, outcome.verifiedAt.getTime());
+          setSessionCookie(reply, session);
+          return { ...verified, session: sessionBody(session) };
+        }
         case 'not_found':
           throw EMAIL_VERIFICATION_NOT_FOUND();
         case 'not_sent':
@@ -111,7 +127,9 @@ export async function emailVerificationRoutes(app: App, deps: RouteDeps) {
     {
       schema: {
         summary: 'Mail a new code (the old one stops working)',
-        description: 'The mail goes out through the same quota-bound sender as the first one. 429 with Retry-After when too soon or too many.',
+        description:
+          'Who may call: anyone with the registration id (no session: the applicant proves nothing here; the mail goes only to the registered address). ' +
+          'The mail goes out through the same quota-bound sender as the first one. 429 with Retry-After when too soon or too many.',
         params: registrationParams,
         response: { 202: resendAccepted, 400: errorBody, 404: errorBody, 409: errorBody, 429: errorBody },
       },

@@ -26,7 +26,18 @@ export const verificationView = z.object({
   resendAvailableAt: instant.nullable().describe('When POST …/resend is accepted (null: nothing to resend)'),
 });
 
-export const confirmed = z.object({ registrationId: z.uuid(), status: z.literal('verified'), verifiedAt: instant });
+/** An applicant session (packages/platform/src/session.ts): the token is also set as the HttpOnly cookie. */
+export const sessionView = z.object({
+  token: z.string().describe('EdDSA JWT: send it as Authorization: Bearer …, or let the browser send the gelombang_session cookie'),
+  expiresAt: instant.describe('When the token stops being accepted; refresh before (POST /v1/sessions/refresh)'),
+});
+
+export const confirmed = z.object({
+  registrationId: z.uuid(),
+  status: z.literal('verified'),
+  verifiedAt: instant,
+  session: sessionView.optional().describe('Only on the confirm that verified; a replay has none (sign in with POST /v1/sessions instead)'),
+});
 
 export const resendAccepted = z.object({ registrationId: z.uuid(), status: z.literal('pending') });
 

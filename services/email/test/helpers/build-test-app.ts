@@ -102,6 +102,9 @@ export const codeOf = (subject: string): string => {
   return m[1]!;
 };
 
+/** The claims of a session token (read, not verified: the routes under test verify it). */
+export const jwtClaims = (token: string): Record<string, unknown> => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
+
 /** A counter's value from /metrics (0 when absent). */
 export async function metric(app: App, name: string, labels = ''): Promise<number> {
   const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
