@@ -71,7 +71,17 @@ export const emailEnv = z
     EMAIL_MAX_ATTEMPTS: positiveInt.max(100).default(5).describe('Wrong codes before the code locks.'),
     EMAIL_RESEND_COOLDOWN_SEC: z.coerce.number().int().min(0).default(60).describe('Seconds at least between a mail and the next resend.'),
     EMAIL_MAX_SENDS: positiveInt.default(5).describe('Mails per registration (the first one included) within EMAIL_SENDS_WINDOW_SEC.'),
-    EMAIL_SENDS_WINDOW_SEC: positiveInt.default(24 * 3600).describe("Seconds of the EMAIL_MAX_SENDS window, opened by the registration's first mail."),
+    EMAIL_SENDS_WINDOW_SEC: positiveInt
+      .default(24 * 3600)
+      .describe(
+        "Seconds of the windows the per-registration limits count in: EMAIL_MAX_SENDS (opened by the registration's first mail), EMAIL_MAX_CODE_SUBMISSIONS (by its first code tried).",
+      ),
+    EMAIL_MAX_CODE_SUBMISSIONS: positiveInt
+      .max(1000)
+      .default(10)
+      .describe(
+        'Codes tried per registration within EMAIL_SENDS_WINDOW_SEC, across resent codes (EMAIL_MAX_ATTEMPTS is per code); then confirm answers 429 until the window ends.',
+      ),
 
     /** Brute-force guard; generous: carrier NAT. */
     CONFIRM_RATE_LIMIT_BURST: positive
@@ -106,4 +116,5 @@ export const verificationRules = (c: EmailConfig) => ({
   resendCooldownSec: c.EMAIL_RESEND_COOLDOWN_SEC,
   maxSends: c.EMAIL_MAX_SENDS,
   sendsWindowSec: c.EMAIL_SENDS_WINDOW_SEC,
+  maxCodeSubmissions: c.EMAIL_MAX_CODE_SUBMISSIONS,
 });

@@ -32,3 +32,7 @@ export const EMAIL_RESEND_LIMIT_REACHED = defineError('EMAIL_RESEND_LIMIT_REACHE
   id: 'Batas pengiriman ulang kode tercapai. Coba lagi setelah waktu yang ditunjukkan Retry-After.',
   en: 'The limit of resent codes is reached. Try again after the time given in Retry-After.',
 });
+export const EMAIL_CODE_SUBMISSIONS_EXHAUSTED = defineError('EMAIL_CODE_SUBMISSIONS_EXHAUSTED', 429, {
+  id: 'Terlalu banyak kode yang dicoba untuk pendaftaran ini. Coba lagi setelah waktu yang ditunjukkan Retry-After.',
+  en: 'Too many codes were tried for this registration. Try again after the time given in Retry-After.',
+});

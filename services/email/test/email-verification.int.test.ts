@@ -103,8 +103,9 @@ describe('email verification (real Kafka, PostgreSQL, Redis, MailDev)', () => {
     return code;
   }
   const get = (id: string) => app.inject({ method: 'GET', url: `/v1/email-verifications/${id}` });
-  const confirm = (id: string, code: string, headers: Record<string, string> = {}) =>
-    app.inject({ method: 'POST', url: `/v1/email-verifications/${id}/confirm`, payload: { code }, headers });
+  /** `remoteAddress`: a test that confirms many times comes from its own IP, leaving the suite's shared guard bucket alone. */
+  const confirm = (id: string, code: string, headers: Record<string, string> = {}, remoteAddress = '127.0.0.1') =>
+    app.inject({ method: 'POST', url: `/v1/email-verifications/${id}/confirm`, payload: { code }, headers, remoteAddress });
   const resend = (id: string) => app.inject({ method: 'POST', url: `/v1/email-verifications/${id}/resend` });
   const sentState = async (id: string) =>
     waitFor<{ status: 'sent'; emailMasked: string; sentAt: string; expiresAt: string; attemptsLeft: number; resendAvailableAt: string }>(
@@ -225,6 +226,48 @@ describe('email verification (real Kafka, PostgreSQL, Redis, MailDev)', () => {
     await onlyNewCodeConfirms(id, code, await latestCode(p.email, 2));
     const row = (await db.query(`SELECT send_count, code_hmac, verified_at FROM ${t.schema}.verifications WHERE registration_id = $1`, [id])).rows[0];
     expect(row).toMatchObject({ send_count: 2, code_hmac: null, verified_at: expect.any(Date) });
+  });
+
+  it('counts codes tried per registration across resends: past EMAIL_MAX_CODE_SUBMISSIONS (10) confirm answers 429 until the window ends', async () => {
+    const { id, p } = await register();
+    const ip = `10.200.${Math.floor(Math.random() * 250)}.1`;
+    const guess = (code: string, headers: Record<string, string> = {}) => confirm(id, code, headers, ip);
+    const first = await latestCode(p.email);
+    await sentState(id);
+    for (let i = 0; i < 5; i++) await guess(wrongCode(first));
+    expect((await get(id)).json()).toMatchObject({ status: 'locked', attemptsLeft: 0 });
+
+    // A resend gives the new code its five attempts, but the registration has only five tries left in all.
+    await waitFor(async () => ((await resend(id)).statusCode === 202 ? true : undefined), 5_000, 'resend after the cooldown');
+    const second = await latestCode(p.email, 2);
+    expect((await sentState(id)).attemptsLeft).toBe(5);
+    for (const left of [4, 3, 2, 1]) {
+      const r = await guess(wrongCode(second));
+      expect([r.statusCode, r.json().code, r.json().attemptsLeft]).toEqual([400, 'EMAIL_CODE_INVALID', left]);
+    }
+    const tenth = await guess(wrongCode(second), { 'accept-language': 'en' });
+    expect([tenth.statusCode, tenth.json()]).toEqual([
+      429,
+      {
+        code: 'EMAIL_CODE_SUBMISSIONS_EXHAUSTED',
+        message: 'Too many codes were tried for this registration. Try again after the time given in Retry-After.',
+        attemptsLeft: 0,
+      },
+    ]);
+    expect(Number(tenth.headers['retry-after'])).toBeGreaterThan(86_000);
+    expect(Number(tenth.headers['retry-after'])).toBeLessThanOrEqual(86_400);
+    const right = await guess(second);
+    expect([right.statusCode, right.json().code]).toEqual([429, 'EMAIL_CODE_SUBMISSIONS_EXHAUSTED']);
+
+    // Nor can a resend help now: no mail is spent on a code that could not be tried before the window ends.
+    await new Promise((r) => setTimeout(r, 1_100));
+    const more = await resend(id);
+    expect([more.statusCode, more.json().code]).toEqual([429, 'EMAIL_CODE_SUBMISSIONS_EXHAUSTED']);
+    expect(Number(more.headers['retry-after'])).toBeGreaterThan(86_000);
+    expect((await get(id)).json()).toMatchObject({ attemptsLeft: 0, resendAvailableAt: expect.any(String) });
+    expect(Date.parse((await get(id)).json().resendAvailableAt) - Date.now()).toBeGreaterThan(86_000_000);
+    expect(await row(id)).toMatchObject({ window_submissions: 10, verified_at: null, send_count: 2 });
+    expect(await maildev.emailsTo(p.email)).toHaveLength(2);
   });
 
   it('answers 429 with Retry-After to a resend within the cooldown, and once EMAIL_MAX_SENDS mails went out', async () => {

@@ -7,11 +7,12 @@ import {
   EMAIL_CODE_INVALID,
   EMAIL_CODE_LOCKED,
   EMAIL_CODE_NOT_SENT,
+  EMAIL_CODE_SUBMISSIONS_EXHAUSTED,
   EMAIL_RESEND_LIMIT_REACHED,
   EMAIL_RESEND_TOO_SOON,
   EMAIL_VERIFICATION_NOT_FOUND,
 } from '../errors';
-import { confirmCode, requestResend, type UseCaseDeps } from '../domain/use-cases';
+import { confirmCode, requestResend, type ConfirmOutcome, type UseCaseDeps } from '../domain/use-cases';
 import { attemptsLeft, resendAvailableAt, statusOf } from '../domain/verification';
 import { codeErrorBody, confirmBody, confirmed, registrationParams, resendAccepted, verificationView } from './schemas';
 
@@ -35,6 +36,17 @@ export const confirmBucket =
   });
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+const submissionsExhausted = (retryAfterSec: number) =>
+  EMAIL_CODE_SUBMISSIONS_EXHAUSTED({ headers: { 'retry-after': String(retryAfterSec) }, extra: { attemptsLeft: 0 } });
+
+/** The outcome label of email_confirms_total. */
+function confirmOutcomeLabel(o: ConfirmOutcome): string {
+  if (o.kind === 'verified' && o.replayed) return 'already_verified';
+  if (o.kind === 'wrong' && o.exhaustsNow) return 'exhausted_now';
+  if (o.kind === 'wrong' && o.locksNow) return 'locked_now';
+  return o.kind;
+}
 
 /** The session in a body: the token and when it expires (its claims are the token's business). */
 export const sessionBody = (s: IssuedSession) => ({ token: s.token, expiresAt: new Date(s.expiresAt).toISOString() });
@@ -64,7 +76,7 @@ export async function emailVerificationRoutes(app: App, deps: RouteDeps) {
         emailMasked: row.emailMasked,
         sentAt: iso(row.sentAt),
         expiresAt: iso(row.codeHmac ? row.expiresAt : null),
-        attemptsLeft: row.codeHmac ? attemptsLeft(row, deps.rules) : 0,
+        attemptsLeft: row.codeHmac ? attemptsLeft(row, deps.rules, now) : 0,
         resendAvailableAt: iso(resendAvailableAt(row, deps.rules, now)),
       };
     },
@@ -87,18 +99,19 @@ export async function emailVerificationRoutes(app: App, deps: RouteDeps) {
           'The confirm that verifies answers 200 with `session` and sets the gelombang_session cookie (HttpOnly, Secure, SameSite=Strict). ' +
           'Idempotent: confirming a verified registration answers the same 200 but without a session, whatever the code (the code is gone once used); ' +
           'a client that lost its session signs in with POST /v1/sessions. A wrong code answers 400 with attemptsLeft; ' +
-          'the wrong code that uses up the last attempt, and every confirm after it, answers 423 until a new code is asked for.',
+          'the wrong code that uses up the last attempt, and every confirm after it, answers 423 until a new code is asked for. ' +
+          'Codes tried per registration are also counted across resends (EMAIL_MAX_CODE_SUBMISSIONS per EMAIL_SENDS_WINDOW_SEC): the wrong code that ' +
+          'uses up the last one, and every confirm after it, answers 429 EMAIL_CODE_SUBMISSIONS_EXHAUSTED with Retry-After = the end of that window. ' +
+          '429 RATE_LIMITED: too many confirms from one client IP.',
         params: registrationParams,
         body: confirmBody,
-        response: { 200: confirmed, 400: codeErrorBody, 404: errorBody, 409: errorBody, 410: errorBody, 423: codeErrorBody, 429: errorBody },
+        response: { 200: confirmed, 400: codeErrorBody, 404: errorBody, 409: errorBody, 410: errorBody, 423: codeErrorBody, 429: codeErrorBody },
       },
     },
     async (req, reply) => {
       const { registrationId } = req.params;
       const outcome = await confirmCode(deps, registrationId, req.body.code);
-      deps.onConfirm(
-        outcome.kind === 'verified' && outcome.replayed ? 'already_verified' : outcome.kind === 'wrong' && outcome.locksNow ? 'locked_now' : outcome.kind,
-      );
+      deps.onConfirm(confirmOutcomeLabel(outcome));
       switch (outcome.kind) {
         case 'verified': {
           const verified = { registrationId, status: 'verified' as const, verifiedAt: outcome.verifiedAt.toISOString() };
@@ -114,9 +127,12 @@ export async function emailVerificationRoutes(app: App, deps: RouteDeps) {
           throw EMAIL_CODE_NOT_SENT();
         case 'expired':
           throw EMAIL_CODE_EXPIRED();
+        case 'exhausted':
+          throw submissionsExhausted(outcome.retryAfterSec);
         case 'locked':
           throw EMAIL_CODE_LOCKED({ extra: { attemptsLeft: 0 } });
         case 'wrong':
+          if (outcome.exhaustsNow) throw submissionsExhausted(outcome.retryAfterSec);
           throw outcome.locksNow ? EMAIL_CODE_LOCKED({ extra: { attemptsLeft: 0 } }) : EMAIL_CODE_INVALID({ extra: { attemptsLeft: outcome.attemptsLeft } });
       }
     },
@@ -129,7 +145,8 @@ export async function emailVerificationRoutes(app: App, deps: RouteDeps) {
         summary: 'Mail a new code (the old one stops working)',
         description:
           'Who may call: anyone with the registration id (no session: the applicant proves nothing here; the mail goes only to the registered address). ' +
-          'The mail goes out through the same quota-bound sender as the first one. 429 with Retry-After when too soon or too many.',
+          'The mail goes out through the same quota-bound sender as the first one. 429 with Retry-After when too soon or too many, ' +
+          'and EMAIL_CODE_SUBMISSIONS_EXHAUSTED while the registration may try no code (no mail is spent on a code that cannot be used).',
         params: registrationParams,
         response: { 202: resendAccepted, 400: errorBody, 404: errorBody, 409: errorBody, 429: errorBody },
       },
@@ -148,6 +165,8 @@ export async function emailVerificationRoutes(app: App, deps: RouteDeps) {
           throw EMAIL_RESEND_TOO_SOON({ headers: { 'retry-after': String(outcome.retryAfterSec) } });
         case 'limit':
           throw EMAIL_RESEND_LIMIT_REACHED({ headers: { 'retry-after': String(outcome.retryAfterSec) } });
+        case 'exhausted':
+          throw submissionsExhausted(outcome.retryAfterSec);
       }
     },
   );
