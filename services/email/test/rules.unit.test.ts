@@ -46,9 +46,9 @@ describe('verification codes', () => {
     expect(hasher.matches('r1', '012345', 'short')).toBe(false);
   });
 
-  it('go out in a mail with the code in the subject and the body, Indonesian before English', () => {
+  it('go out in a mail with the code in the body only (the subject says what the mail is), Indonesian before English', () => {
     const m = verificationMail('004217', 900);
-    expect(m.subject).toBe('Kode verifikasi Prakerja: 004217');
+    expect(m.subject).toBe('Kode verifikasi email Kartu Prakerja');
     expect(m.text.indexOf('berlaku 15 menit')).toBeGreaterThan(-1);
     expect(m.text.indexOf('berlaku 15 menit')).toBeLessThan(m.text.indexOf('valid for 15 minutes'));
     expect(m.text.match(/004217/g)).toHaveLength(2);

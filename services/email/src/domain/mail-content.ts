@@ -6,14 +6,15 @@ export interface VerificationMail {
 const minutes = (sec: number) => Math.max(1, Math.round(sec / 60));
 
 /**
- * The verification mail: Indonesian first, then English. The code is in the subject too, so it shows
- * in a phone's notification (and load tests read it from MailDev). No name or NIK: a mail can be
- * forwarded or read over a shoulder.
+ * The verification mail: Indonesian first, then English. The subject says what the mail is and the
+ * code is only in the body: a subject shows on a locked phone's notification, in inbox lists and in
+ * mail logs, where anyone near could read a code that now also opens a session. No name or NIK: a mail
+ * can be forwarded or read over a shoulder.
  */
 export function verificationMail(code: string, ttlSec: number): VerificationMail {
   const m = minutes(ttlSec);
   return {
-    subject: `Kode verifikasi Prakerja: ${code}`,
+    subject: 'Kode verifikasi email Kartu Prakerja',
     text: [
       'Halo,',
       '',
