@@ -1,5 +1,5 @@
 import { errorBody } from '@gelombang/contracts';
-import { RATE_LIMITED, setSessionCookie, type App, type BucketSpec, type IssuedSession, type SessionIssuer, type TokenBucket } from '@gelombang/platform';
+import { setSessionCookie, type App, type BucketSpec, type SessionIssuer, type TokenBucket } from '@gelombang/platform';
 import type { EmailConfig } from '../config';
 import {
   EMAIL_ALREADY_VERIFIED,
@@ -14,7 +14,8 @@ import {
 } from '../errors';
 import { confirmCode, requestResend, type ConfirmOutcome, type UseCaseDeps } from '../domain/use-cases';
 import { attemptsLeft, resendAvailableAt, statusOf } from '../domain/verification';
-import { codeErrorBody, confirmBody, confirmed, registrationParams, resendAccepted, verificationView } from './schemas';
+import { ipGuard } from './ip-guard';
+import { codeErrorBody, confirmBody, confirmed, registrationParams, resendAccepted, sessionBody, verificationView } from './schemas';
 
 export interface RouteDeps extends UseCaseDeps {
   onQueued: () => void;
@@ -47,9 +48,6 @@ function confirmOutcomeLabel(o: ConfirmOutcome): string {
   if (o.kind === 'wrong' && o.locksNow) return 'locked_now';
   return o.kind;
 }
-
-/** The session in a body: the token and when it expires (its claims are the token's business). */
-export const sessionBody = (s: IssuedSession) => ({ token: s.token, expiresAt: new Date(s.expiresAt).toISOString() });
 
 /** GET /v1/email-verifications/:registrationId, POST …/confirm and POST …/resend. */
 export async function emailVerificationRoutes(app: App, deps: RouteDeps) {
@@ -85,13 +83,7 @@ export async function emailVerificationRoutes(app: App, deps: RouteDeps) {
   app.post(
     '/v1/email-verifications/:registrationId/confirm',
     {
-      onRequest: async (req) => {
-        const d = await deps.bucket.take([deps.confirmBucket(req.ip)]);
-        if (!d.allowed) {
-          deps.onConfirm('rate_limited');
-          throw RATE_LIMITED({ headers: { 'retry-after': String(Math.max(1, Math.ceil(d.retryAfterMs / 1000))) } });
-        }
-      },
+      onRequest: ipGuard(deps.bucket, deps.confirmBucket, () => deps.onConfirm('rate_limited')),
       schema: {
         summary: 'Confirm the address with the code from the mail',
         description:
