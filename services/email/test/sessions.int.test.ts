@@ -17,10 +17,11 @@ import {
 /** Every address, code and token the tests used, to prove none reached a log line. */
 const secrets = new Set<string>();
 
+const MAX_AGE_SEC = 4;
 const CODE_TTL_SEC = 5;
 const SIGN_IN_SUBJECT = 'Kode masuk Kartu Prakerja';
 
-describe('applicant sessions: sign-in by mail (real Kafka, PostgreSQL, Redis, MailDev)', () => {
+describe('applicant sessions: confirm, sign-in by mail, refresh, sign-out (real Kafka, PostgreSQL, Redis, MailDev)', () => {
   let maildev: MailDev;
   let t: TestEnv;
   let app: App;
@@ -36,6 +37,7 @@ describe('applicant sessions: sign-in by mail (real Kafka, PostgreSQL, Redis, Ma
       EMAIL_CODE_TTL_SEC: String(CODE_TTL_SEC),
       EMAIL_SIGNIN_MAX_SENDS: '2',
       EMAIL_SIGNIN_MAX_ATTEMPTS: '3',
+      SESSION_MAX_AGE_SEC: String(MAX_AGE_SEC),
       SIGNIN_RATE_LIMIT_BURST: '20',
       SIGNIN_RATE_LIMIT_PER_SEC: '0.01',
     });
@@ -55,6 +57,8 @@ describe('applicant sessions: sign-in by mail (real Kafka, PostgreSQL, Redis, Ma
   const requestCode = (email: string, remoteAddress = nextIp()) => app.inject({ method: 'POST', url: '/v1/sessions', payload: { email }, remoteAddress });
   const verify = (email: string, code: string, headers: Record<string, string> = {}) =>
     app.inject({ method: 'POST', url: '/v1/sessions/verify', payload: { email, code }, headers, remoteAddress: nextIp() });
+  const refresh = (headers: Record<string, string>) => app.inject({ method: 'POST', url: '/v1/sessions/refresh', headers });
+  const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
   const wrongCode = (code: string) => String((Number(code) + 1) % 1_000_000).padStart(6, '0');
 
   async function mails(address: string, count: number): Promise<MailDevEmail[]> {
@@ -98,14 +102,56 @@ describe('applicant sessions: sign-in by mail (real Kafka, PostgreSQL, Redis, Ma
     return { id: e.data.registrationId, p, code };
   }
   /** A confirmed registration, and the session the confirm answered with. */
-  async function verified(): Promise<{ id: string; p: Person; token: string }> {
+  async function verified(): Promise<{ id: string; p: Person; token: string; cookie: string }> {
     const r = await registered();
     const res = await app.inject({ method: 'POST', url: `/v1/email-verifications/${r.id}/confirm`, payload: { code: r.code } });
     expect(res.statusCode).toBe(200);
     const token = res.json().session.token as string;
     secrets.add(token);
-    return { id: r.id, p: r.p, token };
+    return { id: r.id, p: r.p, token, cookie: `${SESSION_COOKIE}=${res.cookies.find((c) => c.name === SESSION_COOKIE)!.value}` };
   }
+
+  it('the session from confirm opens the applicant-only refresh, by cookie or by header, and its subject is the registration', async () => {
+    const { id, token, cookie } = await verified();
+    const claims = jwtClaims(token);
+    expect(claims).toMatchObject({ sub: id, iss: 'gelombang', aud: 'gelombang-applicant', auth_time: expect.any(Number) });
+    // A second later, so the new token differs from the old one (its iat and exp are later).
+    await new Promise((r) => setTimeout(r, 1_100));
+    for (const headers of [{ cookie }, bearer(token)]) {
+      const res = await refresh(headers);
+      expect([res.statusCode, res.json()]).toEqual([200, { registrationId: id, session: { token: expect.any(String), expiresAt: expect.any(String) } }]);
+      const fresh = res.json().session;
+      secrets.add(fresh.token);
+      expect(fresh.token).not.toBe(token);
+      expect(jwtClaims(fresh.token)).toMatchObject({ sub: id, auth_time: claims.auth_time });
+      expect(Number(jwtClaims(fresh.token).exp)).toBeGreaterThan(Number(claims.exp));
+      expect(Date.parse(fresh.expiresAt)).toBe(Number(jwtClaims(fresh.token).exp) * 1000);
+      expect(res.cookies).toEqual([expect.objectContaining({ name: SESSION_COOKIE, value: fresh.token, httpOnly: true, secure: true, sameSite: 'Strict' })]);
+    }
+  });
+
+  it('refreshes keeping auth_time, until SESSION_MAX_AGE_SEC after the code was proved: then 401 SESSION_EXPIRED (sign in again)', async () => {
+    const { token } = await verified();
+    const authTime = Number(jwtClaims(token).auth_time) * 1000;
+    const once = await refresh(bearer(token));
+    expect(once.statusCode).toBe(200);
+    const refreshed = once.json().session.token as string;
+    secrets.add(refreshed);
+    expect(jwtClaims(refreshed).auth_time).toBe(jwtClaims(token).auth_time);
+
+    // Both tokens are still unexpired (SESSION_TTL_SEC 900), but the proof behind them is too old now.
+    await new Promise((r) => setTimeout(r, Math.max(0, authTime + MAX_AGE_SEC * 1000 + 1_100 - Date.now())));
+    for (const t of [token, refreshed]) {
+      const late = await refresh({ ...bearer(t), 'accept-language': 'en' });
+      expect([late.statusCode, late.json().code, late.headers['www-authenticate']]).toEqual([401, 'SESSION_EXPIRED', 'Bearer realm="gelombang"']);
+      expect(late.headers['set-cookie']).toBeUndefined();
+    }
+
+    for (const headers of [{}, bearer('not-a-token'), { cookie: `${SESSION_COOKIE}=nonsense` }] as Record<string, string>[]) {
+      const none = await refresh(headers);
+      expect([none.statusCode, none.json().code]).toEqual([401, 'SESSION_REQUIRED']);
+    }
+  });
 
   it('mails a verified address a sign-in code (in the body only); the code signs in once, with a session for its registration', async () => {
     const { id, p } = await verified();
@@ -124,6 +170,7 @@ describe('applicant sessions: sign-in by mail (real Kafka, PostgreSQL, Redis, Ma
     expect(jwtClaims(token)).toMatchObject({ sub: id });
     expect(Number(jwtClaims(token).auth_time)).toBeGreaterThanOrEqual(before);
     expect(ok.cookies).toEqual([expect.objectContaining({ name: SESSION_COOKIE, value: token, httpOnly: true, secure: true, sameSite: 'Strict', path: '/' })]);
+    expect((await refresh(bearer(token))).statusCode).toBe(200);
 
     const again = await verify(p.email, code);
     expect([again.statusCode, again.json().code]).toEqual([400, 'EMAIL_SIGNIN_CODE_INVALID']);
@@ -220,6 +267,18 @@ describe('applicant sessions: sign-in by mail (real Kafka, PostgreSQL, Redis, Ma
     expect((await verify(p.email, second)).statusCode).toBe(200);
   });
 
+  it('signs out with 204 and a cookie that ends the session cookie; the token itself stays valid until it expires (stateless)', async () => {
+    const { token, cookie } = await verified();
+    for (const headers of [{ cookie }, {}]) {
+      const out = await app.inject({ method: 'DELETE', url: '/v1/sessions', headers });
+      expect([out.statusCode, out.body]).toEqual([204, '']);
+      expect(out.cookies).toEqual([
+        expect.objectContaining({ name: SESSION_COOKIE, value: '', maxAge: 0, path: '/', httpOnly: true, secure: true, sameSite: 'Strict' }),
+      ]);
+    }
+    expect((await refresh(bearer(token))).statusCode).toBe(200);
+  });
+
   it('limits sign-in requests and codes per client IP together (429 RATE_LIMITED with Retry-After)', async () => {
     const unknown = person().email;
     const ip = '10.78.0.1';
@@ -234,7 +293,7 @@ describe('applicant sessions: sign-in by mail (real Kafka, PostgreSQL, Redis, Ma
     expect((await requestCode(unknown, '10.78.0.2')).statusCode).toBe(202);
   });
 
-  it('says in OpenAPI who may call each route', async () => {
+  it('says in OpenAPI who may call each route, and lists 401 where a session is needed', async () => {
     const doc = (await app.inject({ method: 'GET', url: '/docs/openapi.json' })).json();
     const routes: Array<[string, string]> = [
       ['/v1/email-verifications/{registrationId}', 'get'],
@@ -242,9 +301,12 @@ describe('applicant sessions: sign-in by mail (real Kafka, PostgreSQL, Redis, Ma
       ['/v1/email-verifications/{registrationId}/resend', 'post'],
       ['/v1/sessions', 'post'],
       ['/v1/sessions/verify', 'post'],
+      ['/v1/sessions/refresh', 'post'],
+      ['/v1/sessions', 'delete'],
     ];
     for (const [path, method] of routes)
       expect({ path, method, who: doc.paths[path]?.[method]?.description }).toEqual({ path, method, who: expect.stringMatching(/^Who may call: /) });
+    expect(Object.keys(doc.paths['/v1/sessions/refresh'].post.responses).sort()).toEqual(['200', '401']);
     expect(Object.keys(doc.paths['/v1/sessions'].post.responses)).not.toContain('401');
   });
 

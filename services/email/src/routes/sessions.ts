@@ -1,5 +1,6 @@
+import type { FastifyReply } from 'fastify';
 import { errorBody } from '@gelombang/contracts';
-import { setSessionCookie, type App, type BucketSpec, type SessionIssuer, type TokenBucket } from '@gelombang/platform';
+import { applicantOnly, SESSION_EXPIRED, setSessionCookie, type App, type BucketSpec, type SessionIssuer, type TokenBucket } from '@gelombang/platform';
 import type { EmailConfig } from '../config';
 import { EMAIL_SIGNIN_ATTEMPTS_EXHAUSTED, EMAIL_SIGNIN_CODE_INVALID } from '../errors';
 import { requestSignIn, verifySignIn, type SignInDeps } from '../domain/sign-in-use-cases';
@@ -25,7 +26,16 @@ export const signInBucket =
     ratePerSec: config.SIGNIN_RATE_LIMIT_PER_SEC,
   });
 
-/** POST /v1/sessions and POST /v1/sessions/verify. */
+const challenge = { 'www-authenticate': 'Bearer realm="gelombang"' };
+
+/**
+ * Ends the browser's cookie: the same name and attributes with Max-Age=0 (a cookie is only replaced
+ * by one with the same path and flags). The platform has no clear-cookie helper, and @fastify/cookie's
+ * reply.clearCookie is not typed here (this service does not depend on it).
+ */
+const clearSessionCookie = (reply: FastifyReply) => setSessionCookie(reply, { token: '', registrationId: '', authTime: 0, expiresAt: 0 });
+
+/** POST /v1/sessions, POST /v1/sessions/verify, POST /v1/sessions/refresh and DELETE /v1/sessions. */
 export async function sessionRoutes(app: App, deps: SessionRouteDeps) {
   const guard = ipGuard(deps.bucket, deps.signInBucket, () => deps.onSignIn('rate_limited'));
 
@@ -83,6 +93,45 @@ export async function sessionRoutes(app: App, deps: SessionRouteDeps) {
         case 'exhausted':
           throw EMAIL_SIGNIN_ATTEMPTS_EXHAUSTED({ headers: { 'retry-after': String(outcome.retryAfterSec) } });
       }
+    },
+  );
+
+  app.post(
+    '/v1/sessions/refresh',
+    {
+      ...applicantOnly(app, { owner: (req) => req.applicantSession?.registrationId }),
+      schema: {
+        summary: 'A new token for the session, before it expires',
+        description:
+          'Who may call: the applicant, with a session that has not expired (Authorization: Bearer … or the gelombang_session cookie). ' +
+          '200 with a new token (and cookie) that keeps the old auth_time: a refresh never makes a session fresh, only a code does. ' +
+          '401 SESSION_REQUIRED without a valid session; 401 SESSION_EXPIRED once the token expired, or once the code was proved more than ' +
+          'SESSION_MAX_AGE_SEC ago (sign in again with POST /v1/sessions).',
+        response: { 200: signedIn, 401: errorBody },
+      },
+    },
+    async (req, reply) => {
+      const current = req.applicantSession!;
+      if (!deps.issuer.refreshable(current)) throw SESSION_EXPIRED({ headers: challenge });
+      const session = deps.issuer.issue(current.registrationId, current.authTime);
+      setSessionCookie(reply, session);
+      return { registrationId: current.registrationId, session: sessionBody(session) };
+    },
+  );
+
+  app.delete(
+    '/v1/sessions',
+    {
+      schema: {
+        summary: 'Sign out: clear the session cookie',
+        description:
+          'Who may call: anyone (clearing a cookie needs no proof). 204, and Set-Cookie ends gelombang_session. Sessions are stateless: ' +
+          'a token already handed out stays valid until it expires (at most SESSION_TTL_SEC); a client holding it in memory drops it.',
+      },
+    },
+    async (_req, reply) => {
+      clearSessionCookie(reply);
+      return reply.status(204).send();
     },
   );
 }
