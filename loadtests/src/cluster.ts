@@ -115,7 +115,8 @@ export class Mailbox {
   /**
    * MailDev's summaries (subject, recipients, time: no bodies), newest first, filtered by `search`
    * (the run id is in every address), paged only until a page holds a mail already seen: each poll
-   * costs what arrived since the last one, not the whole inbox.
+   * costs what arrived since the last one, not the whole inbox. The code is only in a mail's body
+   * (never its subject), so each new mail is then fetched once, whole.
    */
   private async poll(): Promise<void> {
     while (this.running) {
@@ -123,15 +124,15 @@ export class Mailbox {
         for (let skip = 0; ; skip += 200) {
           const q = new URLSearchParams({ sort: 'desc', limit: '200', skip: String(skip), ...(this.search ? { search: this.search } : {}) });
           const res = await fetch(`${this.origin}/api/email/summary?${q}`, { signal: AbortSignal.timeout(10_000) });
-          const page = (await res.json()) as { items: Array<{ id: string; subject?: string; time: string; to: Array<{ address: string }> }> };
-          let sawKnown = false;
-          for (const m of page.items) {
-            if (this.seen.has(m.id)) {
-              sawKnown = true;
-              continue;
-            }
+          const page = (await res.json()) as { items: Array<{ id: string; time: string; to: Array<{ address: string }> }> };
+          const fresh = page.items.filter((m) => !this.seen.has(m.id));
+          const sawKnown = fresh.length < page.items.length;
+          const codes = await Promise.all(fresh.map((m) => this.codeIn(m.id)));
+          for (const [i, m] of fresh.entries()) {
+            const code = codes[i];
+            // A mail that could not be read now is read on the next poll.
+            if (code === null) continue;
             this.seen.add(m.id);
-            const code = /\b(\d{6})\b/.exec(m.subject ?? '')?.[1];
             if (!code) continue;
             for (const { address } of m.to) {
               const a = address.toLowerCase();
@@ -150,6 +151,18 @@ export class Mailbox {
         // MailDev busy or restarting: the next round tries again.
       }
       await sleep(this.pollMs);
+    }
+  }
+
+  /** The code in one mail's body (its first six-digit number); undefined for a mail without one, null when MailDev did not answer. */
+  private async codeIn(id: string): Promise<string | undefined | null> {
+    try {
+      const res = await fetch(`${this.origin}/api/email/${encodeURIComponent(id)}`, { signal: AbortSignal.timeout(10_000) });
+      if (!res.ok) return null;
+      const mail = (await res.json()) as { text?: string };
+      return /\b(\d{6})\b/.exec(mail.text ?? '')?.[1];
+    } catch {
+      return null;
     }
   }
 

@@ -7,18 +7,22 @@ import {
   PiiCipher,
   postgresPlugin,
   redisPlugin,
+  SessionIssuer,
+  sessionPlugin,
   TokenBucket,
   workerPlugin,
   type App,
   type ServiceBuildOptions,
 } from '@gelombang/platform';
-import { verificationRules, type EmailConfig } from './config';
+import { signInRules, verificationRules, type EmailConfig } from './config';
 import { submittedConsumer } from './consumers/registration-submitted.consumer';
 import { smtpMailerFor, type Mailer } from './data-access/smtp-mailer';
+import { SignInsRepository } from './data-access/sign-ins-repository';
 import { VerificationsRepository } from './data-access/verifications-repository';
 import { CodeHasher } from './domain/codes';
 import { emailMetrics } from './metrics';
 import { confirmBucket, emailVerificationRoutes } from './routes/email-verifications';
+import { sessionRoutes, signInBucket } from './routes/sessions';
 import { MailSender, mailSenderSettings } from './workers/mail-sender';
 
 export interface BuildOptions extends ServiceBuildOptions {
@@ -45,8 +49,10 @@ export async function buildApp(config: EmailConfig, opts: BuildOptions = {}): Pr
       await app.register(postgresPlugin, { config, migrationsDir: MIGRATIONS_DIR });
       await app.register(redisPlugin, { config, whenDown: 'no mail goes out until it is' });
       await app.register(kafkaPlugin, { config });
+      await app.register(sessionPlugin, { config });
       const repository = new VerificationsRepository(app.pg);
-      const m = emailMetrics(app.metrics, () => repository.backlog());
+      const signIns = new SignInsRepository(app.pg);
+      const m = emailMetrics(app.metrics, async () => (await repository.backlog()) + (await signIns.backlog()));
       await app.register(outboxPlugin, { onPublished: m.published });
       // After a commit that wrote outbox rows: the relay publishes them at once.
       const onEnqueued = () => app.outbox.wake();
@@ -57,13 +63,29 @@ export async function buildApp(config: EmailConfig, opts: BuildOptions = {}): Pr
       });
       const cipher = PiiCipher.fromConfig(config);
       const hasher = new CodeHasher(config.PII_INDEX_KEY);
+      const signInHasher = new CodeHasher(config.PII_INDEX_KEY, 'email-sign-in-code');
+      // The one signer of applicant sessions in the cluster (every service verifies them locally).
+      const issuer = new SessionIssuer(config);
 
       // Only a replica that mails opens the SMTP pool; it closes once the sender's last mails are out.
       let sender: MailSender | undefined;
       if (config.MAIL_SENDER_ENABLED) {
         const smtp = smtpMailerFor(config);
         const mailer = opts.wrapMailer ? opts.wrapMailer(smtp) : smtp;
-        sender = new MailSender({ ...mailSenderSettings(config), repository, bucket, mailer, cipher, hasher, logger: app.log, metrics: m.sender, onEnqueued });
+        sender = new MailSender({
+          ...mailSenderSettings(config),
+          repository,
+          signIns,
+          signInRules: signInRules(config),
+          bucket,
+          mailer,
+          cipher,
+          hasher,
+          signInHasher,
+          logger: app.log,
+          metrics: m.sender,
+          onEnqueued,
+        });
         await app.register(workerPlugin, { name: 'mail-sender', worker: sender, close: () => mailer.close() });
       }
 
@@ -77,6 +99,20 @@ export async function buildApp(config: EmailConfig, opts: BuildOptions = {}): Pr
         onConfirm: m.confirm,
         bucket,
         confirmBucket: confirmBucket(config),
+        issuer,
+      });
+      await app.register(sessionRoutes, {
+        signIns,
+        signInHasher,
+        // The intake's blind index of the normalised address (verifications.email_index).
+        emailIndex: (email) => cipher.blindIndex('email', email),
+        signInRules: signInRules(config),
+        now: () => new Date(),
+        issuer,
+        bucket,
+        signInBucket: signInBucket(config),
+        onQueued: () => sender?.wake(),
+        onSignIn: m.signIn,
       });
 
       if (config.CONSUMER_ENABLED) {

@@ -1,5 +1,7 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
-import { activeKeyIsKnown, baseEnv, consumerStartAtEnv, flagEnv, loadConfig, piiEnv } from '@gelombang/platform';
+import { activeKeyIsKnown, baseEnv, consumerStartAtEnv, flagEnv, keyId, loadConfig, piiEnv, sessionSignEnv, sessionVerifyEnv } from '@gelombang/platform';
+import type { SignInRules } from './domain/sign-in';
 
 const positive = z.coerce.number().positive();
 const positiveInt = z.coerce.number().int().positive();
@@ -8,11 +10,13 @@ export const emailEnv = z
   .object({
     ...baseEnv,
     ...piiEnv,
+    ...sessionVerifyEnv,
+    ...sessionSignEnv,
     HTTP_PORT: baseEnv.HTTP_PORT.default(3002),
     HTTP_TRUST_PROXY: z
       .string()
       .default('false')
-      .describe('Whose X-Forwarded-For sets the client IP of the confirm guard: false, true, loopback, or a comma list of proxy addresses/CIDRs.'),
+      .describe('Whose X-Forwarded-For sets the client IP of the confirm and sign-in guards: false, true, loopback, or a comma list of proxy addresses/CIDRs.'),
     PG_SCHEMA: z
       .string()
       .regex(/^[a-z_][a-z0-9_]*$/)
@@ -64,11 +68,33 @@ export const emailEnv = z
       .describe('Milliseconds the SMTP back-off is capped at (also how long an address sealed with an unknown key waits); at least MAIL_RETRY_BASE_MS.'),
     MAIL_SMTP_TIMEOUT_MS: positiveInt.default(15_000).describe('Milliseconds of the SMTP connection, greeting and socket timeouts.'),
 
-    EMAIL_CODE_TTL_SEC: positiveInt.default(900).describe('Seconds a verification code stays valid.'),
+    EMAIL_CODE_TTL_SEC: positiveInt.default(900).describe('Seconds a verification or sign-in code stays valid.'),
     EMAIL_MAX_ATTEMPTS: positiveInt.max(100).default(5).describe('Wrong codes before the code locks.'),
     EMAIL_RESEND_COOLDOWN_SEC: z.coerce.number().int().min(0).default(60).describe('Seconds at least between a mail and the next resend.'),
     EMAIL_MAX_SENDS: positiveInt.default(5).describe('Mails per registration (the first one included) within EMAIL_SENDS_WINDOW_SEC.'),
-    EMAIL_SENDS_WINDOW_SEC: positiveInt.default(24 * 3600).describe("Seconds of the EMAIL_MAX_SENDS window, opened by the registration's first mail."),
+    EMAIL_SENDS_WINDOW_SEC: positiveInt
+      .default(24 * 3600)
+      .describe(
+        "Seconds of the windows the limits count in: EMAIL_MAX_SENDS (opened by the registration's first mail), EMAIL_MAX_CODE_SUBMISSIONS (by its first code tried), EMAIL_SIGNIN_MAX_SENDS and EMAIL_SIGNIN_MAX_ATTEMPTS (by an address's first sign-in mail, first wrong sign-in code).",
+      ),
+    EMAIL_MAX_CODE_SUBMISSIONS: positiveInt
+      .max(1000)
+      .default(10)
+      .describe(
+        'Codes tried per registration within EMAIL_SENDS_WINDOW_SEC, across resent codes (EMAIL_MAX_ATTEMPTS is per code); then confirm answers 429 until the window ends.',
+      ),
+
+    EMAIL_SIGNIN_MAX_SENDS: positiveInt
+      .default(5)
+      .describe(
+        'Sign-in mails per address within EMAIL_SENDS_WINDOW_SEC (at least EMAIL_RESEND_COOLDOWN_SEC apart); requests past it are answered 202 like any other and mail nothing.',
+      ),
+    EMAIL_SIGNIN_MAX_ATTEMPTS: positiveInt
+      .max(1000)
+      .default(10)
+      .describe(
+        'Wrong sign-in codes per address (registered or not) within EMAIL_SENDS_WINDOW_SEC, across codes; then POST /v1/sessions/verify answers 429 until the window ends.',
+      ),
 
     /** Brute-force guard; generous: carrier NAT. */
     CONFIRM_RATE_LIMIT_BURST: positive
@@ -77,9 +103,24 @@ export const emailEnv = z
     CONFIRM_RATE_LIMIT_PER_SEC: positive
       .default(3)
       .describe('Token-bucket refill per client IP on POST /v1/email-verifications/:registrationId/confirm, in requests per second.'),
+    SIGNIN_RATE_LIMIT_BURST: positive
+      .default(30)
+      .describe('Token-bucket capacity per client IP on POST /v1/sessions and POST /v1/sessions/verify together, in requests.'),
+    SIGNIN_RATE_LIMIT_PER_SEC: positive
+      .default(3)
+      .describe('Token-bucket refill per client IP on POST /v1/sessions and POST /v1/sessions/verify together, in requests per second.'),
   })
   .refine(activeKeyIsKnown, { path: ['PII_ACTIVE_KEY_ID'], message: 'must name one of the PII_KEYS ids' })
-  .refine((c) => c.MAIL_RETRY_BASE_MS <= c.MAIL_RETRY_MAX_MS, { path: ['MAIL_RETRY_MAX_MS'], message: 'must be ≥ MAIL_RETRY_BASE_MS' });
+  .refine((c) => c.MAIL_RETRY_BASE_MS <= c.MAIL_RETRY_MAX_MS, { path: ['MAIL_RETRY_MAX_MS'], message: 'must be ≥ MAIL_RETRY_BASE_MS' })
+  .refine(signingKeyIsVerified, {
+    path: ['SESSION_SIGNING_KEY'],
+    message: 'its public half must be one of SESSION_VERIFY_KEYS (else no service, this one included, accepts the sessions it signs)',
+  });
+
+/** The sessions this service signs must open its own routes and the other services': its key is among the verifying ones. */
+function signingKeyIsVerified(c: { SESSION_SIGNING_KEY: KeyObject; SESSION_VERIFY_KEYS: Map<string, unknown> }): boolean {
+  return c.SESSION_VERIFY_KEYS.has(keyId(createPublicKey(c.SESSION_SIGNING_KEY)));
+}
 
 export type EmailConfig = z.infer<typeof emailEnv>;
 
@@ -94,4 +135,14 @@ export const verificationRules = (c: EmailConfig) => ({
   resendCooldownSec: c.EMAIL_RESEND_COOLDOWN_SEC,
   maxSends: c.EMAIL_MAX_SENDS,
   sendsWindowSec: c.EMAIL_SENDS_WINDOW_SEC,
+  maxCodeSubmissions: c.EMAIL_MAX_CODE_SUBMISSIONS,
+});
+
+/** The sign-in rules (domain/sign-in.ts), from the settings. */
+export const signInRules = (c: EmailConfig): SignInRules => ({
+  codeTtlSec: c.EMAIL_CODE_TTL_SEC,
+  maxSends: c.EMAIL_SIGNIN_MAX_SENDS,
+  cooldownSec: c.EMAIL_RESEND_COOLDOWN_SEC,
+  maxAttempts: c.EMAIL_SIGNIN_MAX_ATTEMPTS,
+  windowSec: c.EMAIL_SENDS_WINDOW_SEC,
 });

@@ -32,3 +32,15 @@ export const EMAIL_RESEND_LIMIT_REACHED = defineError('EMAIL_RESEND_LIMIT_REACHE
   id: 'Batas pengiriman ulang kode tercapai. Coba lagi setelah waktu yang ditunjukkan Retry-After.',
   en: 'The limit of resent codes is reached. Try again after the time given in Retry-After.',
 });
+export const EMAIL_CODE_SUBMISSIONS_EXHAUSTED = defineError('EMAIL_CODE_SUBMISSIONS_EXHAUSTED', 429, {
+  id: 'Terlalu banyak kode yang dicoba untuk pendaftaran ini. Coba lagi setelah waktu yang ditunjukkan Retry-After.',
+  en: 'Too many codes were tried for this registration. Try again after the time given in Retry-After.',
+});
+export const EMAIL_SIGNIN_CODE_INVALID = defineError('EMAIL_SIGNIN_CODE_INVALID', 400, {
+  id: 'Kode masuk salah atau sudah kedaluwarsa. Periksa alamat email dan kode, atau minta kode baru.',
+  en: 'The sign-in code is wrong or has expired. Check the email address and the code, or ask for a new one.',
+});
+export const EMAIL_SIGNIN_ATTEMPTS_EXHAUSTED = defineError('EMAIL_SIGNIN_ATTEMPTS_EXHAUSTED', 429, {
+  id: 'Terlalu banyak kode masuk yang salah untuk alamat ini. Coba lagi setelah waktu yang ditunjukkan Retry-After.',
+  en: 'Too many wrong sign-in codes for this address. Try again after the time given in Retry-After.',
+});

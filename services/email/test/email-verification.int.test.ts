@@ -10,10 +10,21 @@ import {
   REGISTRATION_STATUS_CHANGED_V1,
   registrationStatusChangedV1,
 } from '@gelombang/contracts';
-import type { App } from '@gelombang/platform';
+import { SESSION_COOKIE, type App } from '@gelombang/platform';
 import { capturedLogs, DATABASE_URL, dropSchema, startMailDev, TopicTap, waitFor, type MailDev, type MailDevEmail } from '@gelombang/testkit';
 import type { OutgoingMail } from '../src/data-access/smtp-mailer';
-import { buildTestApp, codeOf, metric, person, SubmittedPublisher, submittedEvent, testEnv, type Person, type TestEnv } from './helpers/build-test-app';
+import {
+  buildTestApp,
+  codeOf,
+  jwtClaims,
+  metric,
+  person,
+  SubmittedPublisher,
+  submittedEvent,
+  testEnv,
+  type Person,
+  type TestEnv,
+} from './helpers/build-test-app';
 
 /** Every personal value and code the tests used, to prove none reached a log line. */
 const secrets = new Set<string>();
@@ -87,13 +98,14 @@ describe('email verification (real Kafka, PostgreSQL, Redis, MailDev)', () => {
   }
   async function latestCode(address: string, count = 1): Promise<string> {
     const found = await mails(address, count);
-    const code = codeOf(found[found.length - 1]!.subject);
+    const code = codeOf(found[found.length - 1]!);
     secrets.add(code);
     return code;
   }
   const get = (id: string) => app.inject({ method: 'GET', url: `/v1/email-verifications/${id}` });
-  const confirm = (id: string, code: string, headers: Record<string, string> = {}) =>
-    app.inject({ method: 'POST', url: `/v1/email-verifications/${id}/confirm`, payload: { code }, headers });
+  /** `remoteAddress`: a test that confirms many times comes from its own IP, leaving the suite's shared guard bucket alone. */
+  const confirm = (id: string, code: string, headers: Record<string, string> = {}, remoteAddress = '127.0.0.1') =>
+    app.inject({ method: 'POST', url: `/v1/email-verifications/${id}/confirm`, payload: { code }, headers, remoteAddress });
   const resend = (id: string) => app.inject({ method: 'POST', url: `/v1/email-verifications/${id}/resend` });
   const sentState = async (id: string) =>
     waitFor<{ status: 'sent'; emailMasked: string; sentAt: string; expiresAt: string; attemptsLeft: number; resendAvailableAt: string }>(
@@ -122,8 +134,11 @@ describe('email verification (real Kafka, PostgreSQL, Redis, MailDev)', () => {
     const { id, p } = await register();
     const [mail] = await mails(p.email);
     const code = await latestCode(p.email);
-    expect(mail!.subject).toBe(`Kode verifikasi Prakerja: ${code}`);
-    expect(mail!.text).toContain(code);
+    // The subject says what the mail is; the code is only in the body (a subject shows on a locked phone).
+    expect(mail!.subject).toBe('Kode verifikasi email Kartu Prakerja');
+    expect(mail!.subject).not.toMatch(/\d{6}/);
+    expect(mail!.text).toContain(`Kode verifikasi email untuk pendaftaran Kartu Prakerja Anda: ${code}\n`);
+    expect(mail!.text).toContain(`The email verification code for your Kartu Prakerja registration: ${code}\n`);
     expect(mail!.text!.indexOf('Kode verifikasi email')).toBeLessThan(mail!.text!.indexOf('verification code'));
     expect(mail!.text).not.toContain(p.nik);
     expect(mail!.text).not.toContain(p.fullName);
@@ -151,9 +166,23 @@ describe('email verification (real Kafka, PostgreSQL, Redis, MailDev)', () => {
 
     const ok = await confirm(id, code);
     expect(ok.statusCode).toBe(200);
-    expect(ok.json()).toEqual({ registrationId: id, status: 'verified', verifiedAt: expect.any(String) });
+    expect(ok.json()).toEqual({
+      registrationId: id,
+      status: 'verified',
+      verifiedAt: expect.any(String),
+      session: { token: expect.any(String), expiresAt: expect.any(String) },
+    });
+    const { session, ...verifiedBody } = ok.json();
+    secrets.add(session.token);
+    expect(ok.cookies).toEqual([
+      expect.objectContaining({ name: SESSION_COOKIE, value: session.token, httpOnly: true, secure: true, sameSite: 'Strict', path: '/' }),
+    ]);
+    expect(jwtClaims(session.token)).toMatchObject({ sub: id, auth_time: Math.floor(Date.parse(verifiedBody.verifiedAt) / 1000) });
+    expect(Date.parse(session.expiresAt) - Date.parse(verifiedBody.verifiedAt)).toBeGreaterThanOrEqual(899_000);
+    expect(await app.sessions.check(session.token)).toMatchObject({ ok: true, session: { registrationId: id } });
+    // A replay: the same 200, but no session (the code is gone; the applicant signs in instead).
     const again = await confirm(id, code);
-    expect([again.statusCode, again.json()]).toEqual([200, ok.json()]);
+    expect([again.statusCode, again.json(), again.headers['set-cookie']]).toEqual([200, verifiedBody, undefined]);
     expect((await get(id)).json()).toMatchObject({ status: 'verified', attemptsLeft: 0, expiresAt: null, resendAvailableAt: null });
 
     const [verified] = await tap.waitFor(EMAIL_VERIFIED_V1, { key: id });
@@ -202,6 +231,48 @@ describe('email verification (real Kafka, PostgreSQL, Redis, MailDev)', () => {
     expect(row).toMatchObject({ send_count: 2, code_hmac: null, verified_at: expect.any(Date) });
   });
 
+  it('counts codes tried per registration across resends: past EMAIL_MAX_CODE_SUBMISSIONS (10) confirm answers 429 until the window ends', async () => {
+    const { id, p } = await register();
+    const ip = `10.200.${Math.floor(Math.random() * 250)}.1`;
+    const guess = (code: string, headers: Record<string, string> = {}) => confirm(id, code, headers, ip);
+    const first = await latestCode(p.email);
+    await sentState(id);
+    for (let i = 0; i < 5; i++) await guess(wrongCode(first));
+    expect((await get(id)).json()).toMatchObject({ status: 'locked', attemptsLeft: 0 });
+
+    // A resend gives the new code its five attempts, but the registration has only five tries left in all.
+    await waitFor(async () => ((await resend(id)).statusCode === 202 ? true : undefined), 5_000, 'resend after the cooldown');
+    const second = await latestCode(p.email, 2);
+    expect((await sentState(id)).attemptsLeft).toBe(5);
+    for (const left of [4, 3, 2, 1]) {
+      const r = await guess(wrongCode(second));
+      expect([r.statusCode, r.json().code, r.json().attemptsLeft]).toEqual([400, 'EMAIL_CODE_INVALID', left]);
+    }
+    const tenth = await guess(wrongCode(second), { 'accept-language': 'en' });
+    expect([tenth.statusCode, tenth.json()]).toEqual([
+      429,
+      {
+        code: 'EMAIL_CODE_SUBMISSIONS_EXHAUSTED',
+        message: 'Too many codes were tried for this registration. Try again after the time given in Retry-After.',
+        attemptsLeft: 0,
+      },
+    ]);
+    expect(Number(tenth.headers['retry-after'])).toBeGreaterThan(86_000);
+    expect(Number(tenth.headers['retry-after'])).toBeLessThanOrEqual(86_400);
+    const right = await guess(second);
+    expect([right.statusCode, right.json().code]).toEqual([429, 'EMAIL_CODE_SUBMISSIONS_EXHAUSTED']);
+
+    // Nor can a resend help now: no mail is spent on a code that could not be tried before the window ends.
+    await new Promise((r) => setTimeout(r, 1_100));
+    const more = await resend(id);
+    expect([more.statusCode, more.json().code]).toEqual([429, 'EMAIL_CODE_SUBMISSIONS_EXHAUSTED']);
+    expect(Number(more.headers['retry-after'])).toBeGreaterThan(86_000);
+    expect((await get(id)).json()).toMatchObject({ attemptsLeft: 0, resendAvailableAt: expect.any(String) });
+    expect(Date.parse((await get(id)).json().resendAvailableAt) - Date.now()).toBeGreaterThan(86_000_000);
+    expect(await row(id)).toMatchObject({ window_submissions: 10, verified_at: null, send_count: 2 });
+    expect(await maildev.emailsTo(p.email)).toHaveLength(2);
+  });
+
   it('answers 429 with Retry-After to a resend within the cooldown, and once EMAIL_MAX_SENDS mails went out', async () => {
     const { id, p } = await register();
     await latestCode(p.email);
@@ -226,14 +297,17 @@ describe('email verification (real Kafka, PostgreSQL, Redis, MailDev)', () => {
     const { id, p } = await register(person(), (id) => async (mail, send) => {
       await send();
       // The provider has the mail and the applicant reads it at once: markSent has not run yet.
-      const code = codeOf(mail.subject);
+      const code = codeOf(mail);
       secrets.add(code);
       const r = await confirm(id, code);
       during = { statusCode: r.statusCode, body: r.json() };
     });
     const [mail] = await mails(p.email);
     await waitFor(async () => (during ? true : undefined), 10_000, 'the confirm from inside the send');
-    expect(during).toEqual({ statusCode: 200, body: { registrationId: id, status: 'verified', verifiedAt: expect.any(String) } });
+    expect(during).toEqual({
+      statusCode: 200,
+      body: { registrationId: id, status: 'verified', verifiedAt: expect.any(String), session: { token: expect.any(String), expiresAt: expect.any(String) } },
+    });
 
     // markSent still records and announces the mail; no code is left and nothing is owed.
     const [requested] = await tap.waitFor(EMAIL_VERIFICATION_REQUESTED_V1, { key: id });
@@ -248,7 +322,7 @@ describe('email verification (real Kafka, PostgreSQL, Redis, MailDev)', () => {
       mail_due_at: null,
       claim_token: null,
     });
-    const again = await confirm(id, codeOf(mail!.subject));
+    const again = await confirm(id, codeOf(mail!));
     expect([again.statusCode, again.json().status]).toEqual([200, 'verified']);
     expect((await get(id)).json().status).toBe('verified');
   });
@@ -273,7 +347,7 @@ describe('email verification (real Kafka, PostgreSQL, Redis, MailDev)', () => {
     let during = 0;
     const b = await register(person(), (id) => async (mail, send) => {
       await send();
-      const c = codeOf(mail.subject);
+      const c = codeOf(mail);
       secrets.add(c);
       during = (await confirm(id, c)).statusCode;
       throw smtpErrorAfterData();

@@ -132,7 +132,7 @@ describe('the mail provider quota, across a restart and two replicas (real Kafka
       5_000,
       'expiry',
     );
-    const late = await app.inject({ method: 'POST', url: `/v1/email-verifications/${first}/confirm`, payload: { code: codeOf(mail.subject) } });
+    const late = await app.inject({ method: 'POST', url: `/v1/email-verifications/${first}/confirm`, payload: { code: codeOf(mail) } });
     expect([late.statusCode, late.json().code]).toEqual([410, 'EMAIL_CODE_EXPIRED']);
     expect((await app.inject({ method: 'POST', url: `/v1/email-verifications/${first}/resend` })).statusCode).toBe(202);
     const resent = await waitFor(
@@ -143,7 +143,7 @@ describe('the mail provider quota, across a restart and two replicas (real Kafka
       10_000,
       'the new mail',
     );
-    const ok = await app.inject({ method: 'POST', url: `/v1/email-verifications/${first}/confirm`, payload: { code: codeOf(resent!.subject) } });
+    const ok = await app.inject({ method: 'POST', url: `/v1/email-verifications/${first}/confirm`, payload: { code: codeOf(resent!) } });
     expect(ok.statusCode).toBe(200);
   });
 });

@@ -1,8 +1,16 @@
 import { CodeHasher, newCode } from '../src/domain/codes';
 import { verificationMail } from '../src/domain/mail-content';
-import { decideConfirm, decideResend, resendAvailableAt, statusOf, type VerificationRules, type VerificationState } from '../src/domain/verification';
+import {
+  attemptsLeft,
+  decideConfirm,
+  decideResend,
+  resendAvailableAt,
+  statusOf,
+  type VerificationRules,
+  type VerificationState,
+} from '../src/domain/verification';
 
-const rules: VerificationRules = { codeTtlSec: 900, maxAttempts: 5, resendCooldownSec: 60, maxSends: 5, sendsWindowSec: 86_400 };
+const rules: VerificationRules = { codeTtlSec: 900, maxAttempts: 5, resendCooldownSec: 60, maxSends: 5, sendsWindowSec: 86_400, maxCodeSubmissions: 10 };
 const now = new Date('2026-11-30T10:00:00Z');
 const at = (sec: number) => new Date(now.getTime() + sec * 1000);
 const sent = (over: Partial<VerificationState> = {}): VerificationState => ({
@@ -17,6 +25,8 @@ const sent = (over: Partial<VerificationState> = {}): VerificationState => ({
   sentAt: at(-300),
   windowStartedAt: at(-300),
   windowSends: 1,
+  submissionsWindowStartedAt: null,
+  windowSubmissions: 0,
   verifiedAt: null,
   ...over,
 });
@@ -36,9 +46,9 @@ describe('verification codes', () => {
     expect(hasher.matches('r1', '012345', 'short')).toBe(false);
   });
 
-  it('go out in a mail with the code in the subject and the body, Indonesian before English', () => {
+  it('go out in a mail with the code in the body only (the subject says what the mail is), Indonesian before English', () => {
     const m = verificationMail('004217', 900);
-    expect(m.subject).toBe('Kode verifikasi Prakerja: 004217');
+    expect(m.subject).toBe('Kode verifikasi email Kartu Prakerja');
     expect(m.text.indexOf('berlaku 15 menit')).toBeGreaterThan(-1);
     expect(m.text.indexOf('berlaku 15 menit')).toBeLessThan(m.text.indexOf('valid for 15 minutes'));
     expect(m.text.match(/004217/g)).toHaveLength(2);
@@ -48,10 +58,19 @@ describe('verification codes', () => {
 describe('confirm rules', () => {
   const yes = () => true;
   const no = () => false;
+  /** A wrong code on a registration with no code tried before: it opens the submissions window now. */
+  const wrong = (attemptsLeft: number, locksNow: boolean, submissions = { startedAt: now, count: 1 }) => ({
+    kind: 'wrong',
+    attemptsLeft,
+    locksNow,
+    exhaustsNow: false,
+    retryAfterSec: Math.ceil((submissions.startedAt.getTime() + 86_400_000 - now.getTime()) / 1000),
+    submissions,
+  });
   it('verifies a live code, counts wrong ones and locks on the last attempt', () => {
     expect(decideConfirm(sent(), rules, now, yes)).toEqual({ kind: 'verify' });
-    expect(decideConfirm(sent(), rules, now, no)).toEqual({ kind: 'wrong', attemptsLeft: 4, locksNow: false });
-    expect(decideConfirm(sent({ failedAttempts: 4 }), rules, now, no)).toEqual({ kind: 'wrong', attemptsLeft: 0, locksNow: true });
+    expect(decideConfirm(sent(), rules, now, no)).toEqual(wrong(4, false));
+    expect(decideConfirm(sent({ failedAttempts: 4 }), rules, now, no)).toEqual(wrong(0, true));
     expect(decideConfirm(sent({ failedAttempts: 5 }), rules, now, yes)).toEqual({ kind: 'locked' });
     expect(statusOf(sent({ failedAttempts: 5 }), rules)).toBe('locked');
   });
@@ -60,19 +79,41 @@ describe('confirm rules', () => {
     expect(decideConfirm(sent({ codeHmac: null }), rules, now, yes)).toEqual({ kind: 'not_sent' });
     expect(decideConfirm(sent({ verifiedAt: at(-5) }), rules, now, no)).toEqual({ kind: 'already_verified', verifiedAt: at(-5) });
   });
+  it('counts codes tried per registration across codes: the last allowed wrong one and every confirm after it are refused until the window ends', () => {
+    const tried = (count: number, startedAt = at(-3600)) => sent({ submissionsWindowStartedAt: startedAt, windowSubmissions: count });
+    // A fresh code (a resend reset failedAttempts), yet the registration has tried 8 before: 2 left, not 5.
+    expect(decideConfirm(tried(8), rules, now, no)).toEqual({
+      kind: 'wrong',
+      attemptsLeft: 1,
+      locksNow: false,
+      exhaustsNow: false,
+      retryAfterSec: 82_800,
+      submissions: { startedAt: at(-3600), count: 9 },
+    });
+    expect(decideConfirm(tried(9), rules, now, no)).toMatchObject({ kind: 'wrong', attemptsLeft: 0, exhaustsNow: true, retryAfterSec: 82_800 });
+    expect(decideConfirm(tried(10), rules, now, yes)).toEqual({ kind: 'exhausted', retryAfterSec: 82_800 });
+    expect(attemptsLeft(tried(8), rules, now)).toBe(2);
+    // No mail is spent on a code that could not be tried before the window ends.
+    expect(decideResend(tried(10), rules, now)).toEqual({ kind: 'exhausted', retryAfterSec: 82_800 });
+    expect(resendAvailableAt(tried(10), rules, now)).toEqual(at(82_800));
+    // The window is over: a new one opens with this code.
+    expect(decideConfirm(tried(10, at(-86_400)), rules, now, yes)).toEqual({ kind: 'verify' });
+    expect(decideConfirm(tried(10, at(-86_400)), rules, now, no)).toMatchObject({ kind: 'wrong', attemptsLeft: 4, submissions: { startedAt: now, count: 1 } });
+    expect(attemptsLeft(tried(10, at(-86_400)), rules, now)).toBe(5);
+  });
   it('accepts a pending code (stored before its mail went out) under the same expiry and attempt rules', () => {
     const pending = (over: Partial<VerificationState> = {}) =>
       sent({ codeHmac: null, expiresAt: null, sentAt: null, pendingCodeHmac: 'p', pendingExpiresAt: at(900), ...over });
     const is = (h: string) => (hmac: string) => hmac === h;
     expect(decideConfirm(pending(), rules, now, is('p'))).toEqual({ kind: 'verify' });
-    expect(decideConfirm(pending(), rules, now, is('x'))).toEqual({ kind: 'wrong', attemptsLeft: 4, locksNow: false });
-    expect(decideConfirm(pending({ failedAttempts: 4 }), rules, now, is('x'))).toEqual({ kind: 'wrong', attemptsLeft: 0, locksNow: true });
+    expect(decideConfirm(pending(), rules, now, is('x'))).toEqual(wrong(4, false));
+    expect(decideConfirm(pending({ failedAttempts: 4 }), rules, now, is('x'))).toEqual(wrong(0, true));
     expect(decideConfirm(pending({ failedAttempts: 5 }), rules, now, is('p'))).toEqual({ kind: 'locked' });
     expect(decideConfirm(pending({ pendingExpiresAt: now }), rules, now, is('p'))).toEqual({ kind: 'expired' });
     // Both out at once (the sender never leaves it so, but confirm handles it): either matches while it lives, an expired one never.
     expect(decideConfirm(pending({ codeHmac: 'h', expiresAt: at(600) }), rules, now, is('h'))).toEqual({ kind: 'verify' });
     expect(decideConfirm(pending({ codeHmac: 'h', expiresAt: at(600) }), rules, now, is('p'))).toEqual({ kind: 'verify' });
-    expect(decideConfirm(pending({ codeHmac: 'h', expiresAt: now }), rules, now, is('h'))).toEqual({ kind: 'wrong', attemptsLeft: 4, locksNow: false });
+    expect(decideConfirm(pending({ codeHmac: 'h', expiresAt: now }), rules, now, is('h'))).toEqual(wrong(4, false));
     // Every live code is compared, whichever matches.
     const seen: string[] = [];
     decideConfirm(pending({ codeHmac: 'h', expiresAt: at(600) }), rules, now, (hmac) => (seen.push(hmac), hmac === 'h'));

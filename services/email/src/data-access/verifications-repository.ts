@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { inTransaction } from '@gelombang/platform';
 import type { RegistrationSubmittedV1 } from '@gelombang/contracts';
-import type { VerificationState } from '../domain/verification';
+import type { SubmissionsCount, VerificationState } from '../domain/verification';
 import type { SealedIdentity } from '../domain/events';
 
 export type Tx = pg.PoolClient;
@@ -20,7 +20,7 @@ export interface ClaimedMail {
 }
 
 const COLUMNS = `registration_id, email_masked, code_hmac, expires_at, pending_code_hmac, pending_expires_at, failed_attempts, send_count,
-  sent_at, window_started_at, window_sends, verified_at, mail_due_at, nik_enc, full_name_enc, birth_date_enc, nik_index, province_code`;
+  sent_at, window_started_at, window_sends, submissions_window_started_at, window_submissions, verified_at, mail_due_at, nik_enc, full_name_enc, birth_date_enc, nik_index, province_code`;
 
 function toRow(r: pg.QueryResultRow): VerificationRow {
   return {
@@ -35,6 +35,8 @@ function toRow(r: pg.QueryResultRow): VerificationRow {
     sentAt: r.sent_at,
     windowStartedAt: r.window_started_at,
     windowSends: r.window_sends,
+    submissionsWindowStartedAt: r.submissions_window_started_at,
+    windowSubmissions: r.window_submissions,
     verifiedAt: r.verified_at,
     mailDueAt: r.mail_due_at,
     nikEnc: r.nik_enc,
@@ -104,8 +106,13 @@ export class VerificationsRepository {
     return r.rows[0] ? toRow(r.rows[0]) : undefined;
   }
 
-  async recordWrongAttempt(tx: Tx, registrationId: string): Promise<void> {
-    await tx.query('UPDATE verifications SET failed_attempts = failed_attempts + 1, updated_at = now() WHERE registration_id = $1', [registrationId]);
+  /** A wrong code counts against the code (failed_attempts) and against the registration's submissions window. */
+  async recordWrongAttempt(tx: Tx, registrationId: string, submissions: SubmissionsCount): Promise<void> {
+    await tx.query(
+      `UPDATE verifications SET failed_attempts = failed_attempts + 1, submissions_window_started_at = $2, window_submissions = $3, updated_at = now()
+       WHERE registration_id = $1`,
+      [registrationId, submissions.startedAt, submissions.count],
+    );
   }
 
   async markVerified(tx: Tx, registrationId: string, verifiedAt: Date): Promise<void> {

@@ -2,7 +2,7 @@ import { enqueueEvents } from '@gelombang/platform';
 import type { VerificationsRepository } from '../data-access/verifications-repository';
 import type { CodeHasher } from './codes';
 import { verifiedEvents } from './events';
-import { decideConfirm, decideResend, type VerificationRules } from './verification';
+import { decideConfirm, decideResend, type ConfirmDecision, type VerificationRules } from './verification';
 
 export interface UseCaseDeps {
   repository: VerificationsRepository;
@@ -14,12 +14,7 @@ export interface UseCaseDeps {
 }
 
 export type ConfirmOutcome =
-  | { kind: 'verified'; verifiedAt: Date; replayed: boolean }
-  | { kind: 'not_found' }
-  | { kind: 'not_sent' }
-  | { kind: 'locked' }
-  | { kind: 'expired' }
-  | { kind: 'wrong'; attemptsLeft: number; locksNow: boolean };
+  { kind: 'verified'; verifiedAt: Date; replayed: boolean } | { kind: 'not_found' } | Exclude<ConfirmDecision, { kind: 'verify' | 'already_verified' }>;
 
 /**
  * Checks a code under a row lock (parallel guesses are counted one by one). On success, in the same
@@ -35,7 +30,7 @@ export async function confirmCode(deps: UseCaseDeps, registrationId: string, cod
       case 'already_verified':
         return { kind: 'verified', verifiedAt: d.verifiedAt, replayed: true };
       case 'wrong':
-        await deps.repository.recordWrongAttempt(tx, registrationId);
+        await deps.repository.recordWrongAttempt(tx, registrationId, d.submissions);
         return d;
       case 'verify':
         await deps.repository.markVerified(tx, registrationId, now);
@@ -54,7 +49,8 @@ export type ResendOutcome =
   | { kind: 'already_verified' }
   | { kind: 'queued' }
   | { kind: 'too_soon'; retryAfterSec: number }
-  | { kind: 'limit'; retryAfterSec: number };
+  | { kind: 'limit'; retryAfterSec: number }
+  | { kind: 'exhausted'; retryAfterSec: number };
 
 /**
  * Kills the live code and owes a new mail; the sender mails it within the provider's quota. While a

@@ -1,16 +1,27 @@
 import { z } from 'zod';
 import { errorBody } from '@gelombang/contracts';
+import type { IssuedSession } from '@gelombang/platform';
 
 export const registrationParams = z.object({ registrationId: z.uuid() });
 
-export const confirmBody = z
-  .object({
-    code: z
-      .string()
-      .regex(/^\d{6}$/, 'six digits')
-      .describe('The six digits from the mail'),
-  })
-  .strict();
+const sixDigits = z
+  .string()
+  .regex(/^\d{6}$/, 'six digits')
+  .describe('The six digits from the mail');
+
+export const confirmBody = z.object({ code: sixDigits }).strict();
+
+/** Compared as the intake stored it (trimmed, lower-case), through the same blind index. */
+const emailAddress = z
+  .string()
+  .max(254)
+  .transform((v) => v.trim().toLowerCase())
+  .pipe(z.email())
+  .describe('The address the registration was made with');
+
+export const signInRequestBody = z.object({ email: emailAddress }).strict();
+
+export const signInVerifyBody = z.object({ email: emailAddress, code: sixDigits }).strict();
 
 const instant = z.iso.datetime({ offset: true });
 
@@ -26,9 +37,32 @@ export const verificationView = z.object({
   resendAvailableAt: instant.nullable().describe('When POST …/resend is accepted (null: nothing to resend)'),
 });
 
-export const confirmed = z.object({ registrationId: z.uuid(), status: z.literal('verified'), verifiedAt: instant });
+/** An applicant session (packages/platform/src/session.ts): the token is also set as the HttpOnly cookie. */
+export const sessionView = z.object({
+  token: z.string().describe('EdDSA JWT: send it as Authorization: Bearer …, or let the browser send the gelombang_session cookie'),
+  expiresAt: instant.describe('When the token stops being accepted; refresh before (POST /v1/sessions/refresh)'),
+});
+
+/** The session in a body: the token and when it expires (its claims are the token's business). */
+export const sessionBody = (s: IssuedSession): z.infer<typeof sessionView> => ({ token: s.token, expiresAt: new Date(s.expiresAt).toISOString() });
+
+export const confirmed = z.object({
+  registrationId: z.uuid(),
+  status: z.literal('verified'),
+  verifiedAt: instant,
+  session: sessionView.optional().describe('Only on the confirm that verified; a replay has none (sign in with POST /v1/sessions instead)'),
+});
 
 export const resendAccepted = z.object({ registrationId: z.uuid(), status: z.literal('pending') });
 
 /** A wrong code also says how many tries are left. */
 export const codeErrorBody = errorBody.extend({ attemptsLeft: z.number().int().min(0).optional() });
+
+/** The one answer to POST /v1/sessions, whatever the address. */
+export const signInAccepted = z.object({
+  status: z
+    .literal('code_sent_if_registered')
+    .describe('A code is mailed only if the address belongs to a verified registration; the answer does not say whether it does'),
+});
+
+export const signedIn = z.object({ registrationId: z.uuid(), session: sessionView });

@@ -3,10 +3,12 @@ import type { FastifyBaseLogger } from 'fastify';
 import { backoffMs, enqueueEvents, PollingWorker, stackFrames, type BucketSpec, type PiiCipher, type TokenBucket } from '@gelombang/platform';
 import type { EmailConfig } from '../config';
 import type { ClaimedMail, VerificationsRepository } from '../data-access/verifications-repository';
+import type { ClaimedSignIn, SignInsRepository } from '../data-access/sign-ins-repository';
 import { smtpErrorFields, type Mailer } from '../data-access/smtp-mailer';
 import { newCode, type CodeHasher } from '../domain/codes';
 import { verificationRequestedEvent } from '../domain/events';
-import { verificationMail } from '../domain/mail-content';
+import { signInMail, verificationMail } from '../domain/mail-content';
+import { decideSignInMail, type SignInRules } from '../domain/sign-in';
 
 type QuotaConfig = Pick<EmailConfig, 'REDIS_KEY_PREFIX' | 'MAIL_QUOTA_BURST' | 'MAIL_QUOTA_PER_SEC' | 'MAIL_QUOTA_HEADROOM_MS'>;
 type SenderConfig = QuotaConfig &
@@ -55,25 +57,35 @@ export interface MailSenderMetrics {
   sent(): void;
   failed(): void;
   quotaWait(reason: 'empty' | 'redis_unavailable'): void;
+  /** What became of a sign-in request: mailed, or dropped and why. */
+  signInRequest(outcome: 'mailed' | 'not_verified' | 'cooldown' | 'limit'): void;
 }
 
 export interface MailSenderOptions extends MailSenderSettings {
   repository: VerificationsRepository;
+  signIns: SignInsRepository;
+  signInRules: SignInRules;
   bucket: TokenBucket;
   mailer: Mailer;
   cipher: PiiCipher;
   hasher: CodeHasher;
+  signInHasher: CodeHasher;
   logger: FastifyBaseLogger;
   /** Called after a commit that wrote outbox rows. */
   onEnqueued: () => void;
   metrics: MailSenderMetrics;
 }
 
+/** One claimed piece of work: a verification mail, or a sign-in request (which may end in no mail). */
+type Job = { run: () => Promise<void>; logFields: Record<string, unknown> };
+
 /**
- * The outbox-like mail loop. Each round claims due rows (FOR UPDATE SKIP LOCKED, with a lease), then
- * sends them `concurrency` at a time. Every mail first takes a token from the shared Redis bucket; an
- * empty bucket means waiting its retryAfterMs. When Redis cannot answer, no mail goes out (the
- * platform's per-process fallback would let N replicas send N times the quota): the loop waits.
+ * The outbox-like mail loop, for verification mails and sign-in mails alike. Each round claims due
+ * rows of both queues (FOR UPDATE SKIP LOCKED, with a lease), then works them `concurrency` at a
+ * time. Every mail first takes a token from the shared Redis bucket; an empty bucket means waiting its
+ * retryAfterMs. When Redis cannot answer, no mail goes out (the platform's per-process fallback would
+ * let N replicas send N times the quota): the loop waits. A sign-in request the rules drop (not a
+ * verified address, cooldown, limit) takes no token.
  */
 export class MailSender extends PollingWorker {
   constructor(private readonly o: MailSenderOptions) {
@@ -82,25 +94,30 @@ export class MailSender extends PollingWorker {
 
   protected async round(): Promise<boolean> {
     const token = randomUUID();
-    const claimed = await this.o.repository.claimDue(this.o.batchSize, this.o.leaseSec, token);
-    if (claimed.length === 0) return false;
-    const queue = [...claimed];
+    const mails = await this.o.repository.claimDue(this.o.batchSize, this.o.leaseSec, token);
+    const signIns = await this.o.signIns.claimDue(this.o.batchSize, this.o.leaseSec, token);
+    const queue: Job[] = [
+      ...mails.map((m) => ({ run: () => this.deliver(m, token), logFields: { registrationId: m.registrationId } })),
+      // No key for a sign-in request in a log line: its blind index is a pseudonym of the address.
+      ...signIns.map((r) => ({ run: () => this.deliverSignIn(r, token), logFields: { kind: 'sign-in', registrationId: r.verifiedRegistrationId } })),
+    ];
+    if (queue.length === 0) return false;
     const worker = async () => {
-      for (let mail = queue.shift(); mail && this.isRunning; mail = queue.shift()) {
-        await this.deliver(mail, token).catch((e) =>
-          this.log.error(
-            { registrationId: mail!.registrationId, errName: (e as Error).name, stack: stackFrames(e) },
-            'delivering a mail failed; it is retried after the lease',
-          ),
-        );
+      for (let job = queue.shift(); job && this.isRunning; job = queue.shift()) {
+        const { logFields } = job;
+        await job
+          .run()
+          .catch((e) =>
+            this.log.error({ ...logFields, errName: (e as Error).name, stack: stackFrames(e) }, 'delivering a mail failed; it is retried after the lease'),
+          );
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.o.concurrency, claimed.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(this.o.concurrency, queue.length) }, worker));
     if (!this.isRunning) {
       // Stopped mid-round: the rows not sent go back to the queue now rather than after the lease.
-      await this.o.repository
-        .release(token)
-        .catch((e) => this.log.warn({ errName: (e as Error).name }, 'releasing claimed mails failed; they wait for the lease'));
+      await Promise.all([this.o.repository.release(token), this.o.signIns.release(token)]).catch((e) =>
+        this.log.warn({ errName: (e as Error).name }, 'releasing claimed mails failed; they wait for the lease'),
+      );
     }
     return true;
   }
@@ -182,5 +199,51 @@ export class MailSender extends PollingWorker {
         'mail sent but not recorded; its code stays acceptable as pending, and a new mail goes out after the lease',
       );
     }
+  }
+
+  /**
+   * A sign-in request: dropped without a mail unless the address is a verified registration's and
+   * within its limits; else mailed like a verification code (code stored before the send, under the
+   * claim; a failed send is retried with back-off; the code stays acceptable meanwhile).
+   */
+  private async deliverSignIn(req: ClaimedSignIn, token: string): Promise<void> {
+    const d = decideSignInMail(req, req.verifiedRegistrationId, this.o.signInRules, new Date());
+    if (d.kind === 'drop') {
+      await this.o.signIns.drop(req.emailIndex, token);
+      this.o.metrics.signInRequest(d.reason);
+      return;
+    }
+    const registrationId = req.verifiedRegistrationId!;
+    if (!(await this.takeToken())) return;
+    let to: string;
+    try {
+      to = this.o.cipher.decrypt(req.emailEnc!, 'email');
+    } catch (e) {
+      this.log.error({ registrationId, kind: 'sign-in', errName: (e as Error).name }, 'cannot open the sealed address');
+      await this.o.signIns.markFailed(req.emailIndex, token, this.o.retryMaxMs).catch(() => undefined);
+      return;
+    }
+    const code = newCode();
+    const expiresAt = new Date(Date.now() + this.o.codeTtlSec * 1000);
+    if (!(await this.o.signIns.recordCode(req.emailIndex, token, { registrationId, codeHmac: this.o.signInHasher.hash(req.emailIndex, code), expiresAt }))) {
+      this.log.warn({ registrationId, kind: 'sign-in' }, 'claim lost before sending; nothing sent');
+      return;
+    }
+    try {
+      await this.o.mailer.send({ to, ...signInMail(code, this.o.codeTtlSec) });
+    } catch (e) {
+      this.o.metrics.failed();
+      const delayMs = backoffMs(req.mailFailures, { baseMs: this.o.retryBaseMs, maxMs: this.o.retryMaxMs, minMs: this.o.retryBaseMs });
+      this.log.warn(
+        { registrationId, kind: 'sign-in', ...smtpErrorFields(e), failures: req.mailFailures + 1, retryInMs: delayMs },
+        'mail not accepted, will retry',
+      );
+      await this.o.signIns.markFailed(req.emailIndex, token, delayMs);
+      return;
+    }
+    this.o.metrics.sent();
+    this.o.metrics.signInRequest('mailed');
+    await this.o.signIns.markSent(req.emailIndex, token, new Date(), d.sends);
+    this.log.info({ registrationId, kind: 'sign-in' }, 'sign-in mail sent');
   }
 }

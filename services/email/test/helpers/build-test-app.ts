@@ -95,12 +95,15 @@ export class SubmittedPublisher {
   }
 }
 
-/** The code from a verification mail's subject (the body is checked separately). */
-export const codeOf = (subject: string): string => {
-  const m = /^Kode verifikasi Prakerja: (\d{6})$/.exec(subject);
-  if (!m) throw new Error(`not a verification subject: ${subject}`);
-  return m[1]!;
+/** The code from a mail's body (never its subject), which says it twice, in Indonesian and English: both must agree. */
+export const codeOf = (mail: { text?: string }): string => {
+  const codes = [...(mail.text ?? '').matchAll(/: (\d{6})\r?$/gm)].map((m) => m[1]!);
+  if (codes.length !== 2 || codes[0] !== codes[1]) throw new Error(`not a code mail: ${codes.length} code line(s)`);
+  return codes[0]!;
 };
+
+/** The claims of a session token (read, not verified: the routes under test verify it). */
+export const jwtClaims = (token: string): Record<string, unknown> => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
 
 /** A counter's value from /metrics (0 when absent). */
 export async function metric(app: App, name: string, labels = ''): Promise<number> {
