@@ -1,4 +1,4 @@
-import { baseEnv, piiEnv } from '@gelombang/platform';
+import { baseEnv, piiEnv, sessionVerifyEnv } from '@gelombang/platform';
 import { emailEnv } from '../services/email/src/config';
 import { enrollmentEnv } from '../services/enrollment/src/config';
 import { intakeEnv } from '../services/intake/src/config';
@@ -31,6 +31,7 @@ export interface EnvSection {
 export const SHARED_SECTIONS: EnvSection[] = [
   { title: 'Shared by every service', source: 'packages/platform/src/config.ts, baseEnv', keys: baseEnv },
   { title: 'Personal data', source: 'packages/platform/src/config.ts, piiEnv', keys: piiEnv },
+  { title: 'Applicant sessions', source: 'packages/platform/src/session.ts, sessionVerifyEnv', keys: sessionVerifyEnv },
 ];
 
 /** Every service's whole schema; its section lists only what it adds to or changes in the shared ones. */
@@ -117,7 +118,8 @@ function serviceSection(service: EnvSection, shared: Map<string, Entry>): string
       const common = shared.get(key);
       return !common || common.comment !== e.comment || keyLine(key, common) !== keyLine(key, e);
     });
-  return [sectionHeading(service), `# Reads ${reads.join(' and ')}; adds or changes:`, ...lines(own)];
+  const list = reads.length > 1 ? `${reads.slice(0, -1).join(', ')} and ${reads.at(-1)}` : reads.join('');
+  return [sectionHeading(service), `# Reads ${list}; adds or changes:`, ...lines(own)];
 }
 
 export function renderEnvExample(): string {
