@@ -57,8 +57,8 @@ const HEADER = `# Every setting a Gelombang service reads, with its default. "Re
 #
 # Only the services' keys are here, because only they have a schema to render this file from. Scripts,
 # tests and the load suite read some of the same keys (DATABASE_URL, REDIS_URL, KAFKA_BROKERS,
-# REGISTRY_URL, the tokens, PII_INDEX_KEY; the load suite passes KAFKA_LINGER_MS and
-# INTAKE_WARMUP_REQUESTS on to the intake it starts) with the same meaning and defaults. Their own
+# REGISTRY_URL, the tokens, PII_INDEX_KEY, SESSION_SIGNING_KEY; the load suite passes KAFKA_LINGER_MS
+# and INTAKE_WARMUP_REQUESTS on to the intake it starts) with the same meaning and defaults. Their own
 # knobs, which no service reads (KAFKA_PORT, KAFKA_NODES... of infra/scripts/kafka.sh; LOADTEST_*,
 # EMAIL_URL... of the load suite), are described where they are read: the scripts' headers and
 # loadtests/README.md. Run locally, infra/scripts/services.sh starts each process with the HTTP_PORT
