@@ -1,4 +1,4 @@
-import { baseEnv, piiEnv } from '@gelombang/platform';
+import { baseEnv, piiEnv, sessionVerifyEnv } from '@gelombang/platform';
 import { emailEnv } from '../services/email/src/config';
 import { enrollmentEnv } from '../services/enrollment/src/config';
 import { intakeEnv } from '../services/intake/src/config';
@@ -31,6 +31,7 @@ export interface EnvSection {
 export const SHARED_SECTIONS: EnvSection[] = [
   { title: 'Shared by every service', source: 'packages/platform/src/config.ts, baseEnv', keys: baseEnv },
   { title: 'Personal data', source: 'packages/platform/src/config.ts, piiEnv', keys: piiEnv },
+  { title: 'Applicant sessions', source: 'packages/platform/src/session.ts, sessionVerifyEnv', keys: sessionVerifyEnv },
 ];
 
 /** Every service's whole schema; its section lists only what it adds to or changes in the shared ones. */
@@ -56,8 +57,8 @@ const HEADER = `# Every setting a Gelombang service reads, with its default. "Re
 #
 # Only the services' keys are here, because only they have a schema to render this file from. Scripts,
 # tests and the load suite read some of the same keys (DATABASE_URL, REDIS_URL, KAFKA_BROKERS,
-# REGISTRY_URL, the tokens, PII_INDEX_KEY; the load suite passes KAFKA_LINGER_MS and
-# INTAKE_WARMUP_REQUESTS on to the intake it starts) with the same meaning and defaults. Their own
+# REGISTRY_URL, the tokens, PII_INDEX_KEY, SESSION_SIGNING_KEY; the load suite passes KAFKA_LINGER_MS
+# and INTAKE_WARMUP_REQUESTS on to the intake it starts) with the same meaning and defaults. Their own
 # knobs, which no service reads (KAFKA_PORT, KAFKA_NODES... of infra/scripts/kafka.sh; LOADTEST_*,
 # EMAIL_URL... of the load suite), are described where they are read: the scripts' headers and
 # loadtests/README.md. Run locally, infra/scripts/services.sh starts each process with the HTTP_PORT
@@ -117,7 +118,8 @@ function serviceSection(service: EnvSection, shared: Map<string, Entry>): string
       const common = shared.get(key);
       return !common || common.comment !== e.comment || keyLine(key, common) !== keyLine(key, e);
     });
-  return [sectionHeading(service), `# Reads ${reads.join(' and ')}; adds or changes:`, ...lines(own)];
+  const list = reads.length > 1 ? `${reads.slice(0, -1).join(', ')} and ${reads.at(-1)}` : reads.join('');
+  return [sectionHeading(service), `# Reads ${list}; adds or changes:`, ...lines(own)];
 }
 
 export function renderEnvExample(): string {

@@ -37,7 +37,8 @@ pnpm loadtest cleanup --run-id ID   remove what a cut-short --start-intake run l
 
 funnel and enroll-rush run against a whole cluster (./gelombang start): intake --target (default
 :3001), EMAIL_URL (:3002), ENROLLMENT_URL (:3004), MAILDEV_URL (:1080), REGISTRY_URL (:3090), and
-ADMIN_TOKEN / REGISTRY_API_TOKEN (./gelombang loadtest reads the local ones from .run/dev-keys.env).
+ADMIN_TOKEN / REGISTRY_API_TOKEN, and for enroll-rush SESSION_SIGNING_KEY (./gelombang loadtest reads
+the local ones from .run/dev-keys.env).
 funnel: --count people (default 1000; smoke 20) at --rate per second (100; smoke 10), --duration is
 the per-stage timeout in seconds. enroll-rush: --count people (5000; smoke 60) arriving within
 --duration seconds (2; smoke 1).

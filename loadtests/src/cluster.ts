@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { tailTopics, type Tail } from '@gelombang/platform';
+import { SessionIssuer, sessionSignEnv, tailTopics, type SessionSignConfig, type Tail } from '@gelombang/platform';
 import { newKafka } from './kafka';
 
 /** Where the funnel's services answer: the local cluster's ports unless told otherwise. */
@@ -76,6 +76,29 @@ export async function callPolitely(
     await sleep(wait * 1000 * (0.5 + Math.random()));
   }
 }
+
+/**
+ * Signs applicant sessions as the email service does when someone confirms a code, with the private
+ * half of the cluster's session key pair: SESSION_SIGNING_KEY (and the other SESSION_* signing settings)
+ * from the environment; `./gelombang loadtest` reads the local cluster's from .run/dev-keys.env.
+ * Undefined when the key is not given. For people who never went through the email step (enroll-rush).
+ */
+export function sessionIssuerFromEnv(env: NodeJS.ProcessEnv = process.env): SessionIssuer | undefined {
+  if (!env.SESSION_SIGNING_KEY) return undefined;
+  try {
+    // The service schemas' own fields, parsed one by one (this package has no zod of its own to wrap them).
+    const config = Object.fromEntries(Object.entries(sessionSignEnv).map(([key, field]) => [key, field.parse(env[key])])) as SessionSignConfig;
+    return new SessionIssuer(config);
+  } catch {
+    // Never the value: it is a private key.
+    throw new Error(
+      'SESSION_SIGNING_KEY (or SESSION_TTL_SEC, SESSION_MAX_AGE_SEC) is not what the email service takes: base64 of an Ed25519 private key in PKCS#8 DER',
+    );
+  }
+}
+
+/** The header an applicant's requests carry their session in. */
+export const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
 
 /** Reads verification codes from MailDev: one poller for everybody, a waiter per address. */
 export class Mailbox {

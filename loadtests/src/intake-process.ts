@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { DEADLETTER_V1, NIK_VERIFICATION_REQUESTED_V1, REGISTRATION_STATUS_CHANGED_V1, REGISTRATION_SUBMITTED_V1 } from '@gelombang/contracts';
-import { withKafkaAdmin } from '@gelombang/platform';
+import { generateSessionKeys, withKafkaAdmin } from '@gelombang/platform';
 import { groupLag, newKafka } from './kafka';
 import { freePort, spawnNode, waitForHttp, type NodeProcess } from './processes';
 
@@ -103,7 +103,7 @@ export interface StartIntakeOptions {
 /**
  * Starts the intake as the local cluster runs it (infra/services.txt): an API process with
  * CONSUMER_ENABLED=false and a projector process with CONSUMER_ENABLED=true, both from
- * services/intake/dist/server.js, with fresh PII keys and a private schema, Redis prefix, consumer
+ * services/intake/dist/server.js, with fresh PII and session keys and a private schema, Redis prefix, consumer
  * groups and topics (KAFKA_TOPIC_PREFIX): a running cluster's consumers never see the run's events,
  * which they could not open and would dead-letter, and the shared topics do not grow with every run.
  */
@@ -121,6 +121,8 @@ export async function startIntake(o: StartIntakeOptions): Promise<StartedIntake>
     PII_KEYS: `k1:${randomBytes(32).toString('base64')}`,
     PII_ACTIVE_KEY_ID: 'k1',
     PII_INDEX_KEY: indexKey.toString('base64'),
+    // A key pair of the run's own: nothing here calls the applicant routes, but the intake refuses to start without one.
+    SESSION_VERIFY_KEYS: generateSessionKeys().SESSION_VERIFY_KEYS,
     DATABASE_URL: o.infra.databaseUrl,
     PG_SCHEMA: state.pgSchema,
     REDIS_URL: o.infra.redisUrl,

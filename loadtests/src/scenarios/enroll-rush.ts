@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ENROLLMENT_ENROLLED_V1, eventBuilder, newId, NIK_VERIFIED_V1, nikVerifiedV1Event } from '@gelombang/contracts';
 import { EventProducer, withKafkaAdmin } from '@gelombang/platform';
 import { randomBytes } from 'node:crypto';
-import { call, callPolitely, StatusFollower, type Json } from '../cluster';
+import { bearer, call, callPolitely, sessionIssuerFromEnv, StatusFollower, type Json } from '../cluster';
 import { groupLag, newKafka } from '../kafka';
 import { runOpenModel, type OpenModelResult } from '../open-model';
 import { breachesMarkdown, openModelMarkdown } from '../report';
@@ -11,6 +11,8 @@ import type { ScenarioContext, ScenarioOutcome } from './context';
 
 interface Contender {
   registrationId: string;
+  /** Its applicant session (Authorization), signed by the load suite: these people skipped the email step. */
+  auth: Record<string, string>;
   first?: number;
   final?: { status: number; code?: string; enrollmentId?: string };
   retries: number;
@@ -23,6 +25,10 @@ interface Contender {
  * retried after its Retry-After, as the app would. Checks afterwards: exactly `quota` seats taken,
  * the rest told ENROLLMENT_BATCH_FULL, no 5xx, the batch's counter and the enrollment.enrolled.v1
  * events agree, and a winner's retry gets its own seat back (idempotent).
+ *
+ * Enrolling is the applicant's own (a session of that registration). These people never confirmed a
+ * code, so no email service issued them one: the run signs their sessions with the cluster's
+ * SESSION_SIGNING_KEY, as the email service would have, before the batch opens.
  */
 export async function enrollRush(ctx: ScenarioContext): Promise<ScenarioOutcome> {
   const people = ctx.count ?? (ctx.smoke ? 60 : 5000);
@@ -31,8 +37,16 @@ export async function enrollRush(ctx: ScenarioContext): Promise<ScenarioOutcome>
   const t = funnelTargets(ctx);
   if (!t.adminToken)
     throw new Error('enroll-rush needs ADMIN_TOKEN (the enrollment service’s operator token); ./gelombang loadtest reads it from .run/dev-keys.env');
+  const issuer = sessionIssuerFromEnv();
+  if (!issuer)
+    throw new Error(
+      'enroll-rush needs SESSION_SIGNING_KEY (the private half of the cluster’s session key pair) to sign the sessions of people who skipped the email step; ./gelombang loadtest reads it from .run/dev-keys.env',
+    );
   const group = process.env.ENROLLMENT_CONSUMER_GROUP ?? 'enrollment';
-  const contenders: Contender[] = Array.from({ length: people }, () => ({ registrationId: newId(), retries: 0 }));
+  const contenders: Contender[] = Array.from({ length: people }, () => {
+    const registrationId = newId();
+    return { registrationId, auth: bearer(issuer.issue(registrationId).token), retries: 0 };
+  });
 
   // Eligibility through the real event path, as the NIK service publishes it after a registry match.
   const events = eventBuilder(`urn:gelombang:loadtests:${ctx.runId}`);
@@ -103,7 +117,7 @@ export async function enrollRush(ctx: ScenarioContext): Promise<ScenarioOutcome>
       makeRequest: (i) => ({
         path: '/v1/enrollments',
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...(contenders[i] as Contender).auth },
         body: JSON.stringify({ registrationId: (contenders[i] as Contender).registrationId, batchId }),
       }),
       onResponse: (i, status, text) => {
@@ -121,7 +135,7 @@ export async function enrollRush(ctx: ScenarioContext): Promise<ScenarioOutcome>
             'POST',
             `${t.enrollment}/v1/enrollments`,
             { registrationId: c.registrationId, batchId },
-            { attempts: 30, maxWaitSec: 5, onRetry: () => c.retries++ },
+            { headers: c.auth, attempts: 30, maxWaitSec: 5, onRetry: () => c.retries++ },
           )
             .then((a) => void settle(c, a.status, a.body))
             .catch(() => void settle(c, 0, { code: 'CLIENT_GAVE_UP' })),
@@ -131,7 +145,9 @@ export async function enrollRush(ctx: ScenarioContext): Promise<ScenarioOutcome>
     await Promise.all(retried);
     // Whoever got a seat asks again (a lost answer, a double tap): the same seat comes back.
     const winners = contenders.filter((c) => c.final?.status === 201);
-    const replays = await Promise.all(winners.map((c) => call('POST', `${t.enrollment}/v1/enrollments`, { registrationId: c.registrationId, batchId })));
+    const replays = await Promise.all(
+      winners.map((c) => call('POST', `${t.enrollment}/v1/enrollments`, { registrationId: c.registrationId, batchId }, c.auth)),
+    );
     const replayMismatch = replays.filter((r, i) => r.status !== 200 || r.body?.enrollmentId !== winners[i]?.final?.enrollmentId).length;
     const eventsDeadline = Date.now() + 30_000;
     while (enrolledEvents.events.size < winners.length && Date.now() < eventsDeadline) await sleep(200);

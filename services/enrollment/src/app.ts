@@ -6,6 +6,7 @@ import {
   outboxPlugin,
   postgresPlugin,
   redisPlugin,
+  sessionPlugin,
   TokenBucket,
   type App,
   type ServiceBuildOptions,
@@ -39,6 +40,9 @@ export async function buildApp(config: EnrollmentConfig, opts: BuildOptions = {}
       logStream: opts.logStream,
     },
     async (app) => {
+      // Applicant sessions (enrolling, a seat and withdrawing are the applicant's): verified in process
+      // from the public keys, so it opens nothing and needs nothing; first, so every route has it.
+      await app.register(sessionPlugin, { config });
       await app.register(postgresPlugin, { config, migrationsDir: MIGRATIONS_DIR });
       await app.register(redisPlugin, { config, whenDown: 'every attempt goes to PostgreSQL' });
       await app.register(kafkaPlugin, { config });

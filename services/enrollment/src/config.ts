@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { baseEnv, consumerStartAtEnv, flagEnv, loadConfig } from '@gelombang/platform';
+import { baseEnv, consumerStartAtEnv, flagEnv, loadConfig, sessionVerifyEnv } from '@gelombang/platform';
 
 const positive = z.coerce.number().positive();
 
@@ -9,6 +9,7 @@ const positive = z.coerce.number().positive();
  */
 export const enrollmentEnv = z.object({
   ...baseEnv,
+  ...sessionVerifyEnv,
   HTTP_PORT: baseEnv.HTTP_PORT.default(3004),
   PG_SCHEMA: z
     .string()

@@ -9,10 +9,10 @@ import {
   REGISTRATION_STATUS_CHANGED_V1,
   registrationStatusChangedV1,
 } from '@gelombang/contracts';
-import { createPool, type App } from '@gelombang/platform';
+import { createPool, SESSION_COOKIE, type App } from '@gelombang/platform';
 import { nikVerifiedHandler } from '../src/consumers/nik-verified.consumer';
 import { EligibilityRepository } from '../src/data-access/eligibility-repository';
-import { capturedLogs, dropSchema, TopicTap, waitFor } from '@gelombang/testkit';
+import { asApplicant, capturedLogs, dropSchema, sessionFor, TopicTap, waitFor } from '@gelombang/testkit';
 import {
   batchBody,
   batchState,
@@ -42,8 +42,12 @@ describe('enrollment service (real Kafka, PostgreSQL, Redis)', () => {
     await makeEligible(publisher, db, t.schema, people);
     return people;
   };
+  /** As the applicant: with the registration's own session unless `headers` bring another (or none: `{ authorization: '' }`). */
   const enroll = (p: Person, batchId: string, headers: Record<string, string> = {}) =>
-    app.inject({ method: 'POST', url: '/v1/enrollments', payload: enrollBody(p, batchId), headers });
+    app.inject({ method: 'POST', url: '/v1/enrollments', payload: enrollBody(p, batchId), headers: { ...asApplicant(p.registrationId), ...headers } });
+  /** GET or DELETE /v1/enrollments/:registrationId, as its applicant unless `headers` say otherwise. */
+  const seat = (method: 'GET' | 'DELETE', registrationId: string, headers: Record<string, string> = asApplicant(registrationId)) =>
+    app.inject({ method, url: `/v1/enrollments/${registrationId}`, headers });
   const admin = (body: unknown, authorization?: string) =>
     app.inject({ method: 'POST', url: '/v1/admin/batches', payload: body as object, headers: authorization === undefined ? {} : { authorization } });
 
@@ -212,7 +216,7 @@ describe('enrollment service (real Kafka, PostgreSQL, Redis)', () => {
         'outbox drained',
       );
 
-      const view = await app.inject({ method: 'GET', url: `/v1/enrollments/${p!.registrationId}` });
+      const view = await seat('GET', p!.registrationId);
       expect(view.json()).toEqual({ ...body, status: 'active' });
     });
 
@@ -265,7 +269,12 @@ describe('enrollment service (real Kafka, PostgreSQL, Redis)', () => {
       });
       const late = await enroll(p!, past);
       expect([late.statusCode, late.json().code]).toEqual([409, 'ENROLLMENT_BATCH_CLOSED']);
-      const bad = await app.inject({ method: 'POST', url: '/v1/enrollments', payload: { registrationId: 'nope', batchId: 'X Y' } });
+      const bad = await app.inject({
+        method: 'POST',
+        url: '/v1/enrollments',
+        payload: { registrationId: 'nope', batchId: 'X Y' },
+        headers: asApplicant(p!.registrationId),
+      });
       expect(bad.statusCode).toBe(400);
       expect(
         bad
@@ -277,7 +286,7 @@ describe('enrollment service (real Kafka, PostgreSQL, Redis)', () => {
         method: 'POST',
         url: '/v1/enrollments',
         payload: '{"registrationId":',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...asApplicant(p!.registrationId) },
       });
       expect([notJson.statusCode, notJson.json().code]).toEqual([400, 'MALFORMED_JSON']);
       const rows = await db.query(`SELECT count(*)::int AS n FROM ${t.schema}.enrollments WHERE registration_id = $1`, [p!.registrationId]);
@@ -308,7 +317,7 @@ describe('enrollment service (real Kafka, PostgreSQL, Redis)', () => {
       expect((await enroll(b!, batchId)).statusCode).toBe(201);
       expect((await enroll(c!, batchId)).json().code).toBe('ENROLLMENT_BATCH_FULL');
 
-      const del = await app.inject({ method: 'DELETE', url: `/v1/enrollments/${a!.registrationId}` });
+      const del = await seat('DELETE', a!.registrationId);
       expect(del.statusCode).toBe(200);
       expect(del.json()).toMatchObject({ registrationId: a!.registrationId, batchId, status: 'withdrawn', endedAt: expect.any(String) });
       const [withdrawn] = await tap.waitFor(ENROLLMENT_WITHDRAWN_V1, { key: a!.registrationId });
@@ -322,13 +331,13 @@ describe('enrollment service (real Kafka, PostgreSQL, Redis)', () => {
 
       expect((await enroll(c!, batchId)).statusCode).toBe(201);
       expect(await batchState(db, t.schema, batchId)).toEqual({ enrolled: 2, quota: 2, rows: 2 });
-      const again = await app.inject({ method: 'DELETE', url: `/v1/enrollments/${a!.registrationId}` });
+      const again = await seat('DELETE', a!.registrationId);
       expect([again.statusCode, again.json().code]).toEqual([404, 'ENROLLMENT_NOT_FOUND']);
-      expect((await app.inject({ method: 'GET', url: `/v1/enrollments/${a!.registrationId}` })).json().status).toBe('withdrawn');
+      expect((await seat('GET', a!.registrationId)).json().status).toBe('withdrawn');
       // Having withdrawn, the person may take a seat elsewhere.
       const other = await createBatch(app, t);
       expect((await enroll(a!, other)).statusCode).toBe(201);
-      expect((await app.inject({ method: 'GET', url: `/v1/enrollments/${a!.registrationId}` })).json()).toMatchObject({ batchId: other, status: 'active' });
+      expect((await seat('GET', a!.registrationId)).json()).toMatchObject({ batchId: other, status: 'active' });
 
       // The applicant's registration status follows the seat: enrolled, withdrawn, enrolled again.
       const statuses = await tap.waitFor(REGISTRATION_STATUS_CHANGED_V1, { key: a!.registrationId, count: 3 });
@@ -343,9 +352,107 @@ describe('enrollment service (real Kafka, PostgreSQL, Redis)', () => {
     it('GET and DELETE of a registration that never enrolled answer 404 ENROLLMENT_NOT_FOUND', async () => {
       const p = person();
       for (const method of ['GET', 'DELETE'] as const) {
-        const res = await app.inject({ method, url: `/v1/enrollments/${p.registrationId}` });
+        const res = await seat(method, p.registrationId);
         expect([res.statusCode, res.json().code]).toEqual([404, 'ENROLLMENT_NOT_FOUND']);
       }
+    });
+  });
+
+  describe('applicant sessions: enrolling, a seat and withdrawing are the applicant’s own', () => {
+    const routes = (id: string, batchId: string) =>
+      [
+        { method: 'POST', url: '/v1/enrollments', payload: { registrationId: id, batchId } },
+        { method: 'GET', url: `/v1/enrollments/${id}` },
+        { method: 'DELETE', url: `/v1/enrollments/${id}` },
+      ] as const;
+    const answer = (r: Awaited<ReturnType<typeof app.inject>>) => ({
+      status: r.statusCode,
+      body: r.json(),
+      type: r.headers['content-type'],
+      challenge: r.headers['www-authenticate'],
+    });
+
+    it('without a session (none, not a JWT, the admin token) answers 401 SESSION_REQUIRED with a Bearer challenge, before the body is read', async () => {
+      const [p] = await eligible(1);
+      const batchId = await createBatch(app, t);
+      expect((await enroll(p!, batchId)).statusCode).toBe(201);
+      const anonymous = [
+        {},
+        { authorization: 'Bearer not-a-session' },
+        { authorization: `Bearer ${t.adminToken}` },
+        { cookie: `${SESSION_COOKIE}=${t.adminToken}` },
+      ];
+      for (const route of [...routes(p!.registrationId, batchId), { method: 'POST', url: '/v1/enrollments', payload: { registrationId: 'nope' } } as const])
+        for (const headers of anonymous) {
+          const res = await app.inject({ ...route, headers });
+          expect({ route: `${route.method} ${route.url}`, ...answer(res) }).toEqual({
+            route: `${route.method} ${route.url}`,
+            status: 401,
+            body: { code: 'SESSION_REQUIRED', message: expect.any(String) },
+            type: 'application/json; charset=utf-8',
+            challenge: 'Bearer realm="gelombang"',
+          });
+        }
+      expect((await seat('GET', p!.registrationId)).json()).toMatchObject({ batchId, status: 'active' });
+    });
+
+    it("with another registration's session answers 403 SESSION_FORBIDDEN on every route, the same whether or not it exists, and changes nothing", async () => {
+      const [victim, intruder] = await eligible(2);
+      const batchId = await createBatch(app, t, { quota: 5 });
+      expect((await enroll(victim!, batchId)).statusCode).toBe(201);
+      const theirs = { ...asApplicant(intruder!.registrationId), 'accept-language': 'en' };
+      const forbidden = {
+        status: 403,
+        body: { code: 'SESSION_FORBIDDEN', message: 'This session belongs to another registration.' },
+        type: 'application/json; charset=utf-8',
+        challenge: undefined,
+      };
+      const missing = routes(person().registrationId, batchId);
+      for (const [i, route] of routes(victim!.registrationId, batchId).entries()) {
+        const [onVictim, onNobody] = [await app.inject({ ...route, headers: theirs }), await app.inject({ ...missing[i]!, headers: theirs })];
+        expect({ route: route.method, ...answer(onVictim) }).toEqual({ route: route.method, ...forbidden });
+        expect(answer(onNobody)).toEqual(answer(onVictim));
+      }
+      // The victim's seat is still theirs; the intruder took none.
+      expect((await seat('GET', victim!.registrationId)).json()).toMatchObject({ batchId, status: 'active' });
+      expect(await batchState(db, t.schema, batchId)).toEqual({ enrolled: 1, quota: 5, rows: 1 });
+    });
+
+    it('withdrawing needs a code proved within SESSION_FRESH_SEC: an 11-minute-old proof answers 401 SESSION_NOT_FRESH and the seat stays', async () => {
+      const [p] = await eligible(1);
+      const batchId = await createBatch(app, t, { quota: 5 });
+      const old = asApplicant(p!.registrationId, Date.now() - 11 * 60_000);
+      // Enrolling and reading the seat do not need a fresh proof.
+      expect((await enroll(p!, batchId, old)).statusCode).toBe(201);
+      const stale = await seat('DELETE', p!.registrationId, old);
+      expect([stale.statusCode, stale.json().code, stale.headers['www-authenticate']]).toEqual([401, 'SESSION_NOT_FRESH', 'Bearer realm="gelombang"']);
+      expect((await seat('GET', p!.registrationId, old)).json()).toMatchObject({ batchId, status: 'active' });
+      expect(await batchState(db, t.schema, batchId)).toEqual({ enrolled: 1, quota: 5, rows: 1 });
+      // Signed in again (a fresh code), by cookie as a browser would: the withdrawal goes through.
+      const fresh = await seat('DELETE', p!.registrationId, { cookie: `${SESSION_COOKIE}=${sessionFor(p!.registrationId)}` });
+      expect([fresh.statusCode, fresh.json().status]).toEqual([200, 'withdrawn']);
+    });
+
+    it("an applicant's session is no admin token: the operators' route refuses it (403), and a session cookie alone is no bearer token (401)", async () => {
+      const token = sessionFor(person().registrationId);
+      const asBearer = await admin(batchBody(), `Bearer ${token}`);
+      expect([asBearer.statusCode, asBearer.json().code]).toEqual([403, 'ENROLLMENT_ADMIN_FORBIDDEN']);
+      const asCookie = await app.inject({ method: 'POST', url: '/v1/admin/batches', payload: batchBody(), headers: { cookie: `${SESSION_COOKIE}=${token}` } });
+      expect([asCookie.statusCode, asCookie.json().code]).toEqual([401, 'ENROLLMENT_ADMIN_UNAUTHENTICATED']);
+      expect(capturedLogs.join('')).not.toContain(token.split('.')[2]);
+    });
+
+    it('documents who may call each route in OpenAPI', async () => {
+      const spec = (await app.inject({ method: 'GET', url: '/docs/openapi.json' })).json();
+      for (const op of [
+        spec.paths['/v1/enrollments'].post,
+        spec.paths['/v1/enrollments/{registrationId}'].get,
+        spec.paths['/v1/enrollments/{registrationId}'].delete,
+      ]) {
+        expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['400', '401', '403']));
+        expect(op.description).toContain('Only the applicant of this registration');
+      }
+      expect(spec.paths['/v1/enrollments/{registrationId}'].delete.description).toContain('SESSION_NOT_FRESH');
     });
   });
 

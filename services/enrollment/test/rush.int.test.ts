@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { Agent, request } from 'undici';
 import type { App } from '@gelombang/platform';
 import { createRedis, redisReady } from '@gelombang/platform';
-import { dropSchema, freePort } from '@gelombang/testkit';
+import { asApplicant, dropSchema, freePort } from '@gelombang/testkit';
 import { SeatFlags } from '../src/data-access/seat-flags';
 import {
   batchState,
@@ -46,7 +46,7 @@ describe('the rush: quotas and one-seat-per-person under concurrency (real Postg
     const r = await request(`${base}/v1/enrollments`, {
       method: 'POST',
       dispatcher: agent,
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...asApplicant(p.registrationId) },
       body: JSON.stringify(enrollBody(p, batchId)),
     });
     const body = (await r.body.json()) as { code?: string; enrollmentId?: string };
@@ -160,7 +160,7 @@ describe('the rush: quotas and one-seat-per-person under concurrency (real Postg
       /enrollment_requests_total\{outcome="ENROLLMENT_BATCH_FULL",answered_by="redis",service="enrollment"\} [1-9]/,
     );
 
-    expect((await b.inject({ method: 'DELETE', url: `/v1/enrollments/${p!.registrationId}` })).statusCode).toBe(200);
+    expect((await b.inject({ method: 'DELETE', url: `/v1/enrollments/${p!.registrationId}`, headers: asApplicant(p!.registrationId) })).statusCode).toBe(200);
     expect((await post(baseA, r!, batchId)).status).toBe(201);
     expect(await batchState(db, t.schema, batchId)).toEqual({ enrolled: 1, quota: 1, rows: 1 });
   });
@@ -195,7 +195,8 @@ describe('the rush: quotas and one-seat-per-person under concurrency (real Postg
       const crowd = people(3);
       await makeEligible(publisher, db, t.schema, crowd);
       const batchId = await createBatch(a, t, { quota: 10 });
-      const send = (p: Person) => slow.inject({ method: 'POST', url: '/v1/enrollments', payload: enrollBody(p, batchId) });
+      const send = (p: Person) =>
+        slow.inject({ method: 'POST', url: '/v1/enrollments', payload: enrollBody(p, batchId), headers: asApplicant(p.registrationId) });
       expect((await send(crowd[0]!)).statusCode).toBe(201);
       expect((await send(crowd[1]!)).statusCode).toBe(201);
       const third = await send(crowd[2]!);

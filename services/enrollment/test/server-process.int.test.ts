@@ -12,7 +12,7 @@ describe('enrollment as a process (server.ts)', () => {
     const s = startServer({ HTTP_PORT: 'x', ADMIN_TOKEN: 'too-short', RATE_LIMIT_BATCH_BURST: '-1' });
     expect(await s.exited).toBe(1);
     expect(s.output()).toMatch(/^Invalid configuration:/);
-    for (const key of ['HTTP_PORT', 'ADMIN_TOKEN', 'RATE_LIMIT_BATCH_BURST']) expect(s.output()).toContain(`${key}:`);
+    for (const key of ['HTTP_PORT', 'ADMIN_TOKEN', 'RATE_LIMIT_BATCH_BURST', 'SESSION_VERIFY_KEYS']) expect(s.output()).toContain(`${key}:`);
     expect(s.output()).not.toContain('too-short');
   });
 

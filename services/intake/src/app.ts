@@ -9,6 +9,7 @@ import {
   PiiCipher,
   postgresPlugin,
   redisPlugin,
+  sessionPlugin,
   type App,
   type ServiceBuildOptions,
 } from '@gelombang/platform';
@@ -44,6 +45,9 @@ export async function buildApp(config: IntakeConfig, opts: BuildOptions = {}): P
     },
     async (app) => {
       const metrics = intakeMetrics(app.metrics);
+      // Applicant sessions (the status and the NIK correction are the applicant's): verified in process
+      // from the public keys, so it opens nothing and needs nothing; first, so every route has it.
+      await app.register(sessionPlugin, { config });
       await app.register(postgresPlugin, { config, migrationsDir: MIGRATIONS_DIR });
       await app.register(redisPlugin, { config, whenDown: 'running on fallbacks' });
       await app.register(kafkaPlugin, { config });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { activeKeyIsKnown, baseEnv, consumerStartAtEnv, flagEnv, loadConfig, piiEnv } from '@gelombang/platform';
+import { activeKeyIsKnown, baseEnv, consumerStartAtEnv, flagEnv, loadConfig, piiEnv, sessionVerifyEnv } from '@gelombang/platform';
 
 const positive = z.coerce.number().positive();
 
@@ -7,6 +7,7 @@ export const intakeEnv = z
   .object({
     ...baseEnv,
     ...piiEnv,
+    ...sessionVerifyEnv,
     HTTP_PORT: baseEnv.HTTP_PORT.default(3001),
     HTTP_TRUST_PROXY: z
       .string()

@@ -8,7 +8,7 @@ import {
 } from '@gelombang/contracts';
 import { serialTypo } from '@gelombang/nik';
 import { createKafka, EventProducer, type App } from '@gelombang/platform';
-import { TopicTap } from '@gelombang/testkit';
+import { asApplicant, TopicTap } from '@gelombang/testkit';
 import { supersedes, STATUS_RANK } from '../src/data-access/registrations-repository';
 import { buildTestApp, capturedLogs, dropSchema, KAFKA_BROKERS, person, testEnv, waitFor, type TestEnv } from './helpers/build-test-app';
 
@@ -71,7 +71,7 @@ describe('POST /v1/registrations/:id/nik — correcting a NIK the registry rejec
     await dropSchema(t.schema);
   });
 
-  const view = (id: string) => app.inject({ method: 'GET', url: `/v1/registrations/${id}` }).then((r) => r.json());
+  const view = (id: string) => app.inject({ method: 'GET', url: `/v1/registrations/${id}`, headers: asApplicant(id) }).then((r) => r.json());
   const statusIs = (id: string, status: string, attempt?: number) =>
     waitFor(
       async () => {
@@ -81,8 +81,9 @@ describe('POST /v1/registrations/:id/nik — correcting a NIK the registry rejec
       30_000,
       `${status} on ${id}`,
     );
-  const correct = (id: string, nik: string, lang = 'en') =>
-    app.inject({ method: 'POST', url: `/v1/registrations/${id}/nik`, payload: { nik }, headers: { 'accept-language': lang } });
+  /** As the applicant: with the registration's own session, its code just proved (unless `session` says otherwise). */
+  const correct = (id: string, nik: string, lang = 'en', session: Record<string, string> = asApplicant(id)) =>
+    app.inject({ method: 'POST', url: `/v1/registrations/${id}/nik`, payload: { nik }, headers: { 'accept-language': lang, ...session } });
 
   /** Registers someone whose NIK has a typo (same birth date), projected and rejected by the registry. */
   async function rejectedApplicant(reason: 'NIK_NOT_FOUND' | 'DATA_MISMATCH' | 'NIK_INACTIVE' = 'NIK_NOT_FOUND') {
@@ -203,6 +204,67 @@ describe('POST /v1/registrations/:id/nik — correcting a NIK the registry rejec
     const unknown = await correct('0190f000-0000-7000-8000-000000000000', real.nik);
     expect(unknown.statusCode).toBe(404);
     expect(unknown.json().code).toBe('INTAKE_REGISTRATION_NOT_FOUND');
+  });
+
+  describe('only with the session of that registration, its code proved lately', () => {
+    it('without a session answers 401 SESSION_REQUIRED with a Bearer challenge, before the body is read', async () => {
+      const { id, real } = await rejectedApplicant();
+      for (const payload of [{ nik: real.nik }, { nik: 12 }, '{"nik":']) {
+        const res = await app.inject({ method: 'POST', url: `/v1/registrations/${id}/nik`, payload, headers: { 'content-type': 'application/json' } });
+        expect({ payload, status: res.statusCode, body: res.json(), challenge: res.headers['www-authenticate'] }).toEqual({
+          payload,
+          status: 401,
+          body: { code: 'SESSION_REQUIRED', message: expect.any(String) },
+          challenge: 'Bearer realm="gelombang"',
+        });
+      }
+      expect(await view(id)).toMatchObject({ status: 'nik_rejected', nikAttempt: 1 });
+    });
+
+    it("with another registration's session answers 403 SESSION_FORBIDDEN, the same whether or not it exists, and changes nothing", async () => {
+      const victim = await rejectedApplicant();
+      const other = await rejectedApplicant();
+      const theirs = asApplicant(other.id);
+      const [existing, missing] = [
+        await correct(victim.id, victim.real.nik, 'en', theirs),
+        await correct('0190f000-0000-7000-8000-000000000000', victim.real.nik, 'en', theirs),
+      ];
+      const answer = (r: typeof existing) => ({
+        status: r.statusCode,
+        body: r.json(),
+        type: r.headers['content-type'],
+        challenge: r.headers['www-authenticate'],
+      });
+      expect(answer(existing)).toEqual({
+        status: 403,
+        body: { code: 'SESSION_FORBIDDEN', message: 'This session belongs to another registration.' },
+        type: 'application/json; charset=utf-8',
+        challenge: undefined,
+      });
+      expect(answer(missing)).toEqual(answer(existing));
+      // Nothing was spent: the one correction this suite allows is still the victim's own to make.
+      expect(await view(victim.id)).toMatchObject({ status: 'nik_rejected', nikAttempt: 1 });
+      expect(tap.events(NIK_VERIFICATION_REQUESTED_V1, victim.id)).toEqual([]);
+      const own = await correct(victim.id, victim.real.nik);
+      expect([own.statusCode, own.json()]).toEqual([202, { registrationId: victim.id, status: 'nik_resubmitted', nikAttempt: 2 }]);
+    });
+
+    it('with a session whose code was proved 11 minutes ago answers 401 SESSION_NOT_FRESH; that session still reads the status', async () => {
+      const { id, real } = await rejectedApplicant();
+      const old = asApplicant(id, Date.now() - 11 * 60_000);
+      const stale = await correct(id, real.nik, 'en', old);
+      expect([stale.statusCode, stale.json().code, stale.headers['www-authenticate']]).toEqual([401, 'SESSION_NOT_FRESH', 'Bearer realm="gelombang"']);
+      const status = await app.inject({ method: 'GET', url: `/v1/registrations/${id}`, headers: old });
+      expect([status.statusCode, status.json()]).toEqual([200, expect.objectContaining({ status: 'nik_rejected', nikAttempt: 1 })]);
+      // Signed in again (a fresh code): the correction goes through.
+      expect((await correct(id, real.nik)).statusCode).toBe(202);
+    });
+
+    it('documents both in OpenAPI', async () => {
+      const op = (await app.inject('/docs/openapi.json')).json().paths['/v1/registrations/{id}/nik'].post;
+      expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['202', '400', '401', '403', '404', '409', '429']));
+      expect(op.description).toEqual(expect.stringContaining('SESSION_NOT_FRESH'));
+    });
   });
 });
 

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { Kafka } from 'kafkajs';
 import { registrationSubmittedV1, REGISTRATION_SUBMITTED_V1 } from '@gelombang/contracts';
-import { seekWhenReady, type App } from '@gelombang/platform';
+import { SESSION_COOKIE, seekWhenReady, type App } from '@gelombang/platform';
+import { asApplicant, sessionFor } from '@gelombang/testkit';
 import { buildTestApp, capturedLogs, DATABASE_URL, dropSchema, KAFKA_BROKERS, person, testEnv, waitFor, type TestEnv } from './helpers/build-test-app';
 
 /** Every personal value any test sent, to prove none of them reached a log line. */
@@ -57,7 +58,7 @@ describe('POST /v1/registrations (real Kafka, PostgreSQL, Redis)', () => {
     const rowText = JSON.stringify(row);
     for (const v of [body.nik, 'siti.valid@example.co.id', '6281211112222', 'Siti Nurhaliza']) expect(rowText).not.toContain(v);
 
-    const view = await app.inject({ method: 'GET', url: `/v1/registrations/${registrationId}` });
+    const view = await app.inject({ method: 'GET', url: `/v1/registrations/${registrationId}`, headers: asApplicant(registrationId) });
     expect(view.statusCode).toBe(200);
     expect(view.json()).toEqual({
       registrationId,
@@ -160,15 +161,80 @@ describe('POST /v1/registrations (real Kafka, PostgreSQL, Redis)', () => {
   });
 
   it('answers 404 INTAKE_REGISTRATION_NOT_FOUND for an unknown id and 400 for a malformed one', async () => {
-    const res = await app.inject({ method: 'GET', url: `/v1/registrations/${randomUUID()}` });
+    const unknown = randomUUID();
+    const res = await app.inject({ method: 'GET', url: `/v1/registrations/${unknown}`, headers: asApplicant(unknown) });
     expect([res.statusCode, res.json().code]).toEqual([404, 'INTAKE_REGISTRATION_NOT_FOUND']);
-    expect((await app.inject({ method: 'GET', url: '/v1/registrations/not-a-uuid' })).statusCode).toBe(400);
+    expect((await app.inject({ method: 'GET', url: '/v1/registrations/not-a-uuid', headers: asApplicant(unknown) })).statusCode).toBe(400);
   });
 
-  it('documents its REST surface in OpenAPI', async () => {
+  describe('GET /v1/registrations/:id — only with the session of that registration', () => {
+    const get = (id: string, headers: Record<string, string> = {}) => app.inject({ method: 'GET', url: `/v1/registrations/${id}`, headers });
+    const registered = async () => {
+      const res = await post(app, person());
+      expect(res.statusCode).toBe(202);
+      return res.json().registrationId as string;
+    };
+
+    it('without a session (none, not a JWT, not Bearer, or a malformed id) answers 401 SESSION_REQUIRED with a Bearer challenge', async () => {
+      const id = await registered();
+      for (const [url, headers] of [
+        [id, {}],
+        [id, { authorization: 'Bearer not-a-session' }],
+        [id, { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` }],
+        [id, { cookie: `${SESSION_COOKIE}=not-a-session` }],
+        // Checked before the path is validated: an anonymous caller learns nothing, not even that the id is malformed.
+        ['not-a-uuid', {}],
+      ] as const) {
+        const res = await get(url, headers);
+        expect({ url, headers, status: res.statusCode, body: res.json(), challenge: res.headers['www-authenticate'] }).toEqual({
+          url,
+          headers,
+          status: 401,
+          body: { code: 'SESSION_REQUIRED', message: expect.any(String) },
+          challenge: 'Bearer realm="gelombang"',
+        });
+      }
+    });
+
+    it("with another registration's session answers 403 SESSION_FORBIDDEN, the same whether or not that registration exists", async () => {
+      const [mine, theirs] = [await registered(), await registered()];
+      const headers = { ...asApplicant(mine), 'accept-language': 'en' };
+      const [existing, missing] = [await get(theirs, headers), await get(randomUUID(), headers)];
+      const answer = (r: typeof existing) => ({
+        status: r.statusCode,
+        body: r.json(),
+        type: r.headers['content-type'],
+        challenge: r.headers['www-authenticate'],
+      });
+      expect(answer(existing)).toEqual({
+        status: 403,
+        body: { code: 'SESSION_FORBIDDEN', message: 'This session belongs to another registration.' },
+        type: 'application/json; charset=utf-8',
+        challenge: undefined,
+      });
+      expect(answer(missing)).toEqual(answer(existing));
+      expect(existing.body).not.toContain(theirs);
+    });
+
+    it('with its own session, by header or by cookie, answers the status; an old proof of the code is enough to read it', async () => {
+      const id = await registered();
+      const token = sessionFor(id);
+      for (const headers of [{ authorization: `Bearer ${token}` }, { cookie: `${SESSION_COOKIE}=${token}` }, asApplicant(id, Date.now() - 11 * 60_000)]) {
+        const res = await get(id, headers);
+        expect([res.statusCode, res.json().registrationId, res.json().status]).toEqual([200, id, 'pending_email_verification']);
+      }
+      // A session is a credential: no log line carries it (its signature is the secret part).
+      expect(capturedLogs.join('')).not.toContain(token.split('.')[2]);
+    });
+  });
+
+  it('documents its REST surface in OpenAPI, saying who may read a status', async () => {
     const spec = (await app.inject('/docs/openapi.json')).json();
     expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/v1/registrations', '/v1/registrations/{id}']));
     expect(Object.keys(spec.paths['/v1/registrations'].post.responses)).toEqual(expect.arrayContaining(['202', '400', '409', '429', '503']));
+    const status = spec.paths['/v1/registrations/{id}'].get;
+    expect(Object.keys(status.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '403', '404']));
+    expect(status.description).toContain('Only the applicant of this registration');
   });
 
   it('wrote no personal data to any log line', () => {

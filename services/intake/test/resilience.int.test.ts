@@ -5,7 +5,7 @@ import pino from 'pino';
 import { makeEvent, REGISTRATION_STATUS_CHANGED_V1 } from '@gelombang/contracts';
 import { createKafka, EventProducer, type App } from '@gelombang/platform';
 import { buildTestApp, DATABASE_URL, dropSchema, KAFKA_BROKERS, person, testEnv, waitFor, type TestEnv } from './helpers/build-test-app';
-import { startPrivateRedis } from '@gelombang/testkit';
+import { asApplicant, startPrivateRedis } from '@gelombang/testkit';
 
 const post = (app: App, body: Record<string, unknown>, headers: Record<string, string> = {}) =>
   app.inject({ method: 'POST', url: '/v1/registrations', payload: body, headers });
@@ -204,7 +204,7 @@ describe('intake under pressure and partial failure', () => {
     expect(rows.map((r) => r.status).sort()).toEqual(['pending_email_verification', 'rejected_duplicate']);
     const loser = rows.find((r) => r.status === 'rejected_duplicate')!;
     const view = await waitFor<{ status: string }>(async () => {
-      const v = await app.inject({ method: 'GET', url: `/v1/registrations/${loser.registration_id}` });
+      const v = await app.inject({ method: 'GET', url: `/v1/registrations/${loser.registration_id}`, headers: asApplicant(loser.registration_id) });
       return v.statusCode === 200 ? v.json() : undefined;
     });
     expect(view.status).toBe('rejected_duplicate');
@@ -255,11 +255,11 @@ describe('intake under pressure and partial failure', () => {
     await producer.publish({ topic: REGISTRATION_STATUS_CHANGED_V1, key: randomUUID(), value: 'not json' }); // poison
     await producer.close();
     const view = await waitFor(async () => {
-      const v = (await app.inject({ method: 'GET', url: `/v1/registrations/${id}` })).json();
+      const v = (await app.inject({ method: 'GET', url: `/v1/registrations/${id}`, headers: asApplicant(id) })).json();
       return v.status === 'nik_verified' ? v : undefined;
     });
     expect(view.status).toBe('nik_verified');
     await new Promise((r) => setTimeout(r, 500));
-    expect((await app.inject({ method: 'GET', url: `/v1/registrations/${id}` })).json().status).toBe('nik_verified');
+    expect((await app.inject({ method: 'GET', url: `/v1/registrations/${id}`, headers: asApplicant(id) })).json().status).toBe('nik_verified');
   });
 });

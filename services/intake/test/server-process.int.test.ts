@@ -14,7 +14,7 @@ describe('intake as a process (server.ts)', () => {
     const s = startServer({ HTTP_PORT: 'x', PII_KEYS: `k1:${secret}`, PII_ACTIVE_KEY_ID: 'k1', INTAKE_MIN_AGE: '70' });
     expect(await s.exited).toBe(1);
     expect(s.output()).toMatch(/^Invalid configuration:/);
-    for (const key of ['HTTP_PORT', 'PII_KEYS', 'PII_INDEX_KEY']) expect(s.output()).toContain(`${key}:`);
+    for (const key of ['HTTP_PORT', 'PII_KEYS', 'PII_INDEX_KEY', 'SESSION_VERIFY_KEYS']) expect(s.output()).toContain(`${key}:`);
     expect(s.output()).not.toContain(secret);
   });
 

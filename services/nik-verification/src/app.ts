@@ -7,6 +7,7 @@ import {
   PiiCipher,
   postgresPlugin,
   redisPlugin,
+  sessionPlugin,
   workerPlugin,
   type App,
   type ServiceBuildOptions,
@@ -39,6 +40,9 @@ export async function buildApp(config: NikConfig, opts: BuildOptions = {}): Prom
     },
     async (app) => {
       const m = nikMetrics(app.metrics);
+      // Applicant sessions (a registration's check is its applicant's): verified in process from the
+      // public keys, so it opens nothing and needs nothing; first, so every route has it.
+      await app.register(sessionPlugin, { config });
       await app.register(postgresPlugin, { config, migrationsDir: MIGRATIONS_DIR });
       // Not a readiness dependency: without Redis no registry call leaves, and the queue holds the checks.
       await app.register(redisPlugin, { config, whenDown: 'registry calls wait until it is' });

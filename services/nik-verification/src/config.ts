@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { activeKeyIsKnown, baseEnv, consumerStartAtEnv, loadConfig, piiEnv } from '@gelombang/platform';
+import { activeKeyIsKnown, baseEnv, consumerStartAtEnv, loadConfig, piiEnv, sessionVerifyEnv } from '@gelombang/platform';
 import type { RegistryClientOptions } from './data-access/registry-client';
 import { worstCallsInOneSecond } from './domain/quota';
 
@@ -9,6 +9,7 @@ export const nikEnv = z
   .object({
     ...baseEnv,
     ...piiEnv,
+    ...sessionVerifyEnv,
     HTTP_PORT: baseEnv.HTTP_PORT.default(3003),
     PG_SCHEMA: z
       .string()

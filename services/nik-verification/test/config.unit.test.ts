@@ -1,8 +1,8 @@
 import { ConfigError } from '@gelombang/platform';
-import { testPiiEnv } from '@gelombang/testkit';
+import { testPiiEnv, testSessionEnv } from '@gelombang/testkit';
 import { loadNikConfig } from '../src/config';
 
-const valid = { ...testPiiEnv(), REGISTRY_API_TOKEN: 'a-long-enough-token' };
+const valid = { ...testPiiEnv(), SESSION_VERIFY_KEYS: testSessionEnv().SESSION_VERIFY_KEYS, REGISTRY_API_TOKEN: 'a-long-enough-token' };
 const problemsOf = (env: Record<string, string>) => {
   try {
     loadNikConfig(env);
@@ -34,7 +34,7 @@ describe('nik-verification configuration', () => {
     expect(() => loadNikConfig({ ...valid, REGISTRY_QUOTA_PER_SEC: '8', REGISTRY_QUOTA_BURST: '2', REGISTRY_PARTNER_QUOTA_PER_SEC: '10' })).not.toThrow();
   });
 
-  it('refuses a missing token, a bad registry URL, zero rates and inconsistent retry settings, naming every key', () => {
+  it('refuses a missing token or session keys, a bad registry URL, zero rates and inconsistent retry settings, naming every key', () => {
     const problems = problemsOf({
       ...testPiiEnv(),
       REGISTRY_URL: 'ftp://registry',
@@ -42,7 +42,7 @@ describe('nik-verification configuration', () => {
       CHECK_RETRY_BASE_MS: '5000',
       CHECK_RETRY_MAX_MS: '1000',
     });
-    for (const key of ['REGISTRY_API_TOKEN', 'REGISTRY_URL', 'REGISTRY_QUOTA_PER_SEC']) expect(problems).toContain(`${key}:`);
+    for (const key of ['REGISTRY_API_TOKEN', 'REGISTRY_URL', 'REGISTRY_QUOTA_PER_SEC', 'SESSION_VERIFY_KEYS']) expect(problems).toContain(`${key}:`);
     expect(problemsOf({ ...valid, CHECK_RETRY_BASE_MS: '5000', CHECK_RETRY_MAX_MS: '1000' })).toContain('CHECK_RETRY_MAX_MS:');
     expect(problemsOf({ ...valid, REGISTRY_TIMEOUT_MS: '40000' })).toContain('CHECK_LEASE_MS:');
   });

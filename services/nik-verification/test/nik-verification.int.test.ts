@@ -10,8 +10,8 @@ import {
   registrationStatusChangedV1,
 } from '@gelombang/contracts';
 import { typoVariant } from '@gelombang/nik';
-import type { App } from '@gelombang/platform';
-import { capturedLogs, DATABASE_URL, dropSchema, TopicTap, waitFor } from '@gelombang/testkit';
+import { SESSION_COOKIE, type App } from '@gelombang/platform';
+import { asApplicant, capturedLogs, DATABASE_URL, dropSchema, sessionFor, TopicTap, waitFor } from '@gelombang/testkit';
 import { buildTestApp, person, requestedEvent, startSim, statusOf, testEnv, upstream, type Sim, type TestEnv } from './helpers/build-test-app';
 
 interface Decision<F> {
@@ -178,13 +178,76 @@ describe('NIK verification (real Kafka, PostgreSQL, Redis; registry simulator)',
   });
 
   it('answers 404 NIK_VERIFICATION_NOT_FOUND for an unknown registration and 400 for a malformed id', async () => {
-    const unknown = await app.inject({ method: 'GET', url: `/v1/nik-verifications/${randomUUID()}`, headers: { 'accept-language': 'en' } });
+    const id = randomUUID();
+    const unknown = await app.inject({ method: 'GET', url: `/v1/nik-verifications/${id}`, headers: { 'accept-language': 'en', ...asApplicant(id) } });
     expect([unknown.statusCode, unknown.json()]).toEqual([
       404,
       { code: 'NIK_VERIFICATION_NOT_FOUND', message: 'There is no NIK check for this registration.' },
     ]);
-    const bad = await app.inject({ method: 'GET', url: '/v1/nik-verifications/not-a-uuid' });
+    const bad = await app.inject({ method: 'GET', url: '/v1/nik-verifications/not-a-uuid', headers: asApplicant(id) });
     expect([bad.statusCode, bad.json().code]).toEqual([400, 'VALIDATION_FAILED']);
+  });
+
+  describe('GET /v1/nik-verifications/:registrationId — only with the session of that registration', () => {
+    const get = (id: string, headers: Record<string, string> = {}) => app.inject({ method: 'GET', url: `/v1/nik-verifications/${id}`, headers });
+    /** A registration whose check the registry has decided. */
+    async function checked(): Promise<string> {
+      const p = remember(person('Sari Wulandari'));
+      await sim.load([p]);
+      const event = requestedEvent(t, p);
+      await up.send([event]);
+      await decisionOf(event.data.registrationId, NIK_VERIFIED_V1);
+      return event.data.registrationId;
+    }
+    let id: string;
+    beforeAll(async () => {
+      id = await checked();
+    });
+
+    it('without a session (none, not a JWT, not Bearer, or a malformed id) answers 401 SESSION_REQUIRED with a Bearer challenge', async () => {
+      for (const [url, headers] of [
+        [id, {}],
+        [id, { authorization: 'Bearer not-a-session' }],
+        [id, { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` }],
+        ['not-a-uuid', {}],
+      ] as const) {
+        const res = await get(url, headers);
+        expect({ url, status: res.statusCode, body: res.json(), challenge: res.headers['www-authenticate'] }).toEqual({
+          url,
+          status: 401,
+          body: { code: 'SESSION_REQUIRED', message: expect.any(String) },
+          challenge: 'Bearer realm="gelombang"',
+        });
+      }
+    });
+
+    it("with another registration's session answers 403 SESSION_FORBIDDEN, the same whether or not that registration has a check", async () => {
+      const headers = { ...asApplicant(randomUUID()), 'accept-language': 'en' };
+      const [existing, missing] = [await get(id, headers), await get(randomUUID(), headers)];
+      const answer = (r: typeof existing) => ({
+        status: r.statusCode,
+        body: r.json(),
+        type: r.headers['content-type'],
+        challenge: r.headers['www-authenticate'],
+      });
+      expect(answer(existing)).toEqual({
+        status: 403,
+        body: { code: 'SESSION_FORBIDDEN', message: 'This session belongs to another registration.' },
+        type: 'application/json; charset=utf-8',
+        challenge: undefined,
+      });
+      expect(answer(missing)).toEqual(answer(existing));
+    });
+
+    it('with its own session, by header or by cookie, answers the check (an old proof of the code is enough); the backlog stays an operations route', async () => {
+      const token = sessionFor(id);
+      for (const headers of [{ authorization: `Bearer ${token}` }, { cookie: `${SESSION_COOKIE}=${token}` }, asApplicant(id, Date.now() - 11 * 60_000)]) {
+        const res = await get(id, headers);
+        expect([res.statusCode, res.json()]).toEqual([200, expect.objectContaining({ registrationId: id, status: 'verified' })]);
+      }
+      expect((await app.inject('/v1/nik-verifications/backlog')).statusCode).toBe(200);
+      expect(capturedLogs.join('')).not.toContain(token.split('.')[2]);
+    });
   });
 
   it('reports the backlog and breaker state for operations, and metrics for the calls', async () => {
@@ -207,9 +270,12 @@ describe('NIK verification (real Kafka, PostgreSQL, Redis; registry simulator)',
     expect([ready.statusCode, ready.json().checks]).toEqual([200, { postgres: 'ok', kafka: 'ok', outbox: 'ok', checker: 'ok', consumer: 'ok' }]);
   });
 
-  it('documents its REST surface in OpenAPI', async () => {
+  it('documents its REST surface in OpenAPI, saying who may read a check', async () => {
     const spec = (await app.inject('/docs/openapi.json')).json();
     expect(Object.keys(spec.paths)).toEqual(expect.arrayContaining(['/v1/nik-verifications/{registrationId}', '/v1/nik-verifications/backlog']));
+    const check = spec.paths['/v1/nik-verifications/{registrationId}'].get;
+    expect(Object.keys(check.responses)).toEqual(expect.arrayContaining(['200', '400', '401', '403', '404']));
+    expect(check.description).toContain('Only the applicant of this registration');
   });
 
   it('wrote no personal data to any log line', () => {

@@ -13,7 +13,7 @@ describe('nik-verification as a process (server.ts)', () => {
     const s = startServer({ PII_KEYS: `k1:${secret}`, PII_ACTIVE_KEY_ID: 'k1', REGISTRY_QUOTA_BURST: '500', REGISTRY_URL: 'nope' });
     expect(await s.exited).toBe(1);
     expect(s.output()).toMatch(/^Invalid configuration:/);
-    for (const key of ['PII_KEYS', 'PII_INDEX_KEY', 'REGISTRY_API_TOKEN', 'REGISTRY_URL']) expect(s.output()).toContain(`${key}:`);
+    for (const key of ['PII_KEYS', 'PII_INDEX_KEY', 'REGISTRY_API_TOKEN', 'REGISTRY_URL', 'SESSION_VERIFY_KEYS']) expect(s.output()).toContain(`${key}:`);
     expect(s.output()).not.toContain(secret);
   });
 

@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import { z } from 'zod';
-import { errorBody } from '@gelombang/contracts';
-import { AppError, RATE_LIMITED, SERVICE_UNAVAILABLE, type App } from '@gelombang/platform';
+import { applicantOnlyDoc, errorBody } from '@gelombang/contracts';
+import { AppError, applicantOnly, RATE_LIMITED, SERVICE_UNAVAILABLE, type App } from '@gelombang/platform';
 import type { Enrollment, EnrollmentsRepository } from '../data-access/enrollments-repository';
 import { enroll, type EnrollPorts } from '../domain/enroll';
 import { withdrawnEvents } from '../domain/events';
@@ -46,21 +46,25 @@ export async function enrollmentRoutes(app: App, deps: EnrollmentRoutesDeps) {
     return SERVICE_UNAVAILABLE({ headers: { 'retry-after': String(deps.retryAfterSec) } });
   };
 
+  const applicant = applicantOnlyDoc();
   app.post(
     '/v1/enrollments',
     {
+      // The body's registrationId: read in preHandler, once the body is validated.
+      ...applicantOnly(app, { owner: (req) => (req.body as { registrationId: string }).registrationId }),
       schema: {
         summary: 'Take a seat in a batch',
         description:
           '201 with the new enrollment; the same request again answers 200 with the same enrollment. ' +
-          'One person (NIK) holds at most one active seat; a batch never exceeds its quota. 429 with Retry-After while the batch admits no more attempts per second.',
+          'One person (NIK) holds at most one active seat; a batch never exceeds its quota. 429 with Retry-After while the batch admits no more attempts per second. ' +
+          `${applicant.description} 403 is also ENROLLMENT_NOT_ELIGIBLE: the registration has no verified NIK (yet).`,
         headers: z.object({ 'accept-language': z.string().optional() }),
         body: enrollRequest,
         response: {
           200: enrollmentCreated,
           201: enrollmentCreated,
           400: errorBody,
-          403: errorBody,
+          ...applicant.responses,
           404: errorBody,
           409: errorBody,
           429: errorBody,
@@ -93,14 +97,17 @@ export async function enrollmentRoutes(app: App, deps: EnrollmentRoutesDeps) {
   );
 
   const byRegistration = { params: z.object({ registrationId: z.uuid() }) };
+  const pathId = (req: { params: unknown }) => (req.params as { registrationId: string }).registrationId;
 
   app.get(
     '/v1/enrollments/:registrationId',
     {
+      ...applicantOnly(app, { owner: pathId }),
       schema: {
         summary: "A registration's seat: the active one, else its most recent",
+        description: applicant.description,
         ...byRegistration,
-        response: { 200: enrollmentView, 400: errorBody, 404: errorBody },
+        response: { 200: enrollmentView, 400: errorBody, ...applicant.responses, 404: errorBody },
       },
     },
     async (req) => {
@@ -110,10 +117,17 @@ export async function enrollmentRoutes(app: App, deps: EnrollmentRoutesDeps) {
     },
   );
 
+  const freshApplicant = applicantOnlyDoc(true);
   app.delete(
     '/v1/enrollments/:registrationId',
     {
-      schema: { summary: 'Withdraw: give the seat back', ...byRegistration, response: { 200: enrollmentView, 400: errorBody, 404: errorBody, 503: errorBody } },
+      ...applicantOnly(app, { owner: pathId, fresh: true }),
+      schema: {
+        summary: 'Withdraw: give the seat back',
+        description: freshApplicant.description,
+        ...byRegistration,
+        response: { 200: enrollmentView, 400: errorBody, ...freshApplicant.responses, 404: errorBody, 503: errorBody },
+      },
     },
     async (req) => {
       const ended = await deps.enrollments.withdraw(req.params.registrationId, new Date().toISOString(), withdrawnEvents).catch((e) => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  applicantOnlyDoc,
   errorBody,
   FIELD_MESSAGES,
   nikCorrectionAccepted,
@@ -10,6 +11,7 @@ import {
   type RegistrationRules,
 } from '@gelombang/contracts';
 import {
+  applicantOnly,
   clientKey,
   GENERIC_FIELD_MESSAGES,
   markUnlogged,
@@ -222,14 +224,18 @@ export async function registrationRoutes(app: App, opts: RegistrationRoutesOptio
     },
   );
 
+  /** The registration a request acts on: its path's (checked against the session after validation). */
+  const pathId = (req: { params: unknown }) => (req.params as { id: string }).id;
+  const applicant = applicantOnlyDoc();
   app.get(
     '/v1/registrations/:id',
     {
+      ...applicantOnly(app, { owner: pathId }),
       schema: {
         summary: 'Status of a registration',
-        description: 'No personal data beyond a masked email.',
+        description: `No personal data beyond a masked email. ${applicant.description}`,
         params: z.object({ id: z.uuid() }),
-        response: { 200: registrationView, 404: errorBody },
+        response: { 200: registrationView, 400: errorBody, ...applicant.responses, 404: errorBody },
       },
     },
     async (req) => {
@@ -261,19 +267,23 @@ export async function registrationRoutes(app: App, opts: RegistrationRoutesOptio
     },
   );
 
+  const freshApplicant = applicantOnlyDoc(true);
   app.post(
     '/v1/registrations/:id/nik',
     {
+      // The session's onRequest hook comes before the rate limiter's (which @fastify/rate-limit appends).
+      ...applicantOnly(app, { owner: pathId, fresh: true }),
       config: { rateLimit: deps.rateLimit },
       schema: {
         summary: 'Correct a NIK the population registry rejected',
         description:
           'Allowed while the registration is nik_rejected with a correctable reason (NIK_NOT_FOUND, DATA_MISMATCH), ' +
           'a limited number of times. The corrected NIK must match the birth date given at registration and belong to ' +
-          'no other registration. 202 means stored durably; a new registry check follows (status nik_resubmitted).',
+          'no other registration. 202 means stored durably; a new registry check follows (status nik_resubmitted). ' +
+          freshApplicant.description,
         params: z.object({ id: z.uuid() }),
         body: nikCorrectionRequest,
-        response: { 202: nikCorrectionAccepted, 400: errorBody, 404: errorBody, 409: errorBody, 429: errorBody },
+        response: { 202: nikCorrectionAccepted, 400: errorBody, ...freshApplicant.responses, 404: errorBody, 409: errorBody, 429: errorBody },
       },
     },
     async (req, reply) => {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { errorBody, nikRejectionReason } from '@gelombang/contracts';
-import type { App } from '@gelombang/platform';
+import { applicantOnlyDoc, errorBody, nikRejectionReason } from '@gelombang/contracts';
+import { applicantOnly, type App } from '@gelombang/platform';
 import type { ChecksRepository } from '../data-access/checks-repository';
 import type { BreakerState } from '../data-access/registry-client';
 import { NIK_VERIFICATION_NOT_FOUND } from '../errors';
@@ -23,7 +23,7 @@ export const backlogView = z.object({
   breaker: z.enum(['closed', 'open', 'half_open']),
 });
 
-/** GET /v1/nik-verifications/:registrationId and the operations backlog. */
+/** GET /v1/nik-verifications/:registrationId (its applicant's) and the operations backlog. */
 export async function nikVerificationRoutes(app: App, deps: { repository: ChecksRepository; breakerState: () => BreakerState }) {
   app.get(
     '/v1/nik-verifications/backlog',
@@ -45,14 +45,16 @@ export async function nikVerificationRoutes(app: App, deps: { repository: Checks
     },
   );
 
+  const applicant = applicantOnlyDoc();
   app.get(
     '/v1/nik-verifications/:registrationId',
     {
+      ...applicantOnly(app, { owner: (req) => (req.params as { registrationId: string }).registrationId }),
       schema: {
         summary: 'NIK check of a registration (its latest attempt)',
-        description: 'No personal data: the state, and for a rejection the reason and whether it can be corrected.',
+        description: `No personal data: the state, and for a rejection the reason and whether it can be corrected. ${applicant.description}`,
         params: z.object({ registrationId: z.uuid() }),
-        response: { 200: verificationView, 400: errorBody, 404: errorBody },
+        response: { 200: verificationView, 400: errorBody, ...applicant.responses, 404: errorBody },
       },
     },
     async (req) => {

@@ -3,7 +3,7 @@ import pino from 'pino';
 import { makeEvent, NIK_VERIFICATION_REQUESTED_V1 } from '@gelombang/contracts';
 import { generateValidPerson } from '@gelombang/nik';
 import { createKafka, EventProducer, PiiCipher, type App } from '@gelombang/platform';
-import { isolatedEnv, KAFKA_BROKERS, logStream, uniqueId, testApp } from '@gelombang/testkit';
+import { asApplicant, isolatedEnv, KAFKA_BROKERS, logStream, uniqueId, testApp } from '@gelombang/testkit';
 import { request } from 'undici';
 // The registry simulator is the partner's stand-in, started in this process on a free port.
 import { buildApp as buildSim } from '../../../registry-sim/src/app';
@@ -111,7 +111,8 @@ export async function upstream() {
 }
 
 /** GET /v1/nik-verifications/:id once it answers with `status`. */
+/** GET /v1/nik-verifications/:registrationId as its applicant (the registration's own session). */
 export async function statusOf(app: App, registrationId: string) {
-  const res = await app.inject({ method: 'GET', url: `/v1/nik-verifications/${registrationId}` });
+  const res = await app.inject({ method: 'GET', url: `/v1/nik-verifications/${registrationId}`, headers: asApplicant(registrationId) });
   return { statusCode: res.statusCode, body: res.json() };
 }
