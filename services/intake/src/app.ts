@@ -71,6 +71,7 @@ export async function buildApp(config: IntakeConfig, opts: BuildOptions = {}): P
             repository,
             publish: (message) => app.producer.publish(message),
             settle: (stored) => app.claims.settle(stored),
+            holdNik: (nikIndex, registrationId) => app.claims.holdNik(nikIndex, registrationId),
             metrics,
           }),
         });

@@ -40,6 +40,25 @@ export const intakeEnv = z
       .describe(
         "Seconds a NIK/email claim lives until Kafka's acknowledgement (or the projector) makes it permanent: what a crash between the two leaves lapses by itself.",
       ),
+    INTAKE_MAX_PENDING_PER_NIK: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(20)
+      .default(3)
+      .describe('Most pending registrations that may name one NIK before the registry matches one of them (which then holds it).'),
+    INTAKE_PENDING_REGISTRATION_TTL_SEC: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(72 * 3600)
+      .describe("Seconds an accepted registration counts against its NIK's pending bound unless the registry matches it."),
+    INTAKE_CONFLICT_ANSWER: z
+      .enum(['accepted', 'conflict'])
+      .default('accepted')
+      .describe(
+        'accepted: a registration naming a held NIK or a registered email is answered 202 like any other (no yes/no oracle) and ends rejected_duplicate; conflict: the old synchronous 409.',
+      ),
     RETRY_AFTER_SEC: z.coerce.number().int().positive().default(5).describe('Seconds a 503 asks the client to wait (Retry-After).'),
     INTAKE_MAX_NIK_CORRECTIONS: z.coerce
       .number()

@@ -26,6 +26,12 @@ export function intakeMetrics(registry: Registry) {
   return {
     accepted: counter(registry, 'intake_registrations_accepted_total', 'Registrations answered 202 (new, not replays)'),
     rejected: counter(registry, 'intake_registrations_rejected_total', 'Registrations refused, by code', ['code']),
+    conflicted: counter(
+      registry,
+      'intake_registrations_conflicted_total',
+      'Registrations answered 202 that cannot hold what they name (they end rejected_duplicate), by reason',
+      ['reason'],
+    ),
     fallback: counter(registry, 'intake_redis_fallback_total', 'Decisions taken without Redis (in-process buckets, PostgreSQL dedup)', ['use']),
     projected: counter(registry, 'intake_projected_total', 'Submissions written to PostgreSQL, by outcome', ['outcome']),
     relayed: counter(registry, 'intake_outbox_published_total', 'Outbox events published to Kafka'),

@@ -28,34 +28,36 @@ describe('ClaimsStore after Redis lost its data (real Redis)', () => {
   const { prefix, redis, store, claim: claimInput } = realRedisStore();
   const claim = (nikIndex: string, emailIndex: string) =>
     claimInput({ nikIndex, emailIndex, bodyHash: 'h', registrationId: randomUUID(), submittedAt: new Date().toISOString() });
-  async function* pages(...batches: Array<Array<{ registrationId: string; nikIndex: string; emailIndex: string }>>) {
+  async function* pages(...batches: Array<Array<{ registrationId: string; nikIndex: string; emailIndex: string; matched: boolean }>>) {
     yield* batches;
   }
 
   it('claims nothing while the set is incomplete, and refuses what the rebuild restored once it is', async () => {
     await expect(claim('nik-a-0000000000000', 'email-a-00000000000')).rejects.toBeInstanceOf(ClaimsColdError);
-    expect(await redis.exists(`${prefix}nik:nik-a-0000000000000`)).toBe(0);
+    expect(await redis.exists(`${prefix}email:email-a-00000000000`, `${prefix}nikp:nik-a-0000000000000`)).toBe(0);
 
     // Another replica holds the rebuild lock: this one leaves it to them.
     await redis.set(`${prefix}claims:rebuilding`, '1', 'EX', 30);
-    expect(await store.rebuild(pages([{ registrationId: randomUUID(), nikIndex: 'x', emailIndex: 'y' }]))).toBeUndefined();
+    expect(await store.rebuild(pages([{ registrationId: randomUUID(), nikIndex: 'x', emailIndex: 'y', matched: false }]))).toBeUndefined();
     await redis.del(`${prefix}claims:rebuilding`);
 
     const a = randomUUID();
     await store.seed({ nikIndex: 'nik-c-0000000000000', emailIndex: 'email-c-00000000000', registrationId: a }); // taken through PostgreSQL meanwhile
     const restored = await store.rebuild(
       pages(
-        [{ registrationId: randomUUID(), nikIndex: 'nik-a-0000000000000', emailIndex: 'email-a-00000000000' }],
+        [{ registrationId: randomUUID(), nikIndex: 'nik-a-0000000000000', emailIndex: 'email-a-00000000000', matched: true }],
         [
-          { registrationId: randomUUID(), nikIndex: 'nik-b-0000000000000', emailIndex: 'email-b-00000000000' },
-          { registrationId: randomUUID(), nikIndex: 'nik-c-0000000000000', emailIndex: 'email-c-00000000000' },
+          { registrationId: randomUUID(), nikIndex: 'nik-b-0000000000000', emailIndex: 'email-b-00000000000', matched: false },
+          { registrationId: randomUUID(), nikIndex: 'nik-c-0000000000000', emailIndex: 'email-c-00000000000', matched: false },
         ],
       ),
     );
     expect(restored).toBe(3);
-    expect(await redis.get(`${prefix}nik:nik-c-0000000000000`)).toBe(a); // NX: the claim taken meanwhile stays
-    expect(await claim('nik-a-0000000000000', 'email-new-000000000')).toEqual({ kind: 'duplicate', field: 'nik' });
-    expect(await claim('nik-new-00000000000', 'email-b-00000000000')).toEqual({ kind: 'duplicate', field: 'email' });
+    expect(await redis.get(`${prefix}email:email-c-00000000000`)).toBe(a); // NX: the claim taken meanwhile stays
+    // Only a matched registration holds its NIK; a pending one's NIK may be named again.
+    expect(await claim('nik-a-0000000000000', 'email-new-000000000')).toMatchObject({ kind: 'conflict', reason: 'NIK_HELD' });
+    expect((await claim('nik-b-0000000000000', 'email-new-000000001')).kind).toBe('claimed');
+    expect(await claim('nik-new-00000000000', 'email-b-00000000000')).toMatchObject({ kind: 'conflict', reason: 'EMAIL_REGISTERED' });
     expect((await claim('nik-new-00000000000', 'email-new-000000000')).kind).toBe('claimed');
     expect(await store.rebuild(pages())).toBe(0); // already complete: nothing to do
   });
@@ -73,19 +75,19 @@ describe('ClaimsStore.admitAndClaim with any number of admission buckets (real R
   const bucket = (name: string, capacity: number) => ({ key: `${prefix}rl:${name}`, capacity, ratePerSec: 0.001 });
 
   it('admits through every bucket it is given, claims only when all admit, and spends none when one refuses', async () => {
-    await redis.set(`${prefix}claims:complete`, '1');
+    await redis.set(`${prefix}claims:v2:complete`, '1');
     const one = await store.admitAndClaim([bucket('only', 1)], input('a'));
     expect(one.claim?.kind).toBe('claimed');
     expect(one.admission[0]).toBe(1);
     const refused = await store.admitAndClaim([bucket('only', 1)], input('b'));
     expect(refused.claim).toBeUndefined();
-    expect(await redis.exists(`${prefix}nik:nik-b`)).toBe(0);
+    expect(await redis.exists(`${prefix}email:email-b`, `${prefix}nikp:nik-b`)).toBe(0);
 
     const three = [bucket('x', 5), bucket('y', 5), bucket('z', 1)];
     expect((await store.admitAndClaim(three, input('c'))).claim?.kind).toBe('claimed');
     const third = await store.admitAndClaim(three, input('d')); // z is empty
     expect(third.claim).toBeUndefined();
-    expect(await redis.exists(`${prefix}nik:nik-d`)).toBe(0);
+    expect(await redis.exists(`${prefix}email:email-d`, `${prefix}nikp:nik-d`)).toBe(0);
     // x and y each spent one token (for c), not two: a refused take spends nothing.
     expect(Math.floor(Number(await redis.hget(`${prefix}rl:x`, 't')))).toBe(4);
     expect(Math.floor(Number(await redis.hget(`${prefix}rl:y`, 't')))).toBe(4);
@@ -96,7 +98,7 @@ describe('ClaimsStore.complete (real Redis)', () => {
   const { prefix, redis, store, claim } = realRedisStore();
 
   it('completes registrations acknowledged together in one call, each exactly as it would alone', async () => {
-    await redis.set(`${prefix}claims:complete`, '1');
+    await redis.set(`${prefix}claims:v2:complete`, '1');
     const inputs = Array.from({ length: 7 }, (_, n) => ({
       nikIndex: `nik-${n}`,
       emailIndex: `email-${n}`,
@@ -109,7 +111,7 @@ describe('ClaimsStore.complete (real Redis)', () => {
     for (const i of inputs) expect((await claim(i)).kind).toBe('claimed');
     // As after a failed publish's retry: an uncertain marker and expiring claims that completion clears.
     await store.markUncertain(inputs[0]!);
-    expect(await redis.ttl(`${prefix}nik:nik-0`)).toBeGreaterThan(0);
+    expect(await redis.ttl(`${prefix}email:email-0`)).toBeGreaterThan(0);
 
     const watcher = new Redis(REDIS_URL);
     const seen: string[] = [];
@@ -122,11 +124,12 @@ describe('ClaimsStore.complete (real Redis)', () => {
     await new Promise((r) => setTimeout(r, 50));
     monitor.disconnect(); // MONITOR runs on a connection of its own
     watcher.disconnect();
-    expect(seen).toEqual(['35']); // one script call carrying 7 × 5 keys
+    expect(seen).toEqual(['42']); // one script call carrying 7 × 6 keys
 
     for (const [n, i] of inputs.entries()) {
-      expect(await redis.ttl(`${prefix}nik:${i.nikIndex}`)).toBe(-1);
       expect(await redis.ttl(`${prefix}email:${i.emailIndex}`)).toBe(-1);
+      // It counts against its NIK's pending bound for INTAKE_PENDING_REGISTRATION_TTL_SEC (72 h by default).
+      expect(Number(await redis.zscore(`${prefix}nikp:${i.nikIndex}`, i.registrationId))).toBeGreaterThan(Date.now() + 71 * 3600_000);
       expect(await redis.exists(`${prefix}uncertain:${i.registrationId}`)).toBe(0);
       expect(JSON.parse((await redis.get(`${prefix}accepted:${i.registrationId}`))!)).toEqual({
         submittedAt: i.submittedAt,
@@ -169,15 +172,15 @@ describe('completion after Kafka acknowledged (real Redis)', () => {
   it('writes the claims of a registration accepted while Redis could not answer, but never over another registration', async () => {
     const lone = input('lone');
     await store.complete(lone, 'l***e@example.id');
-    expect(await redis.get(`${prefix}nik:nik-lone`)).toBe(lone.registrationId);
+    expect(await redis.get(`${prefix}email:email-lone`)).toBe(lone.registrationId);
     expect(await redis.ttl(`${prefix}email:email-lone`)).toBe(-1);
+    expect(await redis.zscore(`${prefix}nikp:nik-lone`, lone.registrationId)).not.toBeNull();
 
     const other = input('taken');
-    await redis.set(`${prefix}nik:nik-taken`, 'someone-else', 'EX', 600);
+    await redis.set(`${prefix}email:email-taken`, 'someone-else', 'EX', 600);
     await store.complete(other, 'x');
-    expect(await redis.get(`${prefix}nik:nik-taken`)).toBe('someone-else');
-    expect(await redis.ttl(`${prefix}nik:nik-taken`)).toBeGreaterThan(0); // another's uncertain claim keeps its expiry
-    expect(await redis.get(`${prefix}email:email-taken`)).toBe(other.registrationId);
+    expect(await redis.get(`${prefix}email:email-taken`)).toBe('someone-else');
+    expect(await redis.ttl(`${prefix}email:email-taken`)).toBeGreaterThan(0); // another's uncertain claim keeps its expiry
   });
 
   it('retries completions Redis refused until it takes them, once each', async () => {
@@ -209,7 +212,7 @@ describe('completion after Kafka acknowledged (real Redis)', () => {
     for (let n = 0; n < 50 && pending.size > 0; n++) await new Promise((r) => setTimeout(r, 20));
     expect(pending.size).toBe(0);
     expect(calls).toBe(2);
-    expect(await redis.get(`${prefix}nik:nik-pending`)).toBe(i.registrationId);
+    expect(await redis.get(`${prefix}email:email-pending`)).toBe(i.registrationId);
     expect(JSON.parse((await redis.get(`${prefix}accepted:${i.registrationId}`))!)).toMatchObject({ emailMasked: 'p***g@example.id' });
     pending.stop();
   });
@@ -223,5 +226,53 @@ describe('completion after Kafka acknowledged (real Redis)', () => {
     for (const id of ['a', 'b', 'c']) pending.add({ nikIndex: id, emailIndex: id, bodyHash: '', registrationId: id, submittedAt: '' }, '');
     expect(pending.size).toBe(2);
     pending.stop();
+  });
+});
+
+describe('who holds a NIK (real Redis, issue #13)', () => {
+  const { prefix, redis, store, claim } = realRedisStore();
+  const input = (nik: string, email: string): ClaimInput => ({
+    nikIndex: nik,
+    emailIndex: email,
+    bodyHash: '',
+    registrationId: randomUUID(),
+    submittedAt: new Date().toISOString(),
+  });
+
+  it('lets up to three pending registrations name a NIK, answers NIK_BUSY after, and NIK_HELD once the registry matched one', async () => {
+    await redis.set(`${prefix}claims:v2:complete`, '1');
+    const pending = ['a', 'b', 'c'].map((e) => input('nik-shared', `email-${e}`));
+    for (const i of pending) {
+      expect(await claim(i)).toEqual({ kind: 'claimed', registrationId: i.registrationId });
+      await store.complete(i, 'x');
+    }
+    const fourth = input('nik-shared', 'email-d');
+    expect(await claim(fourth)).toEqual({ kind: 'conflict', reason: 'NIK_BUSY', registrationId: fourth.registrationId });
+    expect(await redis.exists(`${prefix}email:email-d`)).toBe(0); // a conflict claims nothing
+
+    expect(await store.holdNik('nik-shared', pending[1]!.registrationId)).toBe(true);
+    expect(await store.holdNik('nik-shared', pending[0]!.registrationId)).toBe(false); // one holder
+    expect(await redis.zscore(`${prefix}nikp:nik-shared`, pending[1]!.registrationId)).toBeNull();
+    const later = input('nik-shared', 'email-e');
+    expect(await claim(later)).toMatchObject({ kind: 'conflict', reason: 'NIK_HELD' });
+
+    // A conflict with an Idempotency-Key is recorded like any registration: its replay answers the same id.
+    const keyed = { ...input('nik-shared', 'email-f'), idempotencyKeyHash: 'idem-conflict', bodyHash: 'body' };
+    const first = await claim(keyed);
+    expect(first).toMatchObject({ kind: 'conflict', reason: 'NIK_HELD', registrationId: keyed.registrationId });
+    await store.complete({ ...keyed, conflict: 'NIK_HELD' }, 'x');
+    expect(await claim({ ...keyed, registrationId: randomUUID() })).toMatchObject({ kind: 'idempotent', state: 'done', registrationId: keyed.registrationId });
+    expect(await redis.exists(`${prefix}email:email-f`)).toBe(0); // its completion claimed nothing either
+  });
+
+  it('stops counting a pending registration once its time is up', async () => {
+    await redis.set(`${prefix}claims:v2:complete`, '1');
+    const short = new ClaimsStore(redis, prefix, 60, { pendingClaimSec: 1, pendingIdempotencySec: 5, pendingRegistrationSec: 1, maxPendingPerNik: 1 });
+    const buckets = [{ key: `${prefix}rl:short`, capacity: 1e6, ratePerSec: 1e6 }];
+    const one = input('nik-brief', 'email-brief-1');
+    expect((await short.admitAndClaim(buckets, one)).claim?.kind).toBe('claimed');
+    expect((await short.admitAndClaim(buckets, input('nik-brief', 'email-brief-2'))).claim).toMatchObject({ kind: 'conflict', reason: 'NIK_BUSY' });
+    await new Promise((r) => setTimeout(r, 1_100));
+    expect((await short.admitAndClaim(buckets, input('nik-brief', 'email-brief-3'))).claim?.kind).toBe('claimed');
   });
 });

@@ -50,16 +50,17 @@ describe('intake killed (SIGKILL) between the claim and the Kafka acknowledgemen
       const withKey = person();
       const withoutKey = person();
       const key = `crash-${Date.now()}`;
-      const nikKey = (p: { nik: string }) => `${t.redisPrefix}intake:nik:${t.cipher.blindIndex('nik', p.nik)}`;
+      // The email claim: the one a new registration takes (its NIK only counts as pending until the registry matches it).
+      const claimKey = (p: { email: string }) => `${t.redisPrefix}intake:email:${t.cipher.blindIndex('email', p.email)}`;
       const inflight = [register(first.base, withKey, key), register(first.base, withoutKey)].map((p) => p.catch(() => undefined));
-      await waitFor(async () => ((await redis.exists(nikKey(withKey), nikKey(withoutKey))) === 2 ? true : undefined), 5_000, 'both claims in Redis');
+      await waitFor(async () => ((await redis.exists(claimKey(withKey), claimKey(withoutKey))) === 2 ? true : undefined), 5_000, 'both claims in Redis');
       first.s.proc.kill('SIGKILL');
       expect(await Promise.all(inflight)).toEqual([undefined, undefined]); // no answer: the client does not know
       expect(await first.s.exited).not.toBe(0);
 
       // What the dead process left lapses by itself: the claims within INTAKE_CLAIM_PENDING_TTL_SEC, the
       // pending Idempotency-Key record within seconds.
-      for (const p of [withKey, withoutKey]) expect(await redis.pttl(nikKey(p))).toBeGreaterThan(0);
+      for (const p of [withKey, withoutKey]) expect(await redis.pttl(claimKey(p))).toBeGreaterThan(0);
       const idem = await redis.keys(`${t.redisPrefix}intake:idem:*`);
       expect(idem).toHaveLength(1);
       const idemTtl = await redis.ttl(idem[0]!);
@@ -94,10 +95,15 @@ describe('intake killed (SIGKILL) between the claim and the Kafka acknowledgemen
       await new Promise((r) => setTimeout(r, 500)); // a second event for either would be projected by now
       expect(await rows(withoutKey)).toEqual([{ registration_id: again.body.registrationId, status: 'pending_email_verification' }]);
       expect(await rows(withKey)).toEqual([{ registration_id: retried.body.registrationId, status: 'pending_email_verification' }]);
-      await waitFor(async () => ((await redis.pttl(nikKey(withKey))) === -1 && (await redis.pttl(nikKey(withoutKey))) === -1 ? true : undefined), 10_000);
+      await waitFor(async () => ((await redis.pttl(claimKey(withKey))) === -1 && (await redis.pttl(claimKey(withoutKey))) === -1 ? true : undefined), 10_000);
 
-      // And now it is taken: another registration naming the NIK is refused as before.
-      expect((await register(second.base, { ...withoutKey, email: `other.${Date.now()}@example.co.id` })).status).toBe(409);
+      // And now the address is taken: another registration giving it is answered the same and ends rejected_duplicate.
+      const squat = await register(second.base, { ...person(), email: withoutKey.email });
+      expect(squat.status).toBe(202);
+      await waitFor(async () => {
+        const r = await db.query(`SELECT status FROM ${t.schema}.registrations WHERE registration_id = $1`, [squat.body.registrationId]);
+        return r.rows[0]?.status === 'rejected_duplicate' ? true : undefined;
+      }, 30_000);
     } finally {
       for (const s of procs) if (s.proc.exitCode === null && s.proc.signalCode === null) s.proc.kill('SIGKILL');
       await Promise.all(procs.map((s) => s.exited));

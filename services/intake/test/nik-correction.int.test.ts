@@ -145,20 +145,25 @@ describe('POST /v1/registrations/:id/nik — correcting a NIK the registry rejec
     // The typo may be somebody else's real NIK: that person can now register with it.
     const owner = person({ nik: typo, birthDate: real.birthDate });
     expect((await app.inject({ method: 'POST', url: '/v1/registrations', payload: owner })).statusCode).toBe(202);
-    // The corrected NIK is now this registration's: nobody else can take it.
-    expect((await app.inject({ method: 'POST', url: '/v1/registrations', payload: person({ nik: real.nik, birthDate: real.birthDate }) })).statusCode).toBe(
-      409,
-    );
+    // Until the registry matches it, another registration may name the corrected NIK too…
+    const rival = await app.inject({ method: 'POST', url: '/v1/registrations', payload: person({ nik: real.nik, birthDate: real.birthDate }) });
+    expect(rival.statusCode).toBe(202);
+    const rivalId: string = rival.json().registrationId;
+    await statusIs(rivalId, 'pending_email_verification');
 
     // A late replay of the first check's rejection does not undo the correction; the new check's answer lands.
     await sim.send({ registrationId: id, status: 'nik_rejected', reason: 'NIK_NOT_FOUND', attempt: 1 });
     await sim.send({ registrationId: id, status: 'nik_verified', attempt: 2 });
     expect(await statusIs(id, 'nik_verified', 2)).not.toHaveProperty('reason');
+    // …and once it matched, this registration holds the NIK: the rival ends rejected_duplicate.
+    await statusIs(rivalId, 'rejected_duplicate');
+    await tap.waitFor(REGISTRATION_STATUS_CHANGED_V1, { key: rivalId });
+    expect(tap.events(REGISTRATION_STATUS_CHANGED_V1, rivalId).map((e) => [e.data.status, e.data.reason])).toContainEqual(['rejected_duplicate', 'NIK_HELD']);
     expect((await correct(id, typo)).json().code).toBe('INTAKE_NIK_CORRECTION_NOT_ALLOWED');
     expect(capturedLogs.join('\n')).not.toContain(real.nik);
   });
 
-  it('refuses a NIK whose birth date differs, the same NIK again, and a NIK another registration holds — each with its code', async () => {
+  it('refuses a NIK whose birth date differs and the same NIK again with their codes; a NIK another registration holds is answered like any', async () => {
     const { id, real, typo } = await rejectedApplicant('DATA_MISMATCH');
     const other = person();
     expect((await app.inject({ method: 'POST', url: '/v1/registrations', payload: other })).statusCode).toBe(202);
@@ -172,13 +177,17 @@ describe('POST /v1/registrations/:id/nik — correcting a NIK the registry rejec
     expect((await correct(id, '12345')).json().errors[0]).toMatchObject({ field: 'nik', code: 'NIK_FORMAT' });
     expect((await correct(id, typo)).json()).toMatchObject({ code: 'INTAKE_NIK_CORRECTION_UNCHANGED' });
 
-    // Someone else already registered the real NIK (same birth date): one NIK, one registration.
+    // Someone else holds the real NIK (the registry matched them). The correction is answered like any
+    // other — the route says nothing about who holds a NIK — and the NIK service will reject the check.
     const holder = await app.inject({ method: 'POST', url: '/v1/registrations', payload: person({ nik: real.nik, birthDate: real.birthDate }) });
     expect(holder.statusCode).toBe(202);
+    const holderId: string = holder.json().registrationId;
+    await statusIs(holderId, 'pending_email_verification');
+    await sim.send({ registrationId: holderId, status: 'nik_verified', attempt: 1 });
+    await statusIs(holderId, 'nik_verified', 1);
     const taken = await correct(id, real.nik);
-    expect(taken.statusCode).toBe(409);
-    expect(taken.json().code).toBe('INTAKE_NIK_ALREADY_REGISTERED');
-    expect(await view(id)).toMatchObject({ status: 'nik_rejected', nikAttempt: 1 });
+    expect(taken.statusCode).toBe(202);
+    expect(await view(id)).toMatchObject({ status: 'nik_resubmitted', nikAttempt: 2 });
   });
 
   it('refuses corrections before a rejection, after an inactive-NIK rejection, beyond the limit, and for unknown ids', async () => {

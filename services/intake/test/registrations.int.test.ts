@@ -119,15 +119,32 @@ describe('POST /v1/registrations (real Kafka, PostgreSQL, Redis)', () => {
     expect(t.cipher.decrypt(event.data.pii.nik, 'nik')).toBe(body.nik);
   });
 
-  it('when the NIK is already registered, answers 409 INTAKE_NIK_ALREADY_REGISTERED; same for an email differing only in case', async () => {
+  it('answers a registration naming a registered email (in any case) like any other, and stores it as rejected_duplicate', async () => {
     const first = person();
     expect((await post(app, first)).statusCode).toBe(202);
-    const sameNik = await post(app, person({ nik: first.nik, birthDate: first.birthDate }));
-    expect(sameNik.statusCode).toBe(409);
-    expect(sameNik.json()).toEqual({ code: 'INTAKE_NIK_ALREADY_REGISTERED', message: expect.stringContaining('NIK') });
     const sameEmail = await post(app, person({ email: first.email.toUpperCase() }), { 'accept-language': 'en' });
-    expect(sameEmail.statusCode).toBe(409);
-    expect(sameEmail.json()).toEqual({ code: 'INTAKE_EMAIL_ALREADY_REGISTERED', message: 'This email is already used by another registration.' });
+    expect(sameEmail.statusCode).toBe(202);
+    expect(sameEmail.json()).toEqual({ registrationId: expect.any(String), status: 'pending_email_verification' });
+    await waitFor(async () => ((await rowOf(sameEmail.json().registrationId)).status === 'rejected_duplicate' ? true : undefined));
+    // A pending registration does not hold its NIK: another one may name it (the registry's match decides).
+    const sameNik = await post(app, person({ nik: first.nik, birthDate: first.birthDate }));
+    expect(sameNik.statusCode).toBe(202);
+    expect((await rowOf(sameNik.json().registrationId)).status).toBe('pending_email_verification');
+  });
+
+  it('with INTAKE_CONFLICT_ANSWER=conflict, answers 409 INTAKE_EMAIL_ALREADY_REGISTERED at once, and claims nothing', async () => {
+    const sync = testEnv({ INTAKE_CONFLICT_ANSWER: 'conflict', CONSUMER_ENABLED: 'false' });
+    const syncApp = await buildTestApp(sync);
+    try {
+      const first = person();
+      expect((await post(syncApp, first)).statusCode).toBe(202);
+      const sameEmail = await post(syncApp, person({ email: first.email.toUpperCase() }), { 'accept-language': 'en' });
+      expect(sameEmail.statusCode).toBe(409);
+      expect(sameEmail.json()).toEqual({ code: 'INTAKE_EMAIL_ALREADY_REGISTERED', message: 'This email is already used by another registration.' });
+    } finally {
+      await syncApp.close();
+      await dropSchema(sync.schema);
+    }
   });
 
   it('with the same Idempotency-Key and body, answers the same 202 without a second registration; another body → 422', async () => {

@@ -61,7 +61,13 @@ describe('intake under pressure and partial failure', () => {
   });
 
   it('admits a registration in its claim: refused admission claims nothing, and bad requests count against the same buckets', async () => {
-    const { app } = await start({ RATE_LIMIT_CLIENT_BURST: '2', RATE_LIMIT_CLIENT_PER_SEC: '2', CONSUMER_ENABLED: 'false' });
+    // The synchronous conflict answer (INTAKE_CONFLICT_ANSWER=conflict), so the duplicate below shows its code.
+    const { app } = await start({
+      RATE_LIMIT_CLIENT_BURST: '2',
+      RATE_LIMIT_CLIENT_PER_SEC: '2',
+      CONSUMER_ENABLED: 'false',
+      INTAKE_CONFLICT_ANSWER: 'conflict',
+    });
     const client = '10.9.8.7';
     const send = (payload: unknown, headers: Record<string, string> = {}) =>
       app.inject({
@@ -102,8 +108,8 @@ describe('intake under pressure and partial failure', () => {
     expect(accepted.headers['x-ratelimit-limit']).toBe('2');
     // A duplicate is admitted (it spent a token) and refused by its claim.
     await new Promise((r) => setTimeout(r, 600));
-    const dup = await send(person({ nik: p.nik, birthDate: p.birthDate }));
-    expect([dup.statusCode, dup.json().code]).toEqual([409, 'INTAKE_NIK_ALREADY_REGISTERED']);
+    const dup = await send(person({ email: p.email }));
+    expect([dup.statusCode, dup.json().code]).toEqual([409, 'INTAKE_EMAIL_ALREADY_REGISTERED']);
     expect(dup.headers['x-ratelimit-limit']).toBe('2');
   });
 
@@ -136,10 +142,10 @@ describe('intake under pressure and partial failure', () => {
     expect((await send('2001:db8:1:3::1')).statusCode).toBe(202);
   });
 
-  it('when Redis stops, still answers 202 (in-process buckets, PostgreSQL dedup), counts it, and still refuses a known NIK', async () => {
+  it('when Redis stops, still answers 202 (in-process buckets, PostgreSQL dedup), counts it, and still refuses a known email', async () => {
     const redis = await startPrivateRedis();
     cleanup.push(redis.stop);
-    const { t, app } = await start({ REDIS_URL: redis.url, RATE_LIMIT_CLIENT_BURST: '100' });
+    const { t, app } = await start({ REDIS_URL: redis.url, RATE_LIMIT_CLIENT_BURST: '100', INTAKE_CONFLICT_ANSWER: 'conflict' });
     const before = person();
     const first = await post(app, before);
     expect(first.statusCode).toBe(202);
@@ -148,18 +154,18 @@ describe('intake under pressure and partial failure', () => {
     await redis.stop();
     const during = await post(app, person());
     expect(during.statusCode).toBe(202);
-    const dup = await post(app, person({ nik: before.nik, birthDate: before.birthDate }));
-    expect([dup.statusCode, dup.json().code]).toEqual([409, 'INTAKE_NIK_ALREADY_REGISTERED']);
+    const dup = await post(app, person({ email: before.email }));
+    expect([dup.statusCode, dup.json().code]).toEqual([409, 'INTAKE_EMAIL_ALREADY_REGISTERED']);
     const metrics = (await app.inject('/metrics')).body;
     expect(metrics).toMatch(/intake_redis_fallback_total\{use="rate_limit",service="intake"\} [1-9]/);
     expect(metrics).toMatch(/intake_redis_fallback_total\{use="dedup",service="intake"\} [1-9]/);
     await waitFor(async () => (await db.query(`SELECT 1 FROM ${t.schema}.registrations WHERE registration_id = $1`, [during.json().registrationId])).rows[0]);
   });
 
-  it('when Redis comes back empty, refuses a known NIK at once (PostgreSQL) and rebuilds the claims from PostgreSQL', async () => {
+  it('when Redis comes back empty, refuses a known email at once (PostgreSQL) and rebuilds the claims from PostgreSQL', async () => {
     const redis = await startPrivateRedis();
     cleanup.push(redis.stop);
-    const { t, app } = await start({ REDIS_URL: redis.url, RATE_LIMIT_CLIENT_BURST: '100' });
+    const { t, app } = await start({ REDIS_URL: redis.url, RATE_LIMIT_CLIENT_BURST: '100', INTAKE_CONFLICT_ANSWER: 'conflict' });
     const known = [person(), person()];
     for (const p of known) expect((await post(app, p)).statusCode).toBe(202);
     for (const p of known) await waitFor(async () => (await rowsForNik(t, p.nik)).rows[0]);
@@ -167,8 +173,8 @@ describe('intake under pressure and partial failure', () => {
     await redis.restart(); // no persistence: every claim is gone
     // Whether these meet a reconnecting client (PostgreSQL answers), an empty Redis (PostgreSQL answers,
     // a rebuild starts) or the rebuilt claims depends on timing; each path must refuse them.
-    const dupNik = await post(app, person({ nik: known[0]!.nik, birthDate: known[0]!.birthDate }), { 'accept-language': 'en' });
-    expect([dupNik.statusCode, dupNik.json().code]).toEqual([409, 'INTAKE_NIK_ALREADY_REGISTERED']);
+    const dupOther = await post(app, person({ email: known[0]!.email }), { 'accept-language': 'en' });
+    expect([dupOther.statusCode, dupOther.json().code]).toEqual([409, 'INTAKE_EMAIL_ALREADY_REGISTERED']);
     const dupEmail = await post(app, person({ email: known[1]!.email.toUpperCase() }));
     expect([dupEmail.statusCode, dupEmail.json().code]).toEqual([409, 'INTAKE_EMAIL_ALREADY_REGISTERED']);
     const fresh = person();
@@ -177,25 +183,25 @@ describe('intake under pressure and partial failure', () => {
     // The claims are back in Redis (from PostgreSQL, plus the one taken meanwhile), marked complete.
     const client = new Redis(redis.url);
     cleanup.push(async () => client.disconnect());
-    await waitFor(async () => ((await client.exists(`${t.redisPrefix}intake:claims:complete`)) ? true : undefined), 15_000, 'the rebuilt claims');
-    for (const p of known) expect(await client.exists(`${t.redisPrefix}intake:nik:${t.cipher.blindIndex('nik', p.nik)}`)).toBe(1);
+    await waitFor(async () => ((await client.exists(`${t.redisPrefix}intake:claims:v2:complete`)) ? true : undefined), 15_000, 'the rebuilt claims');
+    for (const p of known) expect(await client.exists(`${t.redisPrefix}intake:email:${t.cipher.blindIndex('email', p.email)}`)).toBe(1);
     // One accepted while the client was still reconnecting (PostgreSQL answered) is written to Redis as
     // soon as it answers, whether or not the projector had stored it when the rebuild read PostgreSQL.
     await waitFor(
-      async () => ((await client.exists(`${t.redisPrefix}intake:nik:${t.cipher.blindIndex('nik', fresh.nik)}`)) ? true : undefined),
+      async () => ((await client.exists(`${t.redisPrefix}intake:email:${t.cipher.blindIndex('email', fresh.email)}`)) ? true : undefined),
       10_000,
       'the claim taken meanwhile',
     );
     // Warm again: the fast path refuses without asking PostgreSQL.
-    const again = await post(app, person({ nik: fresh.nik, birthDate: fresh.birthDate }));
+    const again = await post(app, person({ email: fresh.email }));
     expect(again.statusCode).toBe(409);
   });
 
-  it('a duplicate that slips past Redis ends as rejected_duplicate, never as two people', async () => {
+  it('a duplicate email that slips past Redis ends as rejected_duplicate, never as two registrations', async () => {
     // Redis down from the start and both requests before the projector ran: both pass the fast path.
     const { t, app } = await start({ REDIS_URL: 'redis://127.0.0.1:1', REDIS_COMMAND_TIMEOUT_MS: '50' });
     const p = person();
-    const [a, b] = await Promise.all([post(app, p), post(app, person({ nik: p.nik, birthDate: p.birthDate }))]);
+    const [a, b] = await Promise.all([post(app, p), post(app, person({ nik: p.nik, birthDate: p.birthDate, email: p.email.toUpperCase() }))]);
     expect([a.statusCode, b.statusCode]).toEqual([202, 202]);
     const rows = await waitFor(async () => {
       const r = await rowsForNik(t, p.nik);
@@ -229,9 +235,13 @@ describe('intake under pressure and partial failure', () => {
     await new Promise((r) => setTimeout(r, 1_000)); // let a late first event, if any, land too
     const rows = (await rowsForNik(slow.t, p.nik)).rows;
     expect(rows).toEqual([{ registration_id: id, status: 'pending_email_verification' }]);
-    // Someone else with that NIK is still refused.
-    const other = await post(healthy.app, person({ nik: p.nik, birthDate: p.birthDate }));
-    expect(other.statusCode).toBe(409);
+    // Someone else with that email is answered the same, and ends rejected_duplicate (EMAIL_REGISTERED).
+    const other = await post(healthy.app, person({ email: p.email }));
+    expect(other.statusCode).toBe(202);
+    await waitFor(async () => {
+      const r = await db.query(`SELECT status FROM ${slow.t.schema}.registrations WHERE registration_id = $1`, [other.json().registrationId]);
+      return r.rows[0]?.status === 'rejected_duplicate' ? true : undefined;
+    });
   });
 
   it('keeps the status projection in step with later stages, ignoring out-of-order and replayed events', async () => {

@@ -36,7 +36,7 @@ describe('boot warm-up (dry-run registrations through the route before listening
 
     // No NIK/email claim, idempotency record, accepted view or admission bucket in Redis.
     const keys = await redis.keys(`${t.redisPrefix}*`);
-    expect(keys.filter((k) => !k.endsWith('claims:complete'))).toEqual([]);
+    expect(keys.filter((k) => !k.endsWith('claims:v2:complete'))).toEqual([]);
 
     const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
     expect(metric(metrics, 'kafka_produce_requests_total')).toBe(0);
@@ -61,7 +61,7 @@ describe('boot warm-up (dry-run registrations through the route before listening
     const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
     expect(metric(metrics, 'intake_registrations_accepted_total')).toBe(1);
     expect(metric(metrics, 'kafka_produce_requests_total')).toBeGreaterThanOrEqual(1);
-    expect((await redis.keys(`${t.redisPrefix}intake:nik:*`)).length).toBe(1);
+    expect((await redis.keys(`${t.redisPrefix}intake:email:*`)).length).toBe(1);
     // Timed, phase by phase: claim (admission and dedup, one round trip), publish (each within the
     // total), and the total. `admission` alone is only for requests refused before their claim.
     const phase = (p: string, what: 'count' | 'sum') =>

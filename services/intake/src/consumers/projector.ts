@@ -14,6 +14,7 @@ export function projectorConsumers(o: {
   repository: RegistrationsRepository;
   publish: (message: EventMessage) => Promise<void>;
   settle: (stored: Array<{ registrationId: string; nikIndex: string; emailIndex: string }>) => Promise<void>;
+  holdNik: (nikIndex: string, registrationId: string) => Promise<void>;
   metrics: IntakeMetrics;
 }): EventConsumer[] {
   return [
@@ -32,6 +33,9 @@ export function projectorConsumers(o: {
         },
       }),
     }),
-    eventConsumer(registrationStatusChangedV1Event, { group: `${o.group}-status`, handle: statusChangedHandler(o.repository) }),
+    eventConsumer(registrationStatusChangedV1Event, {
+      group: `${o.group}-status`,
+      handle: statusChangedHandler({ repository: o.repository, publish: o.publish, holdNik: o.holdNik }),
+    }),
   ];
 }

@@ -1,11 +1,25 @@
-import type { RegistrationStatusChangedV1 } from '@gelombang/contracts';
+import { registrationStatusChangedV1Event, type EventMessage, type RegistrationStatusChangedV1 } from '@gelombang/contracts';
 import type { RegistrationsRepository } from '../data-access/registrations-repository';
+import { events } from '../domain/events';
 
-/** Keeps GET /v1/registrations/:id in step with the later funnel stages. */
-export function statusChangedHandler(repository: RegistrationsRepository) {
-  return async (events: RegistrationStatusChangedV1[]) => {
-    await repository.applyStatus(
-      events
+export interface StatusChangedDeps {
+  repository: RegistrationsRepository;
+  publish: (message: EventMessage) => Promise<void>;
+  /** The registry matched this registration: it holds the NIK in Redis (the fast path's "NIK_HELD"). */
+  holdNik: (nikIndex: string, registrationId: string) => Promise<void>;
+}
+
+/**
+ * Keeps GET /v1/registrations/:id in step with the later funnel stages. When the registry matches a
+ * registration (nik_verified), it holds its NIK: every other registration naming that NIK which is not
+ * matched itself — a squatter's with a made-up name, an owner's forgotten second one — ends
+ * rejected_duplicate (reason NIK_HELD), announced like any status change. Idempotent: a replay finds
+ * nothing left to reject.
+ */
+export function statusChangedHandler(deps: StatusChangedDeps) {
+  return async (batch: RegistrationStatusChangedV1[]) => {
+    await deps.repository.applyStatus(
+      batch
         .filter((e) => e.data.status !== 'rejected_duplicate')
         .map((e) => ({
           registrationId: e.data.registrationId,
@@ -16,5 +30,15 @@ export function statusChangedHandler(repository: RegistrationsRepository) {
           ...(e.data.reason !== undefined ? { reason: e.data.reason } : {}),
         })),
     );
+    for (const e of batch.filter((x) => x.data.status === 'nik_verified')) {
+      const { nikIndex, rejected } = await deps.repository.rejectOthersNamingNik(e.data.registrationId);
+      if (nikIndex) await deps.holdNik(nikIndex, e.data.registrationId);
+      const changedAt = new Date().toISOString();
+      await Promise.all(
+        rejected.map((registrationId) =>
+          deps.publish(events.message(registrationStatusChangedV1Event, { registrationId, status: 'rejected_duplicate', reason: 'NIK_HELD', changedAt })),
+        ),
+      );
+    }
   };
 }

@@ -3,9 +3,11 @@ import type { RegistrationsRepository } from '../data-access/registrations-repos
 import { events } from '../domain/events';
 
 /**
- * Projects submissions into PostgreSQL in batches. A duplicate that slipped past the Redis fast path
- * (Redis down or restarted) loses on the unique index, is stored as rejected_duplicate and announced
- * on registration.status-changed.v1 — never two people with one NIK.
+ * Projects submissions into PostgreSQL in batches. A submission the intake accepted with a conflict
+ * (its event says which), or one that slipped past the Redis fast path (Redis down or restarted) and
+ * loses on the email's unique index, is stored as rejected_duplicate and announced on
+ * registration.status-changed.v1 with the reason. A NIK is held by the registration the registry
+ * matches (registration-status-changed.consumer.ts).
  */
 export function submittedHandler(deps: {
   repository: RegistrationsRepository;
@@ -23,12 +25,12 @@ export function submittedHandler(deps: {
         .map((e) => ({ registrationId: e.data.registrationId, nikIndex: e.data.blindIndex.nik, emailIndex: e.data.blindIndex.email })),
     );
     await Promise.all(
-      duplicates.map((registrationId) =>
+      duplicates.map(({ registrationId, reason }) =>
         deps.publish(
           events.message(registrationStatusChangedV1Event, {
             registrationId,
             status: 'rejected_duplicate',
-            reason: 'DUPLICATE_NIK_OR_EMAIL',
+            reason,
             changedAt: new Date().toISOString(),
           }),
         ),

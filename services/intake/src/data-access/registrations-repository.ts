@@ -24,6 +24,10 @@ export const STATUS_RANK: Record<RegistrationStatus, number> = {
   rejected_duplicate: 9,
 };
 
+/** The statuses of a registration the registry matched: it holds its NIK. */
+export const MATCHED_STATUSES: RegistrationStatus[] = ['nik_verified', 'enrolled', 'withdrawn'];
+const MATCHED_SQL = MATCHED_STATUSES.map((s) => `'${s}'`).join(', ');
+
 /** A seat's statuses (enrolled, withdrawn) can alternate; between them the later change wins. */
 const SEAT_RANKS = [STATUS_RANK.enrolled, STATUS_RANK.withdrawn];
 const isSeat = (rank: number) => SEAT_RANKS.includes(rank);
@@ -69,8 +73,10 @@ export class RegistrationsRepository {
    * Inserts a batch of submissions idempotently (by registration and event id). Returns the ids that
    * lost a uniqueness race (same NIK or email already active): they are stored as rejected_duplicate.
    */
-  async insertSubmitted(events: RegistrationSubmittedV1[]): Promise<{ inserted: string[]; duplicates: string[] }> {
+  async insertSubmitted(events: RegistrationSubmittedV1[]): Promise<{ inserted: string[]; duplicates: Array<{ registrationId: string; reason: string }> }> {
     if (events.length === 0) return { inserted: [], duplicates: [] };
+    const reasons = new Map(events.map((e) => [e.data.registrationId, e.data.conflict ?? 'DUPLICATE_NIK_OR_EMAIL']));
+    const conflicted = new Set(events.filter((e) => e.data.conflict).map((e) => e.data.registrationId));
     const rows = events.map((e) => ({
       registration_id: e.data.registrationId,
       event_id: e.id,
@@ -100,11 +106,11 @@ export class RegistrationsRepository {
          SELECT ${names}, 'pending_email_verification' FROM jsonb_to_recordset($1::jsonb) AS x(${columns})
          ORDER BY submitted_at
          ON CONFLICT DO NOTHING RETURNING registration_id`,
-        [JSON.stringify(rows)],
+        [JSON.stringify(rows.filter((r) => !conflicted.has(r.registration_id)))],
       );
       const insertedIds = new Set(inserted.rows.map((r) => r.registration_id));
       const leftovers = rows.filter((r) => !insertedIds.has(r.registration_id));
-      let duplicates: string[] = [];
+      let duplicates: Array<{ registrationId: string; reason: string }> = [];
       if (leftovers.length > 0) {
         // Replays hit the primary key and are skipped again here; what remains lost on NIK or email.
         const dup = await client.query<{ registration_id: string }>(
@@ -113,7 +119,7 @@ export class RegistrationsRepository {
            ON CONFLICT (registration_id) DO NOTHING RETURNING registration_id`,
           [JSON.stringify(leftovers)],
         );
-        duplicates = dup.rows.map((r) => r.registration_id);
+        duplicates = dup.rows.map((r) => ({ registrationId: r.registration_id, reason: reasons.get(r.registration_id)! }));
       }
       return { inserted: [...insertedIds], duplicates };
     });
@@ -221,29 +227,56 @@ export class RegistrationsRepository {
   }
 
   /** Every active registration's blind indexes, in pages (keyset by id): what the Redis claims mirror. */
-  async *activeClaims(pageSize = 5_000): AsyncGenerator<Array<{ registrationId: string; nikIndex: string; emailIndex: string }>> {
+  async *activeClaims(pageSize = 5_000): AsyncGenerator<Array<{ registrationId: string; nikIndex: string; emailIndex: string; matched: boolean }>> {
     let after = '00000000-0000-0000-0000-000000000000';
     for (;;) {
-      const r = await this.pool.query<{ registration_id: string; nik_index: string; email_index: string }>(
-        `SELECT registration_id, nik_index, email_index FROM registrations
-         WHERE status <> 'rejected_duplicate' AND registration_id > $1 ORDER BY registration_id LIMIT $2`,
+      const r = await this.pool.query<{ registration_id: string; nik_index: string; email_index: string; matched: boolean }>(
+        `SELECT r.registration_id, r.nik_index, r.email_index, coalesce(p.status IN (${MATCHED_SQL}), false) AS matched
+         FROM registrations r LEFT JOIN registration_progress p USING (registration_id)
+         WHERE r.status <> 'rejected_duplicate' AND r.registration_id > $1 ORDER BY r.registration_id LIMIT $2`,
         [after, pageSize],
       );
       if (r.rows.length === 0) return;
-      yield r.rows.map((x) => ({ registrationId: x.registration_id, nikIndex: x.nik_index, emailIndex: x.email_index }));
+      yield r.rows.map((x) => ({ registrationId: x.registration_id, nikIndex: x.nik_index, emailIndex: x.email_index, matched: x.matched }));
       after = r.rows[r.rows.length - 1]!.registration_id;
       if (r.rows.length < pageSize) return;
     }
   }
 
   /** The slow path used while Redis is away: is this NIK or email already active? */
-  async findActive(nikIndex: string, emailIndex: string): Promise<'nik' | 'email' | undefined> {
-    const r = await this.pool.query<{ nik: boolean }>(
-      `SELECT nik_index = $1 AS nik FROM registrations
-       WHERE (nik_index = $1 OR email_index = $2) AND status <> 'rejected_duplicate' LIMIT 1`,
+  /**
+   * What PostgreSQL says when Redis cannot: the email registered, or the NIK held by a matched
+   * registration. (The pending bound per NIK is Redis's alone: without Redis it is not enforced.)
+   */
+  async findActive(nikIndex: string, emailIndex: string): Promise<'EMAIL_REGISTERED' | 'NIK_HELD' | undefined> {
+    const r = await this.pool.query<{ email: boolean }>(
+      `SELECT r.email_index = $2 AS email FROM registrations r LEFT JOIN registration_progress p USING (registration_id)
+       WHERE r.status <> 'rejected_duplicate' AND (r.email_index = $2 OR (r.nik_index = $1 AND p.status IN (${MATCHED_SQL})))
+       ORDER BY 1 DESC LIMIT 1`,
       [nikIndex, emailIndex],
     );
     if (!r.rows[0]) return undefined;
-    return r.rows[0].nik ? 'nik' : 'email';
+    return r.rows[0].email ? 'EMAIL_REGISTERED' : 'NIK_HELD';
+  }
+
+  /**
+   * The registry matched `registrationId`: every other registration naming its NIK that is not matched
+   * itself ends rejected_duplicate (a squatter's included). Answers the NIK's index (undefined while the
+   * registration is not projected yet) and the registrations it rejected.
+   */
+  async rejectOthersNamingNik(registrationId: string): Promise<{ nikIndex?: string; rejected: string[] }> {
+    return inTransaction(this.pool, async (client) => {
+      const m = await client.query<{ nik_index: string }>(`SELECT nik_index FROM registrations WHERE registration_id = $1`, [registrationId]);
+      const nikIndex = m.rows[0]?.nik_index;
+      if (!nikIndex) return { rejected: [] };
+      const r = await client.query<{ registration_id: string }>(
+        `UPDATE registrations r SET status = 'rejected_duplicate', updated_at = now()
+         WHERE r.nik_index = $1 AND r.registration_id <> $2 AND r.status <> 'rejected_duplicate'
+           AND NOT EXISTS (SELECT 1 FROM registration_progress p WHERE p.registration_id = r.registration_id AND p.status IN (${MATCHED_SQL}))
+         RETURNING r.registration_id`,
+        [nikIndex, registrationId],
+      );
+      return { nikIndex, rejected: r.rows.map((x) => x.registration_id) };
+    });
   }
 }

@@ -19,8 +19,14 @@ export type CorrectionOutcome =
 export interface CorrectNikDeps {
   cipher: PiiCipher;
   repository: RegistrationsRepository;
-  /** Redis fast path for "one NIK, one registration"; throws when Redis is away (PostgreSQL still decides). */
+  /** False when a matched registration holds the NIK; throws when Redis is away. */
   claimNik(nikIndex: string, registrationId: string): Promise<boolean>;
+  /**
+   * 'accepted' (the default): a corrected NIK that another (matched) registration holds is accepted like
+   * any correction and the NIK service rejects it (NIK_ALREADY_HELD, an attempt used, the registry not
+   * asked) — so the route says nothing about who holds a NIK; 'conflict': 409 as before.
+   */
+  conflictAnswer?: 'accepted' | 'conflict';
   releaseNik(nikIndex: string, registrationId: string): Promise<void>;
   maxCorrections: number;
   rules: { today: () => Date; minAge: number; maxAge: number };
@@ -33,8 +39,8 @@ const isUniqueViolation = (e: unknown) => (e as { code?: string })?.code === '23
 /**
  * An applicant whose NIK the registry rejected as not found or mismatched sends the corrected NIK.
  * Under a row lock: the registration must be nik_rejected (and correctable, within the correction
- * limit); the new NIK must be well-formed, match the birth date given at registration and belong to
- * no other registration. The NIK, the new status and the nik.verification-requested.v1 event commit in
+ * limit); the new NIK must be well-formed and match the birth date given at registration; whether
+ * another registration holds it is the NIK service's answer, like any registry outcome. The NIK, the new status and the nik.verification-requested.v1 event commit in
  * one transaction (outbox), so the 202 is as durable as a registration's.
  */
 export async function correctNik(deps: CorrectNikDeps, registrationId: string, nik: string): Promise<CorrectionOutcome> {
@@ -58,9 +64,9 @@ export async function correctNik(deps: CorrectNikDeps, registrationId: string, n
       if (mismatch.length > 0) return { kind: 'invalid', codes: mismatch.map((i) => i.code) };
       try {
         claimed = await deps.claimNik(nikIndex, registrationId);
-        if (!claimed) return { kind: 'duplicate' };
+        if (!claimed && deps.conflictAnswer === 'conflict') return { kind: 'duplicate' };
       } catch {
-        // Redis away: the unique index in PostgreSQL still refuses a NIK that is active elsewhere.
+        // Redis away: the NIK service still refuses a NIK another registration holds.
       }
       const attempt = target.nikAttempt + 1;
       const now = new Date().toISOString();

@@ -1,11 +1,19 @@
 import { createHash } from 'node:crypto';
-import { newId, registrationSubmittedV1Event, type RegistrationRequest, type RegistrationSubmittedV1Data, type EventMessage } from '@gelombang/contracts';
+import {
+  newId,
+  registrationSubmittedV1Event,
+  type EventMessage,
+  type RegistrationConflict,
+  type RegistrationRequest,
+  type RegistrationSubmittedV1Data,
+} from '@gelombang/contracts';
 import { maskEmail, type Decision, type PiiCipher } from '@gelombang/platform';
 import type { ClaimInput, ClaimResult } from '../data-access/claims-store';
 import { events } from './events';
 
 export type RegisterOutcome = (
-  | { kind: 'accepted'; registrationId: string; submittedAt: string; replayed: boolean }
+  | { kind: 'accepted'; registrationId: string; submittedAt: string; replayed: boolean; conflict?: RegistrationConflict }
+  /** Only when conflicts are answered synchronously (INTAKE_CONFLICT_ANSWER=conflict). */
   | { kind: 'duplicate'; field: 'nik' | 'email' }
   | { kind: 'idempotency_conflict' }
   | { kind: 'idempotency_in_progress' }
@@ -31,6 +39,8 @@ export interface RegisterPorts {
   markUncertain(input: ClaimInput): Promise<void>;
   /** Resolves once Kafka stored the event with acks=all; rejects otherwise. */
   publish(message: EventMessage): Promise<void>;
+  /** 'accepted' (the default): a conflict is answered like any registration; 'conflict': 409 as before. */
+  conflictAnswer?: 'accepted' | 'conflict';
 }
 
 export const sha256 = (s: string) => createHash('sha256').update(s).digest('base64url');
@@ -50,7 +60,7 @@ export function canonicalJson(value: unknown): string {
 export function buildSubmittedData(
   req: RegistrationRequest,
   cipher: PiiCipher,
-  ids: { registrationId: string; submittedAt: string; idempotencyKeyHash?: string },
+  ids: { registrationId: string; submittedAt: string; idempotencyKeyHash?: string; conflict?: RegistrationConflict },
   /** The blind indexes when the caller computed them already (they are HMACs: not free). */
   blindIndex = { nik: cipher.blindIndex('nik', req.nik), email: cipher.blindIndex('email', req.email) },
 ): RegistrationSubmittedV1Data {
@@ -71,6 +81,7 @@ export function buildSubmittedData(
     emailMasked: maskEmail(req.email),
     provinceCode: req.provinceCode,
     ...(ids.idempotencyKeyHash ? { idempotencyKeyHash: ids.idempotencyKeyHash } : {}),
+    ...(ids.conflict ? { conflict: ids.conflict } : {}),
   };
 }
 
@@ -78,6 +89,11 @@ export function buildSubmittedData(
  * Accept a validated registration: claim NIK and email (and the Idempotency-Key), publish the sealed
  * event and only then report it accepted. If the publish fails, nothing is written but the claims,
  * kept for the same applicant's retry (which then reuses the registration id).
+ * A submission that conflicts (the NIK held by a matched registration or busy with pending ones, the
+ * email registered) takes the same path — one claim round trip, one publish, the same answer — with
+ * the conflict in its event: the projector stores it as rejected_duplicate and the email service tells
+ * the address's owner. Answering it differently would tell anyone whether a NIK or an email is
+ * registered (issue #13; the trade-off is in docs/security.md).
  */
 export async function register(
   ports: RegisterPorts,
@@ -101,7 +117,11 @@ export async function register(
 
   const claim = await ports.claim(claimInput, client);
   const { admission } = claim;
-  if (claim.kind === 'limited' || claim.kind === 'duplicate') return claim;
+  if (claim.kind === 'limited') return claim;
+  if (claim.kind === 'conflict') {
+    if (ports.conflictAnswer === 'conflict') return { kind: 'duplicate', field: claim.reason === 'EMAIL_REGISTERED' ? 'email' : 'nik', admission };
+    claimInput.conflict = claim.reason;
+  }
   if (claim.kind === 'idempotent') {
     if (claim.bodyHash !== claimInput.bodyHash) return { kind: 'idempotency_conflict', admission };
     if (claim.state === 'pending') return { kind: 'idempotency_in_progress', admission };
@@ -114,7 +134,7 @@ export async function register(
   const data = buildSubmittedData(
     req,
     ports.cipher,
-    { registrationId, submittedAt, ...(idempotencyKeyHash ? { idempotencyKeyHash } : {}) },
+    { registrationId, submittedAt, ...(idempotencyKeyHash ? { idempotencyKeyHash } : {}), ...(claimInput.conflict ? { conflict: claimInput.conflict } : {}) },
     { nik: claimInput.nikIndex, email: claimInput.emailIndex },
   );
   try {
@@ -126,5 +146,5 @@ export async function register(
   // Not awaited: the registration is durable once Kafka acknowledged; this only makes the
   // Idempotency-Key replayable (until then a replay gets 409 IN_PROGRESS) and the GET answer early.
   ports.complete(claimInput, data.emailMasked).catch(() => undefined);
-  return { kind: 'accepted', registrationId, submittedAt, replayed: false, admission };
+  return { kind: 'accepted', registrationId, submittedAt, replayed: false, admission, ...(claimInput.conflict ? { conflict: claimInput.conflict } : {}) };
 }

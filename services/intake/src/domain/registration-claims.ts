@@ -17,7 +17,9 @@ export interface RegistrationClaimsDeps {
 }
 
 /**
- * "One NIK, one email, one registration" and admission, whatever state Redis is in (decision 0006):
+ * Who holds a NIK (the registration the registry matched; until then up to INTAKE_MAX_PENDING_PER_NIK
+ * pending ones may name it) and an email (one registration), and admission, whatever state Redis is in
+ * (decisions 0006, 0017):
  * - Redis answers: admission and the NIK/email/Idempotency-Key claim are one script call.
  * - Redis is down or too slow: admission is decided in process memory (per replica), the claim by
  *   PostgreSQL — which lacks only what Kafka holds and the projector has not written yet; the unique
@@ -58,8 +60,8 @@ export class RegistrationClaims {
       }
     }
     this.d.onFallback(cold ? 'dedup_cold' : 'dedup');
-    const field = await this.d.repository.findActive(input.nikIndex, input.emailIndex);
-    if (field) return { kind: 'duplicate', field, admission };
+    const conflict = await this.d.repository.findActive(input.nikIndex, input.emailIndex);
+    if (conflict) return { kind: 'conflict', reason: conflict, registrationId: input.registrationId, admission };
     // While cold, recorded at once (NX) so the rebuild's set includes it. Otherwise its completion,
     // after Kafka acknowledged, writes the claims (retried until Redis answers): never before, or a
     // failed publish would leave a claim that no retry of the same applicant could get past.
@@ -87,6 +89,18 @@ export class RegistrationClaims {
    */
   settle(stored: ReadonlyArray<Pick<ClaimInput, 'nikIndex' | 'emailIndex' | 'registrationId'>>): Promise<void> {
     return this.d.claims.settle(stored).catch((e: Error) => this.d.log.warn({ errName: e.name, registrations: stored.length }, 'settling claims failed'));
+  }
+
+  /**
+   * The registry matched this registration: it holds the NIK (later ones naming it are conflicts).
+   * Best effort: without Redis, PostgreSQL answers the same (findActive), and a rebuild restores it.
+   */
+  async holdNik(nikIndex: string, registrationId: string): Promise<void> {
+    try {
+      if (!(await this.d.claims.holdNik(nikIndex, registrationId))) this.d.log.warn({ registrationId }, 'the NIK is held by another matched registration');
+    } catch (e) {
+      this.d.log.warn({ errName: (e as Error).name }, 'holding a matched NIK in Redis failed');
+    }
   }
 
   /** The publish failed: the Idempotency-Key is freed, NIK and email stay for the same person's retry. */

@@ -65,6 +65,8 @@ export interface AdmissionOptions {
     | 'REDIS_KEY_PREFIX'
     | 'IDEMPOTENCY_TTL_SEC'
     | 'INTAKE_CLAIM_PENDING_TTL_SEC'
+    | 'INTAKE_PENDING_REGISTRATION_TTL_SEC'
+    | 'INTAKE_MAX_PENDING_PER_NIK'
     | 'KAFKA_ACK_TIMEOUT_MS'
     | 'RATE_LIMIT_CLIENT_BURST'
     | 'RATE_LIMIT_CLIENT_PER_SEC'
@@ -100,6 +102,8 @@ export const admissionPlugin = fp<AdmissionOptions>(
         pendingClaimSec: config.INTAKE_CLAIM_PENDING_TTL_SEC,
         // A live request holds its record at most one publish (the ack timeout) and its clean-up.
         pendingIdempotencySec: Math.ceil(config.KAFKA_ACK_TIMEOUT_MS / 1000) + 10,
+        pendingRegistrationSec: config.INTAKE_PENDING_REGISTRATION_TTL_SEC,
+        maxPendingPerNik: config.INTAKE_MAX_PENDING_PER_NIK,
       }),
       repository,
       bucket,

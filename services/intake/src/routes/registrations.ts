@@ -44,7 +44,7 @@ import type { IntakeMetrics } from '../metrics';
 import { isDryRun, type DryRun } from '../warm-up';
 
 export interface RegistrationRoutesOptions {
-  config: Pick<IntakeConfig, 'RETRY_AFTER_SEC' | 'RATE_LIMIT_CLIENT_BURST' | 'INTAKE_MAX_NIK_CORRECTIONS'>;
+  config: Pick<IntakeConfig, 'RETRY_AFTER_SEC' | 'RATE_LIMIT_CLIENT_BURST' | 'INTAKE_MAX_NIK_CORRECTIONS' | 'INTAKE_CONFLICT_ANSWER'>;
   rules: RegistrationRules;
   cipher: PiiCipher;
   repository: RegistrationsRepository;
@@ -62,6 +62,7 @@ function routeDeps(app: App, o: RegistrationRoutesOptions) {
     complete: (i, masked) => app.claims.complete(i, masked),
     markUncertain: (i) => app.claims.markUncertain(i),
     publish: (message) => m.timePublish(app.producer.publish(message)),
+    conflictAnswer: o.config.INTAKE_CONFLICT_ANSWER,
   };
   const correction: CorrectNikDeps = {
     cipher,
@@ -69,6 +70,7 @@ function routeDeps(app: App, o: RegistrationRoutesOptions) {
     claimNik: (nikIndex, id) => app.claims.claimNik(nikIndex, id),
     releaseNik: (nikIndex, id) => app.claims.releaseNik(nikIndex, id),
     maxCorrections: o.config.INTAKE_MAX_NIK_CORRECTIONS,
+    conflictAnswer: o.config.INTAKE_CONFLICT_ANSWER,
     rules,
     onCommitted: () => app.outbox.wake(),
   };
@@ -91,6 +93,7 @@ function routeDeps(app: App, o: RegistrationRoutesOptions) {
     admit: (client: string): Promise<Decision> => m.timeAdmission(app.claims.admit(client)),
     onRejected: (code: string) => m.rejected.inc({ code }),
     onAccepted: () => m.accepted.inc(),
+    onConflicted: (reason: string) => m.conflicted.inc({ reason }),
     /** Server time of every answered registration request (not the boot warm-up's), in ms. */
     onAnswered: m.observeTotal,
   };
@@ -218,6 +221,7 @@ export async function registrationRoutes(app: App, opts: RegistrationRoutesOptio
           if (outcome.replayed) reply.header('idempotent-replayed', 'true');
           if (dryRun) return reply.status(202).send({ registrationId: outcome.registrationId, status: 'pending_email_verification' as const });
           if (!outcome.replayed) deps.onAccepted();
+          if (outcome.conflict) deps.onConflicted(outcome.conflict);
           req.log.info({ registrationId: outcome.registrationId, replayed: outcome.replayed }, 'registration accepted');
           return reply.status(202).send({ registrationId: outcome.registrationId, status: 'pending_email_verification' as const });
       }
