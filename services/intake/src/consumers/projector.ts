@@ -27,6 +27,7 @@ export function projectorConsumers(o: {
         repository: o.repository,
         publish: o.publish,
         settle: o.settle,
+        holdNik: o.holdNik,
         onProjected: (inserted, duplicates) => {
           o.metrics.projected.inc({ outcome: 'inserted' }, inserted);
           o.metrics.projected.inc({ outcome: 'rejected_duplicate' }, duplicates);

@@ -30,15 +30,27 @@ export function statusChangedHandler(deps: StatusChangedDeps) {
           ...(e.data.reason !== undefined ? { reason: e.data.reason } : {}),
         })),
     );
-    for (const e of batch.filter((x) => x.data.status === 'nik_verified')) {
-      const { nikIndex, rejected } = await deps.repository.rejectOthersNamingNik(e.data.registrationId);
-      if (nikIndex) await deps.holdNik(nikIndex, e.data.registrationId);
-      const changedAt = new Date().toISOString();
-      await Promise.all(
-        rejected.map((registrationId) =>
-          deps.publish(events.message(registrationStatusChangedV1Event, { registrationId, status: 'rejected_duplicate', reason: 'NIK_HELD', changedAt })),
-        ),
-      );
-    }
+    await holdMatchedNiks(
+      deps,
+      batch.filter((x) => x.data.status === 'nik_verified').map((x) => x.data.registrationId),
+    );
   };
+}
+
+/**
+ * The registry matched these registrations: each holds its NIK, and the others naming it end
+ * rejected_duplicate. Called for nik_verified events, and by the submission projector for rows stored
+ * after their match arrived (a status event may overtake its submission).
+ */
+export async function holdMatchedNiks(deps: StatusChangedDeps, matched: string[]): Promise<void> {
+  for (const id of matched) {
+    const { nikIndex, rejected } = await deps.repository.rejectOthersNamingNik(id);
+    if (nikIndex) await deps.holdNik(nikIndex, id);
+    const changedAt = new Date().toISOString();
+    await Promise.all(
+      rejected.map((registrationId) =>
+        deps.publish(events.message(registrationStatusChangedV1Event, { registrationId, status: 'rejected_duplicate', reason: 'NIK_HELD', changedAt })),
+      ),
+    );
+  }
 }

@@ -1,6 +1,7 @@
 import { registrationStatusChangedV1Event, type RegistrationSubmittedV1, type EventMessage } from '@gelombang/contracts';
 import type { RegistrationsRepository } from '../data-access/registrations-repository';
 import { events } from '../domain/events';
+import { holdMatchedNiks } from './registration-status-changed.consumer';
 
 /**
  * Projects submissions into PostgreSQL in batches. A submission the intake accepted with a conflict
@@ -15,6 +16,7 @@ export function submittedHandler(deps: {
   onProjected: (inserted: number, duplicates: number) => void;
   /** Makes the stored registrations' NIK and email claims permanent (they carry a TTL until then). */
   settle: (stored: Array<{ registrationId: string; nikIndex: string; emailIndex: string }>) => Promise<void>;
+  holdNik?: (nikIndex: string, registrationId: string) => Promise<void>;
 }) {
   return async (submitted: RegistrationSubmittedV1[]) => {
     const { inserted, duplicates } = await deps.repository.insertSubmitted(submitted);
@@ -36,6 +38,11 @@ export function submittedHandler(deps: {
         ),
       ),
     );
+    // A registration whose match overtook its submission holds its NIK now that its row exists.
+    if (deps.holdNik && inserted.length) {
+      const early = await deps.repository.matchedAmong(inserted);
+      if (early.length) await holdMatchedNiks({ repository: deps.repository, publish: deps.publish, holdNik: deps.holdNik }, early);
+    }
     deps.onProjected(inserted.length, duplicates.length);
   };
 }

@@ -259,6 +259,15 @@ export class RegistrationsRepository {
     return r.rows[0].email ? 'EMAIL_REGISTERED' : 'NIK_HELD';
   }
 
+  /** Which of these registrations the registry matched already (their status event came first). */
+  async matchedAmong(registrationIds: string[]): Promise<string[]> {
+    const r = await this.pool.query<{ registration_id: string }>(
+      `SELECT registration_id FROM registration_progress WHERE registration_id = ANY($1::uuid[]) AND status IN (${MATCHED_SQL})`,
+      [registrationIds],
+    );
+    return r.rows.map((x) => x.registration_id);
+  }
+
   /**
    * The registry matched `registrationId`: every other registration naming its NIK that is not matched
    * itself ends rejected_duplicate (a squatter's included). Answers the NIK's index (undefined while the

@@ -100,7 +100,7 @@ function routeDeps(app: App, o: RegistrationRoutesOptions) {
 }
 
 /** Reasons after which the applicant may send a corrected NIK (NIK_INACTIVE is not one). */
-const CORRECTABLE_REASONS = new Set(['NIK_NOT_FOUND', 'DATA_MISMATCH']);
+const CORRECTABLE_REASONS = new Set(['NIK_NOT_FOUND', 'DATA_MISMATCH', 'NIK_ALREADY_HELD']);
 
 const IDEMPOTENCY_KEY_RE = /^[\x21-\x7e]{1,255}$/;
 
