@@ -15,7 +15,11 @@ export interface Person {
 /** The queue of checks (ChecksRepository). */
 export interface CheckQueue {
   claimDue(limit: number, leaseId: string, leaseMs: number): Promise<ClaimedCheck[]>;
-  decide(check: ClaimedCheck, decision: Decision, events: (at: Date) => EventMessage[]): Promise<boolean>;
+  /**
+   * Records a decision and its events, unless the lease was lost (undefined). A match for a NIK another
+   * registration holds is recorded as ALREADY_HELD: answers the decision recorded.
+   */
+  decide(check: ClaimedCheck, decision: Decision, events: (recorded: Decision, at: Date) => EventMessage[], called?: boolean): Promise<Decision | undefined>;
   retryLater(check: ClaimedCheck, delayMs: number, error: string, counted: boolean): Promise<void>;
   release(checks: readonly ClaimedCheck[]): Promise<void>;
   /** Makes queued checks whose last error is one of `errors` due now. */
@@ -147,13 +151,20 @@ export class Checker extends PollingWorker {
       return;
     }
     this.opts.onCall?.(answer, took());
-    const decision = decide(answer);
+    await this.record(check, decide(answer), true);
+  }
+
+  private async record(check: ClaimedCheck, decision: Decision, called: boolean): Promise<void> {
+    const ids = { registrationId: check.registrationId, attempt: check.attempt };
     try {
-      const done = await this.ports.queue.decide(check, decision, (at) => decisionEvents(check, decision, at));
-      if (!done) return;
-      this.opts.onDecided?.(decision);
+      const recorded = await this.ports.queue.decide(check, decision, (d, at) => decisionEvents(check, d, at), called);
+      if (!recorded) return;
+      this.opts.onDecided?.(recorded);
       this.opts.onCommitted?.();
-      this.log.info({ ...ids, state: decision.state, ...(decision.state === 'rejected' ? { reason: decision.reason } : {}) }, 'nik check decided');
+      this.log.info(
+        { ...ids, state: recorded.state, ...(recorded.state === 'rejected' ? { reason: recorded.reason } : {}), registryCalled: called },
+        'nik check decided',
+      );
     } catch (e) {
       this.log.error({ ...ids, errName: (e as Error).name, stack: stackFrames(e) }, 'could not record decision; its lease will expire');
     }
