@@ -56,7 +56,7 @@ describe('one holder per NIK (real Kafka, PostgreSQL, Redis; registry simulator)
     (await db.query(`SELECT registration_id, held_at FROM ${t.schema}.nik_holders WHERE nik_index = $1`, [t.cipher.blindIndex('nik', p.nik)])).rows;
   const tries = async (id: string) => (await db.query(`SELECT tries FROM ${t.schema}.checks WHERE registration_id = $1`, [id])).rows[0]?.tries;
 
-  it('two registrations with the owner’s correct data: the first matched is verified, the later one is rejected NIK_ALREADY_HELD', async () => {
+  it('two registrations with the owner’s correct data: the first matched is verified, the later one is rejected NIK_ALREADY_HELD without a registry call', async () => {
     const owner = person('Budi Santoso');
     await sim.load([owner]);
     const first = requestedEvent(t, owner);
@@ -65,6 +65,7 @@ describe('one holder per NIK (real Kafka, PostgreSQL, Redis; registry simulator)
     await verified(a);
     expect(await holders(owner)).toEqual([{ registration_id: a, held_at: expect.any(Date) }]);
 
+    const before = await sim.stats();
     const second = requestedEvent(t, owner);
     const b = second.data.registrationId;
     await up.send([second]);
@@ -79,6 +80,9 @@ describe('one holder per NIK (real Kafka, PostgreSQL, Redis; registry simulator)
       correctable: false,
       checkedAt: fact.data.rejectedAt,
     });
+    // The registry was not asked (the ministry's quota is spent on answers that can change something).
+    expect((await sim.stats()).requests).toBe(before.requests);
+    expect(await tries(b)).toBe(0);
     expect(tap.events(NIK_VERIFIED_V1, b)).toEqual([]);
     expect(await holders(owner)).toEqual([{ registration_id: a, held_at: expect.any(Date) }]);
     expect((await app.inject('/metrics')).body).toMatch(

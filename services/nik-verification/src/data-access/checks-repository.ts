@@ -151,6 +151,12 @@ export class ChecksRepository {
     return held.rows[0]!.registration_id;
   }
 
+  /** The registration holding this NIK (the one the registry matched it for), if any. Holds are never released. */
+  async holderOf(nikIndex: string): Promise<string | undefined> {
+    const r = await this.pool.query<{ registration_id: string }>(`SELECT registration_id FROM nik_holders WHERE nik_index = $1`, [nikIndex]);
+    return r.rows[0]?.registration_id;
+  }
+
   /** The call did not decide (quota, outage, timeout…): back to the queue, due after `delayMs`. */
   async retryLater(check: ClaimedCheck, delayMs: number, error: string, counted: boolean): Promise<void> {
     await this.pool.query(
