@@ -1,5 +1,5 @@
 import { nikRejectedV1, nikVerifiedV1, registrationStatusChangedV1 } from '@gelombang/contracts';
-import { decide, decisionEvents } from '../src/domain/outcome';
+import { ALREADY_HELD, decide, decisionEvents } from '../src/domain/outcome';
 
 const check = { registrationId: '0190f0e2-4c1a-7b3e-9d2a-1f2e3d4c5b6a', attempt: 2, nikIndex: 'abcdefghijklmnopqrstuvwxyz', provinceCode: '32' };
 const at = new Date('2026-11-30T01:02:03.000Z');
@@ -47,5 +47,11 @@ describe('decisionEvents', () => {
       attempt: 2,
       changedAt: at.toISOString(),
     });
+  });
+
+  it('announces NIK_ALREADY_HELD (another registration holds the NIK) as a rejection that is not correctable', () => {
+    const [fact, status] = decisionEvents(check, ALREADY_HELD, at);
+    expect(nikRejectedV1.parse(JSON.parse(fact!.value)).data).toMatchObject({ reason: 'NIK_ALREADY_HELD', correctable: false, attempt: 2 });
+    expect(registrationStatusChangedV1.parse(JSON.parse(status!.value)).data).toMatchObject({ status: 'nik_rejected', reason: 'NIK_ALREADY_HELD' });
   });
 });

@@ -41,10 +41,12 @@ export const nikVerifiedV1 = nikVerifiedV1Event.schema;
 export type NikVerifiedV1 = z.infer<typeof nikVerifiedV1>;
 
 /**
- * Why the registry refused. NIK_NOT_FOUND and DATA_MISMATCH are correctable (a typo); NIK_INACTIVE
- * (deceased, or replaced by a newer record) is not.
+ * Why the check refused. NIK_NOT_FOUND and DATA_MISMATCH are correctable (a typo); NIK_INACTIVE
+ * (deceased, or replaced by a newer record) is not. NIK_ALREADY_HELD (not correctable): another
+ * registration already holds this NIK, because the registry matched it there first; at most one
+ * registration per NIK is ever verified.
  */
-export const nikRejectionReason = z.enum(['NIK_NOT_FOUND', 'DATA_MISMATCH', 'NIK_INACTIVE']);
+export const nikRejectionReason = z.enum(['NIK_NOT_FOUND', 'DATA_MISMATCH', 'NIK_INACTIVE', 'NIK_ALREADY_HELD']);
 export type NikRejectionReason = z.infer<typeof nikRejectionReason>;
 export const nikRejectedV1Data = z.object({
   registrationId: z.uuid(),

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { enqueueEvents, inTransaction, type OutboxMessage } from '@gelombang/platform';
 import type { NikRejectionReason } from '@gelombang/contracts';
-import type { Decision } from '../domain/outcome';
+import { ALREADY_HELD, type Decision } from '../domain/outcome';
 
 export interface NewCheck {
   registrationId: string;
@@ -93,29 +93,68 @@ export class ChecksRepository {
   }
 
   /**
-   * Records the registry's answer and the events announcing it in one transaction (transactional
-   * outbox). Only the lease holder of a still-queued row writes, so a check is decided and announced once.
+   * Records a decision and the events announcing it in one transaction (transactional outbox). Only the
+   * lease holder of a still-queued row writes, so a check is decided and announced once; otherwise
+   * nothing is written and the answer is undefined.
+   *
+   * A match takes the NIK's hold (`nik_holders`) in the same transaction. When another registration
+   * holds it already, the match is recorded as ALREADY_HELD instead, so at most one registration per
+   * NIK is ever verified; two matches racing serialise on the holder's primary key (the second insert
+   * waits for the first to commit, then sees its row). The same registration matched again (a later
+   * attempt) keeps its hold. Answers the decision actually recorded. `called`: a registry call was
+   * made for it (counted in `tries`).
    */
-  async decide(check: ClaimedCheck, decision: Decision, events: (checkedAt: Date) => Messages): Promise<boolean> {
+  async decide(
+    check: ClaimedCheck,
+    decision: Decision,
+    events: (recorded: Decision, checkedAt: Date) => Messages,
+    called = true,
+  ): Promise<Decision | undefined> {
     return inTransaction(this.pool, async (client) => {
+      const mine = await client.query(`SELECT 1 FROM checks WHERE registration_id = $1 AND attempt = $2 AND lease_id = $3 AND state = 'queued' FOR UPDATE`, [
+        check.registrationId,
+        check.attempt,
+        check.leaseId,
+      ]);
+      if (mine.rowCount === 0) return undefined;
+      let recorded = decision;
+      if (decision.state === 'verified' && (await this.hold(client, check)) !== check.registrationId) recorded = ALREADY_HELD;
       const r = await client.query<{ checked_at: Date }>(
-        `UPDATE checks SET state = $4, reason = $5, correctable = $6, checked_at = now(), tries = tries + 1, last_error = NULL,
+        `UPDATE checks SET state = $3, reason = $4, correctable = $5, checked_at = now(), tries = tries + $6, last_error = NULL,
            lease_id = NULL, lease_until = NULL, updated_at = now()
-         WHERE registration_id = $1 AND attempt = $2 AND lease_id = $3 AND state = 'queued'
+         WHERE registration_id = $1 AND attempt = $2
          RETURNING checked_at`,
         [
           check.registrationId,
           check.attempt,
-          check.leaseId,
-          decision.state,
-          decision.state === 'rejected' ? decision.reason : null,
-          decision.state === 'rejected' ? decision.correctable : null,
+          recorded.state,
+          recorded.state === 'rejected' ? recorded.reason : null,
+          recorded.state === 'rejected' ? recorded.correctable : null,
+          called ? 1 : 0,
         ],
       );
-      const row = r.rows[0];
-      if (row) await enqueueEvents(client, events(row.checked_at));
-      return row !== undefined;
+      await enqueueEvents(client, events(recorded, r.rows[0]!.checked_at));
+      return recorded;
     });
+  }
+
+  /** Takes the check's NIK for its registration unless someone holds it; answers the holder (maybe this one). */
+  private async hold(client: pg.PoolClient, check: ClaimedCheck): Promise<string> {
+    const taken = await client.query<{ registration_id: string }>(
+      `INSERT INTO nik_holders (nik_index, registration_id, held_at) VALUES ($1, $2, now())
+       ON CONFLICT (nik_index) DO NOTHING RETURNING registration_id`,
+      [check.nikIndex, check.registrationId],
+    );
+    if (taken.rows[0]) return taken.rows[0].registration_id;
+    // A new statement (READ COMMITTED): it sees the hold whose commit the insert waited for.
+    const held = await client.query<{ registration_id: string }>(`SELECT registration_id FROM nik_holders WHERE nik_index = $1`, [check.nikIndex]);
+    return held.rows[0]!.registration_id;
+  }
+
+  /** The registration holding this NIK (the one the registry matched it for), if any. Holds are never released. */
+  async holderOf(nikIndex: string): Promise<string | undefined> {
+    const r = await this.pool.query<{ registration_id: string }>(`SELECT registration_id FROM nik_holders WHERE nik_index = $1`, [nikIndex]);
+    return r.rows[0]?.registration_id;
   }
 
   /** The call did not decide (quota, outage, timeout…): back to the queue, due after `delayMs`. */

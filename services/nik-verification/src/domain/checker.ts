@@ -4,7 +4,7 @@ import type { EventMessage } from '@gelombang/contracts';
 import { backoffMs, PollingWorker, stackFrames } from '@gelombang/platform';
 import type { ClaimedCheck } from '../data-access/checks-repository';
 import type { BreakerState } from '../data-access/registry-client';
-import { decide, decisionEvents, type Decision, type RegistryAnswer } from './outcome';
+import { ALREADY_HELD, decide, decisionEvents, type Decision, type RegistryAnswer } from './outcome';
 
 export interface Person {
   nik: string;
@@ -15,7 +15,13 @@ export interface Person {
 /** The queue of checks (ChecksRepository). */
 export interface CheckQueue {
   claimDue(limit: number, leaseId: string, leaseMs: number): Promise<ClaimedCheck[]>;
-  decide(check: ClaimedCheck, decision: Decision, events: (at: Date) => EventMessage[]): Promise<boolean>;
+  /**
+   * Records a decision and its events, unless the lease was lost (undefined). A match for a NIK another
+   * registration holds is recorded as ALREADY_HELD: answers the decision recorded.
+   */
+  decide(check: ClaimedCheck, decision: Decision, events: (recorded: Decision, at: Date) => EventMessage[], called?: boolean): Promise<Decision | undefined>;
+  /** The registration that holds this NIK (the registry matched it there), if any. */
+  holderOf(nikIndex: string): Promise<string | undefined>;
   retryLater(check: ClaimedCheck, delayMs: number, error: string, counted: boolean): Promise<void>;
   release(checks: readonly ClaimedCheck[]): Promise<void>;
   /** Makes queued checks whose last error is one of `errors` due now. */
@@ -70,6 +76,8 @@ const OUTAGE_CODES = [RETRY_CODES.unavailable, RETRY_CODES.timeout];
  * the registry (at most `concurrency` at once), record the decision with its events. Nothing is ever
  * lost or rejected because the registry misbehaved: such checks go back to the queue with a back-off.
  * Waits (empty queue, empty bucket, open breaker) sleep until due or until `wake()`; it never spins.
+ * A check whose NIK another registration already holds is settled as ALREADY_HELD without a call (and
+ * without a token): the registry's answer could not change it.
  * Follows the registry's breaker (see breakerChanged).
  */
 export class Checker extends PollingWorker {
@@ -102,6 +110,7 @@ export class Checker extends PollingWorker {
       while (this.inflight.size >= this.opts.concurrency) await Promise.race(this.inflight);
       if (!this.isRunning || !this.ports.registry.canCall) return this.ports.queue.release(batch.slice(i));
       const check = batch[i]!;
+      if (await this.settledAsHeld(check)) continue;
       let person: Person;
       try {
         person = this.open(check);
@@ -147,13 +156,32 @@ export class Checker extends PollingWorker {
       return;
     }
     this.opts.onCall?.(answer, took());
-    const decision = decide(answer);
+    await this.record(check, decide(answer), true);
+  }
+
+  /**
+   * Looked up just before the token is taken, so a check that arrives (or comes due) after its NIK's
+   * hold committed costs the registry nothing. Checks of one NIK already in flight together are settled
+   * by decide's hold instead (one verified, the others ALREADY_HELD).
+   */
+  private async settledAsHeld(check: ClaimedCheck): Promise<boolean> {
+    const holder = await this.ports.queue.holderOf(check.nikIndex);
+    if (holder === undefined || holder === check.registrationId) return false;
+    await this.record(check, ALREADY_HELD, false);
+    return true;
+  }
+
+  private async record(check: ClaimedCheck, decision: Decision, called: boolean): Promise<void> {
+    const ids = { registrationId: check.registrationId, attempt: check.attempt };
     try {
-      const done = await this.ports.queue.decide(check, decision, (at) => decisionEvents(check, decision, at));
-      if (!done) return;
-      this.opts.onDecided?.(decision);
+      const recorded = await this.ports.queue.decide(check, decision, (d, at) => decisionEvents(check, d, at), called);
+      if (!recorded) return;
+      this.opts.onDecided?.(recorded);
       this.opts.onCommitted?.();
-      this.log.info({ ...ids, state: decision.state, ...(decision.state === 'rejected' ? { reason: decision.reason } : {}) }, 'nik check decided');
+      this.log.info(
+        { ...ids, state: recorded.state, ...(recorded.state === 'rejected' ? { reason: recorded.reason } : {}), registryCalled: called },
+        'nik check decided',
+      );
     } catch (e) {
       this.log.error({ ...ids, errName: (e as Error).name, stack: stackFrames(e) }, 'could not record decision; its lease will expire');
     }

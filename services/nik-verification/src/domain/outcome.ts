@@ -23,6 +23,14 @@ export function decide(answer: RegistryAnswer): Decision {
 }
 
 /**
+ * Another registration holds this NIK: the registry matched it there first, and at most one
+ * registration per NIK is ever verified. Recorded instead of a match (checks-repository.ts decide), or
+ * without calling the registry when the hold existed before the call (checker.ts). Not correctable:
+ * the NIK is the owner's, typing it again cannot make it this registration's.
+ */
+export const ALREADY_HELD: Decision = { state: 'rejected', reason: 'NIK_ALREADY_HELD', correctable: false };
+
+/**
  * The events announcing a decision, keyed by registration id: the NIK fact and the funnel status, both
  * carrying the attempt so an answer to an older attempt never overrides a newer one downstream.
  * Each is checked against its contract (by the builder) before it is written to the outbox.
