@@ -95,7 +95,7 @@ export const registrationView = z.object({
   registrationId: z.uuid(),
   status: z.union([registrationStatus, z.literal('processing')]),
   emailMasked: z.string().optional(),
-  /** Why the last NIK check failed (`NIK_NOT_FOUND`, `DATA_MISMATCH`, `NIK_INACTIVE`), while status is nik_rejected. */
+  /** Why the last NIK check failed (`NIK_NOT_FOUND`, `DATA_MISMATCH`, `NIK_INACTIVE`, `NIK_ALREADY_HELD`: another registration holds this NIK), while status is nik_rejected. */
   reason: z.string().optional(),
   /** Which NIK check the status is about: 1, then +1 per correction. */
   nikAttempt: z.number().int().positive().optional(),

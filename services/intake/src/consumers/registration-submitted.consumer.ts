@@ -38,9 +38,10 @@ export function submittedHandler(deps: {
         ),
       ),
     );
-    // A registration whose match overtook its submission holds its NIK now that its row exists.
+    // A match and a submission naming its NIK may be projected in either order: once both rows exist
+    // the matched one holds the NIK and the others end rejected_duplicate, whichever came first.
     if (deps.holdNik && inserted.length) {
-      const early = await deps.repository.matchedAmong(inserted);
+      const early = await deps.repository.matchedFor(inserted);
       if (early.length) await holdMatchedNiks({ repository: deps.repository, publish: deps.publish, holdNik: deps.holdNik }, early);
     }
     deps.onProjected(inserted.length, duplicates.length);

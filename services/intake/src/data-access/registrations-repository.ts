@@ -259,10 +259,20 @@ export class RegistrationsRepository {
     return r.rows[0].email ? 'EMAIL_REGISTERED' : 'NIK_HELD';
   }
 
-  /** Which of these registrations the registry matched already (their status event came first). */
-  async matchedAmong(registrationIds: string[]): Promise<string[]> {
+  /**
+   * The matched registrations that concern these newly stored ones: those among them the registry
+   * matched already (their status event came first), and those holding a NIK one of them names (the
+   * match was applied before this row was stored).
+   */
+  async matchedFor(registrationIds: string[]): Promise<string[]> {
     const r = await this.pool.query<{ registration_id: string }>(
-      `SELECT registration_id FROM registration_progress WHERE registration_id = ANY($1::uuid[]) AND status IN (${MATCHED_SQL})`,
+      `SELECT p.registration_id FROM registration_progress p
+         WHERE p.registration_id = ANY($1::uuid[]) AND p.status IN (${MATCHED_SQL})
+       UNION
+       SELECT m.registration_id FROM registrations r
+         JOIN registrations m ON m.nik_index = r.nik_index AND m.registration_id <> r.registration_id
+         JOIN registration_progress p ON p.registration_id = m.registration_id
+         WHERE r.registration_id = ANY($1::uuid[]) AND p.status IN (${MATCHED_SQL})`,
       [registrationIds],
     );
     return r.rows.map((x) => x.registration_id);
