@@ -126,7 +126,7 @@ export async function buildApp(config: EmailConfig, opts: BuildOptions = {}): Pr
               repository,
               onStored: (batch) => {
                 m.consumed(batch);
-                if (batch.stored > 0) sender?.wake();
+                if (batch.stored + batch.notices > 0) sender?.wake();
               },
             }),
           ],

@@ -4,6 +4,7 @@ import type { MailSenderMetrics } from './workers/mail-sender';
 /** The email service's own metrics (README: "Metrics"); `backlog` counts the mails owed at scrape time. */
 export function emailMetrics(registry: Registry, backlog: () => Promise<number>) {
   const sent = counter(registry, 'email_mails_sent_total', 'Mails the provider accepted (verification and sign-in)');
+  const notices = counter(registry, 'email_notices_sent_total', 'Notice mails the provider accepted (registrations that met a conflict), by kind', ['kind']);
   const failed = counter(registry, 'email_mail_send_failures_total', 'Mails the provider refused or could not take (retried later)');
   const quotaWaits = counter(registry, 'email_quota_waits_total', 'Times a mail waited for the provider quota, by reason', ['reason']);
   const confirms = counter(registry, 'email_confirms_total', 'POST …/confirm answers, by outcome', ['outcome']);
@@ -23,14 +24,16 @@ export function emailMetrics(registry: Registry, backlog: () => Promise<number>)
   return {
     sender: {
       sent: () => sent.inc(),
+      noticeSent: (kind) => notices.inc({ kind }),
       failed: () => failed.inc(),
       quotaWait: (reason) => quotaWaits.inc({ reason }),
       signInRequest: (outcome) => signInRequests.inc({ outcome }),
     } satisfies MailSenderMetrics,
     signIn: (outcome: string) => signIns.inc({ outcome }),
     confirm: (outcome: string) => confirms.inc({ outcome }),
-    consumed: (batch: { stored: number; replays: number; duplicates: number }) => {
+    consumed: (batch: { stored: number; notices: number; replays: number; duplicates: number }) => {
       consumed.inc({ outcome: 'stored' }, batch.stored);
+      consumed.inc({ outcome: 'notice' }, batch.notices);
       consumed.inc({ outcome: 'replay' }, batch.replays);
       consumed.inc({ outcome: 'duplicate_email' }, batch.duplicates);
       duplicates.inc(batch.duplicates);
