@@ -10,6 +10,11 @@ export function emailMetrics(registry: Registry, backlog: () => Promise<number>)
   const confirms = counter(registry, 'email_confirms_total', 'POST …/confirm answers, by outcome', ['outcome']);
   const consumed = counter(registry, 'email_submissions_consumed_total', 'registration.submitted.v1 events, by outcome', ['outcome']);
   const duplicates = counter(registry, 'email_duplicates_skipped_total', 'Registrations for an address another registration holds: nothing stored or mailed');
+  const lateNotices = counter(
+    registry,
+    'email_late_nik_held_notices_total',
+    'Registrations rejected NIK_HELD after their submission (registration.status-changed.v1): codes killed, the NIK_HELD notice owed',
+  );
   const published = counter(registry, 'email_events_published_total', 'Outbox rows published to Kafka');
   const signInRequests = counter(registry, 'email_sign_in_requests_total', 'POST /v1/sessions requests as the mail sender decided them, by outcome', [
     'outcome',
@@ -38,6 +43,7 @@ export function emailMetrics(registry: Registry, backlog: () => Promise<number>)
       consumed.inc({ outcome: 'duplicate_email' }, batch.duplicates);
       duplicates.inc(batch.duplicates);
     },
+    lateNotices: (n: number) => lateNotices.inc(n),
     published: (n: number) => published.inc(n),
   };
 }

@@ -11,6 +11,7 @@ import {
   codeOf,
   metric,
   person,
+  statusEvent,
   SubmittedPublisher,
   submittedEvent,
   testEnv,
@@ -187,6 +188,87 @@ describe('a registration that met a conflict is mailed a notice, and its routes 
     expect(await row(conflicted.id)).toMatchObject({ notice: 'EMAIL_REGISTERED', verified_at: null, send_count: 2, window_submissions: 10 });
     expect(await row(normal.id)).toMatchObject({ notice: null, verified_at: null, send_count: 2, window_submissions: 10 });
     expect(await maildev.emailsTo(holder.p.email)).toHaveLength(3);
+  });
+
+  describe('a registration the intake rejects NIK_HELD later (registration.status-changed.v1)', () => {
+    const nikHeld = (id: string) => statusEvent(id, 'rejected_duplicate', 'NIK_HELD');
+    /** Long enough for the consumer to have seen events published before a notice it waited for. */
+    const settle = () => new Promise((r) => setTimeout(r, 700));
+
+    it('kills the code it was mailed and mails the NIK_HELD notice once, however often the rejection is announced', async () => {
+      const before = await metric(app, 'email_late_nik_held_notices_total');
+      const { id, p } = await register();
+      const code = await latestCode(p.email);
+      await sentState(id);
+      await publisher.publishStatus(nikHeld(id));
+      isNotice((await mails(p.email, 2))[1]!, 'NIK_HELD');
+      // The code from the first mail is now just a wrong code: counted, as for any registration.
+      await sentState(id);
+      const dead = await confirm(id, code);
+      expect([dead.statusCode, dead.json().code, dead.json().attemptsLeft]).toEqual([400, 'EMAIL_CODE_INVALID', 4]);
+      // Announced again (a redelivery, and a second event saying the same): no second notice.
+      const again = nikHeld(id);
+      await publisher.publishStatus(again, again, nikHeld(id));
+      await settle();
+      expect(await maildev.emailsTo(p.email)).toHaveLength(2);
+      expect(await metric(app, 'email_late_nik_held_notices_total')).toBe(before + 1);
+      expect(await row(id)).toMatchObject({ notice: 'NIK_HELD', verified_at: null, send_count: 2 });
+      // A resend (after the cooldown) mails the notice again, as for a registration born NIK_HELD.
+      await waitFor(async () => ((await resend(id)).statusCode === 202 ? true : undefined), 5_000, 'resend after the cooldown');
+      isNotice((await mails(p.email, 3))[2]!, 'NIK_HELD');
+    });
+
+    it('leaves a verified registration verified, mails it the notice once, and frees its address', async () => {
+      const { id, p } = await register();
+      const ok = await confirm(id, await latestCode(p.email));
+      expect(ok.statusCode).toBe(200);
+      await publisher.publishStatus(nikHeld(id), nikHeld(id));
+      isNotice((await mails(p.email, 2))[1]!, 'NIK_HELD');
+      await settle();
+      expect(await maildev.emailsTo(p.email)).toHaveLength(2);
+      expect((await get(id)).json()).toMatchObject({ status: 'verified' });
+      const replay = await confirm(id, '000000');
+      expect([replay.statusCode, replay.json()]).toEqual([200, { registrationId: id, status: 'verified', verifiedAt: ok.json().verifiedAt }]);
+      expect((await resend(id)).json().code).toBe('EMAIL_ALREADY_VERIFIED');
+      expect(await row(id)).toMatchObject({ notice: 'NIK_HELD', verified_at: expect.any(Date), mail_due_at: null });
+
+      // Rejected, it holds the address no more: no sign-in mail for it, and a new registration may have it.
+      const dropped = await metric(app, 'email_sign_in_requests_total', 'outcome="not_verified"');
+      expect((await app.inject({ method: 'POST', url: '/v1/sessions', payload: { email: p.email } })).statusCode).toBe(202);
+      await waitFor(
+        async () => ((await metric(app, 'email_sign_in_requests_total', 'outcome="not_verified"')) > dropped ? true : undefined),
+        10_000,
+        'sign-in request dropped',
+      );
+      const next = await register(person({ email: p.email }));
+      await latestCode(p.email, 3);
+      expect((await sentState(next.id)).attemptsLeft).toBe(5);
+    });
+
+    it('changes nothing for a registration born NIK_HELD, nor for any other status change', async () => {
+      const born = await register(person(), 'NIK_HELD');
+      await mails(born.p.email);
+      await sentState(born.id);
+      const other = await register();
+      const code = await latestCode(other.p.email);
+      await sentState(other.id);
+      // The intake announces the born one's rejection too; the other registration gets statuses that owe nothing.
+      const marker = await register();
+      await latestCode(marker.p.email);
+      await publisher.publishStatus(
+        nikHeld(born.id),
+        statusEvent(other.id, 'rejected_duplicate', 'EMAIL_REGISTERED'),
+        statusEvent(other.id, 'nik_rejected', 'NIK_NOT_FOUND'),
+        nikHeld(randomUUID()),
+      );
+      await publisher.publishStatus(nikHeld(marker.id));
+      await mails(marker.p.email, 2);
+      await settle();
+      expect(await maildev.emailsTo(born.p.email)).toHaveLength(1);
+      expect(await maildev.emailsTo(other.p.email)).toHaveLength(1);
+      const ok = await confirm(other.id, code);
+      expect([ok.statusCode, ok.json().status]).toEqual([200, 'verified']);
+    });
   });
 
   it('never wrote an address, code, NIK or name to a log line', () => {

@@ -1,7 +1,17 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
 import pino from 'pino';
-import { makeEvent, REGISTRATION_SUBMITTED_V1, registrationSubmittedV1, type RegistrationConflict, type RegistrationSubmittedV1 } from '@gelombang/contracts';
+import {
+  makeEvent,
+  REGISTRATION_STATUS_CHANGED_V1,
+  REGISTRATION_SUBMITTED_V1,
+  registrationStatusChangedV1,
+  registrationSubmittedV1,
+  type RegistrationConflict,
+  type RegistrationStatus,
+  type RegistrationStatusChangedV1,
+  type RegistrationSubmittedV1,
+} from '@gelombang/contracts';
 import { generateValidPerson } from '@gelombang/nik';
 import { createKafka, EventProducer, maskEmail, PiiCipher, type App } from '@gelombang/platform';
 import { isolatedEnv, testApp } from '@gelombang/testkit';
@@ -74,7 +84,18 @@ export function submittedEvent(cipher: PiiCipher, p: Person, registrationId: str
   );
 }
 
-/** Publishes to the real registration.submitted.v1 topic, as the intake does (acks=all). */
+/** A registration.status-changed.v1 event as the intake announces a status (e.g. rejected_duplicate, NIK_HELD). */
+export const statusEvent = (registrationId: string, status: RegistrationStatus, reason?: string): RegistrationStatusChangedV1 =>
+  registrationStatusChangedV1.parse(
+    makeEvent('id.gelombang.registration.status-changed.v1', 'urn:gelombang:intake', registrationId, {
+      registrationId,
+      status,
+      ...(reason ? { reason } : {}),
+      changedAt: new Date().toISOString(),
+    }),
+  );
+
+/** Publishes to the real registration.submitted.v1 (and status-changed) topics, as the intake does (acks=all). */
 export class SubmittedPublisher {
   private readonly producer = new EventProducer(
     createKafka({ brokers: (process.env.KAFKA_BROKERS ?? 'localhost:9092').split(','), clientId: 'email-test', logger: pino({ level: 'silent' }) }),
@@ -90,6 +111,12 @@ export class SubmittedPublisher {
 
   async publish(...events: RegistrationSubmittedV1[]): Promise<void> {
     await Promise.all(events.map((e) => this.producer.publish({ topic: REGISTRATION_SUBMITTED_V1, key: e.data.registrationId, value: JSON.stringify(e) })));
+  }
+
+  async publishStatus(...events: RegistrationStatusChangedV1[]): Promise<void> {
+    await Promise.all(
+      events.map((e) => this.producer.publish({ topic: REGISTRATION_STATUS_CHANGED_V1, key: e.data.registrationId, value: JSON.stringify(e) })),
+    );
   }
 
   close(): Promise<void> {
