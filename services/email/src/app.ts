@@ -15,6 +15,7 @@ import {
   type ServiceBuildOptions,
 } from '@gelombang/platform';
 import { signInRules, verificationRules, type EmailConfig } from './config';
+import { statusChangedConsumer } from './consumers/registration-status-changed.consumer';
 import { submittedConsumer } from './consumers/registration-submitted.consumer';
 import { smtpMailerFor, type Mailer } from './data-access/smtp-mailer';
 import { SignInsRepository } from './data-access/sign-ins-repository';
@@ -126,7 +127,16 @@ export async function buildApp(config: EmailConfig, opts: BuildOptions = {}): Pr
               repository,
               onStored: (batch) => {
                 m.consumed(batch);
-                if (batch.stored > 0) sender?.wake();
+                if (batch.stored + batch.notices > 0) sender?.wake();
+              },
+            }),
+            // A registration the intake rejects later, NIK_HELD: its address gets that notice once.
+            statusChangedConsumer({
+              group: `${config.CONSUMER_GROUP}-status`,
+              repository,
+              onNoticed: (count) => {
+                m.lateNotices(count);
+                if (count > 0) sender?.wake();
               },
             }),
           ],

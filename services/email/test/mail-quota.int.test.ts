@@ -2,7 +2,20 @@ import { stat } from 'node:fs/promises';
 import pg from 'pg';
 import type { App } from '@gelombang/platform';
 import { DATABASE_URL, dropSchema, startMailDev, waitFor, type MailDev, type MailDevEmail } from '@gelombang/testkit';
-import { buildTestApp, codeOf, person, sameEnv, SubmittedPublisher, submittedEvent, testEnv, type TestEnv } from './helpers/build-test-app';
+import type { RegistrationConflict } from '@gelombang/contracts';
+import { noticeMail } from '../src/domain/mail-content';
+import {
+  answerShape,
+  buildTestApp,
+  codeOf,
+  metric,
+  person,
+  sameEnv,
+  SubmittedPublisher,
+  submittedEvent,
+  testEnv,
+  type TestEnv,
+} from './helpers/build-test-app';
 
 const BURST = 5;
 const PER_SEC = 5;
@@ -145,5 +158,56 @@ describe('the mail provider quota, across a restart and two replicas (real Kafka
     );
     const ok = await app.inject({ method: 'POST', url: `/v1/email-verifications/${first}/confirm`, payload: { code: codeOf(resent!) } });
     expect(ok.statusCode).toBe(200);
+  });
+
+  it('takes a token from the same bucket for every notice mail: notices and code mails together stay within burst + rate·T', async () => {
+    // The replicas above stop; a consumer alone stores half code mails, half notices.
+    await Promise.all(apps.splice(0).map((a) => a.close()));
+    const consumerOnly = await start({ MAIL_SENDER_ENABLED: 'false' });
+    const kinds: RegistrationConflict[] = ['EMAIL_REGISTERED', 'NIK_HELD', 'NIK_BUSY'];
+    const people = Array.from({ length: 20 }, () => person());
+    const events = people.map((p, i) => submittedEvent(t.cipher, p, undefined, i % 2 === 1 ? kinds[i % 3] : undefined));
+    ids = events.map((e) => e.data.registrationId);
+    const addresses = new Set(people.map((p) => p.email));
+    const ours = (mails: MailDevEmail[]) => mails.filter((m) => m.to.some((to) => addresses.has(to.address)));
+    await publisher.publish(...events);
+    await waitFor(async () => ((await stored()) === events.length ? true : undefined), 20_000, 'all stored');
+
+    // Before its mail, a notice's registration answers as any: pending, 409 to a confirm, 202 to a resend.
+    const [plain, conflicted] = [events[0]!.data.registrationId, events[1]!.data.registrationId];
+    for (const [method, path, payload] of [
+      ['GET', '', undefined],
+      ['POST', '/confirm', { code: '123456' }],
+      ['POST', '/resend', undefined],
+      ['GET', '', undefined],
+    ] as const) {
+      const [a, b] = await Promise.all(
+        [plain, conflicted].map((id) => consumerOnly.inject({ method, url: `/v1/email-verifications/${id}${path}`, ...(payload ? { payload } : {}) })),
+      );
+      expect(answerShape(b!, [plain, conflicted])).toEqual(answerShape(a!, [plain, conflicted]));
+    }
+    expect((await consumerOnly.inject({ method: 'GET', url: `/v1/email-verifications/${conflicted}` })).json()).toMatchObject({
+      status: 'pending',
+      attemptsLeft: 0,
+    });
+    await consumerOnly.close();
+
+    const sender = await start({ CONSUMER_ENABLED: 'false' });
+    const all = await waitFor(
+      async () => {
+        const m = ours(await maildev.emails());
+        return m.length >= events.length ? m : undefined;
+      },
+      30_000,
+      `${events.length} mails`,
+    );
+    const notices = new Set(kinds.map((k) => noticeMail(k).subject));
+    expect(all.filter((m) => notices.has(m.subject))).toHaveLength(10);
+    expect(all.filter((m) => !notices.has(m.subject)).map((m) => codeOf(m))).toHaveLength(10);
+    // Had the notices skipped the bucket they would have gone out at once, well over burst + rate·T.
+    const worst = worstWindow(await receivedAt(all));
+    expect(worst.count).toBeLessThanOrEqual(worst.allowed);
+    expect(await metric(sender, 'email_quota_waits_total', 'reason="empty"')).toBeGreaterThan(0);
+    expect(await metric(sender, 'email_notices_sent_total')).toBe(10);
   });
 });

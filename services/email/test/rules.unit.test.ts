@@ -1,5 +1,5 @@
-import { CodeHasher, newCode } from '../src/domain/codes';
-import { verificationMail } from '../src/domain/mail-content';
+import { CodeHasher, newCode, unusableCodeHmac } from '../src/domain/codes';
+import { noticeMail, signInMail, verificationMail } from '../src/domain/mail-content';
 import {
   attemptsLeft,
   decideConfirm,
@@ -28,6 +28,7 @@ const sent = (over: Partial<VerificationState> = {}): VerificationState => ({
   submissionsWindowStartedAt: null,
   windowSubmissions: 0,
   verifiedAt: null,
+  notice: null,
   ...over,
 });
 
@@ -53,6 +54,46 @@ describe('verification codes', () => {
     expect(m.text.indexOf('berlaku 15 menit')).toBeLessThan(m.text.indexOf('valid for 15 minutes'));
     expect(m.text.match(/004217/g)).toHaveLength(2);
   });
+
+  it('have no stand-in for a notice: the value stored in place of its code is shaped like a code HMAC, and no code hashes to it', () => {
+    const hasher = new CodeHasher(Buffer.alloc(32, 7));
+    const stored = unusableCodeHmac();
+    expect(stored).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(stored).toHaveLength(hasher.hash('r1', '000000').length);
+    expect(unusableCodeHmac()).not.toBe(stored);
+    for (const code of ['000000', '123456', '999999', newCode()]) expect(hasher.matches('r1', code, stored)).toBe(false);
+  });
+});
+
+describe('notice mails', () => {
+  const kinds = ['EMAIL_REGISTERED', 'NIK_HELD', 'NIK_BUSY'] as const;
+  it('say what the conflict means, Indonesian before English, with no code, number or personal data anywhere', () => {
+    const says = {
+      EMAIL_REGISTERED: [
+        'Alamat email ini sudah dipakai untuk pendaftaran Kartu Prakerja — lanjutkan dengan masuk',
+        'Jika bukan Anda, abaikan email ini.',
+        'continue by signing in',
+      ],
+      NIK_HELD: [
+        'NIK yang Anda masukkan sudah terverifikasi untuk pendaftaran lain. Jika itu bukan Anda, hubungi layanan pengaduan (call center) untuk sengketa NIK.',
+        'already verified for another registration',
+        'contact the complaints service (call center)',
+      ],
+      NIK_BUSY: ['Terlalu banyak pendaftaran yang sedang menunggu dengan NIK ini; coba lagi nanti.', 'try again later'],
+    };
+    for (const kind of kinds) {
+      const m = noticeMail(kind);
+      for (const line of says[kind]) expect(m.text).toContain(line);
+      expect(m.text.indexOf('Halo,')).toBeLessThan(m.text.indexOf('Hello,'));
+      expect(m.text.indexOf(says[kind][0]!)).toBeLessThan(m.text.indexOf('Hello,'));
+      expect(m.text.indexOf(says[kind][says[kind].length - 1]!)).toBeGreaterThan(m.text.indexOf('Hello,'));
+      expect(`${m.subject}\n${m.text}`).not.toMatch(/\d/);
+      expect(m.subject).not.toBe(verificationMail('004217', 900).subject);
+    }
+    // Each kind its own subject, none a code mail's.
+    const subjects = new Set([...kinds.map((k) => noticeMail(k).subject), verificationMail('1', 1).subject, signInMail('1', 1).subject]);
+    expect(subjects.size).toBe(5);
+  });
 });
 
 describe('confirm rules', () => {
@@ -73,6 +114,18 @@ describe('confirm rules', () => {
     expect(decideConfirm(sent({ failedAttempts: 4 }), rules, now, no)).toEqual(wrong(0, true));
     expect(decideConfirm(sent({ failedAttempts: 5 }), rules, now, yes)).toEqual({ kind: 'locked' });
     expect(statusOf(sent({ failedAttempts: 5 }), rules)).toBe('locked');
+  });
+  it('never verifies a registration owed a notice: a code that somehow matched is a wrong one, counted and locking like any', () => {
+    const notice = (over: Partial<VerificationState> = {}) => sent({ notice: 'EMAIL_REGISTERED', ...over });
+    expect(decideConfirm(notice(), rules, now, yes)).toEqual(wrong(4, false));
+    expect(decideConfirm(notice({ failedAttempts: 4 }), rules, now, yes)).toEqual(wrong(0, true));
+    expect(decideConfirm(notice({ failedAttempts: 5 }), rules, now, yes)).toEqual({ kind: 'locked' });
+    expect(decideConfirm(notice({ expiresAt: now }), rules, now, yes)).toEqual({ kind: 'expired' });
+    expect(decideConfirm(notice({ codeHmac: null }), rules, now, yes)).toEqual({ kind: 'not_sent' });
+    // Statuses, attempts and resends as for any registration.
+    expect(statusOf(notice(), rules)).toBe('sent');
+    expect(attemptsLeft(notice(), rules, now)).toBe(5);
+    expect(decideResend(notice(), rules, now)).toEqual(decideResend(sent(), rules, now));
   });
   it('refuses an expired code (even a right one), a code not mailed yet, and repeats a success', () => {
     expect(decideConfirm(sent({ expiresAt: now }), rules, now, yes)).toEqual({ kind: 'expired' });

@@ -13,18 +13,27 @@ export const sealedWithAKeyWeHold =
     if (!cipher.canOpen(event.data.pii.email, 'email')) throw new Error('pii.email is sealed with a key this service does not hold');
   };
 
+/** What a batch of submissions became: rows owing a code mail, rows owing a notice, replays, duplicates. */
+export interface StoredOutcome {
+  stored: number;
+  notices: number;
+  replays: number;
+  duplicates: number;
+}
+
 /**
  * Stores one verification per new registration (the mail sender picks it up). Replays and duplicate
  * deliveries are skipped by the primary key; a second registration for an address already held is the
- * duplicate the intake rejects, so nothing is stored or mailed for it.
+ * duplicate the intake rejects, so nothing is stored or mailed for it. A registration whose event
+ * carries a conflict is stored like any other but owes the notice of that kind instead of a code
+ * (README: "Conflicts"), so that its routes answer as for any registration.
  */
-export function submittedHandler(deps: {
-  repository: VerificationsRepository;
-  onStored: (outcome: { stored: number; replays: number; duplicates: number }) => void;
-}) {
+export function submittedHandler(deps: { repository: VerificationsRepository; onStored: (outcome: StoredOutcome) => void }) {
   return async (events: RegistrationSubmittedV1[]) => {
     const r = await deps.repository.insertSubmitted(events);
-    deps.onStored({ stored: r.stored.length, replays: r.replays.length, duplicates: r.duplicates.length });
+    const stored = new Set(r.stored);
+    const notices = new Set(events.filter((e) => e.data.conflict && stored.has(e.data.registrationId)).map((e) => e.data.registrationId)).size;
+    deps.onStored({ stored: stored.size - notices, notices, replays: r.replays.length, duplicates: r.duplicates.length });
   };
 }
 
@@ -33,7 +42,7 @@ export const submittedConsumer = (o: {
   group: string;
   cipher: PiiCipher;
   repository: VerificationsRepository;
-  onStored: (outcome: { stored: number; replays: number; duplicates: number }) => void;
+  onStored: (outcome: StoredOutcome) => void;
 }): EventConsumer =>
   eventConsumer(registrationSubmittedV1Event, {
     group: o.group,

@@ -54,14 +54,15 @@ export class SignInsRepository {
   /**
    * Locks the address's row for a code check, creating it for an address never seen (the attempt limit
    * counts for unknown addresses as for registered ones). The live code counts only while its
-   * registration is still verified and holds the address.
+   * registration is still verified and holds the address (a registration owed a notice holds none: it
+   * was rejected).
    */
   async lockForCode(tx: Tx, emailIndex: string): Promise<SignInState> {
     await tx.query('INSERT INTO sign_ins (email_index) VALUES ($1) ON CONFLICT (email_index) DO NOTHING', [emailIndex]);
     const r = await tx.query(
       `SELECT ${STATE}, v.registration_id AS live_registration_id
        FROM sign_ins s LEFT JOIN verifications v
-         ON v.registration_id = s.registration_id AND v.verified_at IS NOT NULL AND v.superseded_at IS NULL
+         ON v.registration_id = s.registration_id AND v.verified_at IS NOT NULL AND v.superseded_at IS NULL AND v.notice IS NULL
        WHERE s.email_index = $1 FOR UPDATE OF s`,
       [emailIndex],
     );
@@ -92,7 +93,8 @@ export class SignInsRepository {
       `WITH due AS (
          SELECT email_index FROM sign_ins WHERE mail_due_at <= now() ORDER BY mail_due_at LIMIT $1 FOR UPDATE SKIP LOCKED)
        UPDATE sign_ins s SET mail_due_at = now() + make_interval(secs => $2), claim_token = $3, updated_at = now()
-       FROM due LEFT JOIN verifications v ON v.email_index = due.email_index AND v.verified_at IS NOT NULL AND v.superseded_at IS NULL
+       FROM due LEFT JOIN verifications v
+         ON v.email_index = due.email_index AND v.verified_at IS NOT NULL AND v.superseded_at IS NULL AND v.notice IS NULL
        WHERE s.email_index = due.email_index
        RETURNING s.email_index, s.mail_failures, ${STATE}, v.registration_id AS verified_registration_id, v.email_enc`,
       [limit, leaseSec, claimToken],

@@ -1,7 +1,14 @@
-import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 
 /** Six digits from the CSPRNG, leading zeros kept: 000000–999999. */
 export const newCode = (): string => String(randomInt(0, 1_000_000)).padStart(6, '0');
+
+/**
+ * What a notice mail's registration stores in place of a code's HMAC: 32 random bytes in the same
+ * form, which no code hashes to (it is no HMAC of anything, and it is never mailed). A confirm for it
+ * does exactly the work of a wrong code for an ordinary registration: one HMAC, one comparison.
+ */
+export const unusableCodeHmac = (): string => randomBytes(32).toString('base64url');
 
 /** What a code proves; each purpose hashes with its own key, so a code of one is never taken for the other. */
 export type CodePurpose = 'email-verification-code' | 'email-sign-in-code';

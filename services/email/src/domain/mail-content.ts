@@ -1,3 +1,6 @@
+import type { Notice } from './verification';
+
+/** A mail's subject and plain-text body (a code mail's, or a notice's). */
 export interface CodeMail {
   subject: string;
   text: string;
@@ -72,3 +75,62 @@ export const signInMail = (code: string, ttlSec: number): CodeMail =>
     code,
     ttlSec,
   );
+
+/** What a notice says, in each language (README: "Conflicts"). */
+const NOTICES: Record<Notice, { subject: string; id: string[]; en: string[] }> = {
+  EMAIL_REGISTERED: {
+    subject: 'Alamat email ini sudah terdaftar di Kartu Prakerja',
+    id: [
+      'Alamat email ini sudah dipakai untuk pendaftaran Kartu Prakerja — lanjutkan dengan masuk di halaman masuk Kartu Prakerja memakai alamat email ini.',
+      'Jika bukan Anda, abaikan email ini.',
+    ],
+    en: [
+      'This email address is already used for a Kartu Prakerja registration — continue by signing in on the Kartu Prakerja sign-in page with this address.',
+      'If this was not you, ignore this email.',
+    ],
+  },
+  NIK_HELD: {
+    subject: 'Pendaftaran Kartu Prakerja: NIK sudah terverifikasi untuk pendaftaran lain',
+    id: [
+      'NIK yang Anda masukkan sudah terverifikasi untuk pendaftaran lain. Jika itu bukan Anda, hubungi layanan pengaduan (call center) untuk sengketa NIK.',
+      'Jika Anda tidak mendaftar Kartu Prakerja, abaikan email ini.',
+    ],
+    en: [
+      'The NIK you entered is already verified for another registration. If that was not you, contact the complaints service (call center) about the NIK dispute.',
+      'If you did not register for Kartu Prakerja, ignore this email.',
+    ],
+  },
+  NIK_BUSY: {
+    subject: 'Pendaftaran Kartu Prakerja belum dapat diproses',
+    id: ['Terlalu banyak pendaftaran yang sedang menunggu dengan NIK ini; coba lagi nanti.', 'Jika Anda tidak mendaftar Kartu Prakerja, abaikan email ini.'],
+    en: ['Too many registrations naming this NIK are waiting; try again later.', 'If you did not register for Kartu Prakerja, ignore this email.'],
+  },
+};
+
+/**
+ * The mail a registration that met a conflict gets instead of a code mail, to the address it gave:
+ * what the conflict means and what to do. Like the code mails: Indonesian first, then English, and
+ * no name, NIK or other personal data. It carries no code (the registration has none that works).
+ */
+export function noticeMail(kind: Notice): CodeMail {
+  const n = NOTICES[kind];
+  return {
+    subject: n.subject,
+    text: [
+      'Halo,',
+      '',
+      'Kami menerima pendaftaran Kartu Prakerja dengan alamat email ini, tetapi pendaftaran itu tidak dapat dilanjutkan.',
+      '',
+      ...n.id,
+      '',
+      '—',
+      '',
+      'Hello,',
+      '',
+      'We received a Kartu Prakerja registration with this email address, but it cannot go ahead.',
+      '',
+      ...n.en,
+      '',
+    ].join('\n'),
+  };
+}

@@ -1,4 +1,11 @@
+import type { RegistrationConflict } from '@gelombang/contracts';
 import { currentWindow, secondsUntil, type OpenWindow } from './window';
+
+/**
+ * The mail a registration that met a conflict is owed instead of a code (README: "Conflicts"): the
+ * conflict its registration.submitted.v1 event carried.
+ */
+export type Notice = RegistrationConflict;
 
 /** The stored state of one verification, as the domain sees it (no SQL, no HTTP). */
 export interface VerificationState {
@@ -22,6 +29,11 @@ export interface VerificationState {
   submissionsWindowStartedAt: Date | null;
   windowSubmissions: number;
   verifiedAt: Date | null;
+  /**
+   * Set when this registration is owed a notice instead of a code: its mails say what the conflict
+   * means, and no code ever verifies it. Every other rule (statuses, attempts, resends) is the same.
+   */
+  notice: Notice | null;
 }
 
 export interface VerificationRules {
@@ -136,7 +148,9 @@ export function decideConfirm(v: VerificationState, rules: VerificationRules, no
   if (live.length === 0) return { kind: 'expired' };
   let matched = false;
   for (const c of live) matched = codeMatches(c.codeHmac) || matched;
-  if (matched) return { kind: 'verify' };
+  // A notice's registration stores no code that anything matches; should one ever match, it is
+  // still just a wrong code, answered and counted like any other.
+  if (matched && !v.notice) return { kind: 'verify' };
   const submissions = { startedAt: window.startedAt, count: window.count + 1 };
   const codeLeft = Math.max(0, rules.maxAttempts - v.failedAttempts - 1);
   const registrationLeft = Math.max(0, rules.maxCodeSubmissions - submissions.count);

@@ -5,10 +5,11 @@ import type { EmailConfig } from '../config';
 import type { ClaimedMail, VerificationsRepository } from '../data-access/verifications-repository';
 import type { ClaimedSignIn, SignInsRepository } from '../data-access/sign-ins-repository';
 import { smtpErrorFields, type Mailer } from '../data-access/smtp-mailer';
-import { newCode, type CodeHasher } from '../domain/codes';
+import { newCode, unusableCodeHmac, type CodeHasher } from '../domain/codes';
 import { verificationRequestedEvent } from '../domain/events';
-import { signInMail, verificationMail } from '../domain/mail-content';
+import { noticeMail, signInMail, verificationMail } from '../domain/mail-content';
 import { decideSignInMail, type SignInRules } from '../domain/sign-in';
+import type { Notice } from '../domain/verification';
 
 type QuotaConfig = Pick<EmailConfig, 'REDIS_KEY_PREFIX' | 'MAIL_QUOTA_BURST' | 'MAIL_QUOTA_PER_SEC' | 'MAIL_QUOTA_HEADROOM_MS'>;
 type SenderConfig = QuotaConfig &
@@ -55,6 +56,8 @@ export const mailSenderSettings = (config: SenderConfig): MailSenderSettings => 
 
 export interface MailSenderMetrics {
   sent(): void;
+  /** A notice mail the provider accepted (counted in sent() too). */
+  noticeSent(kind: Notice): void;
   failed(): void;
   quotaWait(reason: 'empty' | 'redis_unavailable'): void;
   /** What became of a sign-in request: mailed, or dropped and why. */
@@ -80,12 +83,13 @@ export interface MailSenderOptions extends MailSenderSettings {
 type Job = { run: () => Promise<void>; logFields: Record<string, unknown> };
 
 /**
- * The outbox-like mail loop, for verification mails and sign-in mails alike. Each round claims due
- * rows of both queues (FOR UPDATE SKIP LOCKED, with a lease), then works them `concurrency` at a
- * time. Every mail first takes a token from the shared Redis bucket; an empty bucket means waiting its
- * retryAfterMs. When Redis cannot answer, no mail goes out (the platform's per-process fallback would
- * let N replicas send N times the quota): the loop waits. A sign-in request the rules drop (not a
- * verified address, cooldown, limit) takes no token.
+ * The outbox-like mail loop, for verification mails (a code, or a notice for a registration that met
+ * a conflict) and sign-in mails alike. Each round claims due rows of both queues (FOR UPDATE SKIP
+ * LOCKED, with a lease), then works them `concurrency` at a time. Every mail, a notice too, first
+ * takes a token from the shared Redis bucket; an empty bucket means waiting its retryAfterMs. When
+ * Redis cannot answer, no mail goes out (the platform's per-process fallback would let N replicas send
+ * N times the quota): the loop waits. A sign-in request the rules drop (not a verified address,
+ * cooldown, limit) takes no token.
  */
 export class MailSender extends PollingWorker {
   constructor(private readonly o: MailSenderOptions) {
@@ -146,13 +150,19 @@ export class MailSender extends PollingWorker {
       await this.o.repository.markFailed(registrationId, token, this.o.retryMaxMs).catch(() => undefined);
       return;
     }
-    const code = newCode();
-    const codeHmac = this.o.hasher.hash(registrationId, code);
+    const { notice } = mail;
+    // A notice's registration gets a "code" no code matches, through the very same steps: its routes
+    // then answer as for any registration, and no code ever verifies it.
+    const code = notice ? undefined : newCode();
+    const codeHmac = code === undefined ? unusableCodeHmac() : this.o.hasher.hash(registrationId, code);
     // The code is stored before it is mailed: whoever reads the mail and confirms at once finds it,
     // even before markSent below has committed.
     let ours: boolean;
     try {
-      ours = await this.o.repository.recordPending(registrationId, token, { codeHmac, expiresAt: new Date(Date.now() + this.o.codeTtlSec * 1000) });
+      ours = await this.o.repository.recordPending(registrationId, token, notice, {
+        codeHmac,
+        expiresAt: new Date(Date.now() + this.o.codeTtlSec * 1000),
+      });
     } catch (e) {
       this.log.error(
         { registrationId, errName: (e as Error).name, stack: stackFrames(e) },
@@ -164,7 +174,7 @@ export class MailSender extends PollingWorker {
       this.log.warn({ registrationId }, 'claim lost before sending (lease over, or verified meanwhile); nothing sent');
       return;
     }
-    const content = verificationMail(code, this.o.codeTtlSec);
+    const content = code === undefined ? noticeMail(notice!) : verificationMail(code, this.o.codeTtlSec);
     try {
       await this.o.mailer.send({ to, ...content });
     } catch (e) {
@@ -182,18 +192,25 @@ export class MailSender extends PollingWorker {
     const sentAt = new Date();
     const expiresAt = new Date(sentAt.getTime() + this.o.codeTtlSec * 1000);
     try {
+      // A notice hands no code to anyone: nothing to announce on email.verification-requested.v1.
       const recorded = await this.o.repository.markSent(registrationId, token, { codeHmac, sentAt, expiresAt }, (tx, sendCount) =>
-        enqueueEvents(tx, [verificationRequestedEvent(registrationId, { emailMasked: mail.emailMasked, sendCount, sentAt, expiresAt })]),
+        notice
+          ? Promise.resolve()
+          : enqueueEvents(tx, [verificationRequestedEvent(registrationId, { emailMasked: mail.emailMasked, sendCount, sentAt, expiresAt })]),
       );
       this.o.metrics.sent();
-      if (recorded) {
+      if (notice) this.o.metrics.noticeSent(notice);
+      if (recorded && notice) {
+        this.log.info({ registrationId, notice, sendCount: mail.sendCount + 1 }, 'notice mail sent');
+      } else if (recorded) {
         this.o.onEnqueued();
         this.log.info({ registrationId, sendCount: mail.sendCount + 1 }, 'verification mail sent');
       } else {
-        this.log.warn({ registrationId }, 'verification mail sent but its claim was lost; the newer state stays');
+        this.log.warn({ registrationId }, 'mail sent but its claim was lost; the newer state stays');
       }
     } catch (e) {
       this.o.metrics.sent();
+      if (notice) this.o.metrics.noticeSent(notice);
       this.log.error(
         { registrationId, errName: (e as Error).name, stack: stackFrames(e) },
         'mail sent but not recorded; its code stays acceptable as pending, and a new mail goes out after the lease',

@@ -1,6 +1,17 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { LightMyRequestResponse } from 'fastify';
 import pino from 'pino';
-import { makeEvent, REGISTRATION_SUBMITTED_V1, registrationSubmittedV1, type RegistrationSubmittedV1 } from '@gelombang/contracts';
+import {
+  makeEvent,
+  REGISTRATION_STATUS_CHANGED_V1,
+  REGISTRATION_SUBMITTED_V1,
+  registrationStatusChangedV1,
+  registrationSubmittedV1,
+  type RegistrationConflict,
+  type RegistrationStatus,
+  type RegistrationStatusChangedV1,
+  type RegistrationSubmittedV1,
+} from '@gelombang/contracts';
 import { generateValidPerson } from '@gelombang/nik';
 import { createKafka, EventProducer, maskEmail, PiiCipher, type App } from '@gelombang/platform';
 import { isolatedEnv, testApp } from '@gelombang/testkit';
@@ -50,8 +61,8 @@ export function person(overrides: Partial<Person> = {}): Person {
   };
 }
 
-/** A registration.submitted.v1 event sealed with the test keys, as the intake builds it. */
-export function submittedEvent(cipher: PiiCipher, p: Person, registrationId: string = randomUUID()): RegistrationSubmittedV1 {
+/** A registration.submitted.v1 event sealed with the test keys, as the intake builds it (with the conflict it met, if any). */
+export function submittedEvent(cipher: PiiCipher, p: Person, registrationId: string = randomUUID(), conflict?: RegistrationConflict): RegistrationSubmittedV1 {
   const seal = (field: string, v: string) => cipher.encrypt(v, field);
   const email = p.email.toLowerCase();
   return registrationSubmittedV1.parse(
@@ -68,11 +79,23 @@ export function submittedEvent(cipher: PiiCipher, p: Person, registrationId: str
       blindIndex: { nik: cipher.blindIndex('nik', p.nik), email: cipher.blindIndex('email', email) },
       emailMasked: maskEmail(email),
       provinceCode: p.nik.slice(0, 2),
+      ...(conflict ? { conflict } : {}),
     }),
   );
 }
 
-/** Publishes to the real registration.submitted.v1 topic, as the intake does (acks=all). */
+/** A registration.status-changed.v1 event as the intake announces a status (e.g. rejected_duplicate, NIK_HELD). */
+export const statusEvent = (registrationId: string, status: RegistrationStatus, reason?: string): RegistrationStatusChangedV1 =>
+  registrationStatusChangedV1.parse(
+    makeEvent('id.gelombang.registration.status-changed.v1', 'urn:gelombang:intake', registrationId, {
+      registrationId,
+      status,
+      ...(reason ? { reason } : {}),
+      changedAt: new Date().toISOString(),
+    }),
+  );
+
+/** Publishes to the real registration.submitted.v1 (and status-changed) topics, as the intake does (acks=all). */
 export class SubmittedPublisher {
   private readonly producer = new EventProducer(
     createKafka({ brokers: (process.env.KAFKA_BROKERS ?? 'localhost:9092').split(','), clientId: 'email-test', logger: pino({ level: 'silent' }) }),
@@ -88,6 +111,12 @@ export class SubmittedPublisher {
 
   async publish(...events: RegistrationSubmittedV1[]): Promise<void> {
     await Promise.all(events.map((e) => this.producer.publish({ topic: REGISTRATION_SUBMITTED_V1, key: e.data.registrationId, value: JSON.stringify(e) })));
+  }
+
+  async publishStatus(...events: RegistrationStatusChangedV1[]): Promise<void> {
+    await Promise.all(
+      events.map((e) => this.producer.publish({ topic: REGISTRATION_STATUS_CHANGED_V1, key: e.data.registrationId, value: JSON.stringify(e) })),
+    );
   }
 
   close(): Promise<void> {
@@ -112,4 +141,26 @@ export async function metric(app: App, name: string, labels = ''): Promise<numbe
   let sum = 0;
   for (const m of text.matchAll(re)) if (m[1]!.includes(labels)) sum += Number(m[2]);
   return sum;
+}
+
+/** An answer of `app.inject`. */
+export type Answer = LightMyRequestResponse;
+
+/**
+ * An answer with what differs between any two registrations blanked out — their ids, the times, the
+ * masked address — and nothing else: the status, the headers that could tell them apart (Retry-After
+ * only as present or not: it is a time) and the body, byte for byte.
+ */
+export function answerShape(r: Answer, ids: string[]) {
+  let body = r.body;
+  for (const id of ids) body = body.replaceAll(id, '<id>');
+  body = body.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/g, '<time>').replace(/"emailMasked":"[^"]*"/g, '"emailMasked":"<masked>"');
+  return {
+    statusCode: r.statusCode,
+    contentType: r.headers['content-type'],
+    contentLength: r.headers['content-length'],
+    retryAfter: r.headers['retry-after'] === undefined ? 'absent' : 'present',
+    setCookie: r.headers['set-cookie'],
+    body,
+  };
 }
