@@ -267,12 +267,13 @@ describe('who holds a NIK (real Redis, issue #13)', () => {
 
   it('stops counting a pending registration once its time is up', async () => {
     await redis.set(`${prefix}claims:v2:complete`, '1');
-    const short = new ClaimsStore(redis, prefix, 60, { pendingClaimSec: 1, pendingIdempotencySec: 5, pendingRegistrationSec: 1, maxPendingPerNik: 1 });
+    // 3 s: long enough that a loaded machine does not let the first lapse before the second claim.
+    const short = new ClaimsStore(redis, prefix, 60, { pendingClaimSec: 3, pendingIdempotencySec: 5, pendingRegistrationSec: 3, maxPendingPerNik: 1 });
     const buckets = [{ key: `${prefix}rl:short`, capacity: 1e6, ratePerSec: 1e6 }];
     const one = input('nik-brief', 'email-brief-1');
     expect((await short.admitAndClaim(buckets, one)).claim?.kind).toBe('claimed');
     expect((await short.admitAndClaim(buckets, input('nik-brief', 'email-brief-2'))).claim).toMatchObject({ kind: 'conflict', reason: 'NIK_BUSY' });
-    await new Promise((r) => setTimeout(r, 1_100));
+    await new Promise((r) => setTimeout(r, 3_100));
     expect((await short.admitAndClaim(buckets, input('nik-brief', 'email-brief-3'))).claim?.kind).toBe('claimed');
   });
 });
