@@ -13,6 +13,11 @@ export const registrationStatus = z.enum([
   /** Left the batch (enrollment.withdrawn.v1); may enroll again, which makes it `enrolled` once more. */
   'withdrawn',
   'rejected_duplicate',
+  /**
+   * Never verified its email within the pending window (the intake's INTAKE_PENDING_REGISTRATION_TTL_SEC,
+   * 72 h by default): what it claimed is released. Added 2026-12-03.
+   */
+  'expired',
 ]);
 export type RegistrationStatus = z.infer<typeof registrationStatus>;
 
