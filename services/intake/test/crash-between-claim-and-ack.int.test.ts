@@ -45,10 +45,10 @@ describe('intake killed (SIGKILL) between the claim and the Kafka acknowledgemen
     try {
       await db.connect();
       const first = await start({ CONSUMER_ENABLED: 'false' });
-      expect((await register(first.base, person())).status).toBe(202); // a warm producer: the kill is what this measures
+      expect((await register(first.base, person({}, new Date()))).status).toBe(202); // a warm producer: the kill is what this measures
 
-      const withKey = person();
-      const withoutKey = person();
+      const withKey = person({}, new Date());
+      const withoutKey = person({}, new Date());
       const key = `crash-${Date.now()}`;
       // The email claim: the one a new registration takes (its NIK only counts as pending until the registry matches it).
       const claimKey = (p: { email: string }) => `${t.redisPrefix}intake:email:${t.cipher.blindIndex('email', p.email)}`;
@@ -98,7 +98,7 @@ describe('intake killed (SIGKILL) between the claim and the Kafka acknowledgemen
       await waitFor(async () => ((await redis.pttl(claimKey(withKey))) === -1 && (await redis.pttl(claimKey(withoutKey))) === -1 ? true : undefined), 10_000);
 
       // And now the address is taken: another registration giving it is answered the same and ends rejected_duplicate.
-      const squat = await register(second.base, { ...person(), email: withoutKey.email });
+      const squat = await register(second.base, { ...person({}, new Date()), email: withoutKey.email });
       expect(squat.status).toBe(202);
       await waitFor(async () => {
         const r = await db.query(`SELECT status FROM ${t.schema}.registrations WHERE registration_id = $1`, [squat.body.registrationId]);

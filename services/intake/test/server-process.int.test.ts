@@ -44,9 +44,11 @@ describe('intake as a process (server.ts)', () => {
       // the end (CONSUMER_START_AT=end) and miss what the first one had no time to project.
       const warm = await Promise.all(
         Array.from({ length: 60 }, () =>
-          request(`${base}/v1/registrations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(person()) }).then(
-            async (r) => ({ status: r.statusCode, body: (await r.body.json()) as { registrationId?: string } }),
-          ),
+          request(`${base}/v1/registrations`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(person({}, new Date())),
+          }).then(async (r) => ({ status: r.statusCode, body: (await r.body.json()) as { registrationId?: string } })),
         ),
       );
       expect(warm.map((w) => w.status)).toEqual(warm.map(() => 202));
@@ -63,9 +65,11 @@ describe('intake as a process (server.ts)', () => {
       );
 
       const inflight = Array.from({ length: 30 }, () =>
-        request(`${base}/v1/registrations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(person()) }).then(
-          async (r) => ({ status: r.statusCode, body: (await r.body.json()) as { registrationId?: string } }),
-        ),
+        request(`${base}/v1/registrations`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(person({}, new Date())),
+        }).then(async (r) => ({ status: r.statusCode, body: (await r.body.json()) as { registrationId?: string } })),
       );
       await new Promise((r) => setTimeout(r, 5));
       s.proc.kill('SIGTERM');

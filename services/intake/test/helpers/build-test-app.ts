@@ -34,9 +34,13 @@ export const TODAY = new Date('2026-11-30T00:00:00Z');
 
 export const buildTestApp = (t: TestEnv): Promise<App> => testApp(buildApp, t.config, { today: () => TODAY });
 
-/** A valid adult with a NIK and email unique to this call (seeded generator, random seed). */
-export function person(overrides: Record<string, unknown> = {}) {
-  const p = generateValidPerson(randomBytes(4).readUInt32BE(0), TODAY);
+/**
+ * A valid adult with a NIK and email unique to this call (seeded generator, random seed), of age on
+ * `today` — TODAY for the in-process apps that pin it; a server process (which cannot) needs the real
+ * date, or someone turning 18 or 65 since TODAY would be refused 400.
+ */
+export function person(overrides: Record<string, unknown> = {}, today = TODAY) {
+  const p = generateValidPerson(randomBytes(4).readUInt32BE(0), today);
   return {
     fullName: 'Budi Santoso',
     nik: p.nik,
