@@ -10,6 +10,7 @@ import {
   postgresPlugin,
   redisPlugin,
   sessionPlugin,
+  workerPlugin,
   type App,
   type ServiceBuildOptions,
 } from '@gelombang/platform';
@@ -19,6 +20,7 @@ import { RegistrationsRepository } from './data-access/registrations-repository'
 import { intakeMetrics } from './metrics';
 import { admissionPlugin } from './plugins/admission';
 import { registrationRoutes } from './routes/registrations';
+import { RetentionWorker } from './workers/retention';
 import { dryRunPorts, isDryRun, warmUp } from './warm-up';
 
 export interface BuildOptions extends ServiceBuildOptions {
@@ -75,6 +77,21 @@ export async function buildApp(config: IntakeConfig, opts: BuildOptions = {}): P
             metrics,
           }),
         });
+        // Expiry of unverified registrations and the retention of personal data (workers/retention.ts).
+        const retention = new RetentionWorker(
+          {
+            repository,
+            claims: app.claims,
+            pendingSec: config.INTAKE_PENDING_REGISTRATION_TTL_SEC,
+            retentionSec: config.INTAKE_RETENTION_SEC,
+            pollMs: config.INTAKE_RETENTION_POLL_MS,
+            onExpired: (n) => metrics.expired.inc(n),
+            onErased: (n) => metrics.erased.inc(n),
+            onEnqueued: () => app.outbox.wake(),
+          },
+          app.log,
+        );
+        await app.register(workerPlugin, { name: 'retention', worker: retention });
       }
 
       if (opts.warmUpRequests) {

@@ -52,7 +52,21 @@ export const intakeEnv = z
       .int()
       .positive()
       .default(72 * 3600)
-      .describe("Seconds an accepted registration counts against its NIK's pending bound unless the registry matches it."),
+      .describe("Seconds a registration may stay unverified: it counts against its NIK's pending bound meanwhile, and then expires (releasing its email)."),
+    INTAKE_RETENTION_SEC: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(30 * 24 * 3600)
+      .describe(
+        'Seconds after a registration ended expired, duplicate or rejected by the registry (and did not move) before its sealed personal data is erased.',
+      ),
+    INTAKE_RETENTION_POLL_MS: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(60_000)
+      .describe('Milliseconds between rounds of the expiry and retention job (projector processes only).'),
     INTAKE_CONFLICT_ANSWER: z
       .enum(['accepted', 'conflict'])
       .default('accepted')

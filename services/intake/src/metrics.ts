@@ -35,6 +35,8 @@ export function intakeMetrics(registry: Registry) {
     fallback: counter(registry, 'intake_redis_fallback_total', 'Decisions taken without Redis (in-process buckets, PostgreSQL dedup)', ['use']),
     projected: counter(registry, 'intake_projected_total', 'Submissions written to PostgreSQL, by outcome', ['outcome']),
     relayed: counter(registry, 'intake_outbox_published_total', 'Outbox events published to Kafka'),
+    expired: counter(registry, 'intake_registrations_expired_total', 'Registrations that never verified their email and expired'),
+    erased: counter(registry, 'intake_personal_data_erased_total', 'Registrations whose sealed personal data the retention job erased'),
     timeAdmission: timed('admission'),
     timeClaim: timed('claim'),
     timePublish: timed('publish'),

@@ -22,6 +22,8 @@ declare module 'ioredis' {
     /** SETTLE: the number of keys, two keys per registration, then the pending seconds and one id each. */
     intakeSettle(numKeys: number, ...keysAndArgs: Array<string | number>): Result<number, Context>;
     intakeHoldNik(nikHolder: string, nikPending: string, registrationId: string): Result<string, Context>;
+    /** RELEASE: the number of keys, two keys per registration, then one id each. */
+    intakeRelease(numKeys: number, ...keysAndArgs: string[]): Result<number, Context>;
     intakeReleaseNik(nikHolder: string, nikPending: string, registrationId: string): Result<number, Context>;
   }
 }
@@ -208,6 +210,18 @@ if redis.call('TTL', KEYS[2]) < tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS
 return ARGV[1]
 `;
 
+/*
+ * Expired registrations (KEYS[2i+1..2i+2]: email, the NIK's pending set; ARGV[i+1]: registration id):
+ * the email is released if it is still theirs, and they stop counting against their NIK.
+ */
+const RELEASE = `
+for i = 0, #ARGV - 1 do
+  if redis.call('GET', KEYS[i * 2 + 1]) == ARGV[i + 1] then redis.call('DEL', KEYS[i * 2 + 1]) end
+  redis.call('ZREM', KEYS[i * 2 + 2], ARGV[i + 1])
+end
+return #ARGV
+`;
+
 /* KEYS: NIK holder, the NIK's pending set. ARGV: registration id. Gives the NIK back if it is this registration's. */
 const RELEASE_NIK = `
 redis.call('ZREM', KEYS[2], ARGV[1])
@@ -269,6 +283,7 @@ export class ClaimsStore {
     defineCommandOnce(redis, 'intakeClaimNik', { numberOfKeys: 2, lua: CLAIM_NIK });
     defineCommandOnce(redis, 'intakeSettle', { lua: SETTLE });
     defineCommandOnce(redis, 'intakeHoldNik', { numberOfKeys: 2, lua: HOLD_NIK });
+    defineCommandOnce(redis, 'intakeRelease', { lua: RELEASE });
     defineCommandOnce(redis, 'intakeReleaseNik', { numberOfKeys: 2, lua: RELEASE_NIK });
   }
 
@@ -433,6 +448,15 @@ export class ClaimsStore {
       const batch = stored.slice(from, from + COMPLETE_BATCH);
       const keys = batch.flatMap((r) => [`${this.prefix}email:${r.emailIndex}`, this.nikPendingKey(r.nikIndex)]);
       await this.redis.intakeSettle(keys.length, ...keys, this.ttls.pendingRegistrationSec, ...batch.map((r) => r.registrationId));
+    }
+  }
+
+  /** These registrations expired: their email is free again and they no longer count against their NIK. */
+  async release(expired: ReadonlyArray<Pick<ClaimInput, 'nikIndex' | 'emailIndex' | 'registrationId'>>): Promise<void> {
+    for (let from = 0; from < expired.length; from += COMPLETE_BATCH) {
+      const batch = expired.slice(from, from + COMPLETE_BATCH);
+      const keys = batch.flatMap((r) => [`${this.prefix}email:${r.emailIndex}`, this.nikPendingKey(r.nikIndex)]);
+      await this.redis.intakeRelease(keys.length, ...keys, ...batch.map((r) => r.registrationId));
     }
   }
 

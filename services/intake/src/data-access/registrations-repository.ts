@@ -21,6 +21,7 @@ export const STATUS_RANK: Record<RegistrationStatus, number> = {
   nik_verified: 5,
   enrolled: 6,
   withdrawn: 7,
+  expired: 8,
   rejected_duplicate: 9,
 };
 
@@ -64,6 +65,8 @@ export interface CorrectionTarget {
   nikIndex: string;
   fullNameEnc: string;
   birthDateEnc: string;
+  /** The retention job erased its personal data: nothing left to correct. */
+  erased: boolean;
 }
 
 export class RegistrationsRepository {
@@ -154,8 +157,8 @@ export class RegistrationsRepository {
   /** Locks the registration (and its progress) for a NIK correction; undefined when unknown. */
   async lockForCorrection(client: pg.PoolClient, registrationId: string): Promise<CorrectionTarget | undefined> {
     const r = await client.query(
-      `SELECT CASE WHEN r.status = 'rejected_duplicate' OR p.status IS NULL THEN r.status ELSE p.status END AS status,
-              p.reason, r.nik_attempt, r.nik_index, r.full_name_enc, r.birth_date_enc
+      `SELECT CASE WHEN r.status <> 'pending_email_verification' OR p.status IS NULL THEN r.status ELSE p.status END AS status,
+              p.reason, r.nik_attempt, r.nik_index, r.full_name_enc, r.birth_date_enc, r.pii_erased_at IS NOT NULL AS erased
        FROM registrations r LEFT JOIN registration_progress p USING (registration_id)
        WHERE r.registration_id = $1
        FOR UPDATE OF r`,
@@ -170,6 +173,7 @@ export class RegistrationsRepository {
       nikIndex: row.nik_index,
       fullNameEnc: row.full_name_enc,
       birthDateEnc: row.birth_date_enc,
+      erased: row.erased,
     };
   }
 
@@ -207,7 +211,7 @@ export class RegistrationsRepository {
   async view(registrationId: string): Promise<StoredView | undefined> {
     const r = await this.pool.query(
       `SELECT r.registration_id, r.email_masked, r.created_at, r.nik_attempt, p.reason,
-              CASE WHEN r.status = 'rejected_duplicate' OR p.status IS NULL THEN r.status ELSE p.status END AS status,
+              CASE WHEN r.status <> 'pending_email_verification' OR p.status IS NULL THEN r.status ELSE p.status END AS status,
               GREATEST(r.updated_at, p.updated_at) AS updated_at
        FROM registrations r LEFT JOIN registration_progress p USING (registration_id)
        WHERE r.registration_id = $1`,
@@ -233,7 +237,7 @@ export class RegistrationsRepository {
       const r = await this.pool.query<{ registration_id: string; nik_index: string; email_index: string; matched: boolean }>(
         `SELECT r.registration_id, r.nik_index, r.email_index, coalesce(p.status IN (${MATCHED_SQL}), false) AS matched
          FROM registrations r LEFT JOIN registration_progress p USING (registration_id)
-         WHERE r.status <> 'rejected_duplicate' AND r.registration_id > $1 ORDER BY r.registration_id LIMIT $2`,
+         WHERE r.status = 'pending_email_verification' AND r.registration_id > $1 ORDER BY r.registration_id LIMIT $2`,
         [after, pageSize],
       );
       if (r.rows.length === 0) return;
@@ -251,12 +255,63 @@ export class RegistrationsRepository {
   async findActive(nikIndex: string, emailIndex: string): Promise<'EMAIL_REGISTERED' | 'NIK_HELD' | undefined> {
     const r = await this.pool.query<{ email: boolean }>(
       `SELECT r.email_index = $2 AS email FROM registrations r LEFT JOIN registration_progress p USING (registration_id)
-       WHERE r.status <> 'rejected_duplicate' AND (r.email_index = $2 OR (r.nik_index = $1 AND p.status IN (${MATCHED_SQL})))
+       WHERE r.status = 'pending_email_verification' AND (r.email_index = $2 OR (r.nik_index = $1 AND p.status IN (${MATCHED_SQL})))
        ORDER BY 1 DESC LIMIT 1`,
       [nikIndex, emailIndex],
     );
     if (!r.rows[0]) return undefined;
     return r.rows[0].email ? 'EMAIL_REGISTERED' : 'NIK_HELD';
+  }
+
+  /**
+   * Pending registrations that never verified their email and were submitted before `before`: they
+   * end `expired`, announced through the outbox in the same transaction. Answers what they claimed,
+   * for Redis to release. SKIP LOCKED: replicas share the work.
+   */
+  async expirePending(
+    before: Date,
+    limit: number,
+    announce: (registrationId: string) => OutboxMessage,
+  ): Promise<Array<{ registrationId: string; nikIndex: string; emailIndex: string }>> {
+    return inTransaction(this.pool, async (client) => {
+      const r = await client.query<{ registration_id: string; nik_index: string; email_index: string }>(
+        `UPDATE registrations r SET status = 'expired', updated_at = now()
+         WHERE r.registration_id IN (
+           SELECT x.registration_id FROM registrations x LEFT JOIN registration_progress p USING (registration_id)
+           WHERE x.status = 'pending_email_verification' AND x.submitted_at < $1
+             AND (p.status IS NULL OR p.status = 'pending_email_verification')
+           ORDER BY x.submitted_at LIMIT $2 FOR UPDATE OF x SKIP LOCKED)
+         RETURNING r.registration_id, r.nik_index, r.email_index`,
+        [before, limit],
+      );
+      const expired = r.rows.map((x) => ({ registrationId: x.registration_id, nikIndex: x.nik_index, emailIndex: x.email_index }));
+      await enqueueEvents(
+        client,
+        expired.map((x) => announce(x.registrationId)),
+      );
+      return expired;
+    });
+  }
+
+  /**
+   * UU PDP 27/2022 (purpose limitation, retention): a registration that ended unverified (`expired`),
+   * duplicate or rejected by the registry, and has not moved since `before`, loses its sealed personal
+   * data and its blind indexes; its id, status and times stay (the funnel's counts, an applicant's
+   * answer). Answers how many were erased.
+   */
+  async erasePersonalData(before: Date, limit: number): Promise<number> {
+    const r = await this.pool.query(
+      `UPDATE registrations r SET nik_enc = '', email_enc = '', phone_enc = '', full_name_enc = '', birth_date_enc = '',
+         birth_place_enc = NULL, kk_number_enc = NULL, nik_index = 'erased:' || r.registration_id, email_index = 'erased:' || r.registration_id,
+         pii_erased_at = now()
+       WHERE r.registration_id IN (
+         SELECT x.registration_id FROM registrations x LEFT JOIN registration_progress p USING (registration_id)
+         WHERE x.pii_erased_at IS NULL AND greatest(x.updated_at, coalesce(p.changed_at, x.updated_at)) < $1
+           AND (x.status IN ('expired', 'rejected_duplicate') OR p.status = 'nik_rejected')
+         LIMIT $2 FOR UPDATE OF x SKIP LOCKED)`,
+      [before, limit],
+    );
+    return r.rowCount ?? 0;
   }
 
   /**
@@ -290,7 +345,7 @@ export class RegistrationsRepository {
       if (!nikIndex) return { rejected: [] };
       const r = await client.query<{ registration_id: string }>(
         `UPDATE registrations r SET status = 'rejected_duplicate', updated_at = now()
-         WHERE r.nik_index = $1 AND r.registration_id <> $2 AND r.status <> 'rejected_duplicate'
+         WHERE r.nik_index = $1 AND r.registration_id <> $2 AND r.status = 'pending_email_verification'
            AND NOT EXISTS (SELECT 1 FROM registration_progress p WHERE p.registration_id = r.registration_id AND p.status IN (${MATCHED_SQL}))
          RETURNING r.registration_id`,
         [nikIndex, registrationId],

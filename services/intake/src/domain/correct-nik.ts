@@ -56,7 +56,7 @@ export async function correctNik(deps: CorrectNikDeps, registrationId: string, n
     const outcome = await deps.repository.transaction(async (client): Promise<CorrectionOutcome> => {
       const target = await deps.repository.lockForCorrection(client, registrationId);
       if (!target || target.status === 'rejected_duplicate') return { kind: 'not_found' };
-      if (target.status !== 'nik_rejected') return { kind: 'not_allowed' };
+      if (target.status !== 'nik_rejected' || target.erased) return { kind: 'not_allowed' };
       if (target.reason === 'NIK_INACTIVE') return { kind: 'not_correctable' };
       if (target.nikAttempt - 1 >= deps.maxCorrections) return { kind: 'limit_reached' };
       if (target.nikIndex === nikIndex) return { kind: 'unchanged' };

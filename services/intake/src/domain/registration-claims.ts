@@ -103,6 +103,13 @@ export class RegistrationClaims {
     }
   }
 
+  /** Expired registrations give back what they claimed (best effort: a rebuild from PostgreSQL agrees). */
+  release(expired: ReadonlyArray<Pick<ClaimInput, 'nikIndex' | 'emailIndex' | 'registrationId'>>): Promise<void> {
+    return this.d.claims
+      .release(expired)
+      .catch((e: Error) => this.d.log.warn({ errName: e.name, registrations: expired.length }, 'releasing expired claims failed'));
+  }
+
   /** The publish failed: the Idempotency-Key is freed, NIK and email stay for the same person's retry. */
   markUncertain(input: ClaimInput): Promise<void> {
     return this.d.claims.markUncertain(input);
