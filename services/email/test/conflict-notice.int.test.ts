@@ -271,6 +271,20 @@ describe('a registration that met a conflict is mailed a notice, and its routes 
     });
   });
 
+  it('drops the verification of a registration the intake expired: 404, no code works, and the address may verify again', async () => {
+    const { id, p } = await register();
+    const code = await latestCode(p.email);
+    await sentState(id);
+    await publisher.publishStatus(statusEvent(id, 'expired', 'EMAIL_NOT_VERIFIED'));
+    await waitFor(async () => ((await get(id)).statusCode === 404 ? true : undefined), 20_000, 'the expired verification gone');
+    expect((await confirm(id, code)).json()).toMatchObject({ code: 'EMAIL_VERIFICATION_NOT_FOUND' });
+    // The same person registers again (the intake released the address): a new code, which verifies.
+    const again = await register({ ...p });
+    const fresh = await latestCode(p.email, 2);
+    await sentState(again.id);
+    expect((await confirm(again.id, fresh)).statusCode).toBe(200);
+  });
+
   it('never wrote an address, code, NIK or name to a log line', () => {
     const logs = capturedLogs.join('');
     expect(logs).toContain('notice mail sent');

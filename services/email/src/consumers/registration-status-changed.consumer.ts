@@ -15,6 +15,10 @@ const rejectedNikHeld = (e: RegistrationStatusChangedV1) => e.data.status === 'r
  */
 export function statusChangedHandler(deps: { repository: VerificationsRepository; onNoticed: (count: number) => void }) {
   return async (events: RegistrationStatusChangedV1[]) => {
+    // The intake expired it (never verified in its pending window): its verification goes, so its
+    // codes die, nothing more is mailed, and the address may verify again for a new registration.
+    const expired = [...new Set(events.filter((e) => e.data.status === 'expired').map((e) => e.data.registrationId))];
+    if (expired.length) await deps.repository.supersedeUnverified(expired);
     const ids = [...new Set(events.filter(rejectedNikHeld).map((e) => e.data.registrationId))];
     if (ids.length === 0) return;
     const noticed = await deps.repository.oweNikHeldNotice(ids);

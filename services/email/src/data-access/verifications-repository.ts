@@ -140,6 +140,16 @@ export class VerificationsRepository {
    * one stays verified, and is mailed the notice too. Like any notice's registration it no longer
    * holds its address. Rows already owing a notice (born conflicted, or a replay) are left alone.
    */
+  /** Expired registrations: their unverified verifications are superseded (404 from now on, no more mail). */
+  async supersedeUnverified(registrationIds: string[]): Promise<number> {
+    const r = await this.pool.query(
+      `UPDATE verifications SET superseded_at = now(), mail_due_at = NULL, claim_token = NULL, updated_at = now()
+       WHERE registration_id = ANY($1::uuid[]) AND verified_at IS NULL AND superseded_at IS NULL`,
+      [registrationIds],
+    );
+    return r.rowCount ?? 0;
+  }
+
   async oweNikHeldNotice(registrationIds: string[]): Promise<string[]> {
     if (registrationIds.length === 0) return [];
     const r = await this.pool.query<{ registration_id: string }>(
