@@ -45,6 +45,25 @@ export function sessionFor(registrationId: string, authTime?: number): string {
   return issuer.issue(registrationId, authTime).token;
 }
 
+/**
+ * What a client sees of a refused applicant request (status, body, type, challenge): two refusals that
+ * must not tell anything apart — another's registration that exists, one that does not — compare equal.
+ */
+export const refusal = (r: { statusCode: number; json(): unknown; headers: Record<string, unknown> }) => ({
+  status: r.statusCode,
+  body: r.json(),
+  type: r.headers['content-type'],
+  challenge: r.headers['www-authenticate'],
+});
+
+/** The 403 of a session that belongs to another registration, in English, as `refusal` shows it. */
+export const FORBIDDEN_SESSION_EN = {
+  status: 403,
+  body: { code: 'SESSION_FORBIDDEN', message: 'This session belongs to another registration.' },
+  type: 'application/json; charset=utf-8',
+  challenge: undefined,
+};
+
 /** `Authorization` for `registrationId`'s session. */
 export const asApplicant = (registrationId: string, authTime?: number) => ({ authorization: `Bearer ${sessionFor(registrationId, authTime)}` });
 

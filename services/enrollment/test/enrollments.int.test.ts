@@ -12,7 +12,7 @@ import {
 import { createPool, SESSION_COOKIE, type App } from '@gelombang/platform';
 import { nikVerifiedHandler } from '../src/consumers/nik-verified.consumer';
 import { EligibilityRepository } from '../src/data-access/eligibility-repository';
-import { asApplicant, capturedLogs, dropSchema, sessionFor, TopicTap, waitFor } from '@gelombang/testkit';
+import { asApplicant, capturedLogs, dropSchema, sessionFor, TopicTap, waitFor, refusal, FORBIDDEN_SESSION_EN } from '@gelombang/testkit';
 import {
   batchBody,
   batchState,
@@ -365,12 +365,7 @@ describe('enrollment service (real Kafka, PostgreSQL, Redis)', () => {
         { method: 'GET', url: `/v1/enrollments/${id}` },
         { method: 'DELETE', url: `/v1/enrollments/${id}` },
       ] as const;
-    const answer = (r: Awaited<ReturnType<typeof app.inject>>) => ({
-      status: r.statusCode,
-      body: r.json(),
-      type: r.headers['content-type'],
-      challenge: r.headers['www-authenticate'],
-    });
+    const answer = refusal;
 
     it('without a session (none, not a JWT, the admin token) answers 401 SESSION_REQUIRED with a Bearer challenge, before the body is read', async () => {
       const [p] = await eligible(1);
@@ -401,16 +396,10 @@ describe('enrollment service (real Kafka, PostgreSQL, Redis)', () => {
       const batchId = await createBatch(app, t, { quota: 5 });
       expect((await enroll(victim!, batchId)).statusCode).toBe(201);
       const theirs = { ...asApplicant(intruder!.registrationId), 'accept-language': 'en' };
-      const forbidden = {
-        status: 403,
-        body: { code: 'SESSION_FORBIDDEN', message: 'This session belongs to another registration.' },
-        type: 'application/json; charset=utf-8',
-        challenge: undefined,
-      };
       const missing = routes(person().registrationId, batchId);
       for (const [i, route] of routes(victim!.registrationId, batchId).entries()) {
         const [onVictim, onNobody] = [await app.inject({ ...route, headers: theirs }), await app.inject({ ...missing[i]!, headers: theirs })];
-        expect({ route: route.method, ...answer(onVictim) }).toEqual({ route: route.method, ...forbidden });
+        expect({ route: route.method, ...answer(onVictim) }).toEqual({ route: route.method, ...FORBIDDEN_SESSION_EN });
         expect(answer(onNobody)).toEqual(answer(onVictim));
       }
       // The victim's seat is still theirs; the intruder took none.

@@ -8,7 +8,7 @@ import {
 } from '@gelombang/contracts';
 import { serialTypo } from '@gelombang/nik';
 import { createKafka, EventProducer, type App } from '@gelombang/platform';
-import { asApplicant, TopicTap } from '@gelombang/testkit';
+import { asApplicant, TopicTap, refusal, FORBIDDEN_SESSION_EN } from '@gelombang/testkit';
 import { supersedes, STATUS_RANK } from '../src/data-access/registrations-repository';
 import { buildTestApp, capturedLogs, dropSchema, KAFKA_BROKERS, person, testEnv, waitFor, type TestEnv } from './helpers/build-test-app';
 
@@ -238,19 +238,8 @@ describe('POST /v1/registrations/:id/nik — correcting a NIK the registry rejec
         await correct(victim.id, victim.real.nik, 'en', theirs),
         await correct('0190f000-0000-7000-8000-000000000000', victim.real.nik, 'en', theirs),
       ];
-      const answer = (r: typeof existing) => ({
-        status: r.statusCode,
-        body: r.json(),
-        type: r.headers['content-type'],
-        challenge: r.headers['www-authenticate'],
-      });
-      expect(answer(existing)).toEqual({
-        status: 403,
-        body: { code: 'SESSION_FORBIDDEN', message: 'This session belongs to another registration.' },
-        type: 'application/json; charset=utf-8',
-        challenge: undefined,
-      });
-      expect(answer(missing)).toEqual(answer(existing));
+      expect(refusal(existing)).toEqual(FORBIDDEN_SESSION_EN);
+      expect(refusal(missing)).toEqual(refusal(existing));
       // Nothing was spent: the one correction this suite allows is still the victim's own to make.
       expect(await view(victim.id)).toMatchObject({ status: 'nik_rejected', nikAttempt: 1 });
       expect(tap.events(NIK_VERIFICATION_REQUESTED_V1, victim.id)).toEqual([]);

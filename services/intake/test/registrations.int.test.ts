@@ -3,7 +3,7 @@ import pg from 'pg';
 import { Kafka } from 'kafkajs';
 import { registrationSubmittedV1, REGISTRATION_SUBMITTED_V1 } from '@gelombang/contracts';
 import { SESSION_COOKIE, seekWhenReady, type App } from '@gelombang/platform';
-import { asApplicant, sessionFor } from '@gelombang/testkit';
+import { asApplicant, sessionFor, refusal, FORBIDDEN_SESSION_EN } from '@gelombang/testkit';
 import { buildTestApp, capturedLogs, DATABASE_URL, dropSchema, KAFKA_BROKERS, person, testEnv, waitFor, type TestEnv } from './helpers/build-test-app';
 
 /** Every personal value any test sent, to prove none of them reached a log line. */
@@ -217,19 +217,8 @@ describe('POST /v1/registrations (real Kafka, PostgreSQL, Redis)', () => {
       const [mine, theirs] = [await registered(), await registered()];
       const headers = { ...asApplicant(mine), 'accept-language': 'en' };
       const [existing, missing] = [await get(theirs, headers), await get(randomUUID(), headers)];
-      const answer = (r: typeof existing) => ({
-        status: r.statusCode,
-        body: r.json(),
-        type: r.headers['content-type'],
-        challenge: r.headers['www-authenticate'],
-      });
-      expect(answer(existing)).toEqual({
-        status: 403,
-        body: { code: 'SESSION_FORBIDDEN', message: 'This session belongs to another registration.' },
-        type: 'application/json; charset=utf-8',
-        challenge: undefined,
-      });
-      expect(answer(missing)).toEqual(answer(existing));
+      expect(refusal(existing)).toEqual(FORBIDDEN_SESSION_EN);
+      expect(refusal(missing)).toEqual(refusal(existing));
       expect(existing.body).not.toContain(theirs);
     });
 

@@ -11,7 +11,7 @@ import {
 } from '@gelombang/contracts';
 import { typoVariant } from '@gelombang/nik';
 import { SESSION_COOKIE, type App } from '@gelombang/platform';
-import { asApplicant, capturedLogs, DATABASE_URL, dropSchema, sessionFor, TopicTap, waitFor } from '@gelombang/testkit';
+import { asApplicant, capturedLogs, DATABASE_URL, dropSchema, sessionFor, TopicTap, waitFor, refusal, FORBIDDEN_SESSION_EN } from '@gelombang/testkit';
 import { buildTestApp, person, requestedEvent, startSim, statusOf, testEnv, upstream, type Sim, type TestEnv } from './helpers/build-test-app';
 
 interface Decision<F> {
@@ -224,19 +224,8 @@ describe('NIK verification (real Kafka, PostgreSQL, Redis; registry simulator)',
     it("with another registration's session answers 403 SESSION_FORBIDDEN, the same whether or not that registration has a check", async () => {
       const headers = { ...asApplicant(randomUUID()), 'accept-language': 'en' };
       const [existing, missing] = [await get(id, headers), await get(randomUUID(), headers)];
-      const answer = (r: typeof existing) => ({
-        status: r.statusCode,
-        body: r.json(),
-        type: r.headers['content-type'],
-        challenge: r.headers['www-authenticate'],
-      });
-      expect(answer(existing)).toEqual({
-        status: 403,
-        body: { code: 'SESSION_FORBIDDEN', message: 'This session belongs to another registration.' },
-        type: 'application/json; charset=utf-8',
-        challenge: undefined,
-      });
-      expect(answer(missing)).toEqual(answer(existing));
+      expect(refusal(existing)).toEqual(FORBIDDEN_SESSION_EN);
+      expect(refusal(missing)).toEqual(refusal(existing));
     });
 
     it('with its own session, by header or by cookie, answers the check (an old proof of the code is enough); the backlog stays an operations route', async () => {
