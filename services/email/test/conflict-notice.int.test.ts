@@ -18,6 +18,7 @@ import {
   type Answer,
   type Person,
   type TestEnv,
+  mailsTo,
 } from './helpers/build-test-app';
 
 const KINDS: RegistrationConflict[] = ['EMAIL_REGISTERED', 'NIK_HELD', 'NIK_BUSY'];
@@ -60,16 +61,7 @@ describe('a registration that met a conflict is mailed a notice, and its routes 
     await publisher.publish(e);
     return { id: e.data.registrationId, p };
   }
-  async function mails(address: string, count = 1): Promise<MailDevEmail[]> {
-    return waitFor(
-      async () => {
-        const found = await maildev.emailsTo(address);
-        return found.length >= count ? found : undefined;
-      },
-      20_000,
-      `${count} mail(s)`,
-    );
-  }
+  const mails = (address: string, count = 1) => mailsTo(maildev, address, count);
   async function latestCode(address: string, count = 1): Promise<string> {
     const found = await mails(address, count);
     const code = codeOf(found[found.length - 1]!);

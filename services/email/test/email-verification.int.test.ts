@@ -11,7 +11,7 @@ import {
   registrationStatusChangedV1,
 } from '@gelombang/contracts';
 import { SESSION_COOKIE, type App } from '@gelombang/platform';
-import { capturedLogs, DATABASE_URL, dropSchema, startMailDev, TopicTap, waitFor, type MailDev, type MailDevEmail } from '@gelombang/testkit';
+import { capturedLogs, DATABASE_URL, dropSchema, startMailDev, TopicTap, waitFor, type MailDev } from '@gelombang/testkit';
 import type { OutgoingMail } from '../src/data-access/smtp-mailer';
 import {
   buildTestApp,
@@ -24,6 +24,7 @@ import {
   testEnv,
   type Person,
   type TestEnv,
+  mailsTo,
 } from './helpers/build-test-app';
 
 /** Every personal value and code the tests used, to prove none reached a log line. */
@@ -86,16 +87,7 @@ describe('email verification (real Kafka, PostgreSQL, Redis, MailDev)', () => {
     await publisher.publish(e);
     return { id: e.data.registrationId, p };
   }
-  async function mails(address: string, count = 1): Promise<MailDevEmail[]> {
-    return waitFor(
-      async () => {
-        const found = await maildev.emailsTo(address);
-        return found.length >= count ? found : undefined;
-      },
-      20_000,
-      `${count} mail(s)`,
-    );
-  }
+  const mails = (address: string, count = 1) => mailsTo(maildev, address, count);
   async function latestCode(address: string, count = 1): Promise<string> {
     const found = await mails(address, count);
     const code = codeOf(found[found.length - 1]!);

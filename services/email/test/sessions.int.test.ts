@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { SESSION_COOKIE, type App } from '@gelombang/platform';
-import { capturedLogs, DATABASE_URL, dropSchema, startMailDev, waitFor, type MailDev, type MailDevEmail } from '@gelombang/testkit';
+import { capturedLogs, DATABASE_URL, dropSchema, startMailDev, waitFor, type MailDev } from '@gelombang/testkit';
 import {
   buildTestApp,
   codeOf,
@@ -12,6 +12,7 @@ import {
   testEnv,
   type Person,
   type TestEnv,
+  mailsTo,
 } from './helpers/build-test-app';
 
 /** Every address, code and token the tests used, to prove none reached a log line. */
@@ -61,16 +62,7 @@ describe('applicant sessions: confirm, sign-in by mail, refresh, sign-out (real 
   const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
   const wrongCode = (code: string) => String((Number(code) + 1) % 1_000_000).padStart(6, '0');
 
-  async function mails(address: string, count: number): Promise<MailDevEmail[]> {
-    return waitFor(
-      async () => {
-        const found = await maildev.emailsTo(address);
-        return found.length >= count ? found : undefined;
-      },
-      20_000,
-      `${count} mail(s)`,
-    );
-  }
+  const mails = (address: string, count = 1) => mailsTo(maildev, address, count);
   const signInMails = async (address: string) => (await maildev.emailsTo(address)).filter((m) => m.subject === SIGN_IN_SUBJECT);
   /** The code of the `n`-th sign-in mail to `address`. */
   async function signInCode(address: string, n = 1): Promise<string> {

@@ -14,7 +14,7 @@ import {
 } from '@gelombang/contracts';
 import { generateValidPerson } from '@gelombang/nik';
 import { createKafka, EventProducer, maskEmail, PiiCipher, type App } from '@gelombang/platform';
-import { isolatedEnv, testApp } from '@gelombang/testkit';
+import { isolatedEnv, testApp, waitFor, type MailDev, type MailDevEmail } from '@gelombang/testkit';
 import { buildApp, type BuildOptions } from '../../src/app';
 import { loadEmailConfig, type EmailConfig } from '../../src/config';
 
@@ -164,3 +164,14 @@ export function answerShape(r: Answer, ids: string[]) {
     body,
   };
 }
+
+/** The mails MailDev has received for `address`, once there are at least `count`. */
+export const mailsTo = (maildev: MailDev, address: string, count = 1): Promise<MailDevEmail[]> =>
+  waitFor(
+    async () => {
+      const found = await maildev.emailsTo(address);
+      return found.length >= count ? found : undefined;
+    },
+    20_000,
+    `${count} mail(s)`,
+  );
