@@ -110,6 +110,8 @@ declare module 'fastify' {
     intakeAdmitted: boolean;
     /** The body as sent, before validation normalised it: it decides "the same request" for Idempotency-Key. */
     intakeRawBody: unknown;
+    /** The key its client's limits count under (clientKey of req.ip: a proxy-chain parse), taken once. */
+    intakeClient: string;
   }
 }
 
@@ -118,6 +120,7 @@ export async function registrationRoutes(app: App, opts: RegistrationRoutesOptio
   const deps = routeDeps(app, opts);
   app.decorateRequest('intakeAdmitted', false);
   app.decorateRequest('intakeRawBody', undefined);
+  app.decorateRequest('intakeClient', '');
   const body = registrationRequest(deps.rules);
   /** The headers @fastify/rate-limit gives the other routes, from one admission decision. */
   const admissionHeaders = (d: Decision): Record<string, string> => ({
@@ -147,10 +150,11 @@ export async function registrationRoutes(app: App, opts: RegistrationRoutesOptio
       // Admission is not the rate-limit plugin's here: it is decided in the claim's Redis round trip
       // (one round trip per registration instead of two), or below for requests that never get there.
       onRequest: async (req) => {
-        const until = refusedUntil.get(clientKey(req.ip));
+        req.intakeClient = clientKey(req.ip);
+        const until = refusedUntil.get(req.intakeClient);
         if (until === undefined) return;
         const wait = until - Date.now();
-        if (wait <= 0) return void refusedUntil.delete(clientKey(req.ip));
+        if (wait <= 0) return void refusedUntil.delete(req.intakeClient);
         if (isDryRun(req, deps.dryRun)) return;
         req.intakeAdmitted = true;
         throw limited({ allowed: false, remaining: 0, retryAfterMs: wait, resetMs: wait, source: 'local' });
@@ -161,8 +165,8 @@ export async function registrationRoutes(app: App, opts: RegistrationRoutesOptio
       errorHandler: async (err, req, reply) => {
         if (!req.intakeAdmitted && !isDryRun(req, deps.dryRun)) {
           req.intakeAdmitted = true;
-          const d = await deps.admit(clientKey(req.ip));
-          if (!d.allowed) throw limited(d, clientKey(req.ip));
+          const d = await deps.admit(req.intakeClient);
+          if (!d.allowed) throw limited(d, req.intakeClient);
           reply.headers(admissionHeaders(d));
         }
         throw err;
@@ -194,7 +198,7 @@ export async function registrationRoutes(app: App, opts: RegistrationRoutesOptio
       req.intakeAdmitted = true;
       try {
         // The raw body (before normalisation) decides "same request" for Idempotency-Key.
-        outcome = await register(dryRun ? deps.dryRun!.ports : deps.ports, req.body, req.intakeRawBody ?? req.body, key, clientKey(req.ip));
+        outcome = await register(dryRun ? deps.dryRun!.ports : deps.ports, req.body, req.intakeRawBody ?? req.body, key, req.intakeClient);
       } catch (e) {
         // Admission was spent before the publish failed: the answer says so, as every other does.
         const admission = (e as { admission?: Decision } | undefined)?.admission;
@@ -208,7 +212,7 @@ export async function registrationRoutes(app: App, opts: RegistrationRoutesOptio
       if (outcome.admission && !dryRun) reply.headers(admissionHeaders(outcome.admission));
       switch (outcome.kind) {
         case 'limited':
-          throw limited(outcome.admission!, clientKey(req.ip));
+          throw limited(outcome.admission!, req.intakeClient);
         case 'duplicate':
           deps.onRejected(outcome.field === 'nik' ? 'INTAKE_NIK_ALREADY_REGISTERED' : 'INTAKE_EMAIL_ALREADY_REGISTERED');
           throw outcome.field === 'nik' ? INTAKE_NIK_ALREADY_REGISTERED() : INTAKE_EMAIL_ALREADY_REGISTERED();
