@@ -4,6 +4,7 @@ import { enrollmentEnv } from '../services/enrollment/src/config';
 import { intakeEnv } from '../services/intake/src/config';
 import { nikEnv } from '../services/nik-verification/src/config';
 import { registrySimEnv } from '../services/registry-sim/src/config';
+import { edgeEnv } from '../services/edge/src/config';
 
 /*
  * Renders .env.example from the services' zod schemas: each key's description, default and allowed
@@ -41,6 +42,7 @@ export const SERVICE_SECTIONS: EnvSection[] = [
   { title: 'NIK verification', source: 'services/nik-verification/src/config.ts, nikEnv', keys: nikEnv.shape },
   { title: 'Enrollment', source: 'services/enrollment/src/config.ts, enrollmentEnv', keys: enrollmentEnv.shape },
   { title: 'Population-registry simulator', source: 'services/registry-sim/src/config.ts, registrySimEnv', keys: registrySimEnv.shape },
+  { title: 'Edge', source: 'services/edge/src/config.ts, edgeEnv', keys: edgeEnv.shape },
 ];
 
 export const UPDATE_COMMAND = 'pnpm run config:env-example';
@@ -62,8 +64,8 @@ const HEADER = `# Every setting a Gelombang service reads, with its default. "Re
 # knobs, which no service reads (KAFKA_PORT, KAFKA_NODES... of infra/scripts/kafka.sh; LOADTEST_*,
 # EMAIL_URL... of the load suite), are described where they are read: the scripts' headers and
 # loadtests/README.md. Run locally, infra/scripts/services.sh starts each process with the HTTP_PORT
-# and settings of infra/services.txt (HTTP_TRUST_PROXY=false unless set: load runs through the
-# cluster set loopback), and writes the required keys and tokens once into .run/dev-keys.env.`;
+# and settings of infra/services.txt (HTTP_TRUST_PROXY=127.0.0.1, the edge, unless set: load runs
+# straight at a service set loopback), and writes the required keys and tokens once into .run/dev-keys.env.`;
 
 /** How the file writes a key: its default; empty, to be filled in; or commented out, unset. */
 type Setting = { kind: 'default'; value: string } | { kind: 'required' } | { kind: 'unset' };

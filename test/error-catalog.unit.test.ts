@@ -8,6 +8,7 @@ import * as enrollment from '../services/enrollment/src/errors';
 import * as intake from '../services/intake/src/errors';
 import * as nikVerification from '../services/nik-verification/src/errors';
 import * as registrySim from '../services/registry-sim/src/errors';
+import * as edge from '../services/edge/src/errors';
 
 /** The modules that define public error codes, by the path docs/errors.md names in each section heading. */
 const SOURCES: Record<string, object> = {
@@ -17,6 +18,7 @@ const SOURCES: Record<string, object> = {
   'services/nik-verification/src/errors.ts': nikVerification,
   'services/enrollment/src/errors.ts': enrollment,
   'services/registry-sim/src/errors.ts': registrySim,
+  'services/edge/src/errors.ts': edge,
 };
 
 const isDefinition = (v: unknown): v is platform.ErrorDefinition =>
@@ -92,5 +94,6 @@ const PREFIXES: Record<string, string | undefined> = {
   'services/nik-verification/src/errors.ts': 'NIK',
   'services/enrollment/src/errors.ts': 'ENROLLMENT',
   'services/registry-sim/src/errors.ts': 'REGISTRY',
+  'services/edge/src/errors.ts': 'EDGE',
 };
 const SERVICE_PREFIXES = Object.values(PREFIXES).filter((p): p is string => p !== undefined);

@@ -82,7 +82,9 @@ cmd_start() {
     (
       cd "$REPO_ROOT"
       # shellcheck disable=SC2086 # settings: KEY=VALUE words from services.txt
-      env HTTP_PORT="$port" HTTP_TRUST_PROXY="${HTTP_TRUST_PROXY:-false}" $settings \
+      # The services trust X-Forwarded-For from the edge only: it connects from 127.0.0.1 and sets the
+      # header to the client's address (decision 0018). Load runs straight at a service set loopback.
+      env HTTP_PORT="$port" HTTP_TRUST_PROXY="${HTTP_TRUST_PROXY:-127.0.0.1}" $settings \
         nohup "$NODE_BIN" "$entry" >>"$LOG_DIR/$name.log" 2>&1 9>&- &
       echo $! >"$pidfile"
     )
@@ -90,7 +92,9 @@ cmd_start() {
       tail -n 20 "$LOG_DIR/$name.log" >&2 || true
       die "$name did not become ready on port $port (log: $LOG_DIR/$name.log)"
     fi
-    if [[ "$entry" == services/* ]]; then
+    if [[ "$name" == edge ]]; then
+      info "$name ready: http://127.0.0.1:$port  (every route; the page at /, the API reference at /docs)"
+    elif [[ "$entry" == services/* ]]; then
       info "$name ready: http://127.0.0.1:$port  (OpenAPI: /docs/openapi.json, metrics: /metrics)"
     else
       info "$name ready: http://127.0.0.1:$port"
