@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { errorBody } from '@gelombang/contracts';
+import { errorBody, noContent } from '@gelombang/contracts';
 import type { IssuedSession } from '@gelombang/platform';
 
 export const registrationParams = z.object({ registrationId: z.uuid() });
@@ -56,7 +56,14 @@ export const confirmed = z.object({
 export const resendAccepted = z.object({ registrationId: z.uuid(), status: z.literal('pending') });
 
 /** A wrong code also says how many tries are left. */
-export const codeErrorBody = errorBody.extend({ attemptsLeft: z.number().int().min(0).optional() });
+export const codeErrorBody = errorBody
+  .extend({
+    attemptsLeft: z.number().int().min(0).optional().describe('Codes this registration may still try (0: ask for a new code, or wait for Retry-After)'),
+  })
+  .meta({ title: 'CodeProblem' });
+
+/** DELETE /v1/sessions: no body; Set-Cookie ends the cookie. */
+export const signedOut = noContent('Signed out: Set-Cookie clears gelombang_session (Max-Age=0)', ['Set-Cookie']);
 
 /** The one answer to POST /v1/sessions, whatever the address. */
 export const signInAccepted = z.object({

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { applicantOnlyDoc, errorBody, nikRejectionReason } from '@gelombang/contracts';
+import { applicantOnlyDoc, nikRejectionReason, problems, PUBLIC } from '@gelombang/contracts';
 import { applicantOnly, type App } from '@gelombang/platform';
 import type { ChecksRepository } from '../data-access/checks-repository';
 import type { BreakerState } from '../data-access/registry-client';
@@ -30,7 +30,11 @@ export async function nikVerificationRoutes(app: App, deps: { repository: Checks
     {
       schema: {
         summary: 'Queue of checks waiting for the registry (operations)',
-        description: 'How many checks wait, how old the oldest is, and whether the registry breaker is open.',
+        description:
+          'How many checks wait, how old the oldest is, and whether the registry breaker is open. Who may call: anyone (counts only, no personal data).',
+        operationId: 'getNikVerificationBacklog',
+        tags: ['nik-verifications'],
+        security: PUBLIC,
         response: { 200: backlogView },
       },
     },
@@ -53,8 +57,11 @@ export async function nikVerificationRoutes(app: App, deps: { repository: Checks
       schema: {
         summary: 'NIK check of a registration (its latest attempt)',
         description: `No personal data: the state, and for a rejection the reason and whether it can be corrected. ${applicant.description}`,
+        operationId: 'getNikVerification',
+        tags: ['nik-verifications'],
+        security: applicant.security,
         params: z.object({ registrationId: z.uuid() }),
-        response: { 200: verificationView, 400: errorBody, ...applicant.responses, 404: errorBody },
+        response: { 200: verificationView, ...problems([...applicant.errors, NIK_VERIFICATION_NOT_FOUND]) },
       },
     },
     async (req) => {

@@ -1,11 +1,5 @@
 import { z } from 'zod';
 
-export const errorBody = z.object({
-  code: z.string(),
-  message: z.string(),
-  errors: z.array(z.object({ field: z.string(), code: z.string(), message: z.string() })).optional(),
-});
-
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD');
 
 export const verifyRequest = z.object({
