@@ -4,7 +4,7 @@
  */
 
 export interface paths {
-    "/v1/registrations": {
+    "/v1/admin/batches": {
         parameters: {
             query?: never;
             header?: never;
@@ -14,181 +14,17 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Register an applicant
-         * @description Answers 202 only after the registration.submitted.v1 event is stored by Kafka (acks=all). Send an Idempotency-Key to retry safely. Messages follow Accept-Language (id default, en).
+         * Create a training batch (operators)
+         * @description Authorization: Bearer <ADMIN_TOKEN>. Creating the same batch again answers 200; the same id with other values 409.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    "idempotency-key"?: string;
-                    "accept-language"?: string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description Full name as on the e-KTP; 2–100 letters, spaces, . ' - */
-                        fullName: string;
-                        /** @description 16-digit NIK (Nomor Induk Kependudukan) */
-                        nik: string;
-                        /** @description Email address; stored lower-case */
-                        email: string;
-                        /** @description Indonesian mobile number: 08…, 628… or +628…; stored as E.164 */
-                        phone: string;
-                        /** @description YYYY-MM-DD; must match the NIK */
-                        birthDate: string;
-                        birthPlace?: string;
-                        /** @description 16-digit family card (Kartu Keluarga) number */
-                        kkNumber?: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: uuid */
-                            registrationId: string;
-                            /** @enum {string} */
-                            status: "pending_email_verification";
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                413: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                415: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["createBatch"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/v1/registrations/{id}": {
+    "/v1/batches": {
         parameters: {
             query?: never;
             header?: never;
@@ -196,111 +32,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Status of a registration
-         * @description No personal data beyond a masked email. Only the applicant of this registration may call it: send the session the email service issued on confirming the code, as `Authorization: Bearer <token>` or the `gelombang_session` cookie. Without a valid one 401 SESSION_REQUIRED (SESSION_EXPIRED once it has expired), checked before the body is read; with another registration’s 403 SESSION_FORBIDDEN, before anything is looked up.
+         * Batches open for enrollment now, with seats left
+         * @description Who may call: anyone.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: uuid */
-                            registrationId: string;
-                            status: ("pending_email_verification" | "email_verified" | "nik_resubmitted" | "nik_verified" | "nik_rejected" | "enrolled" | "withdrawn" | "rejected_duplicate" | "expired") | "processing";
-                            emailMasked?: string;
-                            reason?: string;
-                            nikAttempt?: number;
-                            nikCorrectable?: boolean;
-                            /** Format: date-time */
-                            createdAt: string;
-                            /** Format: date-time */
-                            updatedAt: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["listOpenBatches"];
         put?: never;
         post?: never;
         delete?: never;
@@ -309,156 +44,20 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/registrations/{id}/nik": {
+    "/v1/batches/{batchId}": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        get?: never;
-        put?: never;
         /**
-         * Correct a NIK the population registry rejected
-         * @description Allowed while the registration is nik_rejected with a correctable reason (NIK_NOT_FOUND, DATA_MISMATCH), a limited number of times. The corrected NIK must match the birth date given at registration and belong to no other registration. 202 means stored durably; a new registry check follows (status nik_resubmitted). Only the applicant of this registration may call it: send the session the email service issued on confirming the code, as `Authorization: Bearer <token>` or the `gelombang_session` cookie. Without a valid one 401 SESSION_REQUIRED (SESSION_EXPIRED once it has expired), checked before the body is read; with another registration’s 403 SESSION_FORBIDDEN, before anything is looked up. The code must have been proved within SESSION_FRESH_SEC (10 minutes by default), otherwise 401 SESSION_NOT_FRESH: sign in again.
+         * One batch
+         * @description Who may call: anyone.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description The corrected 16-digit NIK */
-                        nik: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: uuid */
-                            registrationId: string;
-                            /** @enum {string} */
-                            status: "nik_resubmitted";
-                            nikAttempt: number;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getBatch"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -476,76 +75,7 @@ export interface paths {
          * Where the email verification of a registration stands
          * @description Who may call: anyone with the registration id (no session: the applicant has none before confirming; the view shows only the masked address). 404 until the registration.submitted.v1 event was consumed (usually well under a second).
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    registrationId: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: uuid */
-                            registrationId: string;
-                            /**
-                             * @description pending: not mailed yet (or a new code is on its way) · sent · verified · locked: too many wrong codes, ask for a new one
-                             * @enum {string}
-                             */
-                            status: "pending" | "sent" | "verified" | "locked";
-                            emailMasked: string;
-                            sentAt: string | null;
-                            expiresAt: string | null;
-                            attemptsLeft: number;
-                            /** @description When POST …/resend is accepted (null: nothing to resend) */
-                            resendAvailableAt: string | null;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getEmailVerification"];
         put?: never;
         post?: never;
         delete?: never;
@@ -567,157 +97,7 @@ export interface paths {
          * Confirm the address with the code from the mail
          * @description Who may call: whoever holds the code from the mail (no session needed: this is how an applicant gets the first one). The confirm that verifies answers 200 with `session` and sets the gelombang_session cookie (HttpOnly, Secure, SameSite=Strict). Idempotent: confirming a verified registration answers the same 200 but without a session, whatever the code (the code is gone once used); a client that lost its session signs in with POST /v1/sessions. A wrong code answers 400 with attemptsLeft; the wrong code that uses up the last attempt, and every confirm after it, answers 423 until a new code is asked for. Codes tried per registration are also counted across resends (EMAIL_MAX_CODE_SUBMISSIONS per EMAIL_SENDS_WINDOW_SEC): the wrong code that uses up the last one, and every confirm after it, answers 429 EMAIL_CODE_SUBMISSIONS_EXHAUSTED with Retry-After = the end of that window. 429 RATE_LIMITED: too many confirms from one client IP.
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    registrationId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description The six digits from the mail */
-                        code: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: uuid */
-                            registrationId: string;
-                            /** @enum {string} */
-                            status: "verified";
-                            /** Format: date-time */
-                            verifiedAt: string;
-                            /** @description Only on the confirm that verified; a replay has none (sign in with POST /v1/sessions instead) */
-                            session?: {
-                                /** @description EdDSA JWT: send it as Authorization: Bearer …, or let the browser send the gelombang_session cookie */
-                                token: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When the token stops being accepted; refresh before (POST /v1/sessions/refresh)
-                                 */
-                                expiresAt: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                            attemptsLeft?: number;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                410: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                423: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                            attemptsLeft?: number;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                            attemptsLeft?: number;
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["confirmEmailVerification"];
         delete?: never;
         options?: never;
         head?: never;
@@ -737,815 +117,7 @@ export interface paths {
          * Mail a new code (the old one stops working)
          * @description Who may call: anyone with the registration id (no session: the applicant proves nothing here; the mail goes only to the registered address). The mail goes out through the same quota-bound sender as the first one. 429 with Retry-After when too soon or too many, and EMAIL_CODE_SUBMISSIONS_EXHAUSTED while the registration may try no code (no mail is spent on a code that cannot be used).
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    registrationId: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: uuid */
-                            registrationId: string;
-                            /** @enum {string} */
-                            status: "pending";
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/sessions": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Ask for a sign-in code by mail (later visits)
-         * @description Who may call: anyone, without a session. Always 202 with the same body, whatever the address (verified, unverified, unknown): the request is stored and the mail sender decides later, so neither the answer nor its timing tells whether the address is registered. Only a verified registration's address is mailed a six-digit sign-in code (valid EMAIL_CODE_TTL_SEC; at most EMAIL_SIGNIN_MAX_SENDS mails per EMAIL_SENDS_WINDOW_SEC, EMAIL_RESEND_COOLDOWN_SEC apart, within the provider quota). Any other address gets nothing. 429 RATE_LIMITED: too many requests from one client IP.
-         */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description The address the registration was made with */
-                        email: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                202: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /**
-                             * @description A code is mailed only if the address belongs to a verified registration; the answer does not say whether it does
-                             * @enum {string}
-                             */
-                            status: "code_sent_if_registered";
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
-        /**
-         * Sign out: clear the session cookie
-         * @description Who may call: anyone (clearing a cookie needs no proof). 204, and Set-Cookie ends gelombang_session. Sessions are stateless: a token already handed out stays valid until it expires (at most SESSION_TTL_SEC); a client holding it in memory drops it.
-         */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/sessions/verify": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Sign in with the code from the mail
-         * @description Who may call: whoever holds a sign-in code, without a session. 200 with the registration and a new session (auth_time = now), and the gelombang_session cookie; the code works once. A wrong code, an expired one, none asked for and an unknown address all answer the same 400 EMAIL_SIGNIN_CODE_INVALID. Wrong codes are counted per address (any address, registered or not) across codes: the one that uses up EMAIL_SIGNIN_MAX_ATTEMPTS, and every try after it, answers 429 EMAIL_SIGNIN_ATTEMPTS_EXHAUSTED with Retry-After = the end of the window. 429 RATE_LIMITED: too many requests from one client IP.
-         */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** @description The address the registration was made with */
-                        email: string;
-                        /** @description The six digits from the mail */
-                        code: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: uuid */
-                            registrationId: string;
-                            session: {
-                                /** @description EdDSA JWT: send it as Authorization: Bearer …, or let the browser send the gelombang_session cookie */
-                                token: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When the token stops being accepted; refresh before (POST /v1/sessions/refresh)
-                                 */
-                                expiresAt: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/sessions/refresh": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * A new token for the session, before it expires
-         * @description Who may call: the applicant, with a session that has not expired (Authorization: Bearer … or the gelombang_session cookie). 200 with a new token (and cookie) that keeps the old auth_time: a refresh never makes a session fresh, only a code does. 401 SESSION_REQUIRED without a valid session; 401 SESSION_EXPIRED once the token expired, or once the code was proved more than SESSION_MAX_AGE_SEC ago (sign in again with POST /v1/sessions).
-         */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: uuid */
-                            registrationId: string;
-                            session: {
-                                /** @description EdDSA JWT: send it as Authorization: Bearer …, or let the browser send the gelombang_session cookie */
-                                token: string;
-                                /**
-                                 * Format: date-time
-                                 * @description When the token stops being accepted; refresh before (POST /v1/sessions/refresh)
-                                 */
-                                expiresAt: string;
-                            };
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/nik-verifications/backlog": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Queue of checks waiting for the registry (operations)
-         * @description How many checks wait, how old the oldest is, and whether the registry breaker is open.
-         */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            queued: number;
-                            due: number;
-                            oldestQueuedAgeSeconds: number | null;
-                            /** @enum {string} */
-                            breaker: "closed" | "open" | "half_open";
-                        };
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/nik-verifications/{registrationId}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * NIK check of a registration (its latest attempt)
-         * @description No personal data: the state, and for a rejection the reason and whether it can be corrected. Only the applicant of this registration may call it: send the session the email service issued on confirming the code, as `Authorization: Bearer <token>` or the `gelombang_session` cookie. Without a valid one 401 SESSION_REQUIRED (SESSION_EXPIRED once it has expired), checked before the body is read; with another registration’s 403 SESSION_FORBIDDEN, before anything is looked up.
-         */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    registrationId: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: uuid */
-                            registrationId: string;
-                            attempt: number;
-                            /** @enum {string} */
-                            status: "queued" | "verified" | "rejected";
-                            /** @enum {string} */
-                            reason?: "NIK_NOT_FOUND" | "DATA_MISMATCH" | "NIK_INACTIVE" | "NIK_ALREADY_HELD";
-                            correctable?: boolean;
-                            /** Format: date-time */
-                            checkedAt?: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/admin/batches": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Create a training batch (operators)
-         * @description Authorization: Bearer <ADMIN_TOKEN>. Creating the same batch again answers 200; the same id with other values 409.
-         */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    authorization?: string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        batchId: string;
-                        name: string;
-                        quota: number;
-                        /** Format: date-time */
-                        opensAt: string;
-                        /** Format: date-time */
-                        closesAt: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            batchId: string;
-                            name: string;
-                            quota: number;
-                            enrolled: number;
-                            seatsLeft: number;
-                            opensAt: string;
-                            closesAt: string;
-                            /** @enum {string} */
-                            status: "scheduled" | "open" | "closed";
-                        };
-                    };
-                };
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            batchId: string;
-                            name: string;
-                            quota: number;
-                            enrolled: number;
-                            seatsLeft: number;
-                            opensAt: string;
-                            closesAt: string;
-                            /** @enum {string} */
-                            status: "scheduled" | "open" | "closed";
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/batches": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Batches open for enrollment now, with seats left */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            batches: {
-                                batchId: string;
-                                name: string;
-                                quota: number;
-                                enrolled: number;
-                                seatsLeft: number;
-                                opensAt: string;
-                                closesAt: string;
-                                /** @enum {string} */
-                                status: "scheduled" | "open" | "closed";
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/batches/{batchId}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** One batch */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    batchId: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            batchId: string;
-                            name: string;
-                            quota: number;
-                            enrolled: number;
-                            seatsLeft: number;
-                            opensAt: string;
-                            closesAt: string;
-                            /** @enum {string} */
-                            status: "scheduled" | "open" | "closed";
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
-        put?: never;
-        post?: never;
+        post: operations["resendEmailVerification"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1565,178 +137,7 @@ export interface paths {
          * Take a seat in a batch
          * @description 201 with the new enrollment; the same request again answers 200 with the same enrollment. One person (NIK) holds at most one active seat; a batch never exceeds its quota. 429 with Retry-After while the batch admits no more attempts per second. Only the applicant of this registration may call it: send the session the email service issued on confirming the code, as `Authorization: Bearer <token>` or the `gelombang_session` cookie. Without a valid one 401 SESSION_REQUIRED (SESSION_EXPIRED once it has expired), checked before the body is read; with another registration’s 403 SESSION_FORBIDDEN, before anything is looked up. 403 is also ENROLLMENT_NOT_ELIGIBLE: the registration has no verified NIK (yet).
          */
-        post: {
-            parameters: {
-                query?: never;
-                header?: {
-                    "accept-language"?: string;
-                };
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        /** Format: uuid */
-                        registrationId: string;
-                        batchId: string;
-                    };
-                };
-            };
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: uuid */
-                            enrollmentId: string;
-                            /** Format: uuid */
-                            registrationId: string;
-                            batchId: string;
-                            enrolledAt: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: uuid */
-                            enrollmentId: string;
-                            /** Format: uuid */
-                            registrationId: string;
-                            batchId: string;
-                            enrolledAt: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        post: operations["createEnrollment"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1754,229 +155,178 @@ export interface paths {
          * A registration's seat: the active one, else its most recent
          * @description Only the applicant of this registration may call it: send the session the email service issued on confirming the code, as `Authorization: Bearer <token>` or the `gelombang_session` cookie. Without a valid one 401 SESSION_REQUIRED (SESSION_EXPIRED once it has expired), checked before the body is read; with another registration’s 403 SESSION_FORBIDDEN, before anything is looked up.
          */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    registrationId: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: uuid */
-                            enrollmentId: string;
-                            /** Format: uuid */
-                            registrationId: string;
-                            batchId: string;
-                            enrolledAt: string;
-                            /** @enum {string} */
-                            status: "active" | "withdrawn";
-                            endedAt?: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
-        };
+        get: operations["getEnrollment"];
         put?: never;
         post?: never;
         /**
          * Withdraw: give the seat back
          * @description Only the applicant of this registration may call it: send the session the email service issued on confirming the code, as `Authorization: Bearer <token>` or the `gelombang_session` cookie. Without a valid one 401 SESSION_REQUIRED (SESSION_EXPIRED once it has expired), checked before the body is read; with another registration’s 403 SESSION_FORBIDDEN, before anything is looked up. The code must have been proved within SESSION_FRESH_SEC (10 minutes by default), otherwise 401 SESSION_NOT_FRESH: sign in again.
          */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    registrationId: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description Default Response */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            /** Format: uuid */
-                            enrollmentId: string;
-                            /** Format: uuid */
-                            registrationId: string;
-                            batchId: string;
-                            enrolledAt: string;
-                            /** @enum {string} */
-                            status: "active" | "withdrawn";
-                            endedAt?: string;
-                        };
-                    };
-                };
-                /** @description Default Response */
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-                /** @description Default Response */
-                503: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            code: string;
-                            message: string;
-                            errors?: {
-                                field: string;
-                                code: string;
-                                message: string;
-                            }[];
-                        };
-                    };
-                };
-            };
+        delete: operations["withdrawEnrollment"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/nik-verifications/{registrationId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
+        /**
+         * NIK check of a registration (its latest attempt)
+         * @description No personal data: the state, and for a rejection the reason and whether it can be corrected. Only the applicant of this registration may call it: send the session the email service issued on confirming the code, as `Authorization: Bearer <token>` or the `gelombang_session` cookie. Without a valid one 401 SESSION_REQUIRED (SESSION_EXPIRED once it has expired), checked before the body is read; with another registration’s 403 SESSION_FORBIDDEN, before anything is looked up.
+         */
+        get: operations["getNikVerification"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/nik-verifications/backlog": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Queue of checks waiting for the registry (operations)
+         * @description How many checks wait, how old the oldest is, and whether the registry breaker is open. Who may call: anyone (counts only, no personal data).
+         */
+        get: operations["getNikVerificationBacklog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registrations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Register an applicant
+         * @description Answers 202 only after the registration.submitted.v1 event is stored by Kafka (acks=all). Send an Idempotency-Key to retry safely. Messages follow Accept-Language (id default, en).
+         */
+        post: operations["createRegistration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registrations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Status of a registration
+         * @description No personal data beyond a masked email. Only the applicant of this registration may call it: send the session the email service issued on confirming the code, as `Authorization: Bearer <token>` or the `gelombang_session` cookie. Without a valid one 401 SESSION_REQUIRED (SESSION_EXPIRED once it has expired), checked before the body is read; with another registration’s 403 SESSION_FORBIDDEN, before anything is looked up.
+         */
+        get: operations["getRegistration"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/registrations/{id}/nik": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Correct a NIK the population registry rejected
+         * @description Allowed while the registration is nik_rejected with a correctable reason (NIK_NOT_FOUND, DATA_MISMATCH), a limited number of times. The corrected NIK must match the birth date given at registration and belong to no other registration. 202 means stored durably; a new registry check follows (status nik_resubmitted). Only the applicant of this registration may call it: send the session the email service issued on confirming the code, as `Authorization: Bearer <token>` or the `gelombang_session` cookie. Without a valid one 401 SESSION_REQUIRED (SESSION_EXPIRED once it has expired), checked before the body is read; with another registration’s 403 SESSION_FORBIDDEN, before anything is looked up. The code must have been proved within SESSION_FRESH_SEC (10 minutes by default), otherwise 401 SESSION_NOT_FRESH: sign in again.
+         */
+        post: operations["correctRegistrationNik"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask for a sign-in code by mail (later visits)
+         * @description Who may call: anyone, without a session. Always 202 with the same body, whatever the address (verified, unverified, unknown): the request is stored and the mail sender decides later, so neither the answer nor its timing tells whether the address is registered. Only a verified registration's address is mailed a six-digit sign-in code (valid EMAIL_CODE_TTL_SEC; at most EMAIL_SIGNIN_MAX_SENDS mails per EMAIL_SENDS_WINDOW_SEC, EMAIL_RESEND_COOLDOWN_SEC apart, within the provider quota). Any other address gets nothing. 429 RATE_LIMITED: too many requests from one client IP.
+         */
+        post: operations["requestSignInCode"];
+        /**
+         * Sign out: clear the session cookie
+         * @description Who may call: anyone (clearing a cookie needs no proof). 204, and Set-Cookie ends gelombang_session. Sessions are stateless: a token already handed out stays valid until it expires (at most SESSION_TTL_SEC); a client holding it in memory drops it.
+         */
+        delete: operations["signOut"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A new token for the session, before it expires
+         * @description Who may call: the applicant, with a session that has not expired (Authorization: Bearer … or the gelombang_session cookie). 200 with a new token (and cookie) that keeps the old auth_time: a refresh never makes a session fresh, only a code does. 401 SESSION_REQUIRED without a valid session; 401 SESSION_EXPIRED once the token expired, or once the code was proved more than SESSION_MAX_AGE_SEC ago (sign in again with POST /v1/sessions).
+         */
+        post: operations["refreshSession"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign in with the code from the mail
+         * @description Who may call: whoever holds a sign-in code, without a session. 200 with the registration and a new session (auth_time = now), and the gelombang_session cookie; the code works once. A wrong code, an expired one, none asked for and an unknown address all answer the same 400 EMAIL_SIGNIN_CODE_INVALID. Wrong codes are counted per address (any address, registered or not) across codes: the one that uses up EMAIL_SIGNIN_MAX_ATTEMPTS, and every try after it, answers 429 EMAIL_SIGNIN_ATTEMPTS_EXHAUSTED with Retry-After = the end of the window. 429 RATE_LIMITED: too many requests from one client IP.
+         */
+        post: operations["signIn"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1985,12 +335,2004 @@ export interface paths {
 }
 export type webhooks = Record<string, never>;
 export interface components {
-    schemas: never;
+    schemas: {
+        /** CodeProblem */
+        CodeProblem: {
+            /** @description Stable error code (docs/errors.md): what a client branches on */
+            code: string;
+            /** @description For people, in the language of Accept-Language (Indonesian by default) */
+            message: string;
+            /** @description 400 VALIDATION_FAILED: every invalid field */
+            errors?: {
+                /** @description The field, as named in the request */
+                field: string;
+                /** @description Field code (docs/errors.md, "Field codes") */
+                code: string;
+                message: string;
+            }[];
+            /** @description Codes this registration may still try (0: ask for a new code, or wait for Retry-After) */
+            attemptsLeft?: number;
+        };
+        /** NikCorrectionAccepted */
+        NikCorrectionAccepted: {
+            /** Format: uuid */
+            registrationId: string;
+            /** @enum {string} */
+            status: "nik_resubmitted";
+            /** @description The attempt the new registry check is about */
+            nikAttempt: number;
+        };
+        /** NikCorrectionRequest */
+        NikCorrectionRequest: {
+            /**
+             * @description The corrected 16-digit NIK (the rules of registration; it must match the birth date given then)
+             * @example 3204110609970001
+             */
+            nik: string;
+        };
+        /** Problem */
+        Problem: {
+            /** @description Stable error code (docs/errors.md): what a client branches on */
+            code: string;
+            /** @description For people, in the language of Accept-Language (Indonesian by default) */
+            message: string;
+            /** @description 400 VALIDATION_FAILED: every invalid field */
+            errors?: {
+                /** @description The field, as named in the request */
+                field: string;
+                /** @description Field code (docs/errors.md, "Field codes") */
+                code: string;
+                message: string;
+            }[];
+        };
+        /** RegistrationAccepted */
+        RegistrationAccepted: {
+            /**
+             * Format: uuid
+             * @description The id every later step names; only this answer carries it
+             */
+            registrationId: string;
+            /** @enum {string} */
+            status: "pending_email_verification";
+        };
+        /** RegistrationRequest */
+        RegistrationRequest: {
+            /** @description Full name as on the e-KTP; 2–100 letters (any script), spaces, . ' - (runs of spaces collapse) */
+            fullName: string;
+            /**
+             * @description 16-digit NIK (Nomor Induk Kependudukan): digits 1–2 a province code, 3–4 not 00 or 70, 7–12 the birth date DDMMYY (+40 on the day for women, matching birthDate), 13–16 not 0000
+             * @example 3204110609970001
+             */
+            nik: string;
+            /**
+             * Format: email
+             * @description Email address; stored lower-case
+             */
+            email: string;
+            /** @description Indonesian mobile number: 08…, 628… or +628… (spaces and dashes allowed); stored as E.164 */
+            phone: string;
+            /**
+             * Format: date
+             * @description YYYY-MM-DD, a real date; must match the NIK; age 18–64 on the registration day (WIB)
+             * @example 1997-09-06
+             */
+            birthDate: string;
+            /** @description Place of birth; the same rule as names */
+            birthPlace?: string;
+            /**
+             * @description 16-digit family card (Kartu Keluarga) number, starting with a province code
+             * @example 3204110101190001
+             */
+            kkNumber?: string;
+        };
+        /** RegistrationView */
+        RegistrationView: {
+            /** Format: uuid */
+            registrationId: string;
+            status: ("pending_email_verification" | "email_verified" | "nik_resubmitted" | "nik_verified" | "nik_rejected" | "enrolled" | "withdrawn" | "rejected_duplicate" | "expired") | "processing";
+            emailMasked?: string;
+            reason?: string;
+            nikAttempt?: number;
+            nikCorrectable?: boolean;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+    };
     responses: never;
-    parameters: never;
+    parameters: {
+        /**
+         * @description Every coded answer’s `message` is in Indonesian (`id`, the default) or English (`en`).
+         * @example en
+         */
+        AcceptLanguage: string;
+    };
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description `true` when this is the stored answer to an earlier request with the same Idempotency-Key. */
+        "Idempotent-Replayed": "true";
+        /** @description Where the created or accepted resource is read (a path on the same origin). */
+        Location: string;
+        /** @description Seconds to wait before trying again (RFC 9110 §10.2.3); a client retries no sooner. */
+        "Retry-After": number;
+        /** @description The applicant session as the `gelombang_session` cookie (HttpOnly; Secure; SameSite=Strict; Path=/); Max-Age=0 clears it. */
+        "Set-Cookie": string;
+        /** @description The challenge of a refused credential: `Bearer` (RFC 6750). */
+        "WWW-Authenticate": string;
+        /** @description The client's burst: requests it may send at once. */
+        "X-RateLimit-Limit": number;
+        /** @description Requests left in the burst now. */
+        "X-RateLimit-Remaining": number;
+        /** @description Seconds until the burst is full again (refused: until the next request is admitted). */
+        "X-RateLimit-Reset": number;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
-export type operations = Record<string, never>;
+export interface operations {
+    createBatch: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Every coded answer’s `message` is in Indonesian (`id`, the default) or English (`en`).
+                 * @example en
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    batchId: string;
+                    name: string;
+                    quota: number;
+                    /** Format: date-time */
+                    opensAt: string;
+                    /** Format: date-time */
+                    closesAt: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The batch existed with these values: nothing changed */
+            200: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        batchId: string;
+                        name: string;
+                        quota: number;
+                        enrolled: number;
+                        seatsLeft: number;
+                        opensAt: string;
+                        closesAt: string;
+                        /** @enum {string} */
+                        status: "scheduled" | "open" | "closed";
+                    };
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        batchId: string;
+                        name: string;
+                        quota: number;
+                        enrolled: number;
+                        seatsLeft: number;
+                        opensAt: string;
+                        closesAt: string;
+                        /** @enum {string} */
+                        status: "scheduled" | "open" | "closed";
+                    };
+                };
+            };
+            /**
+             * @description `MALFORMED_JSON`: The request body is not valid JSON.
+             *
+             *     `VALIDATION_FAILED`: The submitted data is invalid. Check the listed fields.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `ENROLLMENT_ADMIN_UNAUTHENTICATED`: Send the admin token as Authorization: Bearer <token>. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `ENROLLMENT_ADMIN_FORBIDDEN`: The admin token is not recognised. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `ENROLLMENT_BATCH_CONFLICT`: A batch with this id already exists with different values. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `BODY_TOO_LARGE`: The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: Send the data as application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listOpenBatches: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Every coded answer’s `message` is in Indonesian (`id`, the default) or English (`en`).
+                 * @example en
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        batches: {
+                            batchId: string;
+                            name: string;
+                            quota: number;
+                            enrolled: number;
+                            seatsLeft: number;
+                            opensAt: string;
+                            closesAt: string;
+                            /** @enum {string} */
+                            status: "scheduled" | "open" | "closed";
+                        }[];
+                    };
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getBatch: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Every coded answer’s `message` is in Indonesian (`id`, the default) or English (`en`).
+                 * @example en
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                batchId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        batchId: string;
+                        name: string;
+                        quota: number;
+                        enrolled: number;
+                        seatsLeft: number;
+                        opensAt: string;
+                        closesAt: string;
+                        /** @enum {string} */
+                        status: "scheduled" | "open" | "closed";
+                    };
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: The submitted data is invalid. Check the listed fields.
+             *
+             *     `MALFORMED_URL`: The request URL is invalid (broken percent-encoding).
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description `ENROLLMENT_BATCH_NOT_FOUND`: Training batch not found.
+             *
+             *     `ROUTE_NOT_FOUND`: No such endpoint.
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getEmailVerification: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Every coded answer’s `message` is in Indonesian (`id`, the default) or English (`en`).
+                 * @example en
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                registrationId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        registrationId: string;
+                        /**
+                         * @description pending: not mailed yet (or a new code is on its way) · sent · verified · locked: too many wrong codes, ask for a new one
+                         * @enum {string}
+                         */
+                        status: "pending" | "sent" | "verified" | "locked";
+                        emailMasked: string;
+                        sentAt: string | null;
+                        expiresAt: string | null;
+                        attemptsLeft: number;
+                        /** @description When POST …/resend is accepted (null: nothing to resend) */
+                        resendAvailableAt: string | null;
+                    };
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: The submitted data is invalid. Check the listed fields.
+             *
+             *     `MALFORMED_URL`: The request URL is invalid (broken percent-encoding).
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description `EMAIL_VERIFICATION_NOT_FOUND`: No email verification for this registration (or not ready yet; retry shortly).
+             *
+             *     `ROUTE_NOT_FOUND`: No such endpoint.
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    confirmEmailVerification: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Every coded answer’s `message` is in Indonesian (`id`, the default) or English (`en`).
+                 * @example en
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                registrationId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The six digits from the mail */
+                    code: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "Set-Cookie": components["headers"]["Set-Cookie"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        registrationId: string;
+                        /** @enum {string} */
+                        status: "verified";
+                        /** Format: date-time */
+                        verifiedAt: string;
+                        /** @description Only on the confirm that verified; a replay has none (sign in with POST /v1/sessions instead) */
+                        session?: {
+                            /** @description EdDSA JWT: send it as Authorization: Bearer …, or let the browser send the gelombang_session cookie */
+                            token: string;
+                            /**
+                             * Format: date-time
+                             * @description When the token stops being accepted; refresh before (POST /v1/sessions/refresh)
+                             */
+                            expiresAt: string;
+                        };
+                    };
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: The submitted data is invalid. Check the listed fields.
+             *
+             *     `EMAIL_CODE_INVALID`: The verification code is wrong.
+             *
+             *     `MALFORMED_JSON`: The request body is not valid JSON.
+             *
+             *     `MALFORMED_URL`: The request URL is invalid (broken percent-encoding).
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodeProblem"];
+                };
+            };
+            /**
+             * @description `EMAIL_VERIFICATION_NOT_FOUND`: No email verification for this registration (or not ready yet; retry shortly).
+             *
+             *     `ROUTE_NOT_FOUND`: No such endpoint.
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `EMAIL_CODE_NOT_SENT`: The verification code has not been sent yet. Wait for our email. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `EMAIL_CODE_EXPIRED`: The verification code has expired. Ask for a new one. */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `BODY_TOO_LARGE`: The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: Send the data as application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `EMAIL_CODE_LOCKED`: Too many wrong codes. This code is locked; ask for a new one. */
+            423: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodeProblem"];
+                };
+            };
+            /**
+             * @description `EMAIL_CODE_SUBMISSIONS_EXHAUSTED`: Too many codes were tried for this registration. Try again after the time given in Retry-After.
+             *
+             *     `RATE_LIMITED`: Too many requests. Try again after the time given in Retry-After.
+             */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CodeProblem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    resendEmailVerification: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Every coded answer’s `message` is in Indonesian (`id`, the default) or English (`en`).
+                 * @example en
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                registrationId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted: stored durably; the work goes on asynchronously */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        registrationId: string;
+                        /** @enum {string} */
+                        status: "pending";
+                    };
+                };
+            };
+            /**
+             * @description `MALFORMED_JSON`: The request body is not valid JSON.
+             *
+             *     `VALIDATION_FAILED`: The submitted data is invalid. Check the listed fields.
+             *
+             *     `MALFORMED_URL`: The request URL is invalid (broken percent-encoding).
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description `EMAIL_VERIFICATION_NOT_FOUND`: No email verification for this registration (or not ready yet; retry shortly).
+             *
+             *     `ROUTE_NOT_FOUND`: No such endpoint.
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `EMAIL_ALREADY_VERIFIED`: This email is already verified. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `BODY_TOO_LARGE`: The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: Send the data as application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description `EMAIL_RESEND_TOO_SOON`: A code was sent a moment ago. Try again after the time given in Retry-After.
+             *
+             *     `EMAIL_RESEND_LIMIT_REACHED`: The limit of resent codes is reached. Try again after the time given in Retry-After.
+             *
+             *     `EMAIL_CODE_SUBMISSIONS_EXHAUSTED`: Too many codes were tried for this registration. Try again after the time given in Retry-After.
+             */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createEnrollment: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Every coded answer’s `message` is in Indonesian (`id`, the default) or English (`en`).
+                 * @example en
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** Format: uuid */
+                    registrationId: string;
+                    batchId: string;
+                };
+            };
+        };
+        responses: {
+            /** @description This registration already holds this seat: the same enrollment */
+            200: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        enrollmentId: string;
+                        /** Format: uuid */
+                        registrationId: string;
+                        batchId: string;
+                        enrolledAt: string;
+                    };
+                };
+            };
+            /** @description Enrolled */
+            201: {
+                headers: {
+                    Location: components["headers"]["Location"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        enrollmentId: string;
+                        /** Format: uuid */
+                        registrationId: string;
+                        batchId: string;
+                        enrolledAt: string;
+                    };
+                };
+            };
+            /**
+             * @description `MALFORMED_JSON`: The request body is not valid JSON.
+             *
+             *     `VALIDATION_FAILED`: The submitted data is invalid. Check the listed fields.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description `SESSION_REQUIRED`: Please sign in first: this step needs an applicant session.
+             *
+             *     `SESSION_EXPIRED`: Your session has ended. Refresh it, or sign in again with a code from your email.
+             */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description `SESSION_FORBIDDEN`: This session belongs to another registration.
+             *
+             *     `ENROLLMENT_NOT_ELIGIBLE`: This registration has no verified NIK yet, so it cannot join a batch.
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `ENROLLMENT_BATCH_NOT_FOUND`: Training batch not found. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description `ENROLLMENT_BATCH_NOT_OPEN`: Enrollment for this batch has not opened yet.
+             *
+             *     `ENROLLMENT_BATCH_CLOSED`: Enrollment for this batch has closed.
+             *
+             *     `ENROLLMENT_BATCH_FULL`: This batch is full.
+             *
+             *     `ENROLLMENT_ALREADY_ENROLLED`: You are already enrolled in another batch. One person may hold one active batch.
+             */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `BODY_TOO_LARGE`: The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: Send the data as application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED`: Too many requests. Try again after the time given in Retry-After. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getEnrollment: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Every coded answer’s `message` is in Indonesian (`id`, the default) or English (`en`).
+                 * @example en
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                registrationId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        enrollmentId: string;
+                        /** Format: uuid */
+                        registrationId: string;
+                        batchId: string;
+                        enrolledAt: string;
+                        /** @enum {string} */
+                        status: "active" | "withdrawn";
+                        endedAt?: string;
+                    };
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: The submitted data is invalid. Check the listed fields.
+             *
+             *     `MALFORMED_URL`: The request URL is invalid (broken percent-encoding).
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description `SESSION_REQUIRED`: Please sign in first: this step needs an applicant session.
+             *
+             *     `SESSION_EXPIRED`: Your session has ended. Refresh it, or sign in again with a code from your email.
+             */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SESSION_FORBIDDEN`: This session belongs to another registration. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description `ENROLLMENT_NOT_FOUND`: No enrollment exists for this registration.
+             *
+             *     `ROUTE_NOT_FOUND`: No such endpoint.
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    withdrawEnrollment: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Every coded answer’s `message` is in Indonesian (`id`, the default) or English (`en`).
+                 * @example en
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                registrationId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        enrollmentId: string;
+                        /** Format: uuid */
+                        registrationId: string;
+                        batchId: string;
+                        enrolledAt: string;
+                        /** @enum {string} */
+                        status: "active" | "withdrawn";
+                        endedAt?: string;
+                    };
+                };
+            };
+            /**
+             * @description `MALFORMED_JSON`: The request body is not valid JSON.
+             *
+             *     `VALIDATION_FAILED`: The submitted data is invalid. Check the listed fields.
+             *
+             *     `MALFORMED_URL`: The request URL is invalid (broken percent-encoding).
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description `SESSION_REQUIRED`: Please sign in first: this step needs an applicant session.
+             *
+             *     `SESSION_EXPIRED`: Your session has ended. Refresh it, or sign in again with a code from your email.
+             *
+             *     `SESSION_NOT_FRESH`: For your safety, sign in again with a code from your email before this step.
+             */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SESSION_FORBIDDEN`: This session belongs to another registration. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description `ENROLLMENT_NOT_FOUND`: No enrollment exists for this registration.
+             *
+             *     `ROUTE_NOT_FOUND`: No such endpoint.
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `BODY_TOO_LARGE`: The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: Send the data as application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getNikVerification: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Every coded answer’s `message` is in Indonesian (`id`, the default) or English (`en`).
+                 * @example en
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                registrationId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        registrationId: string;
+                        attempt: number;
+                        /** @enum {string} */
+                        status: "queued" | "verified" | "rejected";
+                        /** @enum {string} */
+                        reason?: "NIK_NOT_FOUND" | "DATA_MISMATCH" | "NIK_INACTIVE" | "NIK_ALREADY_HELD";
+                        correctable?: boolean;
+                        /** Format: date-time */
+                        checkedAt?: string;
+                    };
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: The submitted data is invalid. Check the listed fields.
+             *
+             *     `MALFORMED_URL`: The request URL is invalid (broken percent-encoding).
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description `SESSION_REQUIRED`: Please sign in first: this step needs an applicant session.
+             *
+             *     `SESSION_EXPIRED`: Your session has ended. Refresh it, or sign in again with a code from your email.
+             */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SESSION_FORBIDDEN`: This session belongs to another registration. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description `NIK_VERIFICATION_NOT_FOUND`: There is no NIK check for this registration.
+             *
+             *     `ROUTE_NOT_FOUND`: No such endpoint.
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getNikVerificationBacklog: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Every coded answer’s `message` is in Indonesian (`id`, the default) or English (`en`).
+                 * @example en
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        queued: number;
+                        due: number;
+                        oldestQueuedAgeSeconds: number | null;
+                        /** @enum {string} */
+                        breaker: "closed" | "open" | "half_open";
+                    };
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createRegistration: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes a retry safe: the same key with the same body within the key’s lifetime answers the stored 202 (with Idempotent-Replayed: true) instead of registering twice; 1–255 visible ASCII characters (a UUID is a good choice).
+                 * @example 0f8fad5b-d9cb-469f-a165-70867728950e
+                 */
+                "idempotency-key"?: string;
+                /**
+                 * @description Every coded answer’s `message` is in Indonesian (`id`, the default) or English (`en`).
+                 * @example en
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegistrationRequest"];
+            };
+        };
+        responses: {
+            /** @description Accepted: stored durably; the work goes on asynchronously */
+            202: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    Location: components["headers"]["Location"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "registrationId": "0193a5c2-7d4e-7c3a-9f1e-2b6d8c4a1e90",
+                     *       "status": "pending_email_verification"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["RegistrationAccepted"];
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: The submitted data is invalid. Check the listed fields.
+             *
+             *     `INTAKE_IDEMPOTENCY_KEY_INVALID`: Idempotency-Key must be 1–255 visible characters.
+             *
+             *     `MALFORMED_JSON`: The request body is not valid JSON.
+             */
+            400: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description `INTAKE_NIK_ALREADY_REGISTERED`: This NIK is already registered. One NIK allows one registration.
+             *
+             *     `INTAKE_EMAIL_ALREADY_REGISTERED`: This email is already used by another registration.
+             *
+             *     `INTAKE_IDEMPOTENCY_KEY_IN_PROGRESS`: A request with this Idempotency-Key is still being processed. Retry shortly.
+             */
+            409: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `BODY_TOO_LARGE`: The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: Send the data as application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `INTAKE_IDEMPOTENCY_KEY_REUSED`: This Idempotency-Key was already used with a different body. */
+            422: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED`: Too many requests. Try again after the time given in Retry-After. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getRegistration: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Every coded answer’s `message` is in Indonesian (`id`, the default) or English (`en`).
+                 * @example en
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /** @description The registrationId of the 202 answer */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "registrationId": "0193a5c2-7d4e-7c3a-9f1e-2b6d8c4a1e90",
+                     *       "status": "nik_verified",
+                     *       "emailMasked": "b***@example.co.id",
+                     *       "nikAttempt": 1,
+                     *       "createdAt": "2026-12-04T08:00:00.000Z",
+                     *       "updatedAt": "2026-12-04T08:00:05.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["RegistrationView"];
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: The submitted data is invalid. Check the listed fields.
+             *
+             *     `MALFORMED_URL`: The request URL is invalid (broken percent-encoding).
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description `SESSION_REQUIRED`: Please sign in first: this step needs an applicant session.
+             *
+             *     `SESSION_EXPIRED`: Your session has ended. Refresh it, or sign in again with a code from your email.
+             */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SESSION_FORBIDDEN`: This session belongs to another registration. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description `INTAKE_REGISTRATION_NOT_FOUND`: Registration not found.
+             *
+             *     `ROUTE_NOT_FOUND`: No such endpoint.
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    correctRegistrationNik: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Every coded answer’s `message` is in Indonesian (`id`, the default) or English (`en`).
+                 * @example en
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path: {
+                /** @description The registrationId of the 202 answer */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "nik": "3204110609970002"
+                 *     }
+                 */
+                "application/json": components["schemas"]["NikCorrectionRequest"];
+            };
+        };
+        responses: {
+            /** @description Accepted: stored durably; the work goes on asynchronously */
+            202: {
+                headers: {
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "registrationId": "0193a5c2-7d4e-7c3a-9f1e-2b6d8c4a1e90",
+                     *       "status": "nik_resubmitted",
+                     *       "nikAttempt": 2
+                     *     }
+                     */
+                    "application/json": components["schemas"]["NikCorrectionAccepted"];
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: The submitted data is invalid. Check the listed fields.
+             *
+             *     `MALFORMED_JSON`: The request body is not valid JSON.
+             *
+             *     `MALFORMED_URL`: The request URL is invalid (broken percent-encoding).
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description `SESSION_REQUIRED`: Please sign in first: this step needs an applicant session.
+             *
+             *     `SESSION_EXPIRED`: Your session has ended. Refresh it, or sign in again with a code from your email.
+             *
+             *     `SESSION_NOT_FRESH`: For your safety, sign in again with a code from your email before this step.
+             */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SESSION_FORBIDDEN`: This session belongs to another registration. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description `INTAKE_REGISTRATION_NOT_FOUND`: Registration not found.
+             *
+             *     `ROUTE_NOT_FOUND`: No such endpoint.
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description `INTAKE_NIK_CORRECTION_NOT_ALLOWED`: A NIK can be corrected only after the population registry check rejected it.
+             *
+             *     `INTAKE_NIK_NOT_CORRECTABLE`: The registry lists this NIK as inactive; a correction cannot help. Contact your local civil registry office.
+             *
+             *     `INTAKE_NIK_CORRECTION_LIMIT_REACHED`: The limit of NIK corrections has been reached.
+             *
+             *     `INTAKE_NIK_CORRECTION_UNCHANGED`: The NIK sent is the one that was rejected.
+             *
+             *     `INTAKE_NIK_ALREADY_REGISTERED`: This NIK is already registered. One NIK allows one registration.
+             */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `BODY_TOO_LARGE`: The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: Send the data as application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED`: Too many requests. Try again after the time given in Retry-After. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    requestSignInCode: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Every coded answer’s `message` is in Indonesian (`id`, the default) or English (`en`).
+                 * @example en
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The address the registration was made with */
+                    email: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Accepted: stored durably; the work goes on asynchronously */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description A code is mailed only if the address belongs to a verified registration; the answer does not say whether it does
+                         * @enum {string}
+                         */
+                        status: "code_sent_if_registered";
+                    };
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: The submitted data is invalid. Check the listed fields.
+             *
+             *     `MALFORMED_JSON`: The request body is not valid JSON.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `BODY_TOO_LARGE`: The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: Send the data as application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `RATE_LIMITED`: Too many requests. Try again after the time given in Retry-After. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    signOut: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Every coded answer’s `message` is in Indonesian (`id`, the default) or English (`en`).
+                 * @example en
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed out: Set-Cookie clears gelombang_session (Max-Age=0) */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `MALFORMED_JSON`: The request body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `BODY_TOO_LARGE`: The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: Send the data as application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    refreshSession: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Every coded answer’s `message` is in Indonesian (`id`, the default) or English (`en`).
+                 * @example en
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "Set-Cookie": components["headers"]["Set-Cookie"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        registrationId: string;
+                        session: {
+                            /** @description EdDSA JWT: send it as Authorization: Bearer …, or let the browser send the gelombang_session cookie */
+                            token: string;
+                            /**
+                             * Format: date-time
+                             * @description When the token stops being accepted; refresh before (POST /v1/sessions/refresh)
+                             */
+                            expiresAt: string;
+                        };
+                    };
+                };
+            };
+            /** @description `MALFORMED_JSON`: The request body is not valid JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description `SESSION_REQUIRED`: Please sign in first: this step needs an applicant session.
+             *
+             *     `SESSION_EXPIRED`: Your session has ended. Refresh it, or sign in again with a code from your email.
+             */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `BODY_TOO_LARGE`: The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: Send the data as application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    signIn: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Every coded answer’s `message` is in Indonesian (`id`, the default) or English (`en`).
+                 * @example en
+                 */
+                "Accept-Language"?: components["parameters"]["AcceptLanguage"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The address the registration was made with */
+                    email: string;
+                    /** @description The six digits from the mail */
+                    code: string;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "Set-Cookie": components["headers"]["Set-Cookie"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        registrationId: string;
+                        session: {
+                            /** @description EdDSA JWT: send it as Authorization: Bearer …, or let the browser send the gelombang_session cookie */
+                            token: string;
+                            /**
+                             * Format: date-time
+                             * @description When the token stops being accepted; refresh before (POST /v1/sessions/refresh)
+                             */
+                            expiresAt: string;
+                        };
+                    };
+                };
+            };
+            /**
+             * @description `VALIDATION_FAILED`: The submitted data is invalid. Check the listed fields.
+             *
+             *     `EMAIL_SIGNIN_CODE_INVALID`: The sign-in code is wrong or has expired. Check the email address and the code, or ask for a new one.
+             *
+             *     `MALFORMED_JSON`: The request body is not valid JSON.
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `BODY_TOO_LARGE`: The request body is too large. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `UNSUPPORTED_MEDIA_TYPE`: Send the data as application/json. */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /**
+             * @description `EMAIL_SIGNIN_ATTEMPTS_EXHAUSTED`: Too many wrong sign-in codes for this address. Try again after the time given in Retry-After.
+             *
+             *     `RATE_LIMITED`: Too many requests. Try again after the time given in Retry-After.
+             */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+}
