@@ -172,7 +172,10 @@ function renderDynamic(): void {
   $('status-text').textContent = hasKey(statusKey) ? tr(statusKey) : status;
   const reasonKey = `reason.${r.reason ?? ''}`;
   const final = r.status === 'rejected_duplicate' || r.status === 'expired' || (r.status === 'nik_rejected' && !r.nikCorrectable);
-  $('status-reason').textContent = r.reason ? `${hasKey(reasonKey) ? tr(reasonKey) : tr('reason.other')}${final ? ` ${tr('finalNote')}` : ''}` : '';
+  // A reason is the applicant's to read only where it says why they are stuck (a withdrawal's is not).
+  const explained = status === 'nik_rejected' || status === 'rejected_duplicate' || status === 'expired';
+  $('status-reason').textContent =
+    explained && r.reason ? `${hasKey(reasonKey) ? tr(reasonKey) : tr('reason.other')}${final ? ` ${tr('finalNote')}` : ''}` : '';
   $('status-attempt').textContent = r.nikAttempt ? `${tr('attempt', { n: r.nikAttempt })}${polling(r.status) ? ` ${tr('refreshing')}` : ''}` : '';
   $('correct').hidden = !(r.status === 'nik_rejected' && r.nikCorrectable);
   $('batch').hidden = !(status === 'nik_verified' || status === 'withdrawn');
@@ -273,33 +276,34 @@ function value(id: string): string {
   return $<HTMLInputElement>(id).value.trim();
 }
 
+/** A form's submit: no page load; its action run by `busy` with the form's submit button. */
+function onSubmit(formId: string, action: () => Promise<void>, fieldPrefix = ''): void {
+  const form = $<HTMLFormElement>(formId);
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    void busy(form.querySelector<HTMLButtonElement>('button[type=submit]')!, action, fieldPrefix);
+  });
+}
+
 function wire(): void {
   document.querySelectorAll<HTMLButtonElement>('[data-lang]').forEach((b) => b.addEventListener('click', () => setLanguage(b.dataset.lang as Lang)));
 
-  $('register-form').addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    const submit = (ev.target as HTMLFormElement).querySelector<HTMLButtonElement>('button[type=submit]')!;
-    void busy(submit, async () => {
-      const body = { fullName: value('fullName'), nik: value('nik'), email: value('email'), phone: value('phone'), birthDate: value('birthDate') };
-      const accepted = await client.ok(client.api.POST('/v1/registrations', { body }));
-      state.registrationId = accepted.registrationId;
-      state.email = body.email;
-      persist();
-      show('verify', 'verify-title');
-    });
+  onSubmit('register-form', async () => {
+    const body = { fullName: value('fullName'), nik: value('nik'), email: value('email'), phone: value('phone'), birthDate: value('birthDate') };
+    const accepted = await client.ok(client.api.POST('/v1/registrations', { body }));
+    state.registrationId = accepted.registrationId;
+    state.email = body.email;
+    persist();
+    show('verify', 'verify-title');
   });
 
-  $('verify-form').addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    const submit = (ev.target as HTMLFormElement).querySelector<HTMLButtonElement>('button[type=submit]')!;
-    void busy(submit, async () => {
-      const registrationId = state.registrationId!;
-      await client.ok(
-        client.api.POST('/v1/email-verifications/{registrationId}/confirm', { params: { path: { registrationId } }, body: { code: value('code') } }),
-      );
-      state.emailVerified = true;
-      await toStatus();
-    });
+  onSubmit('verify-form', async () => {
+    const registrationId = state.registrationId!;
+    await client.ok(
+      client.api.POST('/v1/email-verifications/{registrationId}/confirm', { params: { path: { registrationId } }, body: { code: value('code') } }),
+    );
+    state.emailVerified = true;
+    await toStatus();
   });
 
   $('resend').addEventListener('click', () => {
@@ -319,67 +323,51 @@ function wire(): void {
     show('register', 'register-title');
   });
 
-  $('signin-form').addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    const submit = (ev.target as HTMLFormElement).querySelector<HTMLButtonElement>('button[type=submit]')!;
-    void busy(
-      submit,
-      async () => {
-        state.email = value('signin-email');
-        await client.ok(client.api.POST('/v1/sessions', { body: { email: state.email } }));
-        persist();
-        $('signin-code-form').hidden = false;
-        renderDynamic();
-        $('signin-code').focus();
-      },
-      'signin-',
-    );
-  });
-
-  $('signin-code-form').addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    const submit = (ev.target as HTMLFormElement).querySelector<HTMLButtonElement>('button[type=submit]')!;
-    void busy(
-      submit,
-      async () => {
-        const signed = await client.ok(client.api.POST('/v1/sessions/verify', { body: { email: state.email ?? '', code: value('signin-code') } }));
-        state.registrationId = signed.registrationId;
-        persist();
-        await toStatus();
-      },
-      'signin-',
-    );
-  });
-
-  $('correct-form').addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    const submit = (ev.target as HTMLFormElement).querySelector<HTMLButtonElement>('button[type=submit]')!;
-    void busy(
-      submit,
-      async () => {
-        const id = state.registrationId!;
-        await client.ok(client.api.POST('/v1/registrations/{id}/nik', { params: { path: { id } }, body: { nik: value('correct-nik') } }));
-        await loadStatus();
-        $('status-title').focus();
-      },
-      'correct-',
-    );
-  });
-
-  $('batch-form').addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    const submit = (ev.target as HTMLFormElement).querySelector<HTMLButtonElement>('button[type=submit]')!;
-    void busy(submit, async () => {
-      const batchId = document.querySelector<HTMLInputElement>('input[name="batchId"]:checked')?.value;
-      if (!batchId) {
-        document.querySelector<HTMLInputElement>('input[name="batchId"]')?.focus();
-        throw new ApiError(400, 'VALIDATION_FAILED', tr('required'));
-      }
-      const seat = await client.ok(client.api.POST('/v1/enrollments', { body: { registrationId: state.registrationId!, batchId } }));
-      state.enrollment = { ...seat, status: 'active' };
+  onSubmit(
+    'signin-form',
+    async () => {
+      state.email = value('signin-email');
+      await client.ok(client.api.POST('/v1/sessions', { body: { email: state.email } }));
+      persist();
+      $('signin-code-form').hidden = false;
       renderDynamic();
-      $('enrolled-title').focus();
-    });
+      $('signin-code').focus();
+    },
+    'signin-',
+  );
+
+  onSubmit(
+    'signin-code-form',
+    async () => {
+      const signed = await client.ok(client.api.POST('/v1/sessions/verify', { body: { email: state.email ?? '', code: value('signin-code') } }));
+      state.registrationId = signed.registrationId;
+      persist();
+      await toStatus();
+    },
+    'signin-',
+  );
+
+  onSubmit(
+    'correct-form',
+    async () => {
+      const id = state.registrationId!;
+      await client.ok(client.api.POST('/v1/registrations/{id}/nik', { params: { path: { id } }, body: { nik: value('correct-nik') } }));
+      await loadStatus();
+      $('status-title').focus();
+    },
+    'correct-',
+  );
+
+  onSubmit('batch-form', async () => {
+    const batchId = document.querySelector<HTMLInputElement>('input[name="batchId"]:checked')?.value;
+    if (!batchId) {
+      document.querySelector<HTMLInputElement>('input[name="batchId"]')?.focus();
+      throw new ApiError(400, 'VALIDATION_FAILED', tr('required'));
+    }
+    const seat = await client.ok(client.api.POST('/v1/enrollments', { body: { registrationId: state.registrationId!, batchId } }));
+    state.enrollment = { ...seat, status: 'active' };
+    renderDynamic();
+    $('enrolled-title').focus();
   });
 
   $('batch-reload').addEventListener('click', () => {
