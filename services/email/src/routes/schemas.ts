@@ -7,6 +7,7 @@ export const registrationParams = z.object({ registrationId: z.uuid() });
 const sixDigits = z
   .string()
   .regex(/^\d{6}$/, 'six digits')
+  .meta({ examples: ['123456'] })
   .describe('The six digits from the mail');
 
 export const confirmBody = z.object({ code: sixDigits }).strict();
@@ -17,6 +18,7 @@ const emailAddress = z
   .max(254)
   .transform((v) => v.trim().toLowerCase())
   .pipe(z.email())
+  .meta({ format: 'email', example: 'budi@example.co.id' })
   .describe('The address the registration was made with');
 
 export const signInRequestBody = z.object({ email: emailAddress }).strict();
