@@ -11,8 +11,10 @@ export const verifyRequest = z
     fullName: z.string().min(1).max(200),
     birthDate: isoDate,
   })
-  .meta({ examples: [{ nik: '3204110609970001', fullName: 'Budi Santoso', birthDate: '1997-09-06' }] });
-export const verifyResponse = z.object({ result: z.enum(['MATCH', 'NOT_FOUND', 'DATA_MISMATCH', 'INACTIVE']) });
+  .meta({ title: 'VerifyPersonRequest', examples: [{ nik: '3204110609970001', fullName: 'Budi Santoso', birthDate: '1997-09-06' }] });
+export const verifyResponse = z
+  .object({ result: z.enum(['MATCH', 'NOT_FOUND', 'DATA_MISMATCH', 'INACTIVE']) })
+  .meta({ title: 'VerifyPersonResult', examples: [{ result: 'MATCH' }] });
 
 export const loadPeopleRequest = z
   .object({
