@@ -63,12 +63,14 @@ describe('docs/api — the OpenAPI documents the services serve', () => {
     expectCommitted(join(DIR, 'openapi.json'), render(merged));
   });
 
-  it('every operation has an operationId, a summary, tags and security said explicitly', () => {
+  it('every operation has an operationId, a summary, tags, security said explicitly, and says who may call it', () => {
     const missing: string[] = [];
     for (const [name, doc] of docs) {
       for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, Record<string, unknown>>>)) {
         for (const [method, op] of Object.entries(item)) {
           for (const key of ['operationId', 'summary', 'tags', 'security']) if (op[key] === undefined) missing.push(`${name} ${method} ${path}: ${key}`);
+          // Every route says who may call it (the guide's rule), in words as well as in `security`.
+          if (!/Who may call: |Only the applicant of this registration/.test(String(op.description))) missing.push(`${name} ${method} ${path}: who may call`);
         }
       }
     }

@@ -16,6 +16,8 @@ export interface ServiceUnderTest {
   app: App;
   /** Operators' bearer token, where the service has one (enrollment's ADMIN_TOKEN, the stand-in's token). */
   adminToken?: string;
+  /** Its PostgreSQL schema (the registry stand-in has none). */
+  schema?: string;
   cleanup: () => Promise<void>;
 }
 
@@ -28,13 +30,20 @@ export async function buildServices(): Promise<ServiceUnderTest[]> {
   const built: ServiceUnderTest[] = [];
   try {
     const ti = intake.testEnv();
-    built.push({ name: 'intake', app: await intake.buildTestApp(ti), cleanup: () => dropSchema(ti.schema) });
-    const te = email.testEnv();
-    built.push({ name: 'email', app: await email.buildTestApp(te), cleanup: () => dropSchema(te.schema) });
+    built.push({ name: 'intake', app: await intake.buildTestApp(ti), schema: ti.schema, cleanup: () => dropSchema(ti.schema) });
+    // The intake's personal-data keys: the email service opens the registrations the intake seals, as in a deployment.
+    const te = email.testEnv({ PII_KEYS: ti.env.PII_KEYS!, PII_ACTIVE_KEY_ID: ti.env.PII_ACTIVE_KEY_ID!, PII_INDEX_KEY: ti.env.PII_INDEX_KEY! });
+    built.push({ name: 'email', app: await email.buildTestApp(te), schema: te.schema, cleanup: () => dropSchema(te.schema) });
     const tn = nik.testEnv();
-    built.push({ name: 'nik-verification', app: await nik.buildTestApp(tn), cleanup: () => dropSchema(tn.schema) });
+    built.push({ name: 'nik-verification', app: await nik.buildTestApp(tn), schema: tn.schema, cleanup: () => dropSchema(tn.schema) });
     const tr = enrollment.testEnv();
-    built.push({ name: 'enrollment', app: await enrollment.buildTestApp(tr), adminToken: tr.adminToken, cleanup: () => dropSchema(tr.schema) });
+    built.push({
+      name: 'enrollment',
+      app: await enrollment.buildTestApp(tr),
+      adminToken: tr.adminToken,
+      schema: tr.schema,
+      cleanup: () => dropSchema(tr.schema),
+    });
     const sim = await buildRegistrySim(loadRegistrySimConfig({ REGISTRY_API_TOKEN: REGISTRY_SIM_TOKEN, REGISTRY_LATENCY_MS: '0', LOG_LEVEL: 'silent' }));
     await sim.ready();
     built.push({ name: 'registry-sim', app: sim, adminToken: REGISTRY_SIM_TOKEN, cleanup: async () => undefined });

@@ -295,10 +295,13 @@ function hoist(schema: Json, into: Record<string, Json>): Json {
   const name = out.title;
   if (typeof name !== 'string' || !/^[A-Z][A-Za-z0-9]*$/.test(name)) return out;
   // A description says what the schema is where it is used (a property, an answer): it stays there.
-  const { description, ...component } = out;
+  // Examples are where @fastify/swagger put them (the answer's media, or `example` nested): the component keeps one.
+  const { description, example, examples, ...component } = out;
   const seen = into[name];
-  if (seen && JSON.stringify(seen) !== JSON.stringify(component)) throw new Error(`two different schemas are named ${name}`);
-  into[name] = component;
+  const { example: seenExample, ...seenBare } = seen ?? {};
+  if (seen && JSON.stringify(seenBare) !== JSON.stringify(component)) throw new Error(`two different schemas are named ${name}`);
+  const kept = seenExample ?? example ?? (Array.isArray(examples) ? examples[0] : undefined);
+  into[name] = kept === undefined ? component : { ...component, example: kept };
   return { $ref: `#/components/schemas/${name}`, ...(description === undefined ? {} : { description }) };
 }
 

@@ -16,7 +16,7 @@ const NAME_PATTERN = "^[\\p{L}\\p{M}][\\p{L}\\p{M} .'-]*$";
 /** What normalisePhone accepts, spaces and dashes anywhere included. */
 const PHONE_PATTERN = '^[\\s-]*(?:\\+[\\s-]*6[\\s-]*2|6[\\s-]*2|0)[\\s-]*8[\\s-]*[1-9](?:[\\s-]*[0-9]){7,10}[\\s-]*$';
 /** The NIK's shape for a document (the province, date and serial rules are the refinement's: see its description). */
-export const NIK_SPEC = { pattern: '^[0-9]{16}$', minLength: 16, maxLength: 16, examples: ['3204110609970001'] };
+export const NIK_SPEC = { pattern: '^[0-9]{16}$', minLength: 16, maxLength: 16, example: '3204110609970001' };
 
 const issue = (code: string) => ({ code: 'custom' as const, params: { code }, message: code });
 
@@ -47,7 +47,7 @@ export function registrationRequest(rules: RegistrationRules) {
   return z
     .strictObject({
       fullName: personName('FULL_NAME')
-        .meta({ pattern: NAME_PATTERN, minLength: 2, examples: ['Budi Santoso'] })
+        .meta({ pattern: NAME_PATTERN, minLength: 2, example: 'Budi Santoso' })
         .describe("Full name as on the e-KTP; 2–100 letters (any script), spaces, . ' - (runs of spaces collapse)"),
       nik: z
         .string()
@@ -66,13 +66,13 @@ export function registrationRequest(rules: RegistrationRules) {
         .max(254)
         .transform((v) => v.trim().toLowerCase())
         .pipe(z.email({ error: 'EMAIL_INVALID' }))
-        .meta({ format: 'email', examples: ['budi@example.co.id'] })
+        .meta({ format: 'email', example: 'budi@example.co.id' })
         .describe('Email address; stored lower-case'),
       phone: z
         .string()
         .max(32)
         .transform((v, ctx) => normalisePhone(v) ?? (ctx.addIssue(issue('PHONE_INVALID')), z.NEVER))
-        .meta({ pattern: PHONE_PATTERN, examples: ['081234567890'] })
+        .meta({ pattern: PHONE_PATTERN, example: '081234567890' })
         .describe('Indonesian mobile number: 08…, 628… or +628… (spaces and dashes allowed); stored as E.164'),
       birthDate: z
         .string()
@@ -81,22 +81,23 @@ export function registrationRequest(rules: RegistrationRules) {
           const age = ageOn(v, rules.today());
           if (age < rules.minAge || age > rules.maxAge) ctx.addIssue(issue('AGE_OUT_OF_RANGE'));
         })
-        .meta({ format: 'date', pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$', examples: ['1997-09-06'] })
+        .meta({ format: 'date', pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$', example: '1997-09-06' })
         .describe('YYYY-MM-DD, a real date; must match the NIK; age 18–64 on the registration day (WIB)'),
       birthPlace: personName('BIRTH_PLACE')
-        .meta({ pattern: NAME_PATTERN, minLength: 2, examples: ['Bandung'] })
+        .meta({ pattern: NAME_PATTERN, minLength: 2, example: 'Bandung' })
         .describe('Place of birth; the same rule as names')
         .optional(),
       kkNumber: z
         .string()
         .refine((v) => /^\d{16}$/.test(v) && isValidProvinceCode(v.slice(0, 2)), { params: { code: 'KK_NUMBER_INVALID' } })
-        .meta({ pattern: '^[0-9]{16}$', minLength: 16, maxLength: 16, examples: ['3204110101190001'] })
+        .meta({ pattern: '^[0-9]{16}$', minLength: 16, maxLength: 16, example: '3204110101190001' })
         .optional()
         .describe('16-digit family card (Kartu Keluarga) number, starting with a province code'),
     })
     .meta({
       title: 'RegistrationRequest',
-      examples: [{ fullName: 'Budi Santoso', nik: '3204110609970001', email: 'budi@example.co.id', phone: '081234567890', birthDate: '1997-09-06' }],
+      // `example`, not `examples`: zod leaves `examples` out of an input schema that transforms (they would be output values).
+      example: { fullName: 'Budi Santoso', nik: '3204110609970001', email: 'budi@example.co.id', phone: '081234567890', birthDate: '1997-09-06' },
     })
     .transform((body, ctx) => {
       const mismatch = checkNikMatchesBirthDate(body.nik, body.birthDate);

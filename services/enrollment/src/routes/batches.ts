@@ -30,7 +30,9 @@ export async function batchRoutes(app: App, deps: BatchRoutesDeps) {
       onRequest: requireAdmin(deps.adminToken),
       schema: {
         summary: 'Create a training batch (operators)',
-        description: 'Authorization: Bearer <ADMIN_TOKEN>. Creating the same batch again answers 200; the same id with other values 409.',
+        description:
+          'Who may call: operators, with Authorization: Bearer <ADMIN_TOKEN> (checked before the body is read: 401 without it, 403 with another). ' +
+          'Creating the same batch again answers 200; the same id with other values 409.',
         operationId: 'createBatch',
         tags: ['batches'],
         security: ADMIN_SECURITY,

@@ -186,6 +186,7 @@ export async function registrationRoutes(app: App, opts: RegistrationRoutesOptio
       schema: {
         summary: 'Register an applicant',
         description:
+          'Who may call: anyone (no session: this is where an applicant starts; per-client and global rate limits apply). ' +
           'Answers 202 only after the registration.submitted.v1 event is stored by Kafka (acks=all). ' +
           'Send an Idempotency-Key to retry safely. Messages follow Accept-Language (id default, en).',
         operationId: 'createRegistration',

@@ -5,23 +5,39 @@ import type { ChecksRepository } from '../data-access/checks-repository';
 import type { BreakerState } from '../data-access/registry-client';
 import { NIK_VERIFICATION_NOT_FOUND } from '../errors';
 
-export const verificationView = z.object({
-  registrationId: z.uuid(),
-  attempt: z.number().int().positive(),
-  status: z.enum(['queued', 'verified', 'rejected']),
-  reason: nikRejectionReason.optional(),
-  /** Rejected only: whether the applicant may correct the NIK and try again. */
-  correctable: z.boolean().optional(),
-  checkedAt: z.iso.datetime({ offset: true }).optional(),
-});
+export const verificationView = z
+  .object({
+    registrationId: z.uuid(),
+    attempt: z.number().int().positive(),
+    status: z.enum(['queued', 'verified', 'rejected']),
+    reason: nikRejectionReason.optional(),
+    /** Rejected only: whether the applicant may correct the NIK and try again. */
+    correctable: z.boolean().optional(),
+    checkedAt: z.iso.datetime({ offset: true }).optional(),
+  })
+  .meta({
+    title: 'NikVerification',
+    examples: [
+      {
+        registrationId: '0193a5c2-7d4e-7c3a-9f1e-2b6d8c4a1e90',
+        attempt: 1,
+        status: 'rejected',
+        reason: 'NIK_NOT_FOUND',
+        correctable: true,
+        checkedAt: '2026-12-04T08:01:00.000Z',
+      },
+    ],
+  });
 
-export const backlogView = z.object({
-  queued: z.number().int(),
-  /** Queued checks whose time has come (the others wait out a back-off). */
-  due: z.number().int(),
-  oldestQueuedAgeSeconds: z.number().nullable(),
-  breaker: z.enum(['closed', 'open', 'half_open']),
-});
+export const backlogView = z
+  .object({
+    queued: z.number().int(),
+    /** Queued checks whose time has come (the others wait out a back-off). */
+    due: z.number().int(),
+    oldestQueuedAgeSeconds: z.number().nullable(),
+    breaker: z.enum(['closed', 'open', 'half_open']),
+  })
+  .meta({ title: 'NikVerificationBacklog', examples: [{ queued: 1200, due: 300, oldestQueuedAgeSeconds: 42.5, breaker: 'closed' }] });
 
 /** GET /v1/nik-verifications/:registrationId (its applicant's) and the operations backlog. */
 export async function nikVerificationRoutes(app: App, deps: { repository: ChecksRepository; breakerState: () => BreakerState }) {

@@ -21,7 +21,9 @@ export async function populationRoutes(app: App, deps: { registry: PopulationReg
     {
       schema: {
         summary: 'Check a person against the population registry',
-        description: 'Needs `Authorization: Bearer <token>`. Over the per-second quota: 429. Bodies are never logged.',
+        description:
+          'Who may call: the NIK verification service, with `Authorization: Bearer <REGISTRY_API_TOKEN>`. Over the per-second quota: 429 with Retry-After; ' +
+          'an injected outage or error: 503. Bodies are never logged.',
         operationId: 'verifyPerson',
         tags: ['population-registry'],
         security: REGISTRY_SECURITY,
