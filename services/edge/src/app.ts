@@ -125,6 +125,9 @@ export async function buildEdge(config: EdgeConfig, o: EdgeBuildOptions = {}): P
   });
   app.addHook('onSend', async (req, reply, payload) => {
     const path = req.url.split('?', 1)[0] ?? '/';
+    // Stopping: every answer closes its connection, so clients reconnect elsewhere and the close is not
+    // held up by keep-alive connections that would otherwise stay open for the whole keep-alive timeout.
+    if (app.readiness.draining) reply.header('connection', 'close');
     if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', cspFor(path, payload));
     if (path.startsWith('/v1/')) {
       const cls = (req as Tagged)[kCache];
@@ -221,6 +224,8 @@ async function registerRoute(app: FastifyInstance, config: EdgeConfig, route: Ed
     rewritePrefix: route.prefix,
     // OPTIONS is CORS's (the preflight is answered here, never forwarded).
     httpMethods: ['DELETE', 'GET', 'HEAD', 'POST', 'PUT', 'PATCH'],
+    // One line per request is the edge's own (onResponse); reply-from's two more would triple the log.
+    disableRequestLogging: true,
     undici: { connections: config.EDGE_UPSTREAM_CONNECTIONS, pipelining: 1, keepAliveTimeout: 30_000 },
     preHandler: (req, _reply, done) => {
       if (req.method === 'GET') {
@@ -242,6 +247,12 @@ async function registerRoute(app: FastifyInstance, config: EdgeConfig, route: Ed
           'x-forwarded-host': req.host,
           'x-request-id': req.id,
         };
+      },
+      // Hop-by-hop: the service's keep-alive terms are not the edge's with its client.
+      rewriteHeaders: (headers) => {
+        delete headers['keep-alive'];
+        delete headers.connection;
+        return headers;
       },
       onError: (reply, { error }) => {
         const def = upstreamError(error as never);

@@ -360,6 +360,7 @@ describe('the edge on its own (config, readiness, a service down, shutdown)', ()
       const answer = await inflight;
       expect(answer.status).toBe(200);
       expect(answer.text).toBe('[]');
+      expect(answer.headers.connection).toBe('close'); // the client reconnects elsewhere
       expect(await edge.proc.exited).toBe(0);
     } finally {
       await stopEdge(edge);
