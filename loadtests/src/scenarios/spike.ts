@@ -58,6 +58,7 @@ export async function spike(ctx: ScenarioContext): Promise<ScenarioOutcome> {
         });
         firstSeed += run.scheduled;
         const frontCpu1 = front.cpuSeconds();
+        const frontCpuSeconds = frontCpu0 === undefined || frontCpu1 === undefined ? undefined : frontCpu1 - frontCpu0;
         passes.push({
           front: kind,
           target: front.target,
@@ -66,8 +67,8 @@ export async function spike(ctx: ScenarioContext): Promise<ScenarioOutcome> {
           intakeMetrics: metricsDelta(before, await scrapeIntake(sut.target)),
           projectorCores: projectorCpu(),
           driverCores: driverCpu(),
-          frontCores:
-            frontCpu0 === undefined || frontCpu1 === undefined ? undefined : Math.round(((frontCpu1 - frontCpu0) / ((Date.now() - t0) / 1000)) * 100) / 100,
+          frontCores: frontCpuSeconds === undefined ? undefined : Math.round((frontCpuSeconds / ((Date.now() - t0) / 1000)) * 100) / 100,
+          frontCpuUsPerRequest: frontCpuSeconds === undefined || run.answered === 0 ? undefined : Math.round((frontCpuSeconds * 1e6) / run.answered),
         });
       } finally {
         await front.stop();
@@ -177,6 +178,8 @@ interface Pass {
   driverCores: number | undefined;
   /** The front's own processes (the edge, nginx's master and worker), cores on average over the pass. */
   frontCores: number | undefined;
+  /** The front's CPU time per answered request, µs: what it costs, less dependent on what else ran than latency is. */
+  frontCpuUsPerRequest: number | undefined;
 }
 
 const FRONT_NAMES: Record<Front, string> = {
@@ -209,6 +212,7 @@ function compared(
       .map(([k, v]) => `${k}: ${v}`)
       .join(', '),
     cores(p.frontCores),
+    p.frontCpuUsPerRequest ?? 'n/a',
     cores(intakeCores(p)),
     cores(p.driverCores),
     p.run.machine ? machineCell(p.run.machine) : 'n/a',
@@ -222,8 +226,8 @@ function compared(
     '',
     breachesMarkdown(o.breaches),
     '',
-    '| front | answered / scheduled | p50 ms | p99 ms | max ms | p50 / p99 vs direct | status codes | front CPU (cores) | intake API CPU (cores) | load generator CPU (cores) | machine CPU busy / steal |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| front | answered / scheduled | p50 ms | p99 ms | max ms | p50 / p99 vs direct | status codes | front CPU (cores) | front CPU per request (µs) | intake API CPU (cores) | load generator CPU (cores) | machine CPU busy / steal |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows.map((r) => `| ${r.join(' | ')} |`),
     '',
     ...o.passes.flatMap((p, i) => [`## Pass ${i + 1}: ${FRONT_NAMES[p.front]}`, '', openModelMarkdown(p.run, false), '', phaseMarkdown(p.intakeMetrics), '']),
