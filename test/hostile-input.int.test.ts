@@ -1,12 +1,5 @@
-import { dropSchema } from '@gelombang/testkit';
 import { mulberry32 } from '@gelombang/nik';
-import type { App } from '@gelombang/platform';
-import * as email from '../services/email/test/helpers/build-test-app';
-import * as enrollment from '../services/enrollment/test/helpers/build-test-app';
-import * as intake from '../services/intake/test/helpers/build-test-app';
-import * as nik from '../services/nik-verification/test/helpers/build-test-app';
-import { buildApp as buildRegistrySim } from '../services/registry-sim/src/app';
-import { loadRegistrySimConfig } from '../services/registry-sim/src/config';
+import { buildServices, closeServices, type ServiceUnderTest } from './helpers/services';
 
 /*
  * "Bad input gets a clear, coded 4xx error; never a 5xx." Every route every service documents in its
@@ -93,35 +86,14 @@ function hostileRequest(r: () => number, method: string, path: string) {
   return { method: method as 'GET', url, headers, ...(payload === undefined ? {} : { payload }) };
 }
 
-interface Target {
-  name: string;
-  app: App;
-  cleanup: () => Promise<void>;
-}
-
 describe(`hostile input against every documented route (seed ${SEED})`, () => {
-  const targets: Target[] = [];
+  let targets: ServiceUnderTest[] = [];
 
   beforeAll(async () => {
-    const ti = intake.testEnv();
-    targets.push({ name: 'intake', app: await intake.buildTestApp(ti), cleanup: () => dropSchema(ti.schema) });
-    const te = email.testEnv();
-    targets.push({ name: 'email', app: await email.buildTestApp(te), cleanup: () => dropSchema(te.schema) });
-    const tn = nik.testEnv();
-    targets.push({ name: 'nik-verification', app: await nik.buildTestApp(tn), cleanup: () => dropSchema(tn.schema) });
-    const tr = enrollment.testEnv();
-    targets.push({ name: 'enrollment', app: await enrollment.buildTestApp(tr), cleanup: () => dropSchema(tr.schema) });
-    const sim = await buildRegistrySim(loadRegistrySimConfig({ REGISTRY_API_TOKEN: 'hostile-test-token', REGISTRY_LATENCY_MS: '0', LOG_LEVEL: 'silent' }));
-    await sim.ready();
-    targets.push({ name: 'registry-sim', app: sim, cleanup: async () => undefined });
+    targets = await buildServices();
   }, 120_000);
 
-  afterAll(async () => {
-    for (const t of targets) {
-      await t.app.close();
-      await t.cleanup();
-    }
-  });
+  afterAll(() => closeServices(targets));
 
   it('answers every malformed request with a coded 4xx (or a success), never a 5xx', async () => {
     const r = mulberry32(SEED);

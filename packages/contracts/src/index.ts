@@ -5,7 +5,7 @@ export * from './events/registration-submitted.v1';
 export * from './events/registration-status-changed.v1';
 export * from './events/deadletter.v1';
 export * from './rest/registrations';
-export * from './rest/sessions';
+export * from './rest/openapi';
 export * from './events/email.v1';
 export * from './events/nik.v1';
 export * from './events/enrollment.v1';

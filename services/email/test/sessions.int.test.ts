@@ -298,8 +298,12 @@ describe('applicant sessions: confirm, sign-in by mail, refresh, sign-out (real 
     ];
     for (const [path, method] of routes)
       expect({ path, method, who: doc.paths[path]?.[method]?.description }).toEqual({ path, method, who: expect.stringMatching(/^Who may call: /) });
-    expect(Object.keys(doc.paths['/v1/sessions/refresh'].post.responses).sort()).toEqual(['200', '401']);
+    // Refresh acts on the session's own registration: 401 without one, never 403.
+    expect(Object.keys(doc.paths['/v1/sessions/refresh'].post.responses)).toEqual(expect.arrayContaining(['200', '401']));
+    expect(Object.keys(doc.paths['/v1/sessions/refresh'].post.responses)).not.toContain('403');
+    expect(doc.paths['/v1/sessions/refresh'].post.security).toEqual([{ applicantBearer: [] }, { applicantCookie: [] }]);
     expect(Object.keys(doc.paths['/v1/sessions'].post.responses)).not.toContain('401');
+    expect(doc.paths['/v1/sessions'].post.security).toEqual([]);
   });
 
   it('never wrote an address, code or token to a log line', () => {

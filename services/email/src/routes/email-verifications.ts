@@ -1,5 +1,5 @@
-import { errorBody } from '@gelombang/contracts';
-import { setSessionCookie, type App, type BucketSpec, type SessionIssuer, type TokenBucket } from '@gelombang/platform';
+import { problems, PUBLIC, withHeaders } from '@gelombang/contracts';
+import { RATE_LIMITED, setSessionCookie, VALIDATION_FAILED, type App, type BucketSpec, type SessionIssuer, type TokenBucket } from '@gelombang/platform';
 import type { EmailConfig } from '../config';
 import {
   EMAIL_ALREADY_VERIFIED,
@@ -59,8 +59,11 @@ export async function emailVerificationRoutes(app: App, deps: RouteDeps) {
         description:
           'Who may call: anyone with the registration id (no session: the applicant has none before confirming; the view shows only the masked address). ' +
           '404 until the registration.submitted.v1 event was consumed (usually well under a second).',
+        operationId: 'getEmailVerification',
+        tags: ['email-verifications'],
+        security: PUBLIC,
         params: registrationParams,
-        response: { 200: verificationView, 400: errorBody, 404: errorBody },
+        response: { 200: verificationView, ...problems([EMAIL_VERIFICATION_NOT_FOUND]) },
       },
     },
     async (req) => {
@@ -95,9 +98,17 @@ export async function emailVerificationRoutes(app: App, deps: RouteDeps) {
           'Codes tried per registration are also counted across resends (EMAIL_MAX_CODE_SUBMISSIONS per EMAIL_SENDS_WINDOW_SEC): the wrong code that ' +
           'uses up the last one, and every confirm after it, answers 429 EMAIL_CODE_SUBMISSIONS_EXHAUSTED with Retry-After = the end of that window. ' +
           '429 RATE_LIMITED: too many confirms from one client IP.',
+        operationId: 'confirmEmailVerification',
+        tags: ['email-verifications'],
+        security: PUBLIC,
         params: registrationParams,
         body: confirmBody,
-        response: { 200: confirmed, 400: codeErrorBody, 404: errorBody, 409: errorBody, 410: errorBody, 423: codeErrorBody, 429: codeErrorBody },
+        response: {
+          200: withHeaders(confirmed, ['Set-Cookie']),
+          ...problems([EMAIL_VERIFICATION_NOT_FOUND, EMAIL_CODE_NOT_SENT, EMAIL_CODE_EXPIRED]),
+          // A wrong code says how many tries are left (attemptsLeft).
+          ...problems([VALIDATION_FAILED, EMAIL_CODE_INVALID, EMAIL_CODE_LOCKED, EMAIL_CODE_SUBMISSIONS_EXHAUSTED, RATE_LIMITED], { schema: codeErrorBody }),
+        },
       },
     },
     async (req, reply) => {
@@ -139,8 +150,20 @@ export async function emailVerificationRoutes(app: App, deps: RouteDeps) {
           'Who may call: anyone with the registration id (no session: the applicant proves nothing here; the mail goes only to the registered address). ' +
           'The mail goes out through the same quota-bound sender as the first one. 429 with Retry-After when too soon or too many, ' +
           'and EMAIL_CODE_SUBMISSIONS_EXHAUSTED while the registration may try no code (no mail is spent on a code that cannot be used).',
+        operationId: 'resendEmailVerification',
+        tags: ['email-verifications'],
+        security: PUBLIC,
         params: registrationParams,
-        response: { 202: resendAccepted, 400: errorBody, 404: errorBody, 409: errorBody, 429: errorBody },
+        response: {
+          202: resendAccepted,
+          ...problems([
+            EMAIL_VERIFICATION_NOT_FOUND,
+            EMAIL_ALREADY_VERIFIED,
+            EMAIL_RESEND_TOO_SOON,
+            EMAIL_RESEND_LIMIT_REACHED,
+            EMAIL_CODE_SUBMISSIONS_EXHAUSTED,
+          ]),
+        },
       },
     },
     async (req, reply) => {

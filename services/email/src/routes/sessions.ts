@@ -1,11 +1,21 @@
 import type { FastifyReply } from 'fastify';
-import { errorBody } from '@gelombang/contracts';
-import { applicantOnly, SESSION_EXPIRED, setSessionCookie, type App, type BucketSpec, type SessionIssuer, type TokenBucket } from '@gelombang/platform';
+import { APPLICANT_SECURITY, problems, PUBLIC, sessionOnlyErrors, withHeaders } from '@gelombang/contracts';
+import {
+  applicantOnly,
+  RATE_LIMITED,
+  SESSION_EXPIRED,
+  setSessionCookie,
+  VALIDATION_FAILED,
+  type App,
+  type BucketSpec,
+  type SessionIssuer,
+  type TokenBucket,
+} from '@gelombang/platform';
 import type { EmailConfig } from '../config';
 import { EMAIL_SIGNIN_ATTEMPTS_EXHAUSTED, EMAIL_SIGNIN_CODE_INVALID } from '../errors';
 import { requestSignIn, verifySignIn, type SignInDeps } from '../domain/sign-in-use-cases';
 import { ipGuard } from './ip-guard';
-import { sessionBody, signedIn, signInAccepted, signInRequestBody, signInVerifyBody } from './schemas';
+import { sessionBody, signedIn, signedOut, signInAccepted, signInRequestBody, signInVerifyBody } from './schemas';
 
 export interface SessionRouteDeps extends SignInDeps {
   issuer: SessionIssuer;
@@ -51,8 +61,11 @@ export async function sessionRoutes(app: App, deps: SessionRouteDeps) {
           "Only a verified registration's address is mailed a six-digit sign-in code (valid EMAIL_CODE_TTL_SEC; at most EMAIL_SIGNIN_MAX_SENDS mails " +
           'per EMAIL_SENDS_WINDOW_SEC, EMAIL_RESEND_COOLDOWN_SEC apart, within the provider quota). Any other address gets nothing. ' +
           '429 RATE_LIMITED: too many requests from one client IP.',
+        operationId: 'requestSignInCode',
+        tags: ['sessions'],
+        security: PUBLIC,
         body: signInRequestBody,
-        response: { 202: signInAccepted, 400: errorBody, 429: errorBody },
+        response: { 202: signInAccepted, ...problems([VALIDATION_FAILED, RATE_LIMITED]) },
       },
     },
     async (req, reply) => {
@@ -74,8 +87,14 @@ export async function sessionRoutes(app: App, deps: SessionRouteDeps) {
           'answer the same 400 EMAIL_SIGNIN_CODE_INVALID. Wrong codes are counted per address (any address, registered or not) across codes: ' +
           'the one that uses up EMAIL_SIGNIN_MAX_ATTEMPTS, and every try after it, answers 429 EMAIL_SIGNIN_ATTEMPTS_EXHAUSTED with Retry-After = ' +
           'the end of the window. 429 RATE_LIMITED: too many requests from one client IP.',
+        operationId: 'signIn',
+        tags: ['sessions'],
+        security: PUBLIC,
         body: signInVerifyBody,
-        response: { 200: signedIn, 400: errorBody, 429: errorBody },
+        response: {
+          200: withHeaders(signedIn, ['Set-Cookie']),
+          ...problems([VALIDATION_FAILED, EMAIL_SIGNIN_CODE_INVALID, EMAIL_SIGNIN_ATTEMPTS_EXHAUSTED, RATE_LIMITED]),
+        },
       },
     },
     async (req, reply) => {
@@ -107,7 +126,10 @@ export async function sessionRoutes(app: App, deps: SessionRouteDeps) {
           '200 with a new token (and cookie) that keeps the old auth_time: a refresh never makes a session fresh, only a code does. ' +
           '401 SESSION_REQUIRED without a valid session; 401 SESSION_EXPIRED once the token expired, or once the code was proved more than ' +
           'SESSION_MAX_AGE_SEC ago (sign in again with POST /v1/sessions).',
-        response: { 200: signedIn, 401: errorBody },
+        operationId: 'refreshSession',
+        tags: ['sessions'],
+        security: APPLICANT_SECURITY,
+        response: { 200: withHeaders(signedIn, ['Set-Cookie']), ...problems(sessionOnlyErrors) },
       },
     },
     async (req, reply) => {
@@ -127,6 +149,10 @@ export async function sessionRoutes(app: App, deps: SessionRouteDeps) {
         description:
           'Who may call: anyone (clearing a cookie needs no proof). 204, and Set-Cookie ends gelombang_session. Sessions are stateless: ' +
           'a token already handed out stays valid until it expires (at most SESSION_TTL_SEC); a client holding it in memory drops it.',
+        operationId: 'signOut',
+        tags: ['sessions'],
+        security: PUBLIC,
+        response: { 204: signedOut },
       },
     },
     async (_req, reply) => {

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { errorBody } from '@gelombang/contracts';
+import { ADMIN_SECURITY, problems, PUBLIC, withHeaders } from '@gelombang/contracts';
 import type { App } from '@gelombang/platform';
 import type { BatchesRepository, BatchRow } from '../data-access/batches-repository';
 import { phaseAt, sameDefinition, type BatchDefinition } from '../domain/batch-window';
-import { ENROLLMENT_BATCH_CONFLICT, ENROLLMENT_BATCH_NOT_FOUND } from '../errors';
+import { ENROLLMENT_ADMIN_FORBIDDEN, ENROLLMENT_ADMIN_UNAUTHENTICATED, ENROLLMENT_BATCH_CONFLICT, ENROLLMENT_BATCH_NOT_FOUND } from '../errors';
 import { requireAdmin } from './admin-auth';
 import { batchCreateRequest, batchId, batchList, batchView } from './schemas';
 
@@ -30,10 +30,18 @@ export async function batchRoutes(app: App, deps: BatchRoutesDeps) {
       onRequest: requireAdmin(deps.adminToken),
       schema: {
         summary: 'Create a training batch (operators)',
-        description: 'Authorization: Bearer <ADMIN_TOKEN>. Creating the same batch again answers 200; the same id with other values 409.',
-        headers: z.object({ authorization: z.string().optional() }),
+        description:
+          'Who may call: operators, with Authorization: Bearer <ADMIN_TOKEN> (checked before the body is read: 401 without it, 403 with another). ' +
+          'Creating the same batch again answers 200; the same id with other values 409.',
+        operationId: 'createBatch',
+        tags: ['batches'],
+        security: ADMIN_SECURITY,
         body: batchCreateRequest,
-        response: { 200: batchView, 201: batchView, 400: errorBody, 401: errorBody, 403: errorBody, 409: errorBody },
+        response: {
+          200: withHeaders(batchView.describe('The batch existed with these values: nothing changed'), ['Location']),
+          201: withHeaders(batchView.describe('Created'), ['Location']),
+          ...problems([ENROLLMENT_ADMIN_UNAUTHENTICATED, ENROLLMENT_ADMIN_FORBIDDEN, ENROLLMENT_BATCH_CONFLICT]),
+        },
       },
     },
     async (req, reply) => {
@@ -48,13 +56,36 @@ export async function batchRoutes(app: App, deps: BatchRoutesDeps) {
     },
   );
 
-  app.get('/v1/batches', { schema: { summary: 'Batches open for enrollment now, with seats left', response: { 200: batchList } } }, async () => ({
-    batches: (await deps.batches.listOpen()).map((row) => toBatchView(row)),
-  }));
+  app.get(
+    '/v1/batches',
+    {
+      schema: {
+        summary: 'Batches open for enrollment now, with seats left',
+        description: 'Who may call: anyone.',
+        operationId: 'listOpenBatches',
+        tags: ['batches'],
+        security: PUBLIC,
+        response: { 200: batchList },
+      },
+    },
+    async () => ({
+      batches: (await deps.batches.listOpen()).map((row) => toBatchView(row)),
+    }),
+  );
 
   app.get(
     '/v1/batches/:batchId',
-    { schema: { summary: 'One batch', params: z.object({ batchId }), response: { 200: batchView, 400: errorBody, 404: errorBody } } },
+    {
+      schema: {
+        summary: 'One batch',
+        description: 'Who may call: anyone.',
+        operationId: 'getBatch',
+        tags: ['batches'],
+        security: PUBLIC,
+        params: z.object({ batchId }),
+        response: { 200: batchView, ...problems([ENROLLMENT_BATCH_NOT_FOUND]) },
+      },
+    },
     async (req) => {
       const row = await deps.batches.find(req.params.batchId);
       if (!row) throw ENROLLMENT_BATCH_NOT_FOUND();

@@ -1,11 +1,19 @@
 import { randomInt } from 'node:crypto';
 import { z } from 'zod';
-import { applicantOnlyDoc, errorBody } from '@gelombang/contracts';
+import { applicantOnlyDoc, problems, withHeaders } from '@gelombang/contracts';
 import { AppError, applicantOnly, RATE_LIMITED, SERVICE_UNAVAILABLE, type App } from '@gelombang/platform';
 import type { Enrollment, EnrollmentsRepository } from '../data-access/enrollments-repository';
 import { enroll, type EnrollPorts } from '../domain/enroll';
 import { withdrawnEvents } from '../domain/events';
-import { ENROLLMENT_NOT_FOUND } from '../errors';
+import {
+  ENROLLMENT_ALREADY_ENROLLED,
+  ENROLLMENT_BATCH_CLOSED,
+  ENROLLMENT_BATCH_FULL,
+  ENROLLMENT_BATCH_NOT_FOUND,
+  ENROLLMENT_BATCH_NOT_OPEN,
+  ENROLLMENT_NOT_ELIGIBLE,
+  ENROLLMENT_NOT_FOUND,
+} from '../errors';
 import { enrollmentCreated, enrollmentView, enrollRequest } from './schemas';
 
 export interface EnrollmentRoutesDeps {
@@ -58,17 +66,24 @@ export async function enrollmentRoutes(app: App, deps: EnrollmentRoutesDeps) {
           '201 with the new enrollment; the same request again answers 200 with the same enrollment. ' +
           'One person (NIK) holds at most one active seat; a batch never exceeds its quota. 429 with Retry-After while the batch admits no more attempts per second. ' +
           `${applicant.description} 403 is also ENROLLMENT_NOT_ELIGIBLE: the registration has no verified NIK (yet).`,
-        headers: z.object({ 'accept-language': z.string().optional() }),
+        operationId: 'createEnrollment',
+        tags: ['enrollments'],
+        security: applicant.security,
         body: enrollRequest,
         response: {
-          200: enrollmentCreated,
-          201: enrollmentCreated,
-          400: errorBody,
-          ...applicant.responses,
-          404: errorBody,
-          409: errorBody,
-          429: errorBody,
-          503: errorBody,
+          200: withHeaders(enrollmentCreated.describe('This registration already holds this seat: the same enrollment'), ['Location']),
+          201: withHeaders(enrollmentCreated.describe('Enrolled'), ['Location']),
+          ...problems([
+            ...applicant.errors,
+            ENROLLMENT_NOT_ELIGIBLE,
+            ENROLLMENT_BATCH_NOT_FOUND,
+            ENROLLMENT_BATCH_NOT_OPEN,
+            ENROLLMENT_BATCH_CLOSED,
+            ENROLLMENT_BATCH_FULL,
+            ENROLLMENT_ALREADY_ENROLLED,
+            RATE_LIMITED,
+            SERVICE_UNAVAILABLE,
+          ]),
         },
       },
     },
@@ -106,8 +121,11 @@ export async function enrollmentRoutes(app: App, deps: EnrollmentRoutesDeps) {
       schema: {
         summary: "A registration's seat: the active one, else its most recent",
         description: applicant.description,
+        operationId: 'getEnrollment',
+        tags: ['enrollments'],
+        security: applicant.security,
         ...byRegistration,
-        response: { 200: enrollmentView, 400: errorBody, ...applicant.responses, 404: errorBody },
+        response: { 200: enrollmentView, ...problems([...applicant.errors, ENROLLMENT_NOT_FOUND]) },
       },
     },
     async (req) => {
@@ -125,8 +143,11 @@ export async function enrollmentRoutes(app: App, deps: EnrollmentRoutesDeps) {
       schema: {
         summary: 'Withdraw: give the seat back',
         description: freshApplicant.description,
+        operationId: 'withdrawEnrollment',
+        tags: ['enrollments'],
+        security: freshApplicant.security,
         ...byRegistration,
-        response: { 200: enrollmentView, 400: errorBody, ...freshApplicant.responses, 404: errorBody, 503: errorBody },
+        response: { 200: enrollmentView, ...problems([...freshApplicant.errors, ENROLLMENT_NOT_FOUND, SERVICE_UNAVAILABLE]) },
       },
     },
     async (req) => {

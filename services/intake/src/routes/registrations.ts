@@ -1,13 +1,17 @@
 import { z } from 'zod';
 import {
   applicantOnlyDoc,
-  errorBody,
   FIELD_MESSAGES,
+  idempotencyKeyHeader,
   nikCorrectionAccepted,
   nikCorrectionRequest,
+  problems,
+  PUBLIC,
+  RATE_LIMIT_HEADERS,
   registrationAccepted,
   registrationRequest,
   registrationView,
+  withHeaders,
   type RegistrationRules,
 } from '@gelombang/contracts';
 import {
@@ -182,11 +186,31 @@ export async function registrationRoutes(app: App, opts: RegistrationRoutesOptio
       schema: {
         summary: 'Register an applicant',
         description:
+          'Who may call: anyone (no session: this is where an applicant starts; per-client and global rate limits apply). ' +
           'Answers 202 only after the registration.submitted.v1 event is stored by Kafka (acks=all). ' +
           'Send an Idempotency-Key to retry safely. Messages follow Accept-Language (id default, en).',
-        headers: z.object({ 'idempotency-key': z.string().optional(), 'accept-language': z.string().optional() }),
+        operationId: 'createRegistration',
+        tags: ['registrations'],
+        security: PUBLIC,
+        headers: z.object({ 'idempotency-key': idempotencyKeyHeader, 'accept-language': z.string().optional() }),
         body,
-        response: { 202: registrationAccepted, 400: errorBody, 409: errorBody, 413: errorBody, 415: errorBody, 422: errorBody, 429: errorBody, 503: errorBody },
+        response: {
+          202: withHeaders(registrationAccepted, ['Location', 'Idempotent-Replayed', ...RATE_LIMIT_HEADERS]),
+          // Every answer past admission carries the client's limit headers (admissionHeaders).
+          ...problems(
+            [
+              VALIDATION_FAILED,
+              INTAKE_IDEMPOTENCY_KEY_INVALID,
+              INTAKE_NIK_ALREADY_REGISTERED,
+              INTAKE_EMAIL_ALREADY_REGISTERED,
+              INTAKE_IDEMPOTENCY_KEY_IN_PROGRESS,
+              INTAKE_IDEMPOTENCY_KEY_REUSED,
+              RATE_LIMITED,
+              SERVICE_UNAVAILABLE,
+            ],
+            { headers: RATE_LIMIT_HEADERS },
+          ),
+        },
       },
     },
     async (req, reply) => {
@@ -235,6 +259,7 @@ export async function registrationRoutes(app: App, opts: RegistrationRoutesOptio
   /** The registration a request acts on: its path's (checked against the session after validation). */
   const pathId = (req: { params: unknown }) => (req.params as { id: string }).id;
   const applicant = applicantOnlyDoc();
+  const registrationIdParams = z.object({ id: z.uuid().describe('The registrationId of the 202 answer') });
   app.get(
     '/v1/registrations/:id',
     {
@@ -242,8 +267,11 @@ export async function registrationRoutes(app: App, opts: RegistrationRoutesOptio
       schema: {
         summary: 'Status of a registration',
         description: `No personal data beyond a masked email. ${applicant.description}`,
-        params: z.object({ id: z.uuid() }),
-        response: { 200: registrationView, 400: errorBody, ...applicant.responses, 404: errorBody },
+        operationId: 'getRegistration',
+        tags: ['registrations'],
+        security: applicant.security,
+        params: registrationIdParams,
+        response: { 200: registrationView, ...problems([...applicant.errors, INTAKE_REGISTRATION_NOT_FOUND]) },
       },
     },
     async (req) => {
@@ -289,9 +317,26 @@ export async function registrationRoutes(app: App, opts: RegistrationRoutesOptio
           'a limited number of times. The corrected NIK must match the birth date given at registration and belong to ' +
           'no other registration. 202 means stored durably; a new registry check follows (status nik_resubmitted). ' +
           freshApplicant.description,
-        params: z.object({ id: z.uuid() }),
+        operationId: 'correctRegistrationNik',
+        tags: ['registrations'],
+        security: freshApplicant.security,
+        params: registrationIdParams,
         body: nikCorrectionRequest,
-        response: { 202: nikCorrectionAccepted, 400: errorBody, ...freshApplicant.responses, 404: errorBody, 409: errorBody, 429: errorBody },
+        response: {
+          // @fastify/rate-limit puts the client's limit headers on every answer it lets through, and on its 429.
+          202: withHeaders(nikCorrectionAccepted, RATE_LIMIT_HEADERS),
+          ...problems([
+            ...freshApplicant.errors,
+            VALIDATION_FAILED,
+            INTAKE_REGISTRATION_NOT_FOUND,
+            INTAKE_NIK_CORRECTION_NOT_ALLOWED,
+            INTAKE_NIK_NOT_CORRECTABLE,
+            INTAKE_NIK_CORRECTION_LIMIT_REACHED,
+            INTAKE_NIK_CORRECTION_UNCHANGED,
+            INTAKE_NIK_ALREADY_REGISTERED,
+            RATE_LIMITED,
+          ]),
+        },
       },
     },
     async (req, reply) => {

@@ -2,7 +2,9 @@ import { timingSafeEqual } from 'node:crypto';
 import type { App } from '@gelombang/platform';
 import type { PopulationRegistry } from '../domain/registry';
 import { REGISTRY_QUOTA_EXCEEDED, REGISTRY_UNAUTHORIZED, REGISTRY_UNAVAILABLE } from '../errors';
-import { errorBody, verifyRequest, verifyResponse } from './schemas';
+import { problems, REGISTRY_SECURITY } from '@gelombang/contracts';
+import { VALIDATION_FAILED } from '@gelombang/platform';
+import { verifyRequest, verifyResponse } from './schemas';
 
 function sameToken(header: string | undefined, token: Buffer): boolean {
   const m = /^Bearer (.+)$/.exec(header ?? '');
@@ -19,9 +21,14 @@ export async function populationRoutes(app: App, deps: { registry: PopulationReg
     {
       schema: {
         summary: 'Check a person against the population registry',
-        description: 'Needs `Authorization: Bearer <token>`. Over the per-second quota: 429. Bodies are never logged.',
+        description:
+          'Who may call: the NIK verification service, with `Authorization: Bearer <REGISTRY_API_TOKEN>`. Over the per-second quota: 429 with Retry-After; ' +
+          'an injected outage or error: 503. Bodies are never logged.',
+        operationId: 'verifyPerson',
+        tags: ['population-registry'],
+        security: REGISTRY_SECURITY,
         body: verifyRequest,
-        response: { 200: verifyResponse, 400: errorBody, 401: errorBody, 429: errorBody, 503: errorBody },
+        response: { 200: verifyResponse, ...problems([VALIDATION_FAILED, REGISTRY_UNAUTHORIZED, REGISTRY_QUOTA_EXCEEDED, REGISTRY_UNAVAILABLE]) },
       },
       // Authentication before the body is validated: an anonymous caller learns nothing.
       onRequest: async (req) => {

@@ -1,28 +1,54 @@
+import { noContent, PUBLIC } from '@gelombang/contracts';
 import type { App } from '@gelombang/platform';
 import type { PopulationRegistry } from '../domain/registry';
 import { faultsRequest, faultsResponse, loadPeopleRequest, loadPeopleResponse, statsResponse } from './schemas';
+
+/** The stand-in runs only on developers' machines and in load runs: its controls are open to whoever reaches its port. */
+const SIM_WHO = 'Who may call: anyone who reaches the stand-in (development and load tests only; not deployed).';
 
 /** Test and operations controls of the simulator. They exist only here: the real registry has none. */
 export async function simRoutes(app: App, deps: { registry: PopulationRegistry; quotaPerSec: number }) {
   const { registry } = deps;
   app.post(
     '/_sim/people',
-    { schema: { summary: 'Load people (bulk) and NIKs that must not exist', body: loadPeopleRequest, response: { 200: loadPeopleResponse } } },
+    {
+      schema: {
+        summary: 'Load people (bulk) and NIKs that must not exist',
+        description: SIM_WHO,
+        operationId: 'simLoadPeople',
+        tags: ['simulator'],
+        security: PUBLIC,
+        body: loadPeopleRequest,
+        response: { 200: loadPeopleResponse },
+      },
+    },
     async (req) => ({ ...registry.load(req.body.people, req.body.absent ?? []), people: registry.size }),
   );
-  app.post('/_sim/reset', { schema: { summary: 'Forget people, faults and statistics' } }, async (_req, reply) => {
+  const reset = { summary: 'Forget people, faults and statistics', description: SIM_WHO, operationId: 'simReset', tags: ['simulator'], security: PUBLIC };
+  app.post('/_sim/reset', { schema: { ...reset, response: { 204: noContent('Forgotten') } } }, async (_req, reply) => {
     registry.reset();
     return reply.status(204).send();
   });
   app.post(
     '/_sim/faults',
-    { schema: { summary: 'Inject errors, an outage or latency', body: faultsRequest, response: { 200: faultsResponse } } },
+    {
+      schema: {
+        summary: 'Inject errors, an outage or latency',
+        description: SIM_WHO,
+        operationId: 'simSetFaults',
+        tags: ['simulator'],
+        security: PUBLIC,
+        body: faultsRequest,
+        response: { 200: faultsResponse },
+      },
+    },
     async (req) => {
       const { latencyMs, ...rest } = req.body;
       return registry.setFaults({ ...rest, ...(latencyMs === undefined ? {} : { latencyMs: latencyMs ?? undefined }) });
     },
   );
-  app.get('/_sim/stats', { schema: { summary: 'What the simulator saw', response: { 200: statsResponse } } }, async () => ({
+  const stats = { summary: 'What the simulator saw', description: SIM_WHO, operationId: 'simStats', tags: ['simulator'], security: PUBLIC };
+  app.get('/_sim/stats', { schema: { ...stats, response: { 200: statsResponse } } }, async () => ({
     ...registry.stats(),
     mode: registry.mode,
     quotaPerSec: deps.quotaPerSec,
