@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { FRONTS, type Front } from './edge-process';
 import { cleanupRunState, runState } from './intake-process';
 import { newRunId } from './registrations';
 import { reportStamp, writeReport } from './report';
@@ -32,6 +33,10 @@ pnpm loadtest cleanup --run-id ID   remove what a cut-short --start-intake run l
                       connections first, unmeasured, as a load balancer in front of the intake holds them
   --no-lead-in        spike, capacity: no lead-in; by default 200/s for 5 s (audited, not counted) comes
                       first, as the seed's peak minute came amid a registration already running
+  --through-edge L    spike: the same spike through each front of L in turn, one intake, one audit, side by
+                      side: direct (the intake itself), fastify (services/edge), nginx (infra/edge); e.g.
+                      direct,fastify,nginx (a front may repeat, to alternate). The edge's own :8080 is
+                      loaded with --target http://127.0.0.1:8080 instead
   --typo-share X      funnel: share of people whose NIK has a typo they later correct (default 0.1)
   --quota N           enroll-rush: seats in the batch (default 100; smoke 10)
 
@@ -63,6 +68,13 @@ function share(v: string | undefined): number | undefined {
   return n;
 }
 
+function fronts(v: string): Front[] {
+  const list = v.split(',').map((s) => s.trim());
+  const bad = list.filter((f) => !(FRONTS as readonly string[]).includes(f));
+  if (bad.length || list.length === 0) throw new Error(`--through-edge takes ${FRONTS.join(', ')} (comma separated), not ${bad.join(', ')}`);
+  return list as Front[];
+}
+
 function loopbackOnly(url: string | undefined): string | undefined {
   if (url === undefined) return undefined;
   const host = new URL(url).hostname;
@@ -89,6 +101,7 @@ function parse(argv: string[]): ScenarioContext {
       'no-audit': { type: 'boolean', default: false },
       'cold-connections': { type: 'boolean', default: false },
       'no-lead-in': { type: 'boolean', default: false },
+      'through-edge': { type: 'string' },
       'typo-share': { type: 'string' },
       quota: { type: 'string' },
       'run-id': { type: 'string' },
@@ -117,6 +130,7 @@ function parse(argv: string[]): ScenarioContext {
     audit: !values['no-audit'],
     coldConnections: values['cold-connections'],
     leadIn: !values['no-lead-in'],
+    ...(values['through-edge'] ? { throughEdge: fronts(values['through-edge']) } : {}),
     connections: positive('connections', values.connections),
     rates: values.rates?.split(',').map((r) => positive('rates', r.trim()) as number),
     typoShare: share(values['typo-share']),

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -95,8 +95,11 @@ export function spawnNode(name: string, script: string, args: string[], env: Nod
   const nodeArgs = (process.env.LOADTEST_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const argv = [process.execPath, ...nodeArgs, script, ...args];
   const [command, ...rest] = opts.cpu === undefined ? argv : ['taskset', '-c', String(opts.cpu), ...argv];
-  const child = spawn(command as string, rest, { env, stdio: ['ignore', opts.logFile ? 'pipe' : 'ignore', 'pipe'] });
-  if (opts.logFile) child.stdout?.pipe(createWriteStream(opts.logFile));
+  // The log goes straight to its file: piped through this process, a busy load generator would fill the
+  // pipe and stall a service that logs every request (pino writes stdout synchronously).
+  const out = opts.logFile ? openSync(opts.logFile, 'a') : 'ignore';
+  const child = spawn(command as string, rest, { env, stdio: ['ignore', out, 'pipe'] });
+  if (typeof out === 'number') closeSync(out);
   child.stderr?.on('data', (chunk: Buffer) => {
     for (const line of chunk.toString().split('\n')) if (line.trim()) process.stderr.write(`[${name}] ${line}\n`);
   });

@@ -7,6 +7,7 @@ import { cleanupRunState, infraFromEnv, runState, startIntake, type Infra, type 
 import { cleanupOnInterrupt, freePort } from '../processes';
 import { brokersFromEnv, endOffsets, newKafka, type Offsets } from '../kafka';
 import type { Outcomes } from '../registration-load';
+import type { Front } from '../edge-process';
 import { REPORTS_DIR, reportStamp, type HtmlInput } from '../report';
 import type { Slo } from '../slo';
 
@@ -29,6 +30,8 @@ export interface ScenarioContext {
   coldConnections?: boolean;
   /** --no-lead-in (spike, capacity): no traffic before the measured run; the intake meets it fresh from boot. */
   leadIn?: boolean;
+  /** --through-edge (spike): the fronts the same spike goes through in turn, side by side (decision 0018). */
+  throughEdge?: Front[];
   connections: number | undefined;
   rates: number[] | undefined;
   /** funnel: share of people who type their NIK with a typo (0..1). */

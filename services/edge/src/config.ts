@@ -61,6 +61,12 @@ export const edgeEnv = z.object({
   EDGE_NIK_URL: upstream('NIK verification service', 3003),
   EDGE_ENROLLMENT_URL: upstream('enrollment service', 3004),
   EDGE_CORS_ORIGINS: origins,
+  EDGE_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(16 * 1024)
+    .describe('Largest request body the edge takes, in bytes (413 BODY_TOO_LARGE above it); at least the services’ HTTP_BODY_LIMIT_BYTES.'),
   EDGE_UPSTREAM_TIMEOUT_MS: z.coerce
     .number()
     .int()

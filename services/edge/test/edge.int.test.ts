@@ -190,6 +190,16 @@ describe('the edge, a real process in front of the real services (CORS, routes, 
     expect(straight.status).toBe(429);
   });
 
+  it('refuses a body over its limit itself, coded, before any service reads it', async () => {
+    const r = await client(`${edge.base}/v1/registrations`, {
+      ...jsonPost({ fullName: 'x'.repeat(17 * 1024) }),
+      headers: { 'content-type': 'application/json', 'accept-language': 'en' },
+    });
+    expect(r.status).toBe(413);
+    expect(r.json).toEqual({ code: 'BODY_TOO_LARGE', message: expect.any(String) });
+    expect(r.headers['cache-control']).toBe('no-store');
+  });
+
   it('sets the security headers, and no-store on what is not to be kept', async () => {
     const r = await client(`${edge.base}/v1/registrations`, jsonPost(person({}, new Date())));
     expect(r.status).toBe(202);
@@ -360,6 +370,7 @@ describe('the edge on its own (config, readiness, a service down, shutdown)', ()
       const answer = await inflight;
       expect(answer.status).toBe(200);
       expect(answer.text).toBe('[]');
+      expect(answer.headers.connection).toBe('close'); // the client reconnects elsewhere
       expect(await edge.proc.exited).toBe(0);
     } finally {
       await stopEdge(edge);
