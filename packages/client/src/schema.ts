@@ -15,7 +15,7 @@ export interface paths {
         put?: never;
         /**
          * Create a training batch (operators)
-         * @description Authorization: Bearer <ADMIN_TOKEN>. Creating the same batch again answers 200; the same id with other values 409.
+         * @description Who may call: operators, with Authorization: Bearer <ADMIN_TOKEN> (checked before the body is read: 401 without it, 403 with another). Creating the same batch again answers 200; the same id with other values 409.
          */
         post: operations["createBatch"];
         delete?: never;
@@ -219,7 +219,7 @@ export interface paths {
         put?: never;
         /**
          * Register an applicant
-         * @description Answers 202 only after the registration.submitted.v1 event is stored by Kafka (acks=all). Send an Idempotency-Key to retry safely. Messages follow Accept-Language (id default, en).
+         * @description Who may call: anyone (no session: this is where an applicant starts; per-client and global rate limits apply). Answers 202 only after the registration.submitted.v1 event is stored by Kafka (acks=all). Send an Idempotency-Key to retry safely. Messages follow Accept-Language (id default, en).
          */
         post: operations["createRegistration"];
         delete?: never;
@@ -336,6 +336,53 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * Batch
+         * @example {
+         *       "batchId": "gelombang-31",
+         *       "name": "Gelombang 31",
+         *       "quota": 50000,
+         *       "enrolled": 1200,
+         *       "seatsLeft": 48800,
+         *       "opensAt": "2026-12-06T17:00:00.000Z",
+         *       "closesAt": "2030-12-31T16:59:59.000Z",
+         *       "status": "open"
+         *     }
+         */
+        Batch: {
+            batchId: string;
+            name: string;
+            quota: number;
+            enrolled: number;
+            seatsLeft: number;
+            /** Format: date-time */
+            opensAt: string;
+            /** Format: date-time */
+            closesAt: string;
+            /**
+             * @description scheduled: opensAt not reached · open · closed: closesAt passed
+             * @enum {string}
+             */
+            status: "scheduled" | "open" | "closed";
+        };
+        /** BatchCreateRequest */
+        BatchCreateRequest: {
+            /**
+             * @description Lowercase letters, digits and dashes, 1–63 characters, e.g. gelombang-31
+             * @example gelombang-31
+             */
+            batchId: string;
+            name: string;
+            quota: number;
+            /** Format: date-time */
+            opensAt: string;
+            /** Format: date-time */
+            closesAt: string;
+        };
+        /** BatchList */
+        BatchList: {
+            batches: components["schemas"]["Batch"][];
+        };
         /** CodeProblem */
         CodeProblem: {
             /** @description Stable error code (docs/errors.md): what a client branches on */
@@ -353,6 +400,78 @@ export interface components {
             /** @description Codes this registration may still try (0: ask for a new code, or wait for Retry-After) */
             attemptsLeft?: number;
         };
+        /** ConfirmRequest */
+        ConfirmRequest: {
+            /**
+             * @description The six digits from the mail
+             * @example 123456
+             */
+            code: string;
+        };
+        /** EmailConfirmed */
+        EmailConfirmed: {
+            /** Format: uuid */
+            registrationId: string;
+            /** @enum {string} */
+            status: "verified";
+            /** Format: date-time */
+            verifiedAt: string;
+            /** @description Only on the confirm that verified; a replay has none (sign in with POST /v1/sessions instead) */
+            session?: components["schemas"]["Session"];
+        };
+        /** EmailVerification */
+        EmailVerification: {
+            /** Format: uuid */
+            registrationId: string;
+            /**
+             * @description pending: not mailed yet (or a new code is on its way) · sent · verified · locked: too many wrong codes, ask for a new one
+             * @enum {string}
+             */
+            status: "pending" | "sent" | "verified" | "locked";
+            emailMasked: string;
+            sentAt: string | null;
+            expiresAt: string | null;
+            attemptsLeft: number;
+            /** @description When POST …/resend is accepted (null: nothing to resend) */
+            resendAvailableAt: string | null;
+        };
+        /** Enrollment */
+        Enrollment: {
+            /** Format: uuid */
+            enrollmentId: string;
+            /** Format: uuid */
+            registrationId: string;
+            batchId: string;
+            /** Format: date-time */
+            enrolledAt: string;
+            /** @enum {string} */
+            status: "active" | "withdrawn";
+            /**
+             * Format: date-time
+             * @description When the seat was given back (withdrawn only)
+             */
+            endedAt?: string;
+        };
+        /** EnrollmentCreated */
+        EnrollmentCreated: {
+            /** Format: uuid */
+            enrollmentId: string;
+            /** Format: uuid */
+            registrationId: string;
+            batchId: string;
+            /** Format: date-time */
+            enrolledAt: string;
+        };
+        /** EnrollRequest */
+        EnrollRequest: {
+            /** Format: uuid */
+            registrationId: string;
+            /**
+             * @description Lowercase letters, digits and dashes, 1–63 characters, e.g. gelombang-31
+             * @example gelombang-31
+             */
+            batchId: string;
+        };
         /** NikCorrectionAccepted */
         NikCorrectionAccepted: {
             /** Format: uuid */
@@ -369,6 +488,27 @@ export interface components {
              * @example 3204110609970001
              */
             nik: string;
+        };
+        /** NikVerification */
+        NikVerification: {
+            /** Format: uuid */
+            registrationId: string;
+            attempt: number;
+            /** @enum {string} */
+            status: "queued" | "verified" | "rejected";
+            /** @enum {string} */
+            reason?: "NIK_NOT_FOUND" | "DATA_MISMATCH" | "NIK_INACTIVE" | "NIK_ALREADY_HELD";
+            correctable?: boolean;
+            /** Format: date-time */
+            checkedAt?: string;
+        };
+        /** NikVerificationBacklog */
+        NikVerificationBacklog: {
+            queued: number;
+            due: number;
+            oldestQueuedAgeSeconds: number | null;
+            /** @enum {string} */
+            breaker: "closed" | "open" | "half_open";
         };
         /** Problem */
         Problem: {
@@ -395,9 +535,21 @@ export interface components {
             /** @enum {string} */
             status: "pending_email_verification";
         };
-        /** RegistrationRequest */
+        /**
+         * RegistrationRequest
+         * @example {
+         *       "fullName": "Budi Santoso",
+         *       "nik": "3204110609970001",
+         *       "email": "budi@example.co.id",
+         *       "phone": "081234567890",
+         *       "birthDate": "1997-09-06"
+         *     }
+         */
         RegistrationRequest: {
-            /** @description Full name as on the e-KTP; 2–100 letters (any script), spaces, . ' - (runs of spaces collapse) */
+            /**
+             * @description Full name as on the e-KTP; 2–100 letters (any script), spaces, . ' - (runs of spaces collapse)
+             * @example Budi Santoso
+             */
             fullName: string;
             /**
              * @description 16-digit NIK (Nomor Induk Kependudukan): digits 1–2 a province code, 3–4 not 00 or 70, 7–12 the birth date DDMMYY (+40 on the day for women, matching birthDate), 13–16 not 0000
@@ -407,9 +559,13 @@ export interface components {
             /**
              * Format: email
              * @description Email address; stored lower-case
+             * @example budi@example.co.id
              */
             email: string;
-            /** @description Indonesian mobile number: 08…, 628… or +628… (spaces and dashes allowed); stored as E.164 */
+            /**
+             * @description Indonesian mobile number: 08…, 628… or +628… (spaces and dashes allowed); stored as E.164
+             * @example 081234567890
+             */
             phone: string;
             /**
              * Format: date
@@ -417,7 +573,10 @@ export interface components {
              * @example 1997-09-06
              */
             birthDate: string;
-            /** @description Place of birth; the same rule as names */
+            /**
+             * @description Place of birth; the same rule as names
+             * @example Bandung
+             */
             birthPlace?: string;
             /**
              * @description 16-digit family card (Kartu Keluarga) number, starting with a province code
@@ -438,6 +597,60 @@ export interface components {
             createdAt: string;
             /** Format: date-time */
             updatedAt: string;
+        };
+        /** ResendAccepted */
+        ResendAccepted: {
+            /** Format: uuid */
+            registrationId: string;
+            /** @enum {string} */
+            status: "pending";
+        };
+        /** Session */
+        Session: {
+            /** @description EdDSA JWT: send it as Authorization: Bearer …, or let the browser send the gelombang_session cookie */
+            token: string;
+            /**
+             * Format: date-time
+             * @description When the token stops being accepted; refresh before (POST /v1/sessions/refresh)
+             */
+            expiresAt: string;
+        };
+        /** SignedIn */
+        SignedIn: {
+            /** Format: uuid */
+            registrationId: string;
+            session: components["schemas"]["Session"];
+        };
+        /** SignInAccepted */
+        SignInAccepted: {
+            /**
+             * @description A code is mailed only if the address belongs to a verified registration; the answer does not say whether it does
+             * @enum {string}
+             */
+            status: "code_sent_if_registered";
+        };
+        /** SignInRequest */
+        SignInRequest: {
+            /**
+             * Format: email
+             * @description The address the registration was made with
+             * @example budi@example.co.id
+             */
+            email: string;
+        };
+        /** SignInVerifyRequest */
+        SignInVerifyRequest: {
+            /**
+             * Format: email
+             * @description The address the registration was made with
+             * @example budi@example.co.id
+             */
+            email: string;
+            /**
+             * @description The six digits from the mail
+             * @example 123456
+             */
+            code: string;
         };
     };
     responses: never;
@@ -484,17 +697,19 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description closesAt must be after opensAt */
         requestBody: {
             content: {
-                "application/json": {
-                    batchId: string;
-                    name: string;
-                    quota: number;
-                    /** Format: date-time */
-                    opensAt: string;
-                    /** Format: date-time */
-                    closesAt: string;
-                };
+                /**
+                 * @example {
+                 *       "batchId": "gelombang-31",
+                 *       "name": "Gelombang 31",
+                 *       "quota": 50000,
+                 *       "opensAt": "2026-12-07T00:00:00+07:00",
+                 *       "closesAt": "2030-12-31T23:59:59+07:00"
+                 *     }
+                 */
+                "application/json": components["schemas"]["BatchCreateRequest"];
             };
         };
         responses: {
@@ -505,17 +720,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        batchId: string;
-                        name: string;
-                        quota: number;
-                        enrolled: number;
-                        seatsLeft: number;
-                        opensAt: string;
-                        closesAt: string;
-                        /** @enum {string} */
-                        status: "scheduled" | "open" | "closed";
-                    };
+                    /**
+                     * @example {
+                     *       "batchId": "gelombang-31",
+                     *       "name": "Gelombang 31",
+                     *       "quota": 50000,
+                     *       "enrolled": 1200,
+                     *       "seatsLeft": 48800,
+                     *       "opensAt": "2026-12-06T17:00:00.000Z",
+                     *       "closesAt": "2030-12-31T16:59:59.000Z",
+                     *       "status": "open"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Batch"];
                 };
             };
             /** @description Created */
@@ -525,17 +742,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        batchId: string;
-                        name: string;
-                        quota: number;
-                        enrolled: number;
-                        seatsLeft: number;
-                        opensAt: string;
-                        closesAt: string;
-                        /** @enum {string} */
-                        status: "scheduled" | "open" | "closed";
-                    };
+                    /**
+                     * @example {
+                     *       "batchId": "gelombang-31",
+                     *       "name": "Gelombang 31",
+                     *       "quota": 50000,
+                     *       "enrolled": 1200,
+                     *       "seatsLeft": 48800,
+                     *       "opensAt": "2026-12-06T17:00:00.000Z",
+                     *       "closesAt": "2030-12-31T16:59:59.000Z",
+                     *       "status": "open"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Batch"];
                 };
             };
             /**
@@ -630,19 +849,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        batches: {
-                            batchId: string;
-                            name: string;
-                            quota: number;
-                            enrolled: number;
-                            seatsLeft: number;
-                            opensAt: string;
-                            closesAt: string;
-                            /** @enum {string} */
-                            status: "scheduled" | "open" | "closed";
-                        }[];
-                    };
+                    "application/json": components["schemas"]["BatchList"];
                 };
             };
             /** @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again. */
@@ -668,6 +875,10 @@ export interface operations {
                 "Accept-Language"?: components["parameters"]["AcceptLanguage"];
             };
             path: {
+                /**
+                 * @description Lowercase letters, digits and dashes, 1–63 characters, e.g. gelombang-31
+                 * @example gelombang-31
+                 */
                 batchId: string;
             };
             cookie?: never;
@@ -680,17 +891,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        batchId: string;
-                        name: string;
-                        quota: number;
-                        enrolled: number;
-                        seatsLeft: number;
-                        opensAt: string;
-                        closesAt: string;
-                        /** @enum {string} */
-                        status: "scheduled" | "open" | "closed";
-                    };
+                    /**
+                     * @example {
+                     *       "batchId": "gelombang-31",
+                     *       "name": "Gelombang 31",
+                     *       "quota": 50000,
+                     *       "enrolled": 1200,
+                     *       "seatsLeft": 48800,
+                     *       "opensAt": "2026-12-06T17:00:00.000Z",
+                     *       "closesAt": "2030-12-31T16:59:59.000Z",
+                     *       "status": "open"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Batch"];
                 };
             };
             /**
@@ -754,21 +967,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: uuid */
-                        registrationId: string;
-                        /**
-                         * @description pending: not mailed yet (or a new code is on its way) · sent · verified · locked: too many wrong codes, ask for a new one
-                         * @enum {string}
-                         */
-                        status: "pending" | "sent" | "verified" | "locked";
-                        emailMasked: string;
-                        sentAt: string | null;
-                        expiresAt: string | null;
-                        attemptsLeft: number;
-                        /** @description When POST …/resend is accepted (null: nothing to resend) */
-                        resendAvailableAt: string | null;
-                    };
+                    /**
+                     * @example {
+                     *       "registrationId": "0193a5c2-7d4e-7c3a-9f1e-2b6d8c4a1e90",
+                     *       "status": "sent",
+                     *       "emailMasked": "b***@example.co.id",
+                     *       "sentAt": "2026-12-04T08:00:01.000Z",
+                     *       "expiresAt": "2026-12-04T08:15:01.000Z",
+                     *       "attemptsLeft": 5,
+                     *       "resendAvailableAt": "2026-12-04T08:01:01.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["EmailVerification"];
                 };
             };
             /**
@@ -826,10 +1036,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description The six digits from the mail */
-                    code: string;
-                };
+                "application/json": components["schemas"]["ConfirmRequest"];
             };
         };
         responses: {
@@ -840,24 +1047,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: uuid */
-                        registrationId: string;
-                        /** @enum {string} */
-                        status: "verified";
-                        /** Format: date-time */
-                        verifiedAt: string;
-                        /** @description Only on the confirm that verified; a replay has none (sign in with POST /v1/sessions instead) */
-                        session?: {
-                            /** @description EdDSA JWT: send it as Authorization: Bearer …, or let the browser send the gelombang_session cookie */
-                            token: string;
-                            /**
-                             * Format: date-time
-                             * @description When the token stops being accepted; refresh before (POST /v1/sessions/refresh)
-                             */
-                            expiresAt: string;
-                        };
-                    };
+                    /**
+                     * @example {
+                     *       "registrationId": "0193a5c2-7d4e-7c3a-9f1e-2b6d8c4a1e90",
+                     *       "status": "verified",
+                     *       "verifiedAt": "2026-12-04T08:00:30.000Z",
+                     *       "session": {
+                     *         "token": "eyJhbGciOiJFZERTQSIsImtpZCI6Ii4uLiJ9.eyJzdWIiOiIuLi4ifQ.c2lnbmF0dXJl",
+                     *         "expiresAt": "2026-12-04T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["EmailConfirmed"];
                 };
             };
             /**
@@ -984,12 +1185,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: uuid */
-                        registrationId: string;
-                        /** @enum {string} */
-                        status: "pending";
-                    };
+                    /**
+                     * @example {
+                     *       "registrationId": "0193a5c2-7d4e-7c3a-9f1e-2b6d8c4a1e90",
+                     *       "status": "pending"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ResendAccepted"];
                 };
             };
             /**
@@ -1090,11 +1292,13 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** Format: uuid */
-                    registrationId: string;
-                    batchId: string;
-                };
+                /**
+                 * @example {
+                 *       "registrationId": "0193a5c2-7d4e-7c3a-9f1e-2b6d8c4a1e90",
+                 *       "batchId": "gelombang-31"
+                 *     }
+                 */
+                "application/json": components["schemas"]["EnrollRequest"];
             };
         };
         responses: {
@@ -1105,14 +1309,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: uuid */
-                        enrollmentId: string;
-                        /** Format: uuid */
-                        registrationId: string;
-                        batchId: string;
-                        enrolledAt: string;
-                    };
+                    /**
+                     * @example {
+                     *       "enrollmentId": "0193a5c3-1111-7c3a-9f1e-2b6d8c4a1e90",
+                     *       "registrationId": "0193a5c2-7d4e-7c3a-9f1e-2b6d8c4a1e90",
+                     *       "batchId": "gelombang-31",
+                     *       "enrolledAt": "2026-12-07T01:02:03.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["EnrollmentCreated"];
                 };
             };
             /** @description Enrolled */
@@ -1122,14 +1327,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: uuid */
-                        enrollmentId: string;
-                        /** Format: uuid */
-                        registrationId: string;
-                        batchId: string;
-                        enrolledAt: string;
-                    };
+                    /**
+                     * @example {
+                     *       "enrollmentId": "0193a5c3-1111-7c3a-9f1e-2b6d8c4a1e90",
+                     *       "registrationId": "0193a5c2-7d4e-7c3a-9f1e-2b6d8c4a1e90",
+                     *       "batchId": "gelombang-31",
+                     *       "enrolledAt": "2026-12-07T01:02:03.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["EnrollmentCreated"];
                 };
             };
             /**
@@ -1261,17 +1467,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: uuid */
-                        enrollmentId: string;
-                        /** Format: uuid */
-                        registrationId: string;
-                        batchId: string;
-                        enrolledAt: string;
-                        /** @enum {string} */
-                        status: "active" | "withdrawn";
-                        endedAt?: string;
-                    };
+                    /**
+                     * @example {
+                     *       "enrollmentId": "0193a5c3-1111-7c3a-9f1e-2b6d8c4a1e90",
+                     *       "registrationId": "0193a5c2-7d4e-7c3a-9f1e-2b6d8c4a1e90",
+                     *       "batchId": "gelombang-31",
+                     *       "enrolledAt": "2026-12-07T01:02:03.000Z",
+                     *       "status": "active"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Enrollment"];
                 };
             };
             /**
@@ -1358,17 +1563,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: uuid */
-                        enrollmentId: string;
-                        /** Format: uuid */
-                        registrationId: string;
-                        batchId: string;
-                        enrolledAt: string;
-                        /** @enum {string} */
-                        status: "active" | "withdrawn";
-                        endedAt?: string;
-                    };
+                    /**
+                     * @example {
+                     *       "enrollmentId": "0193a5c3-1111-7c3a-9f1e-2b6d8c4a1e90",
+                     *       "registrationId": "0193a5c2-7d4e-7c3a-9f1e-2b6d8c4a1e90",
+                     *       "batchId": "gelombang-31",
+                     *       "enrolledAt": "2026-12-07T01:02:03.000Z",
+                     *       "status": "active"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Enrollment"];
                 };
             };
             /**
@@ -1477,18 +1681,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: uuid */
-                        registrationId: string;
-                        attempt: number;
-                        /** @enum {string} */
-                        status: "queued" | "verified" | "rejected";
-                        /** @enum {string} */
-                        reason?: "NIK_NOT_FOUND" | "DATA_MISMATCH" | "NIK_INACTIVE" | "NIK_ALREADY_HELD";
-                        correctable?: boolean;
-                        /** Format: date-time */
-                        checkedAt?: string;
-                    };
+                    /**
+                     * @example {
+                     *       "registrationId": "0193a5c2-7d4e-7c3a-9f1e-2b6d8c4a1e90",
+                     *       "attempt": 1,
+                     *       "status": "rejected",
+                     *       "reason": "NIK_NOT_FOUND",
+                     *       "correctable": true,
+                     *       "checkedAt": "2026-12-04T08:01:00.000Z"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["NikVerification"];
                 };
             };
             /**
@@ -1573,13 +1776,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        queued: number;
-                        due: number;
-                        oldestQueuedAgeSeconds: number | null;
-                        /** @enum {string} */
-                        breaker: "closed" | "open" | "half_open";
-                    };
+                    /**
+                     * @example {
+                     *       "queued": 1200,
+                     *       "due": 300,
+                     *       "oldestQueuedAgeSeconds": 42.5,
+                     *       "breaker": "closed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["NikVerificationBacklog"];
                 };
             };
             /** @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again. */
@@ -2004,10 +2209,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description The address the registration was made with */
-                    email: string;
-                };
+                "application/json": components["schemas"]["SignInRequest"];
             };
         };
         responses: {
@@ -2017,13 +2219,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @description A code is mailed only if the address belongs to a verified registration; the answer does not say whether it does
-                         * @enum {string}
-                         */
-                        status: "code_sent_if_registered";
-                    };
+                    /**
+                     * @example {
+                     *       "status": "code_sent_if_registered"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SignInAccepted"];
                 };
             };
             /**
@@ -2162,19 +2363,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: uuid */
-                        registrationId: string;
-                        session: {
-                            /** @description EdDSA JWT: send it as Authorization: Bearer …, or let the browser send the gelombang_session cookie */
-                            token: string;
-                            /**
-                             * Format: date-time
-                             * @description When the token stops being accepted; refresh before (POST /v1/sessions/refresh)
-                             */
-                            expiresAt: string;
-                        };
-                    };
+                    /**
+                     * @example {
+                     *       "registrationId": "0193a5c2-7d4e-7c3a-9f1e-2b6d8c4a1e90",
+                     *       "session": {
+                     *         "token": "eyJhbGciOiJFZERTQSIsImtpZCI6Ii4uLiJ9.eyJzdWIiOiIuLi4ifQ.c2lnbmF0dXJl",
+                     *         "expiresAt": "2026-12-04T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SignedIn"];
                 };
             };
             /** @description `MALFORMED_JSON`: The request body is not valid JSON. */
@@ -2245,12 +2443,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    /** @description The address the registration was made with */
-                    email: string;
-                    /** @description The six digits from the mail */
-                    code: string;
-                };
+                "application/json": components["schemas"]["SignInVerifyRequest"];
             };
         };
         responses: {
@@ -2261,19 +2454,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** Format: uuid */
-                        registrationId: string;
-                        session: {
-                            /** @description EdDSA JWT: send it as Authorization: Bearer …, or let the browser send the gelombang_session cookie */
-                            token: string;
-                            /**
-                             * Format: date-time
-                             * @description When the token stops being accepted; refresh before (POST /v1/sessions/refresh)
-                             */
-                            expiresAt: string;
-                        };
-                    };
+                    /**
+                     * @example {
+                     *       "registrationId": "0193a5c2-7d4e-7c3a-9f1e-2b6d8c4a1e90",
+                     *       "session": {
+                     *         "token": "eyJhbGciOiJFZERTQSIsImtpZCI6Ii4uLiJ9.eyJzdWIiOiIuLi4ifQ.c2lnbmF0dXJl",
+                     *         "expiresAt": "2026-12-04T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SignedIn"];
                 };
             };
             /**
