@@ -26,13 +26,19 @@ export interface ServiceUnderTest {
  * consumer group and keys) against the real PostgreSQL, Redis and Kafka: the cluster-wide tests and
  * the OpenAPI generator read their documents and call their routes through `inject`.
  */
-export async function buildServices(): Promise<ServiceUnderTest[]> {
+export async function buildServices(o: { smtpUrl?: string } = {}): Promise<ServiceUnderTest[]> {
   const built: ServiceUnderTest[] = [];
   try {
     const ti = intake.testEnv();
     built.push({ name: 'intake', app: await intake.buildTestApp(ti), schema: ti.schema, cleanup: () => dropSchema(ti.schema) });
     // The intake's personal-data keys: the email service opens the registrations the intake seals, as in a deployment.
-    const te = email.testEnv({ PII_KEYS: ti.env.PII_KEYS!, PII_ACTIVE_KEY_ID: ti.env.PII_ACTIVE_KEY_ID!, PII_INDEX_KEY: ti.env.PII_INDEX_KEY! });
+    const te = email.testEnv({
+      PII_KEYS: ti.env.PII_KEYS!,
+      PII_ACTIVE_KEY_ID: ti.env.PII_ACTIVE_KEY_ID!,
+      PII_INDEX_KEY: ti.env.PII_INDEX_KEY!,
+      // A private MailDev, where a test reads the codes.
+      ...(o.smtpUrl ? { MAIL_SMTP_URL: o.smtpUrl } : {}),
+    });
     built.push({ name: 'email', app: await email.buildTestApp(te), schema: te.schema, cleanup: () => dropSchema(te.schema) });
     const tn = nik.testEnv();
     built.push({ name: 'nik-verification', app: await nik.buildTestApp(tn), schema: tn.schema, cleanup: () => dropSchema(tn.schema) });

@@ -12,20 +12,14 @@ import Fastify, {
   type RawServerDefault,
 } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
+import { swaggerOptions } from './openapi';
 import type { z } from 'zod';
 import { compile as compileTrust } from '@fastify/proxy-addr';
 import { symbols as pinoSymbols, type Logger } from 'pino';
-import {
-  hasZodFastifySchemaValidationErrors,
-  jsonSchemaTransform,
-  serializerCompiler,
-  validatorCompiler,
-  type ZodTypeProvider,
-} from 'fastify-type-provider-zod';
+import { hasZodFastifySchemaValidationErrors, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import {
   AppError,
   BODY_TOO_LARGE,
-  definedErrors,
   INTERNAL_ERROR,
   MALFORMED_JSON,
   MALFORMED_URL,
@@ -38,8 +32,7 @@ import {
 } from './errors';
 import { trustProxySetting, type BaseConfig } from './config';
 import { loggerOptions } from './logger';
-import { GENERIC_FIELD_MESSAGES, toFieldErrors } from './validation';
-import { finishDocument, SECURITY_SCHEMES, serversFor } from '@gelombang/contracts';
+import { toFieldErrors } from './validation';
 import { healthPlugin } from './plugins/health';
 import { metricsPlugin } from './plugins/metrics';
 
@@ -231,28 +224,8 @@ export async function createServer(opts: ServerOptions): Promise<App> {
   await app.register(metricsPlugin, { service: opts.service });
   await app.register(healthPlugin);
 
-  // The document every service serves, finished by the contracts' rules (decision 0019): servers,
-  // security, the platform's own refusals on every route, headers, examples, named schemas.
-  await app.register(fastifySwagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: opts.service,
-        version: opts.version ?? '0.1.0',
-        description: opts.description ?? '',
-        license: { name: 'Proprietary', identifier: 'LicenseRef-Gelombang' },
-      },
-      servers: serversFor(opts.service),
-      components: { securitySchemes: SECURITY_SCHEMES as never },
-    },
-    transform: jsonSchemaTransform,
-    transformObject: (documentObject) =>
-      finishDocument((documentObject as { openapiObject: Record<string, unknown> }).openapiObject, {
-        errors: new Map(definedErrors().map((e) => [e.code, e])),
-        fieldMessage: (code) => (GENERIC_FIELD_MESSAGES[code] ?? { id: code }).id,
-        datastores: app.hasDecorator('pg') || app.hasDecorator('redis'),
-      }) as never,
-  });
+  // The document every service serves (decision 0019; openapi.ts).
+  await app.register(fastifySwagger, swaggerOptions(app, opts));
   app.get('/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   return app;

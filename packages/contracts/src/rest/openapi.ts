@@ -169,8 +169,8 @@ export interface FinishOptions {
   errors: Map<string, { statusCode: number; messages: { id: string; en: string } }>;
   /** Field code → message, for the example of a 400 VALIDATION_FAILED. */
   fieldMessage: (code: string) => string;
-  /** The service holds PostgreSQL or Redis: every route may answer 503 SERVICE_UNAVAILABLE while they are out of reach. */
-  datastores: boolean;
+  /** The 503 codes every route may answer while a datastore is out of reach (the platform's error handler). */
+  outageCodes: string[];
 }
 
 const DESCRIPTIONS: Record<string, string> = {
@@ -223,7 +223,7 @@ export function finishDocument(doc: Json, opts: FinishOptions): Json {
       if (method !== 'get' && method !== 'head') platform.push([400, 'MALFORMED_JSON'], [413, 'BODY_TOO_LARGE'], [415, 'UNSUPPORTED_MEDIA_TYPE']);
       if (hasBody || params.length > 0) platform.push([400, 'VALIDATION_FAILED']);
       if (params.length > 0) platform.push([400, 'MALFORMED_URL'], [404, 'ROUTE_NOT_FOUND']);
-      if (opts.datastores) platform.push([503, 'SERVICE_UNAVAILABLE']);
+      for (const code of opts.outageCodes) platform.push([503, code]);
       const byStatus = new Map<number, string[]>();
       for (const [s, c] of platform) byStatus.set(s, [...(byStatus.get(s) ?? []), c]);
       for (const [s, codes] of byStatus) addCodes(responses, s, codes);
