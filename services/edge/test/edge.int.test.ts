@@ -190,6 +190,32 @@ describe('the edge, a real process in front of the real services (CORS, routes, 
     expect(straight.status).toBe(429);
   });
 
+  it('behind a load balancer it trusts (EDGE_TRUST_PROXY), takes the client from its X-Forwarded-For, and from nobody else', async () => {
+    const behind = await startEdge({
+      EDGE_INTAKE_URL: urls.intake,
+      EDGE_EMAIL_URL: urls.email,
+      EDGE_NIK_URL: urls.nik,
+      EDGE_ENROLLMENT_URL: urls.enrollment,
+      EDGE_TRUST_PROXY: '127.0.0.4',
+      LOG_LEVEL: 'warn',
+    });
+    try {
+      const [balancer, stranger] = [clientAt('127.0.0.4'), clientAt('127.0.0.6')];
+      const post = (c: typeof balancer, xff: string) => c(`${behind.base}/v1/registrations`, jsonPost({}, { 'x-forwarded-for': xff })).then((r) => r.status);
+      // The balancer appends the address it saw: the edge takes the last one it does not trust.
+      const one = [];
+      for (let i = 0; i < 5; i++) one.push(await post(balancer, '203.0.113.50, 198.51.100.10'));
+      expect(one).toEqual([400, 400, 400, 400, 429]);
+      expect(await post(balancer, '198.51.100.11')).toBe(400); // another person behind the balancer
+      // A caller that is not the balancer claims addresses in vain: all five count against it.
+      const claims = [];
+      for (let i = 0; i < 5; i++) claims.push(await post(stranger, `198.51.100.${20 + i}`));
+      expect(claims).toEqual([400, 400, 400, 400, 429]);
+    } finally {
+      await stopEdge(behind);
+    }
+  });
+
   it('refuses a body over its limit itself, coded, before any service reads it', async () => {
     const r = await client(`${edge.base}/v1/registrations`, {
       ...jsonPost({ fullName: 'x'.repeat(17 * 1024) }),
