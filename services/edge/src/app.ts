@@ -25,7 +25,7 @@ import {
 import type { EdgeConfig } from './config';
 import { EDGE_UPSTREAM_FAILED, EDGE_UPSTREAM_TIMEOUT, EDGE_UPSTREAM_UNAVAILABLE } from './errors';
 import { EDGE_ROUTES, cacheClassOf, upstreams, type CacheClass, type EdgeRoute } from './routes';
-import { openApiSource, registerOpenApiRoute } from './docs';
+import { loadOpenApi, registerOpenApiRoute } from './docs';
 import { DOCS_PREFIX, cspFor } from './csp';
 
 export interface EdgeBuildOptions {
@@ -179,7 +179,9 @@ export async function buildEdge(config: EdgeConfig, o: EdgeBuildOptions = {}): P
     });
   }
 
-  registerOpenApiRoute(app, openApiSource(resolve(config.EDGE_OPENAPI_FILE), services));
+  const openApi = loadOpenApi(resolve(config.EDGE_OPENAPI_FILE));
+  if (openApi) registerOpenApiRoute(app, openApi);
+  else app.log.warn({ file: config.EDGE_OPENAPI_FILE }, 'no OpenAPI document: /docs has nothing to show');
   await app.register(scalar, {
     routePrefix: DOCS_PREFIX,
     configuration: {

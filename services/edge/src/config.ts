@@ -83,9 +83,7 @@ export const edgeEnv = z.object({
     .string()
     .min(1)
     .default('docs/api/openapi.json')
-    .describe(
-      'The merged OpenAPI document served at /docs/openapi.json and shown at /docs; while the file is absent the edge merges the services’ own documents when asked.',
-    ),
+    .describe('The merged OpenAPI document served at /docs/openapi.json and shown at /docs (relative to the working directory), read at boot.'),
   EDGE_PUBLIC_MAX_AGE_SEC: z.coerce
     .number()
     .int()

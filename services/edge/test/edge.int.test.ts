@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -15,6 +15,7 @@ import { buildApp as buildIntake } from '../../intake/src/app';
 import { buildApp as buildEmail } from '../../email/src/app';
 import { buildApp as buildNik } from '../../nik-verification/src/app';
 import { buildApp as buildEnrollment } from '../../enrollment/src/app';
+import { EDGE_ROUTES } from '../src/routes';
 
 const EDGE = join(__dirname, '../dist/server.js');
 const ORIGIN = 'http://localhost:5173';
@@ -89,7 +90,6 @@ describe('the edge, a real process in front of the real services (CORS, routes, 
       EDGE_ENROLLMENT_URL: urls.enrollment,
       EDGE_CORS_ORIGINS: `${ORIGIN},https://daftar.example.id`,
       EDGE_WEB_ROOT: webRoot,
-      EDGE_OPENAPI_FILE: join(webRoot, 'no-such-openapi.json'),
     });
   }, 90_000);
 
@@ -190,6 +190,32 @@ describe('the edge, a real process in front of the real services (CORS, routes, 
     expect(straight.status).toBe(429);
   });
 
+  it('behind a load balancer it trusts (EDGE_TRUST_PROXY), takes the client from its X-Forwarded-For, and from nobody else', async () => {
+    const behind = await startEdge({
+      EDGE_INTAKE_URL: urls.intake,
+      EDGE_EMAIL_URL: urls.email,
+      EDGE_NIK_URL: urls.nik,
+      EDGE_ENROLLMENT_URL: urls.enrollment,
+      EDGE_TRUST_PROXY: '127.0.0.4',
+      LOG_LEVEL: 'warn',
+    });
+    try {
+      const [balancer, stranger] = [clientAt('127.0.0.4'), clientAt('127.0.0.6')];
+      const post = (c: typeof balancer, xff: string) => c(`${behind.base}/v1/registrations`, jsonPost({}, { 'x-forwarded-for': xff })).then((r) => r.status);
+      // The balancer appends the address it saw: the edge takes the last one it does not trust.
+      const one = [];
+      for (let i = 0; i < 5; i++) one.push(await post(balancer, '203.0.113.50, 198.51.100.10'));
+      expect(one).toEqual([400, 400, 400, 400, 429]);
+      expect(await post(balancer, '198.51.100.11')).toBe(400); // another person behind the balancer
+      // A caller that is not the balancer claims addresses in vain: all five count against it.
+      const claims = [];
+      for (let i = 0; i < 5; i++) claims.push(await post(stranger, `198.51.100.${20 + i}`));
+      expect(claims).toEqual([400, 400, 400, 400, 429]);
+    } finally {
+      await stopEdge(behind);
+    }
+  });
+
   it('refuses a body over its limit itself, coded, before any service reads it', async () => {
     const r = await client(`${edge.base}/v1/registrations`, {
       ...jsonPost({ fullName: 'x'.repeat(17 * 1024) }),
@@ -253,7 +279,7 @@ describe('the edge, a real process in front of the real services (CORS, routes, 
     expect((await client(`${edge.base}/v1/admin/batches`, jsonPost(batchBody()))).status).toBe(401);
   });
 
-  it('serves /docs from its own bundle (nothing from elsewhere) over the merged document, under a CSP that names its one inline script', async () => {
+  it('serves /docs from its own bundle (nothing from elsewhere) over the committed merged document, under a CSP that names its one inline script', async () => {
     const page = await client(`${edge.base}/docs/`);
     expect(page.status).toBe(200);
     expect(page.headers['content-type']).toContain('text/html');
@@ -268,9 +294,12 @@ describe('the edge, a real process in front of the real services (CORS, routes, 
     expect(bundle.status).toBe(200);
     expect(bundle.headers['content-type']).toContain('javascript');
     expect(bundle.text.length).toBeGreaterThan(100_000);
+    // The merged document as committed (docs/api/openapi.json), and every path in it is one the edge routes.
     const doc = await client(`${edge.base}/docs/openapi.json`);
     expect(doc.status).toBe(200);
+    expect(doc.text).toBe(readFileSync(join(__dirname, '../../../docs/api/openapi.json'), 'utf8'));
     const paths = Object.keys((doc.json as { paths: object }).paths);
+    expect(paths.filter((p) => !EDGE_ROUTES.some((r) => p === r.prefix || p.startsWith(`${r.prefix}/`)))).toEqual([]);
     expect(paths).toEqual(
       expect.arrayContaining([
         '/v1/registrations',
