@@ -68,7 +68,7 @@ export function scrapedCounter(registry: Registry, name: string, help: string, r
 }
 
 /** One decision of a token bucket, as its metrics see it. */
-export type BucketObserver = (specs: ReadonlyArray<{ key: string; capacity: number; ratePerSec: number }>, allowed: boolean) => void;
+export type BucketObserver = (specs: ReadonlyArray<{ key: string; capacity: number; ratePerSec: number }>, allowed: boolean, source: 'redis' | 'local') => void;
 const bucketObservers = new Set<BucketObserver>();
 
 /** Every TokenBucket of the process reports here; the metrics plugin listens (and stops on close). */
@@ -77,8 +77,8 @@ export function observeBucketDecisions(observer: BucketObserver): () => void {
   return () => void bucketObservers.delete(observer);
 }
 
-export function bucketDecided(specs: ReadonlyArray<{ key: string; capacity: number; ratePerSec: number }>, allowed: boolean): void {
-  for (const o of bucketObservers) o(specs, allowed);
+export function bucketDecided(specs: ReadonlyArray<{ key: string; capacity: number; ratePerSec: number }>, allowed: boolean, source: 'redis' | 'local'): void {
+  for (const o of bucketObservers) o(specs, allowed, source);
 }
 
 /**

@@ -178,7 +178,7 @@ export class TokenBucket {
    */
   fromRedis([allowed, remaining, retry, reset]: readonly number[], specs?: readonly BucketSpec[]): Decision {
     this.setSource('redis');
-    if (specs) bucketDecided(specs, allowed === 1);
+    if (specs) bucketDecided(specs, allowed === 1, 'redis');
     return { allowed: allowed === 1, remaining: remaining!, retryAfterMs: retry!, resetMs: reset!, source: 'redis' };
   }
 
@@ -187,7 +187,7 @@ export class TokenBucket {
     this.setSource('local', err);
     this.events.onFallback?.(err);
     const d = this.local.take(specs, cost);
-    bucketDecided(specs, d.allowed);
+    bucketDecided(specs, d.allowed, 'local');
     return d;
   }
 

@@ -104,6 +104,7 @@ describe('metrics every service exposes, through /metrics over HTTP (real Postgr
     expect(sample(text, 'token_bucket_decisions_total', { bucket, decision: 'admitted' })).toBe(2);
     expect(sample(text, 'token_bucket_decisions_total', { bucket, decision: 'refused' })).toBe(1);
     expect(sample(text, 'token_bucket_capacity', { bucket })).toBe(2);
+    expect(text).toContain(`token_bucket_local_decisions_total{bucket="${bucket}",service="metrics-test"} 0`);
     expect(text).not.toContain('127.0.0.1"');
   });
 

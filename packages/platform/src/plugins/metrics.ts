@@ -83,7 +83,13 @@ function tokenBucketMetrics(registry: Registry): () => void {
     () => [...rate].map(([bucket, r]) => ({ labels: { bucket }, value: r.capacity })),
     ['bucket'],
   );
-  return observeBucketDecisions((specs, allowed) => {
+  const local = counter(
+    registry,
+    'token_bucket_local_decisions_total',
+    'Decisions taken in process memory because Redis failed (limits are then per process), by bucket',
+    ['bucket'],
+  );
+  return observeBucketDecisions((specs, allowed, source) => {
     // A decision over several buckets (a client's and the global one) counts for each of them.
     for (const s of specs) {
       const bucket = bucketFamily(s.key);
@@ -91,7 +97,9 @@ function tokenBucketMetrics(registry: Registry): () => void {
         rate.set(bucket, { rate: s.ratePerSec, capacity: s.capacity });
         // Both series from the first decision on, so "refused" reads 0 rather than nothing.
         for (const decision of ['admitted', 'refused']) decisions.inc({ bucket, decision }, 0);
+        local.inc({ bucket }, 0);
       }
+      if (source === 'local') local.inc({ bucket });
       decisions.inc({ bucket, decision: allowed ? 'admitted' : 'refused' });
     }
   });
