@@ -197,9 +197,14 @@ export function consumerLagMetrics(registry: Registry, kafka: Kafka, groups: Arr
 
 /** `outbox_pending_rows` and the age of the oldest: what the relay has not published yet. */
 export function outboxMetrics(registry: Registry, pool: pg.Pool): void {
-  const read = async () =>
-    (await pool.query<{ n: string; age: number | null }>('SELECT count(*) AS n, EXTRACT(EPOCH FROM now() - min(created_at))::float8 AS age FROM outbox'))
-      .rows[0]!;
+  // Within 2 s or not at all: a scrape must not hang on a database that went away (the gauges then
+  // have no samples, which the PostgresUnavailable alert reads).
+  const read = async () => {
+    const q = pool.query<{ n: string; age: number | null }>('SELECT count(*) AS n, EXTRACT(EPOCH FROM now() - min(created_at))::float8 AS age FROM outbox');
+    q.catch(() => undefined);
+    if (!(await waitAtMost(q, 2_000))) throw new Error('PostgreSQL did not answer in time');
+    return (await q).rows[0]!;
+  };
   scrapedGauge(registry, 'outbox_pending_rows', 'Outbox rows not yet published to Kafka', async () => [{ value: Number((await read()).n) }]);
   scrapedGauge(registry, 'outbox_oldest_pending_seconds', 'Age of the oldest unpublished outbox row (0 when none)', async () => [
     { value: (await read()).age ?? 0 },
