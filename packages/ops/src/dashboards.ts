@@ -52,6 +52,18 @@ const red = (service: string): Panel[] => [
   },
 ];
 
+/** Admitted per second over the bucket's configured rate: how much of a partner's quota is used. */
+const quotaUse = (title: string, service: string, bucket: string): Panel => {
+  const sel = `service="${service}",bucket=~".*${bucket}"`;
+  return {
+    title,
+    exprs: [
+      { expr: `sum(rate(token_bucket_decisions_total{${sel},decision="admitted"}${R})) / max(token_bucket_rate_per_second{${sel}})`, legend: 'quota use' },
+    ],
+    unit: 'percentunit',
+  };
+};
+
 const consuming = (service: string): Panel[] => [
   {
     title: 'Consumer lag by group and partition',
@@ -188,16 +200,7 @@ export const DASHBOARDS: Dashboard[] = [
         unit: 'ops',
       },
       { title: 'Mails owed (backlog)', exprs: [{ expr: 'sum(email_mail_backlog)', legend: 'backlog' }], unit: 'short' },
-      {
-        title: 'Mail-provider quota use',
-        exprs: [
-          {
-            expr: `sum(rate(token_bucket_decisions_total{service="email",decision="admitted",bucket=~".*email:mail-provider"}${R})) / max(token_bucket_rate_per_second{service="email",bucket=~".*email:mail-provider"})`,
-            legend: 'quota use',
-          },
-        ],
-        unit: 'percentunit',
-      },
+      quotaUse('Mail-provider quota use', 'email', 'email:mail-provider'),
       {
         title: 'Confirmations by outcome',
         exprs: [{ expr: `sum by (outcome) (rate(email_confirms_total${R}))`, legend: '{{outcome}}' }],
@@ -223,16 +226,7 @@ export const DASHBOARDS: Dashboard[] = [
         exprs: [{ expr: `histogram_quantile(0.99, sum by (le) (rate(nik_registry_call_duration_seconds_bucket${R})))`, legend: 'p99' }],
         unit: 's',
       },
-      {
-        title: 'Registry quota use',
-        exprs: [
-          {
-            expr: `sum(rate(token_bucket_decisions_total{service="nik-verification",decision="admitted",bucket=~".*nik:registry"}${R})) / max(token_bucket_rate_per_second{service="nik-verification",bucket=~".*nik:registry"})`,
-            legend: 'quota use',
-          },
-        ],
-        unit: 'percentunit',
-      },
+      quotaUse('Registry quota use', 'nik-verification', 'nik:registry'),
       {
         title: 'Circuit breaker (0 closed, 1 half-open, 2 open) and checks queued',
         exprs: [
