@@ -62,7 +62,7 @@ describe('dead letters: list and replay (real Kafka)', () => {
       id: randomUUID(),
       source: 'urn:test',
       type: 't',
-      subject: 's',
+      subject: randomUUID(),
       time: new Date().toISOString(),
       data: {},
     });

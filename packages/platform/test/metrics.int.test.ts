@@ -39,10 +39,11 @@ describe('metrics every service exposes, through /metrics over HTTP (real Postgr
   let app: App;
   let url: string;
   const handled: unknown[] = [];
+  const pinged = () => defineEvent(t.topic, 'id.gelombang.test.pinged.v1', z.object({ registrationId: z.uuid(), n: z.number().int() }));
+  const events = eventBuilder('urn:gelombang:metrics-test');
 
   beforeAll(async () => {
     t = await testTopic('metrics', 2);
-    const pinged = defineEvent(t.topic, 'id.gelombang.test.pinged.v1', z.object({ registrationId: z.uuid(), n: z.number().int() }));
     app = await createServer({ service: 'metrics-test', logLevel: 'silent', bodyLimit: 1024 });
     await app.register(postgresPlugin, { config, migrationsDir });
     await app.register(redisPlugin, { config, whenDown: 'the test fails' });
@@ -54,13 +55,12 @@ describe('metrics every service exposes, through /metrics over HTTP (real Postgr
       return d.allowed ? { id: (req.params as { id: string }).id } : reply.code(429).send({ code: 'RATE_LIMITED' });
     });
     app.post('/v1/pings', async (_req, reply) => {
-      const events = eventBuilder('urn:gelombang:metrics-test');
-      await app.producer.publish(events.message(pinged, { registrationId: randomUUID(), n: 1 }));
+      await app.producer.publish(events.message(pinged(), { registrationId: randomUUID(), n: 1 }));
       return reply.code(202).send({});
     });
     await app.register(consumersPlugin, {
       consumers: [
-        eventConsumer(pinged, {
+        eventConsumer(pinged(), {
           group,
           handle: async (events) => void handled.push(...events),
           accept: (e) => {
@@ -111,7 +111,7 @@ describe('metrics every service exposes, through /metrics over HTTP (real Postgr
   it('counts published events by topic, produce requests as a counter, and the outbox backlog', async () => {
     expect((await fetch(`${url}/v1/pings`, { method: 'POST' })).status).toBe(202);
     // An outbox row, published by the relay once woken.
-    await enqueueEvents(app.pg, [{ topic: t.topic, key: randomUUID(), value: '{}' }]);
+    await enqueueEvents(app.pg, [events.message(pinged(), { registrationId: randomUUID(), n: 2 })]);
     const text = await scrape();
     expect(sample(text, 'kafka_messages_published_total', { topic: t.topic })).toBeGreaterThanOrEqual(1);
     expect(text).toMatch(/^# TYPE kafka_produce_requests_total counter$/m);
@@ -130,17 +130,16 @@ describe('metrics every service exposes, through /metrics over HTTP (real Postgr
       id: randomUUID(),
       source: 'urn:test',
       type: 'id.gelombang.test.pinged.v1',
-      subject: 's',
       time: new Date().toISOString(),
       datacontenttype: 'application/json',
     };
     const registrationId = randomUUID();
     const publish = (value: string) => t.producer.publish({ topic: t.topic, key: registrationId, value });
-    await publish(JSON.stringify({ ...good, data: { registrationId, n: 1 } }));
+    await publish(JSON.stringify({ ...good, subject: registrationId, data: { registrationId, n: 1 } }));
     await publish('not json');
-    await publish(JSON.stringify({ ...good, data: { registrationId } }));
-    await publish(JSON.stringify({ ...good, data: { registrationId, n: -1 } }));
-    await until(() => handled.length >= 2, 30_000, 'the good pings handled');
+    await publish(JSON.stringify({ ...good, subject: registrationId, data: { registrationId } }));
+    await publish(JSON.stringify({ ...good, subject: registrationId, data: { registrationId, n: -1 } }));
+    await until(() => handled.length >= 3, 30_000, 'the good pings handled');
     const text = await waitFor(
       async () => {
         const s = await scrape();
