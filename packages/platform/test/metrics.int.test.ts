@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { defineEvent, eventBuilder } from '@gelombang/contracts';
-import { dropSchema, isolatedEnv, testTopic, until, waitFor, type TestTopic } from '@gelombang/testkit';
+import { dropSchema, isolatedEnv, startPrivateRedis, testTopic, until, waitFor, type TestTopic } from '@gelombang/testkit';
 import {
   baseEnv,
   consumersPlugin,
+  createRedis,
   createServer,
   enqueueEvents,
   eventConsumer,
@@ -91,6 +92,8 @@ describe('metrics every service exposes, through /metrics over HTTP (real Postgr
   it('counts and times every request by method, route template and status, unmatched paths as one route', async () => {
     for (const id of ['a', 'b', 'c']) await fetch(`${url}/v1/things/${id}`);
     await fetch(`${url}/no/such/${randomUUID()}`);
+    // The intake's in-process warm-up is not traffic: not counted.
+    await app.inject({ url: `/no/such/${randomUUID()}`, headers: { 'x-gelombang-warm-up': 'token' } });
     const text = await scrape();
     const h = 'http_request_duration_seconds_count';
     expect(sample(text, h, { method: 'GET', route: '/v1/things/:id', status_code: '200' })).toBe(2);
@@ -162,6 +165,27 @@ describe('metrics every service exposes, through /metrics over HTTP (real Postgr
     expect(lag.match(new RegExp(`^kafka_consumergroup_lag\\{group="${group}",topic="${t.topic.replace(/\./g, '\\.')}",partition="[01]"`, 'gm'))).toHaveLength(
       2,
     );
+  });
+
+  it('counts the decisions a bucket takes without Redis, by bucket (what RedisUnavailable reads)', async () => {
+    const redis = await startPrivateRedis();
+    const client = createRedis({ url: redis.url, commandTimeoutMs: 200, name: 'metrics-test' });
+    try {
+      const bucket = new TokenBucket(client);
+      const spec = { key: `${env.REDIS_KEY_PREFIX}email:mail-provider`, capacity: 5, ratePerSec: 1 };
+      const local = async () => sample(await scrape(), 'token_bucket_local_decisions_total', { bucket: spec.key });
+      await until(() => client.status === 'ready', 10_000, 'the private Redis');
+      expect((await bucket.take([spec])).source).toBe('redis');
+      expect(await local()).toBe(0);
+      await redis.stop();
+      expect((await bucket.take([spec])).source).toBe('local');
+      expect((await bucket.take([spec])).source).toBe('local');
+      expect(await local()).toBe(2);
+      expect(sample(await scrape(), 'token_bucket_decisions_total', { bucket: spec.key, decision: 'admitted' })).toBe(3);
+    } finally {
+      client.disconnect();
+      await redis.stop();
+    }
   });
 
   it('is clean for `promtool check metrics` (names, types, units, help)', async () => {
