@@ -24,6 +24,7 @@ module.exports = {
       '<rootDir>/packages/*/test/**/*.int.test.ts',
       '<rootDir>/services/*/test/**/*.int.test.ts',
       '<rootDir>/loadtests/test/**/*.int.test.ts',
+      '<rootDir>/examples/*/test/**/*.int.test.ts',
     ]),
   ],
   testTimeout: 60000,

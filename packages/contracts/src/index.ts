@@ -9,3 +9,4 @@ export * from './rest/openapi';
 export * from './events/email.v1';
 export * from './events/nik.v1';
 export * from './events/enrollment.v1';
+export * from './events/catalog';

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { listDeadLetters, replayDeadLetters, type DeadLetterFilter } from './deadletters';
+import { consumerGroups, pruneConsumerGroups } from './consumer-groups';
 
 const USAGE = `./gelombang deadletters list   [--group G] [--topic T] [--since ISO-TIME] [--json]
 ./gelombang deadletters replay [--group G] [--topic T] [--since ISO-TIME] --yes
@@ -8,6 +9,10 @@ list    prints the dead letters on deadletter.v1 (when, consumer group, original
         reason); never the message itself, which may hold sealed personal data
 replay  publishes the original messages again to their topics (same key); every consumer is
         idempotent, so replaying is safe, but it is a write: it needs --yes
+
+./gelombang consumer-groups list          every group and its state; the leftovers of tests and tools marked
+./gelombang consumer-groups prune --yes   deletes the leftovers: empty groups named like a test's or a tool's
+                                          (tap-, read-, test-, …-test-<id>; never a service's or a partner's)
 Env: KAFKA_BROKERS (default localhost:9092).`;
 
 async function main(): Promise<number> {
@@ -24,6 +29,8 @@ async function main(): Promise<number> {
       help: { type: 'boolean', default: false },
     },
   });
+  const brokers = (process.env.KAFKA_BROKERS ?? 'localhost:9092').split(',').map((b) => b.trim());
+  if (positionals[0] === 'consumer-groups') return groupsCommand(positionals[1], values.yes, brokers);
   const command = positionals[0];
   if (values.help || (command !== 'list' && command !== 'replay')) {
     process.stderr.write(`${USAGE}\n`);
@@ -39,7 +46,6 @@ async function main(): Promise<number> {
     ...(values.topic ? { originalTopic: values.topic } : {}),
     ...(since ? { since } : {}),
   };
-  const brokers = (process.env.KAFKA_BROKERS ?? 'localhost:9092').split(',').map((b) => b.trim());
   const letters = await listDeadLetters(brokers, filter);
   if (command === 'list') {
     if (values.json) {
@@ -65,6 +71,27 @@ async function main(): Promise<number> {
   const n = await replayDeadLetters(brokers, letters);
   process.stdout.write(`replayed ${n} message(s) to their original topics\n`);
   return 0;
+}
+
+async function groupsCommand(command: string | undefined, yes: boolean, brokers: string[]): Promise<number> {
+  if (command === 'list') {
+    const { leftovers, kept } = await consumerGroups(brokers);
+    for (const g of kept) process.stdout.write(`${g.state.padEnd(12)} ${g.groupId}\n`);
+    for (const g of leftovers) process.stdout.write(`${'leftover'.padEnd(12)} ${g}\n`);
+    process.stdout.write(`${kept.length + leftovers.length} group(s), ${leftovers.length} leftover(s) of tests and tools\n`);
+    return 0;
+  }
+  if (command === 'prune') {
+    if (!yes) {
+      process.stderr.write(`${(await consumerGroups(brokers)).leftovers.length} leftover group(s) would be deleted; add --yes\n`);
+      return 2;
+    }
+    const deleted = await pruneConsumerGroups(brokers);
+    process.stdout.write(`deleted ${deleted.length} leftover group(s)\n`);
+    return 0;
+  }
+  process.stderr.write(`${USAGE}\n`);
+  return 2;
 }
 
 // Exit only once stdout is flushed: to a pipe it is asynchronous, and a long list would be cut short.

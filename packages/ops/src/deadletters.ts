@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
-import { DEADLETTER_V1, deadLetterV1, type DeadLetterV1 } from '@gelombang/contracts';
+import { CLOUDEVENTS_CONTENT_TYPE, DEADLETTER_V1, deadLetterV1, type DeadLetterV1 } from '@gelombang/contracts';
 import { createKafka, EventProducer, readTopic } from '@gelombang/platform';
 
 export interface DeadLetter extends DeadLetterV1 {
@@ -49,8 +49,24 @@ export async function listDeadLetters(brokers: string[], filter: DeadLetterFilte
 const SINCE_MARGIN_MS = 60_000;
 
 /**
- * Publishes each dead letter's original message again, to its original topic with its original key,
- * with acks=all. Every consumer of that topic sees it again, not only the group that failed: they are
+ * The headers the message had, so a replayed event is still a CloudEvent for the official SDKs (their
+ * Kafka binding reads structured mode from `content-type`). A dead letter written before they were
+ * kept (2026-12-04) gets the one header every event of ours had, when its value is a structured
+ * CloudEvent.
+ */
+function originalHeaders(d: DeadLetter): Record<string, string> {
+  if (d.headers) return d.headers;
+  try {
+    const v = JSON.parse(d.value) as { specversion?: unknown };
+    return v && typeof v === 'object' && typeof v.specversion === 'string' ? { 'content-type': CLOUDEVENTS_CONTENT_TYPE } : {};
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Publishes each dead letter's original message again, to its original topic with its original key
+ * and headers, with acks=all. Every consumer of that topic sees it again, not only the group that failed: they are
  * all idempotent (at-least-once delivery everywhere), so the ones that had processed it change nothing.
  * Replaying the same dead letters twice is harmless for the same reason.
  */
@@ -66,7 +82,7 @@ export async function replayDeadLetters(brokers: string[], letters: DeadLetter[]
           // A key that was only the position (the original had none) is not the original key.
           key: d.key && d.key !== `${d.originalTopic}:${d.partition}:${d.offset}` ? d.key : null,
           value: d.value,
-          headers: { 'x-gelombang-replayed-from': `${DEADLETTER_V1}:${d.at.partition}:${d.at.offset}` },
+          headers: { ...originalHeaders(d), 'x-gelombang-replayed-from': `${DEADLETTER_V1}:${d.at.partition}:${d.at.offset}` },
         }),
       ),
     );

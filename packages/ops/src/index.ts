@@ -1,1 +1,2 @@
 export * from './deadletters';
+export * from './consumer-groups';

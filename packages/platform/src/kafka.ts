@@ -354,6 +354,7 @@ export function deadLetterTo(producer: EventProducer, consumerGroup: string): Co
           consumerGroup,
           reason,
           value: msg.value,
+          headers: msg.headers,
           deadLetteredAt: new Date().toISOString(),
         }),
       ),

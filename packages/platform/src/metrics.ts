@@ -48,3 +48,47 @@ export function scrapedGauge(
     },
   });
 }
+
+/**
+ * A counter whose value another object keeps (a producer's request count): read when Prometheus
+ * scrapes, exposed with the counter type its `_total` name promises (promtool checks that).
+ */
+export function scrapedCounter(registry: Registry, name: string, help: string, read: () => number): Counter<string> {
+  const existing = registry.getSingleMetric(name) as Counter<string> | undefined;
+  if (existing) return existing;
+  return new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(read());
+    },
+  });
+}
+
+/** One decision of a token bucket, as its metrics see it. */
+export type BucketObserver = (specs: ReadonlyArray<{ key: string; capacity: number; ratePerSec: number }>, allowed: boolean, source: 'redis' | 'local') => void;
+const bucketObservers = new Set<BucketObserver>();
+
+/** Every TokenBucket of the process reports here; the metrics plugin listens (and stops on close). */
+export function observeBucketDecisions(observer: BucketObserver): () => void {
+  bucketObservers.add(observer);
+  return () => void bucketObservers.delete(observer);
+}
+
+export function bucketDecided(specs: ReadonlyArray<{ key: string; capacity: number; ratePerSec: number }>, allowed: boolean, source: 'redis' | 'local'): void {
+  for (const o of bucketObservers) o(specs, allowed, source);
+}
+
+/**
+ * The bucket a Redis key belongs to, as a label with few values: the per-client part of a rate-limit
+ * key (`…rl:<kind>:<address>`) and a Redis Cluster hash tag (`{<batchId>}`) are cut out, so
+ * `gelombang:rl:client:203.0.113.9` is `gelombang:rl:client` and `gelombang:enrollment:{b1}:admit` is
+ * `gelombang:enrollment:{}:admit`. Addresses and ids never become label values.
+ */
+export function bucketFamily(key: string): string {
+  const rl = /(^|:)rl:([^:]+)/.exec(key);
+  const cut = rl ? key.slice(0, rl.index + rl[0].length) : key;
+  return cut.replace(/\{[^}]*\}/g, '{}');
+}

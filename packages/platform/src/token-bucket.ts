@@ -1,5 +1,6 @@
 import type { Redis, Result } from 'ioredis';
 import { defineCommandOnce } from './redis';
+import { bucketDecided } from './metrics';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -165,15 +166,19 @@ export class TokenBucket {
     const args = bucketArgs(specs, cost);
     try {
       const answer = await this.redis.tokenBucket(specs.length, ...specs.map((s) => s.key), ...args);
-      return this.fromRedis(answer);
+      return this.fromRedis(answer, specs);
     } catch (err) {
       return this.locally(specs, err as Error, cost);
     }
   }
 
-  /** A decision `take_buckets` returned inside another script: {allowed, remaining, retry, reset}. */
-  fromRedis([allowed, remaining, retry, reset]: readonly number[]): Decision {
+  /**
+   * A decision `take_buckets` returned inside another script: {allowed, remaining, retry, reset}; with
+   * the `specs` it was taken from, it is counted in the buckets' metrics.
+   */
+  fromRedis([allowed, remaining, retry, reset]: readonly number[], specs?: readonly BucketSpec[]): Decision {
     this.setSource('redis');
+    if (specs) bucketDecided(specs, allowed === 1, 'redis');
     return { allowed: allowed === 1, remaining: remaining!, retryAfterMs: retry!, resetMs: reset!, source: 'redis' };
   }
 
@@ -181,7 +186,9 @@ export class TokenBucket {
   locally(specs: readonly BucketSpec[], err: Error, cost = 1): Decision {
     this.setSource('local', err);
     this.events.onFallback?.(err);
-    return this.local.take(specs, cost);
+    const d = this.local.take(specs, cost);
+    bucketDecided(specs, d.allowed, 'local');
+    return d;
   }
 
   private setSource(source: 'redis' | 'local', err?: Error) {

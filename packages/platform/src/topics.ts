@@ -41,6 +41,8 @@ export interface KafkaAdmin {
   listTopics(): Promise<string[]>;
   /** Deletes consumer groups that have no members. */
   deleteGroups(groupIds: string[]): Promise<void>;
+  /** Every consumer group the cluster knows, with its state (Empty, Stable, …). */
+  listGroups(): Promise<Array<{ groupId: string; state: string }>>;
 }
 
 export async function withKafkaAdmin<T>(kafka: Kafka, fn: (admin: KafkaAdmin) => Promise<T>): Promise<T> {
@@ -77,6 +79,12 @@ function lend(admin: Admin): KafkaAdmin {
     deleteTopics: (topics) => admin.deleteTopics({ topics }),
     listTopics: () => admin.listTopics(),
     deleteGroups: async (groupIds) => void (await whileCoordinatorMoves(() => admin.deleteGroups(groupIds))),
+    listGroups: async () => {
+      const { groups } = await admin.listGroups();
+      if (groups.length === 0) return [];
+      const described = await whileCoordinatorMoves(() => admin.describeGroups(groups.map((g) => g.groupId)));
+      return described.groups.map((g) => ({ groupId: g.groupId, state: g.state }));
+    },
   };
 }
 

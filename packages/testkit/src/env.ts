@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import pg from 'pg';
-import { generateSessionKeys, loadConfig, sessionSignEnv, SessionIssuer, type ServiceBuildOptions } from '@gelombang/platform';
+import pino from 'pino';
+import { createKafka, generateSessionKeys, loadConfig, sessionSignEnv, SessionIssuer, withKafkaAdmin, type ServiceBuildOptions } from '@gelombang/platform';
 import { z } from 'zod';
 
 export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/test';
@@ -86,7 +87,10 @@ export function isolatedEnv(service: string, id = uniqueId()): Record<string, st
   };
 }
 
-/** Drops a schema this test created (never one it did not). */
+/**
+ * Drops a schema this test created (never one it did not), and the consumer groups named after its
+ * id (every service's test helper names its groups with it): a finished test leaves no group behind.
+ */
 export async function dropSchema(schema: string): Promise<void> {
   if (!/_t_[0-9a-f]{12}$/.test(schema)) throw new Error(`refusing to drop ${schema}: not a test schema`);
   const client = new pg.Client({ connectionString: DATABASE_URL });
@@ -96,6 +100,22 @@ export async function dropSchema(schema: string): Promise<void> {
   } finally {
     await client.end();
   }
+  await deleteTestGroups(schema.slice(-12));
+}
+
+/**
+ * Deletes the empty consumer groups whose name holds `id` (a test's uniqueId: 12 hex characters, so
+ * no other run's group has it). A group still in use stays; failing to reach the broker is no failure
+ * of the test that is cleaning up.
+ */
+export async function deleteTestGroups(id: string): Promise<string[]> {
+  if (!/^[0-9a-f]{12}$/.test(id)) throw new Error(`refusing to delete groups of ${id}: not a test id`);
+  const kafka = createKafka({ brokers: KAFKA_BROKERS.split(','), clientId: 'testkit-cleanup', logger: pino({ level: 'silent' }) });
+  return withKafkaAdmin(kafka, async (admin) => {
+    const ours = (await admin.listGroups()).filter((g) => g.groupId.includes(id) && g.state === 'Empty').map((g) => g.groupId);
+    if (ours.length > 0) await admin.deleteGroups(ours);
+    return ours;
+  }).catch(() => []);
 }
 
 /** Polls `probe` until it returns something other than undefined. */

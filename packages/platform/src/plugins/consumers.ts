@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin';
 import { deadLetterTo, startConsumer, type ConsumedMessage, type ConsumerOptions, type RunningConsumer } from '../kafka';
+import { consumerLagMetrics, instrumentConsumer } from './metrics';
 
 /** What a consumer needs of an event contract (`@gelombang/contracts`' EventContract is one). */
 export interface ConsumableEvent<E> {
@@ -69,8 +70,13 @@ export const consumersPlugin = fp<ConsumersPluginOptions>(
     app.addHook('onClose', async () => {
       for (const c of running) await c.stop().catch((e: Error) => app.log.error({ errName: e.name }, 'stopping a consumer failed'));
     });
-    for (const c of opts.consumers) {
-      const deadLetter = deadLetterTo(app.producer, c.group);
+    for (const spec of opts.consumers) {
+      const c = instrumentConsumer(app.metrics, spec);
+      const toDeadLetters = deadLetterTo(app.producer, c.group);
+      const deadLetter: typeof toDeadLetters = async (msg, reason) => {
+        c.deadLettered(msg);
+        await toDeadLetters(msg, reason);
+      };
       running.push(
         await startConsumer(app.kafka, {
           groupId: c.group,
@@ -89,6 +95,11 @@ export const consumersPlugin = fp<ConsumersPluginOptions>(
         }),
       );
     }
+    consumerLagMetrics(
+      app.metrics,
+      app.kafka,
+      opts.consumers.map((c) => ({ group: c.group, topic: (opts.topicPrefix ?? '') + c.topic })),
+    );
     app.readiness.add(opts.readiness, async () => {
       if (!running.every((c) => c.isRunning)) throw new Error('consumer stopped');
     });

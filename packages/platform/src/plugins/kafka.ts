@@ -1,7 +1,8 @@
 import fp from 'fastify-plugin';
 import type { BaseConfig } from '../config';
 import { createKafka, EventProducer, type Kafka } from '../kafka';
-import { scrapedGauge } from '../metrics';
+import { scrapedCounter } from '../metrics';
+import { publishedMetrics } from './metrics';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -34,12 +35,13 @@ export const kafkaPlugin = fp<KafkaPluginOptions>(
     await producer.connect();
     app.decorate('kafka', client);
     app.decorate('producer', producer);
-    scrapedGauge(
+    scrapedCounter(
       app.metrics,
       'kafka_produce_requests_total',
       'Produce requests sent (each carries every event queued when it left; KAFKA_LINGER_MS widens that window)',
-      () => [{ value: producer.produceRequests }],
+      () => producer.produceRequests,
     );
+    publishedMetrics(app.metrics, producer);
     app.readiness.add('kafka', async () => {
       if (!producer.isConnected) throw new Error('producer disconnected');
     });

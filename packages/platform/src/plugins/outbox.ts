@@ -1,5 +1,6 @@
 import fp from 'fastify-plugin';
 import { OutboxRelay } from '../outbox';
+import { outboxMetrics } from './metrics';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -27,6 +28,7 @@ export const outboxPlugin = fp<OutboxPluginOptions>(
     });
     relay.start();
     app.decorate('outbox', relay);
+    outboxMetrics(app.metrics, app.pg);
     app.readiness.add('outbox', async () => {
       if (!relay.isRunning) throw new Error('outbox relay stopped');
     });

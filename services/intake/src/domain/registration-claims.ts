@@ -47,12 +47,12 @@ export class RegistrationClaims {
     let admission: Decision;
     try {
       const answer = await this.d.claims.admitAndClaim(buckets, input);
-      admission = this.d.bucket.fromRedis(answer.admission);
+      admission = this.d.bucket.fromRedis(answer.admission, buckets);
       return answer.claim ? { ...answer.claim, admission } : { kind: 'limited', admission };
     } catch (e) {
       cold = e instanceof ClaimsColdError;
       if (e instanceof ClaimsColdError) {
-        admission = this.d.bucket.fromRedis(e.admission);
+        admission = this.d.bucket.fromRedis(e.admission, buckets);
         void this.warm();
       } else {
         admission = this.d.bucket.locally(buckets, e as Error);
