@@ -14,6 +14,8 @@ export interface KafkaOptions {
   brokers: string[];
   clientId: string;
   logger: FastifyBaseLogger;
+  /** A probe's client: one try per call, a short connection timeout, none of kafkajs' own log lines. */
+  probe?: { timeoutMs: number };
 }
 
 export function createKafka(opts: KafkaOptions): Kafka {
@@ -21,10 +23,10 @@ export function createKafka(opts: KafkaOptions): Kafka {
   return new Kafka({
     clientId: opts.clientId,
     brokers: opts.brokers,
-    connectionTimeout: 3_000,
-    requestTimeout: 10_000,
-    retry: { initialRetryTime: 100, retries: 5 },
-    logLevel: KafkaLogLevel.WARN,
+    connectionTimeout: opts.probe?.timeoutMs ?? 3_000,
+    requestTimeout: opts.probe ? opts.probe.timeoutMs : 10_000,
+    retry: opts.probe ? { retries: 0 } : { initialRetryTime: 100, retries: 5 },
+    logLevel: opts.probe ? KafkaLogLevel.NOTHING : KafkaLogLevel.WARN,
     // kafkajs' own messages carry broker and topic names only, never payloads.
     logCreator:
       () =>
@@ -41,6 +43,121 @@ export class PublishTimeoutError extends Error {
     super(`Kafka did not acknowledge within ${ms} ms`);
     this.name = 'PublishTimeoutError';
   }
+}
+
+/** Thrown by `publish` at once while the broker watch knows Kafka is down: no wait for an ack that cannot come. */
+export class KafkaUnavailableError extends Error {
+  constructor() {
+    super('Kafka is unreachable (the last probes failed)');
+    this.name = 'KafkaUnavailableError';
+  }
+}
+
+export interface BrokerWatchOptions {
+  /** How often the broker is probed when no produce was acknowledged within this long. */
+  intervalMs: number;
+  /** A probe with no answer after this long failed. */
+  timeoutMs: number;
+  logger: FastifyBaseLogger;
+}
+
+/**
+ * Whether Kafka is there, known within seconds. kafkajs reports a disconnect only after our own
+ * `disconnect()`: a broker killed under a connected producer leaves it "connected", and every publish
+ * waits out its ack timeout. The watch counts a recent acknowledgement as proof of life; without one
+ * within `intervalMs` it asks a broker for metadata (a probe client of its own: no retries). A refused
+ * or dropped connection marks Kafka down at once; a probe that only timed out, twice in a row (one slow
+ * answer on a loaded machine is not an outage). Any answer or acknowledgement marks it up again.
+ */
+export class BrokerWatch {
+  private down = false;
+  private lastOkAt = Date.now();
+  private timeouts = 0;
+  private probing: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly log: FastifyBaseLogger;
+
+  constructor(
+    private readonly probe: () => Promise<unknown>,
+    private readonly opts: BrokerWatchOptions,
+    /** Closes what the probe opened. */
+    private readonly closeProbe: () => Promise<void> = async () => undefined,
+  ) {
+    this.log = opts.logger.child({ component: 'broker-watch' });
+  }
+
+  get isDown(): boolean {
+    return this.down;
+  }
+
+  start(): void {
+    this.timer ??= setInterval(() => {
+      if (this.down || Date.now() - this.lastOkAt >= this.opts.intervalMs) void this.check();
+    }, this.opts.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.probing;
+    await this.closeProbe();
+  }
+
+  /** Kafka answered (an acknowledgement, a probe). */
+  alive(): void {
+    this.lastOkAt = Date.now();
+    this.timeouts = 0;
+    if (this.down) {
+      this.down = false;
+      this.log.info('kafka reachable again');
+    }
+  }
+
+  /** A produce failed: probe now rather than at the next interval. */
+  suspect(): void {
+    void this.check();
+  }
+
+  /** One probe (shared by concurrent callers); resolves once its verdict is in. */
+  check(): Promise<void> {
+    this.probing ??= (async () => {
+      let timer: NodeJS.Timeout | undefined;
+      const verdict = await Promise.race([
+        this.probe().then(
+          () => 'ok' as const,
+          () => 'refused' as const,
+        ),
+        new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), this.opts.timeoutMs))),
+      ]);
+      clearTimeout(timer);
+      if (verdict === 'ok') return this.alive();
+      if (verdict === 'timeout' && ++this.timeouts < 2) return;
+      if (!this.down) this.log.warn({ probe: verdict }, 'kafka unreachable: publishes fail at once until it answers');
+      this.down = true;
+    })().finally(() => (this.probing = undefined));
+    return this.probing;
+  }
+}
+
+/** A watch over `brokers` with its own probe client (metadata of no topic: the cheapest round trip). */
+export function brokerWatch(brokers: string[], clientId: string, opts: BrokerWatchOptions): BrokerWatch {
+  const admin = createKafka({ brokers, clientId: `${clientId}-probe`, logger: opts.logger, probe: { timeoutMs: opts.timeoutMs } }).admin();
+  let connected: Promise<void> | undefined;
+  return new BrokerWatch(
+    async () => {
+      try {
+        await (connected ??= admin.connect());
+        await admin.describeCluster();
+      } catch (e) {
+        connected = undefined;
+        await admin.disconnect().catch(() => undefined);
+        throw e;
+      }
+    },
+    opts,
+    () => admin.disconnect().catch(() => undefined),
+  );
 }
 
 export interface OutgoingMessage {
@@ -79,7 +196,7 @@ export class EventProducer {
      * letters included): an isolated run — a load test's private intake — then keeps its events out of
      * the shared topics. Empty in every deployment.
      */
-    private readonly opts: { maxBatch?: number; ackTimeoutMs: number; lingerMs?: number; topicPrefix?: string },
+    private readonly opts: { maxBatch?: number; ackTimeoutMs: number; lingerMs?: number; topicPrefix?: string; watch?: BrokerWatch },
   ) {
     this.producer = kafka.producer({
       allowAutoTopicCreation: false,
@@ -103,8 +220,17 @@ export class EventProducer {
     return this.sentBatches;
   }
 
-  /** Resolves when stored with acks=all; rejects on error or after `ackTimeoutMs` (it may still land). */
+  /** False while the broker watch knows Kafka is down (publishes then fail at once). */
+  get isAvailable(): boolean {
+    return this.connected && !this.opts.watch?.isDown;
+  }
+
+  /**
+   * Resolves when stored with acks=all; rejects on error or after `ackTimeoutMs` (it may still land),
+   * and at once (KafkaUnavailableError, nothing sent) while the broker watch knows Kafka is down.
+   */
   publish(msg: OutgoingMessage): Promise<void> {
+    if (this.opts.watch?.isDown) return Promise.reject(new KafkaUnavailableError());
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       const timer = setTimeout(() => {
@@ -155,8 +281,14 @@ export class EventProducer {
         topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
       })
       .then(
-        () => batch.forEach((m) => m.resolve()),
-        (e: Error) => batch.forEach((m) => m.reject(e)),
+        () => {
+          this.opts.watch?.alive();
+          batch.forEach((m) => m.resolve());
+        },
+        (e: Error) => {
+          this.opts.watch?.suspect();
+          batch.forEach((m) => m.reject(e));
+        },
       )
       .finally(() => this.inFlight.delete(send));
     this.inFlight.add(send);
