@@ -8,6 +8,7 @@ import { DEADLETTER_V1, deadLetterV1 } from '@gelombang/contracts';
 import { backoffMs } from './backoff';
 import { waitAtMost } from './timing';
 import { stackFrames } from './errors';
+import { unavailableKind } from './unavailable';
 import { JavaCompatiblePartitioner } from './partitioner';
 
 export interface KafkaOptions {
@@ -329,6 +330,12 @@ export interface ConsumerOptions<T> {
   parse: (msg: ConsumedMessage) => T;
   /** Processes one partition's batch; must be idempotent (delivery is at least once). */
   handle: (items: T[]) => Promise<void>;
+  /**
+   * Tries of a message the handler keeps refusing — an error that is not a datastore outage (a value
+   * PostgreSQL rejects, say) — before it is dead-lettered and the partition moves on (default 5). A
+   * datastore outage is retried for as long as it lasts, never counted against a message.
+   */
+  maxAttempts?: number;
   /** Where poison messages go; the consumer moves on once it is stored. */
   deadLetter: (msg: ConsumedMessage, reason: string) => Promise<void>;
   logger: FastifyBaseLogger;
@@ -358,7 +365,8 @@ export interface RunningConsumer {
 
 /**
  * Starts a consumer-group member. Offsets are committed only after `handle` succeeded for the whole
- * batch; a failing batch is retried with backoff (not skipped) while the consumer runs.
+ * batch (or for all of it but the messages it refused, dead-lettered: see handleIsolating); a failing
+ * batch is retried with backoff while the consumer runs.
  */
 export async function startConsumer<T>(kafka: Kafka, opts: ConsumerOptions<T>): Promise<RunningConsumer> {
   const log = opts.logger.child({ component: 'consumer', groupId: opts.groupId });
@@ -402,16 +410,17 @@ export async function startConsumer<T>(kafka: Kafka, opts: ConsumerOptions<T>): 
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 3,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-        const items: T[] = [];
+        const entries: Array<{ msg: ConsumedMessage; item: T }> = [];
         const poison: Array<{ msg: ConsumedMessage; reason: string; errName: string }> = [];
         for (const m of batch.messages) {
           const msg = consumedMessage(batch, m);
           try {
-            items.push(opts.parse(msg));
+            entries.push({ msg, item: opts.parse(msg) });
           } catch (e) {
             poison.push({ msg, reason: (e as Error).message.slice(0, 500), errName: (e as Error).name });
           }
         }
+        const where = { topic: batch.topic, partition: batch.partition };
         if (poison.length > 0) {
           // All of a batch's dead letters at once (they share produce requests): one by one, a broker's
           // worth of foreign events took minutes to get past. Stored before the offset moves past them.
@@ -419,8 +428,7 @@ export async function startConsumer<T>(kafka: Kafka, opts: ConsumerOptions<T>): 
           const offsets = poison.map((p) => p.msg.offset);
           log.warn(
             {
-              topic: batch.topic,
-              partition: batch.partition,
+              ...where,
               count: poison.length,
               offsets: offsets.length <= 10 ? offsets : [offsets[0], '…', offsets[offsets.length - 1]],
               errName: poison[0]!.errName,
@@ -428,17 +436,22 @@ export async function startConsumer<T>(kafka: Kafka, opts: ConsumerOptions<T>): 
             poison.length === 1 ? 'poison message dead-lettered' : 'poison messages dead-lettered',
           );
         }
-        for (let attempt = 0; ; attempt++) {
-          if (!isRunning() || isStale()) return;
-          try {
-            if (items.length > 0) await opts.handle(items);
-            break;
-          } catch (e) {
-            log.error({ errName: (e as Error).name, stack: stackFrames(e), attempt, topic: batch.topic, partition: batch.partition }, 'batch failed, retrying');
+        const alive = () => isRunning() && !isStale();
+        const done = await handleIsolating(entries, {
+          handle: (chunk) => opts.handle(chunk.map((e) => e.item)),
+          maxAttempts: opts.maxAttempts ?? 5,
+          alive,
+          onRetry: async (e, attempt, size) => {
+            log.error({ errName: (e as Error).name, stack: stackFrames(e), attempt, size, ...where }, 'batch failed, retrying');
             await new Promise((r) => setTimeout(r, backoffMs(attempt, RETRY_BACKOFF)));
             await heartbeat();
-          }
-        }
+          },
+          onRefused: async (entry, reason) => {
+            await opts.deadLetter(entry.msg, reason);
+            log.warn({ ...where, offset: entry.msg.offset, reason }, 'message the handler keeps refusing dead-lettered');
+          },
+        });
+        if (!done) return;
         const last = batch.lastOffset();
         resolveOffset(last);
         await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
@@ -464,6 +477,59 @@ export async function startConsumer<T>(kafka: Kafka, opts: ConsumerOptions<T>): 
       running = false;
     },
   };
+}
+
+/**
+ * Runs `handle` over a partition's batch until it succeeds, and finds what it keeps refusing. A failure
+ * that is a datastore outage (unavailableKind) is retried for as long as it lasts, counting nothing.
+ * Any other failure counts: after `maxAttempts` of them the batch is split in halves, each tried in
+ * order (a half that fails is split again), down to single messages; one that still fails after
+ * `maxAttempts` tries is handed to `onRefused` (dead-lettered) and the rest go on. Offsets stay in order:
+ * everything before a refused message is handled before anything after it. Returns false when the
+ * consumer stopped or lost the partition meanwhile (nothing may be committed then).
+ */
+export async function handleIsolating<E>(
+  entries: E[],
+  o: {
+    handle: (chunk: E[]) => Promise<void>;
+    maxAttempts: number;
+    alive: () => boolean;
+    onRetry: (e: unknown, attempt: number, size: number) => Promise<void>;
+    onRefused: (entry: E, reason: string) => Promise<void>;
+  },
+): Promise<boolean> {
+  const run = async (chunk: E[], triesBeforeSplit: number): Promise<boolean> => {
+    for (let attempt = 0, refused = 0; ; attempt++) {
+      if (!o.alive()) return false;
+      try {
+        if (chunk.length > 0) await o.handle(chunk);
+        return true;
+      } catch (e) {
+        if (!unavailableKind(e)) refused++;
+        if (refused >= triesBeforeSplit) {
+          if (chunk.length === 1) {
+            await o.onRefused(chunk[0]!, `handler refused it ${refused} times: ${describeFailure(e)}`);
+            return true;
+          }
+          const half = Math.ceil(chunk.length / 2);
+          // A half that fails is split at once: its message is found in log2(n) tries more, not n·maxAttempts.
+          return (
+            (await run(chunk.slice(0, half), half === 1 ? o.maxAttempts : 1)) && (await run(chunk.slice(half), chunk.length - half === 1 ? o.maxAttempts : 1))
+          );
+        }
+        await o.onRetry(e, attempt, chunk.length);
+      }
+    }
+  };
+  return run(entries, o.maxAttempts);
+}
+
+/** A failure as a dead letter's reason: name, SQLSTATE, message with quoted values left out (they may be data). */
+export function describeFailure(e: unknown): string {
+  const err = e as { name?: string; code?: unknown; message?: string };
+  const code = typeof err?.code === 'string' ? ` ${err.code}` : '';
+  const message = String(err?.message ?? '').replace(/"[^"]*"/g, '"…"');
+  return `${err?.name ?? 'Error'}${code}: ${message}`.slice(0, 500);
 }
 
 export type { Kafka };
