@@ -57,8 +57,10 @@ export const baseEnv = {
     .number()
     .int()
     .min(0)
-    .default(0)
-    .describe('Milliseconds the service keeps answering (readiness 503) after a stop signal, so balancers drain it.'),
+    .default(5_000)
+    .describe(
+      'Milliseconds the service keeps serving after a stop signal, readiness 503 and Connection: close on every answer, so balancers and keep-alive clients move away before it closes (0: none).',
+    ),
   HTTP_SHUTDOWN_TIMEOUT_MS: z.coerce
     .number()
     .int()
