@@ -81,10 +81,12 @@ cmd_start() {
     [[ -f "$REPO_ROOT/$entry" ]] || die "$entry missing: build first (pnpm run build)"
     (
       cd "$REPO_ROOT"
-      # shellcheck disable=SC2086 # settings: KEY=VALUE words from services.txt
+      # No balancer in front of a local cluster: a short drain (the default, 5 s, is for one) keeps
+      # `./gelombang stop` quick.
       # The services trust X-Forwarded-For from the edge only: it connects from 127.0.0.1 and sets the
       # header to the client's address (decision 0018). Load runs straight at a service set loopback.
-      env HTTP_PORT="$port" HTTP_TRUST_PROXY="${HTTP_TRUST_PROXY:-127.0.0.1}" $settings \
+      # shellcheck disable=SC2086 # settings: KEY=VALUE words from services.txt
+      env HTTP_PORT="$port" HTTP_TRUST_PROXY="${HTTP_TRUST_PROXY:-127.0.0.1}" HTTP_SHUTDOWN_DRAIN_MS="${HTTP_SHUTDOWN_DRAIN_MS:-500}" $settings \
         nohup "$NODE_BIN" "$entry" >>"$LOG_DIR/$name.log" 2>&1 9>&- &
       echo $! >"$pidfile"
     )

@@ -57,18 +57,46 @@ export const baseEnv = {
     .number()
     .int()
     .min(0)
-    .default(0)
-    .describe('Milliseconds the service keeps answering (readiness 503) after a stop signal, so balancers drain it.'),
+    .default(5_000)
+    .describe(
+      'Milliseconds the service keeps serving after a stop signal, readiness 503 and Connection: close on every answer, so balancers and keep-alive clients move away before it closes (0: none).',
+    ),
   HTTP_SHUTDOWN_TIMEOUT_MS: z.coerce
     .number()
     .int()
     .positive()
     .default(10_000)
     .describe('Milliseconds the close after the drain may take before the process exits anyway.'),
+  RETRY_AFTER_SEC: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(5)
+    .describe('Seconds a 503 asks the client to wait (Retry-After): Kafka, PostgreSQL or Redis unavailable.'),
   DATABASE_URL: url(['postgres:', 'postgresql:'])
     .default('postgres://root@127.0.0.1:5432/test')
     .describe('PostgreSQL connection URL (postgres:// or postgresql://).'),
   PG_POOL_MAX: z.coerce.number().int().positive().default(10).describe('Most PostgreSQL connections in the pool of one process.'),
+  PG_CONNECT_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(2_000)
+    .describe('Milliseconds to get a PostgreSQL connection (a new one, or a free one from a full pool) before the request answers 503.'),
+  PG_STATEMENT_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(5_000)
+    .describe("PostgreSQL's statement_timeout for the pool's sessions: the server cancels a statement running longer (migrations are exempt)."),
+  PG_QUERY_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(6_000)
+    .describe(
+      'Milliseconds the client waits for any answer to a query (a hung or unreachable server) before it drops the connection; keep it above PG_STATEMENT_TIMEOUT_MS.',
+    ),
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379').describe('Redis URL (redis://, or rediss:// for TLS).'),
   REDIS_KEY_PREFIX: z.string().default('gelombang:').describe('Put in front of every Redis key the service writes.'),
   REDIS_COMMAND_TIMEOUT_MS: z.coerce
@@ -102,6 +130,26 @@ export const baseEnv = {
     .max(100)
     .default(5)
     .describe('Milliseconds a publish waits for others to share its produce request (0: only those of the same event-loop turn).'),
+  KAFKA_HEALTH_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .default(1_000)
+    .describe('Milliseconds without an acknowledged publish after which Kafka is probed (a metadata request); readiness fails once the probes do.'),
+  KAFKA_HEALTH_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .default(1_500)
+    .describe('Milliseconds a Kafka probe may take; a refused probe, or two that time out in a row, mark Kafka down (publishes answer 503 at once).'),
+  CONSUMER_MAX_ATTEMPTS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(5)
+    .describe(
+      'Times a consumer tries a message its handler keeps refusing (not a datastore outage: those are retried forever) before it dead-letters it with the reason and goes on.',
+    ),
 } as const;
 
 /** The personal-data keys, for the services that see personal data in the clear. */
