@@ -816,7 +816,11 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again. */
+            /**
+             * @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again.
+             *
+             *     `STORE_UNAVAILABLE`: The service cannot reach its data right now. Try again after the time given in Retry-After.
+             */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -852,7 +856,11 @@ export interface operations {
                     "application/json": components["schemas"]["BatchList"];
                 };
             };
-            /** @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again. */
+            /**
+             * @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again.
+             *
+             *     `STORE_UNAVAILABLE`: The service cannot reach its data right now. Try again after the time given in Retry-After.
+             */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -932,7 +940,11 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again. */
+            /**
+             * @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again.
+             *
+             *     `STORE_UNAVAILABLE`: The service cannot reach its data right now. Try again after the time given in Retry-After.
+             */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -1007,7 +1019,11 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again. */
+            /**
+             * @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again.
+             *
+             *     `STORE_UNAVAILABLE`: The service cannot reach its data right now. Try again after the time given in Retry-After.
+             */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -1150,7 +1166,11 @@ export interface operations {
                     "application/json": components["schemas"]["CodeProblem"];
                 };
             };
-            /** @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again. */
+            /**
+             * @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again.
+             *
+             *     `STORE_UNAVAILABLE`: The service cannot reach its data right now. Try again after the time given in Retry-After.
+             */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -1265,7 +1285,11 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again. */
+            /**
+             * @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again.
+             *
+             *     `STORE_UNAVAILABLE`: The service cannot reach its data right now. Try again after the time given in Retry-After.
+             */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -1432,7 +1456,11 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again. */
+            /**
+             * @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again.
+             *
+             *     `STORE_UNAVAILABLE`: The service cannot reach its data right now. Try again after the time given in Retry-After.
+             */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -1528,7 +1556,11 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again. */
+            /**
+             * @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again.
+             *
+             *     `STORE_UNAVAILABLE`: The service cannot reach its data right now. Try again after the time given in Retry-After.
+             */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -1646,7 +1678,11 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again. */
+            /**
+             * @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again.
+             *
+             *     `STORE_UNAVAILABLE`: The service cannot reach its data right now. Try again after the time given in Retry-After.
+             */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -1743,7 +1779,11 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again. */
+            /**
+             * @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again.
+             *
+             *     `STORE_UNAVAILABLE`: The service cannot reach its data right now. Try again after the time given in Retry-After.
+             */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -1787,7 +1827,11 @@ export interface operations {
                     "application/json": components["schemas"]["NikVerificationBacklog"];
                 };
             };
-            /** @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again. */
+            /**
+             * @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again.
+             *
+             *     `STORE_UNAVAILABLE`: The service cannot reach its data right now. Try again after the time given in Retry-After.
+             */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -1923,7 +1967,11 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again. */
+            /**
+             * @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again.
+             *
+             *     `STORE_UNAVAILABLE`: The service cannot reach its data right now. Try again after the time given in Retry-After.
+             */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -2024,7 +2072,11 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again. */
+            /**
+             * @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again.
+             *
+             *     `STORE_UNAVAILABLE`: The service cannot reach its data right now. Try again after the time given in Retry-After.
+             */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -2182,7 +2234,11 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again. */
+            /**
+             * @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again.
+             *
+             *     `STORE_UNAVAILABLE`: The service cannot reach its data right now. Try again after the time given in Retry-After.
+             */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -2268,7 +2324,11 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again. */
+            /**
+             * @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again.
+             *
+             *     `STORE_UNAVAILABLE`: The service cannot reach its data right now. Try again after the time given in Retry-After.
+             */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -2329,7 +2389,11 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again. */
+            /**
+             * @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again.
+             *
+             *     `STORE_UNAVAILABLE`: The service cannot reach its data right now. Try again after the time given in Retry-After.
+             */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -2416,7 +2480,11 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again. */
+            /**
+             * @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again.
+             *
+             *     `STORE_UNAVAILABLE`: The service cannot reach its data right now. Try again after the time given in Retry-After.
+             */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -2513,7 +2581,11 @@ export interface operations {
                     "application/json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again. */
+            /**
+             * @description `SERVICE_UNAVAILABLE`: The service is busy. Your data was not accepted; please try again.
+             *
+             *     `STORE_UNAVAILABLE`: The service cannot reach its data right now. Try again after the time given in Retry-After.
+             */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
