@@ -247,11 +247,13 @@ export class VerificationsRepository {
    * moving mail_due_at past a lease means a sender that dies mid-round only delays those mails. A
    * verified registration is owed no mail, but for the notice of a later rejection (recordVerdicts).
    */
-  async claimDue(limit: number, leaseSec: number, claimToken: string): Promise<ClaimedMail[]> {
+  async claimDue(limit: number, leaseSec: number, claimToken: string, cooldownSec: number): Promise<ClaimedMail[]> {
+    await this.settleOrphanedSends(cooldownSec);
     const r = await this.pool.query(
       `WITH due AS (
          SELECT registration_id FROM verifications
          WHERE mail_due_at <= now() AND (verified_at IS NULL OR notice IS NOT NULL) AND superseded_at IS NULL
+           AND NOT coalesce(pending_claim_token = claim_token, false)
          ORDER BY mail_due_at LIMIT $1 FOR UPDATE SKIP LOCKED)
        UPDATE verifications v SET mail_due_at = now() + make_interval(secs => $2), claim_token = $3, updated_at = now()
        FROM due WHERE v.registration_id = due.registration_id
@@ -271,6 +273,26 @@ export class VerificationsRepository {
   }
 
   /**
+   * A sender that died (SIGKILL, a lost machine) after storing a code under its claim may have had the
+   * mail accepted by the provider too: its lease ran out with the pending code still recorded under
+   * that claim. Decision 0024, at least once but never twice within the resend cooldown: the code is
+   * taken as mailed — it becomes the current code (it works until it expires or a newer mail's code
+   * replaces it), `sent_at` is when it was stored (the applicant's resend cooldown counts from there)
+   * — and the mail is owed again no sooner than the cooldown after it. A registration verified
+   * meanwhile (with that code) is owed nothing. Only rows in flight or orphaned are in the index.
+   */
+  private async settleOrphanedSends(cooldownSec: number): Promise<void> {
+    await this.pool.query(
+      `UPDATE verifications SET code_hmac = pending_code_hmac, expires_at = pending_expires_at, sent_at = pending_at,
+         pending_code_hmac = NULL, pending_expires_at = NULL, pending_claim_token = NULL, claim_token = NULL,
+         mail_due_at = CASE WHEN verified_at IS NULL OR notice IS NOT NULL THEN greatest(now(), pending_at + make_interval(secs => $1)) END,
+         updated_at = now()
+       WHERE pending_claim_token = claim_token AND mail_due_at <= now()`,
+      [cooldownSec],
+    );
+  }
+
+  /**
    * Stores the HMAC of the code about to be mailed, before the SMTP send, so that a confirm arriving
    * the moment the mail lands finds it. Only under our claim, and only while a mail is owed: false
    * means the claim was lost (lease over, another sender took the row, or a rejection ended it) or the
@@ -281,7 +303,8 @@ export class VerificationsRepository {
    */
   async recordPending(registrationId: string, claimToken: string, notice: Notice | null, pending: { codeHmac: string; expiresAt: Date }): Promise<boolean> {
     const r = await this.pool.query(
-      `UPDATE verifications SET pending_code_hmac = $3, pending_expires_at = $4, pending_claim_token = $2, failed_attempts = 0, updated_at = now()
+      `UPDATE verifications SET pending_code_hmac = $3, pending_expires_at = $4, pending_claim_token = $2, pending_at = now(), failed_attempts = 0,
+         updated_at = now()
        WHERE registration_id = $1 AND claim_token = $2 AND (verified_at IS NULL OR notice IS NOT NULL) AND superseded_at IS NULL
          AND notice IS NOT DISTINCT FROM $5`,
       [registrationId, claimToken, pending.codeHmac, pending.expiresAt, notice],
