@@ -20,8 +20,10 @@ export interface CheckQueue {
    * registration holds is recorded as ALREADY_HELD: answers the decision recorded.
    */
   decide(check: ClaimedCheck, decision: Decision, events: (recorded: Decision, at: Date) => EventMessage[], called?: boolean): Promise<Decision | undefined>;
-  /** The registration that holds this NIK (the registry matched it there), if any. */
-  holderOf(nikIndex: string): Promise<string | undefined>;
+  /** Before a call: who holds the check's NIK (the registry matched it there), and whether the intake rejected its registration. */
+  standing(check: ClaimedCheck): Promise<{ holder?: string; rejectedByIntake: boolean }>;
+  /** Drops a claimed check of a registration the intake rejected: it is never called (decision 0024). */
+  dropRejected(check: ClaimedCheck): Promise<void>;
   retryLater(check: ClaimedCheck, delayMs: number, error: string, counted: boolean): Promise<void>;
   release(checks: readonly ClaimedCheck[]): Promise<void>;
   /** Makes queued checks whose last error is one of `errors` due now. */
@@ -110,7 +112,7 @@ export class Checker extends PollingWorker {
       while (this.inflight.size >= this.opts.concurrency) await Promise.race(this.inflight);
       if (!this.isRunning || !this.ports.registry.canCall) return this.ports.queue.release(batch.slice(i));
       const check = batch[i]!;
-      if (await this.settledAsHeld(check)) continue;
+      if (await this.settledBeforeCall(check)) continue;
       let person: Person;
       try {
         person = this.open(check);
@@ -162,10 +164,17 @@ export class Checker extends PollingWorker {
   /**
    * Looked up just before the token is taken, so a check that arrives (or comes due) after its NIK's
    * hold committed costs the registry nothing. Checks of one NIK already in flight together are settled
-   * by decide's hold instead (one verified, the others ALREADY_HELD).
+   * by decide's hold instead (one verified, the others ALREADY_HELD). A check of a registration the
+   * intake rejected (its projector decides which registrations exist, decision 0024) is dropped: no
+   * call, no hold, no event (the intake announced the rejection).
    */
-  private async settledAsHeld(check: ClaimedCheck): Promise<boolean> {
-    const holder = await this.ports.queue.holderOf(check.nikIndex);
+  private async settledBeforeCall(check: ClaimedCheck): Promise<boolean> {
+    const { holder, rejectedByIntake } = await this.ports.queue.standing(check);
+    if (rejectedByIntake) {
+      await this.ports.queue.dropRejected(check);
+      this.log.info({ registrationId: check.registrationId, attempt: check.attempt }, 'nik check dropped: the intake rejected the registration');
+      return true;
+    }
     if (holder === undefined || holder === check.registrationId) return false;
     await this.record(check, ALREADY_HELD, false);
     return true;
