@@ -26,6 +26,10 @@ export interface ClaimedCheck {
   provinceCode: string;
   tries: number;
   leaseId: string;
+  /** Sent with every call for this check (Idempotency-Key): the registry answers a repeated one without verifying again. */
+  callId: string;
+  /** Calls started for it so far (recorded before each left): more than `tries` means an outcome was lost. */
+  callsStarted: number;
 }
 
 export interface CheckView {
@@ -78,7 +82,8 @@ export class ChecksRepository {
              WHERE state = 'queued' AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())
              ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED) due
        WHERE c.registration_id = due.registration_id AND c.attempt = due.attempt
-       RETURNING c.registration_id, c.attempt, c.nik_enc, c.full_name_enc, c.birth_date_enc, c.nik_index, c.province_code, c.tries, c.next_attempt_at`,
+       RETURNING c.registration_id, c.attempt, c.nik_enc, c.full_name_enc, c.birth_date_enc, c.nik_index, c.province_code, c.tries, c.next_attempt_at,
+         c.call_id, c.calls_started`,
       [limit, leaseId, leaseMs],
     );
     return r.rows
@@ -93,6 +98,8 @@ export class ChecksRepository {
         provinceCode: row.province_code,
         tries: row.tries,
         leaseId,
+        callId: row.call_id,
+        callsStarted: row.calls_started,
       }));
   }
 
@@ -198,6 +205,20 @@ export class ChecksRepository {
       check.attempt,
       check.leaseId,
     ]);
+  }
+
+  /**
+   * Records, under the lease, that a call for this check is about to leave (decision 0024): false when
+   * the lease was lost (then no call may leave). A crash after this and before the decision leaves a
+   * call whose outcome is unknown; the next call carries the same call id.
+   */
+  async callStarting(check: ClaimedCheck): Promise<boolean> {
+    const r = await this.pool.query(
+      `UPDATE checks SET calls_started = calls_started + 1, call_started_at = now(), updated_at = now()
+       WHERE registration_id = $1 AND attempt = $2 AND lease_id = $3 AND state = 'queued'`,
+      [check.registrationId, check.attempt, check.leaseId],
+    );
+    return r.rowCount === 1;
   }
 
   /** The call did not decide (quota, outage, timeout…): back to the queue, due after `delayMs`. */

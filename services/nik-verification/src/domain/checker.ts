@@ -25,6 +25,8 @@ export interface CheckQueue {
   /** Drops a claimed check of a registration the intake rejected: it is never called (decision 0024). */
   dropRejected(check: ClaimedCheck): Promise<void>;
   retryLater(check: ClaimedCheck, delayMs: number, error: string, counted: boolean): Promise<void>;
+  /** Records that a call is about to leave for this check, under its lease; false: the lease is lost, no call. */
+  callStarting(check: ClaimedCheck): Promise<boolean>;
   release(checks: readonly ClaimedCheck[]): Promise<void>;
   /** Makes queued checks whose last error is one of `errors` due now. */
   waiveBackoff(errors: readonly string[]): Promise<number>;
@@ -40,8 +42,8 @@ export interface CheckerPorts {
   /** The registry behind its circuit breaker (RegistryClient). */
   registry: {
     readonly canCall: boolean;
-    /** Rejects with an error whose `kind` says why no answer came. */
-    verify(person: Person): Promise<RegistryAnswer>;
+    /** Rejects with an error whose `kind` says why no answer came. `callId` goes with the call as its idempotency key. */
+    verify(person: Person, callId: string): Promise<RegistryAnswer>;
     onStateChange(listener: (state: BreakerState) => void): void;
   };
 }
@@ -138,10 +140,19 @@ export class Checker extends PollingWorker {
   private async check(check: ClaimedCheck, person: Person): Promise<void> {
     const ids = { registrationId: check.registrationId, attempt: check.attempt };
     let answer: RegistryAnswer;
+    // Recorded before it leaves: a crash from here on leaves a call whose outcome is unknown, and the
+    // next one carries the same call id, which the registry answers without verifying again.
+    try {
+      if (!(await this.ports.queue.callStarting(check))) return;
+    } catch (e) {
+      this.log.error({ ...ids, errName: (e as Error).name }, 'could not record the call; none made, its lease will expire');
+      return;
+    }
+    if (check.callsStarted > check.tries) this.log.warn({ ...ids }, 'asking the registry again for a call whose outcome was lost (same call id)');
     const t0 = performance.now();
     const took = () => (performance.now() - t0) / 1000;
     try {
-      answer = await this.ports.registry.verify(person);
+      answer = await this.ports.registry.verify(person, check.callId);
     } catch (e) {
       const kind = (e as { kind?: string }).kind ?? 'unavailable';
       this.opts.onCall?.(kind, took());
