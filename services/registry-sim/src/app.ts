@@ -31,7 +31,7 @@ export async function buildApp(config: RegistrySimConfig, opts: BuildOptions = {
       });
       app.decorate('registry', registry);
       await app.register(populationRoutes, { registry, token: config.REGISTRY_API_TOKEN, onAnswer: (answer) => answers.inc({ answer }) });
-      await app.register(simRoutes, { registry, quotaPerSec: config.REGISTRY_QUOTA_PER_SEC });
+      await app.register(simRoutes, { registry, quotaPerSec: config.REGISTRY_QUOTA_PER_SEC, token: config.REGISTRY_API_TOKEN });
     },
   )) as App & { registry: PopulationRegistry };
 }

@@ -6,7 +6,7 @@ import { problems, REGISTRY_SECURITY } from '@gelombang/contracts';
 import { VALIDATION_FAILED } from '@gelombang/platform';
 import { verifyRequest, verifyResponse } from './schemas';
 
-function sameToken(header: string | undefined, token: Buffer): boolean {
+export function sameToken(header: string | undefined, token: Buffer): boolean {
   const m = /^Bearer (.+)$/.exec(header ?? '');
   if (!m) return false;
   const given = Buffer.from(m[1]!);
@@ -50,8 +50,10 @@ export async function populationRoutes(app: App, deps: { registry: PopulationReg
       }
       const ms = deps.registry.latencyMs();
       if (ms > 0) await new Promise((r) => setTimeout(r, ms));
-      const result = deps.registry.verify(req.body);
-      deps.onAnswer(result);
+      // The caller's attempt id: a repeated one is answered from the ledger, not verified again (decision 0024).
+      const key = req.headers['idempotency-key'];
+      const { result, replayed } = deps.registry.verifyOnce(req.body, typeof key === 'string' && key.length > 0 && key.length <= 200 ? key : undefined);
+      deps.onAnswer(replayed ? 'replayed' : result);
       return { result };
     },
   );

@@ -1,14 +1,28 @@
 import { noContent, PUBLIC } from '@gelombang/contracts';
 import type { App } from '@gelombang/platform';
 import type { PopulationRegistry } from '../domain/registry';
+import { REGISTRY_UNAUTHORIZED } from '../errors';
+import { sameToken } from './population';
 import { faultsRequest, faultsResponse, loadPeopleRequest, loadPeopleResponse, statsResponse } from './schemas';
 
 /** The stand-in runs only on developers' machines and in load runs: its controls are open to whoever reaches its port. */
 const SIM_WHO = 'Who may call: anyone who reaches the stand-in (development and load tests only; not deployed).';
 
 /** Test and operations controls of the simulator. They exist only here: the real registry has none. */
-export async function simRoutes(app: App, deps: { registry: PopulationRegistry; quotaPerSec: number }) {
+export async function simRoutes(app: App, deps: { registry: PopulationRegistry; quotaPerSec: number; token: string }) {
   const { registry } = deps;
+  const token = Buffer.from(deps.token);
+  // Calls per attempt (decision 0024): the partner's credential is asked for, as the real registry's usage report would.
+  app.get(
+    '/_sim/calls',
+    {
+      schema: { summary: 'Registry calls per attempt (idempotency key): verified, replayed, the most for one attempt' },
+      onRequest: async (req) => {
+        if (!sameToken(req.headers.authorization, token)) throw REGISTRY_UNAUTHORIZED({ headers: { 'www-authenticate': 'Bearer' } });
+      },
+    },
+    async () => registry.calls(),
+  );
   app.post(
     '/_sim/people',
     {
