@@ -44,6 +44,17 @@ export const faultsRequest = z
 export const faultsResponse = z.object({ errorRate: z.number(), outage: z.boolean(), latencyMs: z.number().optional() });
 
 const count = z.number().int();
+/** `GET /_sim/calls`: registry verifications per attempt (the Idempotency-Key; decision 0024). */
+export const callsResponse = z
+  .object({
+    attempts: count.describe('Attempts (distinct keys) seen'),
+    verified: count.describe('Verifications performed (each charged to the quota)'),
+    replayed: count.describe('Calls answered from the ledger (a repeated key, not charged)'),
+    maxVerifiedPerAttempt: count.describe('The most verifications one attempt cost'),
+    attemptsVerifiedTwice: count.describe('Attempts verified more than once'),
+  })
+  .meta({ title: 'SimCalls' });
+
 export const statsResponse = z.object({
   requests: count,
   answered: count,

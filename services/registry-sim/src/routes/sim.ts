@@ -1,9 +1,9 @@
-import { noContent, PUBLIC } from '@gelombang/contracts';
+import { noContent, problems, PUBLIC, REGISTRY_SECURITY } from '@gelombang/contracts';
 import type { App } from '@gelombang/platform';
 import type { PopulationRegistry } from '../domain/registry';
 import { REGISTRY_UNAUTHORIZED } from '../errors';
 import { sameToken } from './population';
-import { faultsRequest, faultsResponse, loadPeopleRequest, loadPeopleResponse, statsResponse } from './schemas';
+import { callsResponse, faultsRequest, faultsResponse, loadPeopleRequest, loadPeopleResponse, statsResponse } from './schemas';
 
 /** The stand-in runs only on developers' machines and in load runs: its controls are open to whoever reaches its port. */
 const SIM_WHO = 'Who may call: anyone who reaches the stand-in (development and load tests only; not deployed).';
@@ -16,7 +16,14 @@ export async function simRoutes(app: App, deps: { registry: PopulationRegistry; 
   app.get(
     '/_sim/calls',
     {
-      schema: { summary: 'Registry calls per attempt (idempotency key): verified, replayed, the most for one attempt' },
+      schema: {
+        summary: 'Registry calls per attempt (idempotency key): verified, replayed, the most for one attempt',
+        description: 'Who may call: the partner holding the registry credential (REGISTRY_API_TOKEN), as for its usage report.',
+        operationId: 'simCalls',
+        tags: ['simulator'],
+        security: REGISTRY_SECURITY,
+        response: { 200: callsResponse, ...problems([REGISTRY_UNAUTHORIZED]) },
+      },
       onRequest: async (req) => {
         if (!sameToken(req.headers.authorization, token)) throw REGISTRY_UNAUTHORIZED({ headers: { 'www-authenticate': 'Bearer' } });
       },
