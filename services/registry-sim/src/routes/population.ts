@@ -12,7 +12,7 @@ function sameToken(header: string | undefined, token: Buffer): boolean {
 }
 
 /** The partner's API as we see it: auth, then the per-second quota, then faults, then the answer. */
-export async function populationRoutes(app: App, deps: { registry: PopulationRegistry; token: string; onAnswer: (answer: string) => void }) {
+export async function populationRoutes(app: App, deps: { registry: PopulationRegistry; token: string; onAnswer: (answer: string) => void; onAnswered?: (nik: string) => void }) {
   const token = Buffer.from(deps.token);
   app.post(
     '/v1/population/verify',
@@ -45,6 +45,7 @@ export async function populationRoutes(app: App, deps: { registry: PopulationReg
       if (ms > 0) await new Promise((r) => setTimeout(r, ms));
       const result = deps.registry.verify(req.body);
       deps.onAnswer(result);
+      deps.onAnswered?.(req.body.nik);
       return { result };
     },
   );

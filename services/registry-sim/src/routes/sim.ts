@@ -1,9 +1,9 @@
 import type { App } from '@gelombang/platform';
 import type { PopulationRegistry } from '../domain/registry';
-import { faultsRequest, faultsResponse, loadPeopleRequest, loadPeopleResponse, statsResponse } from './schemas';
+import { answeredRequest, answeredResponse, faultsRequest, faultsResponse, loadPeopleRequest, loadPeopleResponse, statsResponse } from './schemas';
 
 /** Test and operations controls of the simulator. They exist only here: the real registry has none. */
-export async function simRoutes(app: App, deps: { registry: PopulationRegistry; quotaPerSec: number }) {
+export async function simRoutes(app: App, deps: { registry: PopulationRegistry; quotaPerSec: number; answeredByNik: Map<string, number> }) {
   const { registry } = deps;
   app.post(
     '/_sim/people',
@@ -12,6 +12,7 @@ export async function simRoutes(app: App, deps: { registry: PopulationRegistry; 
   );
   app.post('/_sim/reset', { schema: { summary: 'Forget people, faults and statistics' } }, async (_req, reply) => {
     registry.reset();
+    deps.answeredByNik.clear();
     return reply.status(204).send();
   });
   app.post(
@@ -28,4 +29,15 @@ export async function simRoutes(app: App, deps: { registry: PopulationRegistry; 
     quotaPerSec: deps.quotaPerSec,
     people: registry.size,
   }));
+  app.post(
+    '/_sim/answered',
+    {
+      schema: {
+        summary: 'How many calls were answered (200) for each of these NIKs, in their order',
+        body: answeredRequest,
+        response: { 200: answeredResponse },
+      },
+    },
+    async (req) => ({ answered: req.body.niks.map((nik) => deps.answeredByNik.get(nik) ?? 0) }),
+  );
 }

@@ -1,0 +1,79 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { newRunId } from '../../../loadtests/src/registrations';
+import { check, expectPromisesKept, record, type CheckOptions, type Report } from './checker';
+import { startCluster, type Cluster, type ClusterOptions } from './cluster';
+import { createBatch, History, loadPopulation, Mailbox, people, runLoad, type Person } from './load';
+
+/** Seconds of the PostgreSQL and Redis outages (the issue's 30 s; CHAOS_OUTAGE_SEC shortens a local run). */
+export const OUTAGE_SEC = Number(process.env.CHAOS_OUTAGE_SEC ?? 30);
+/** Registrations per second of every scenario's load (CHAOS_RATE). */
+export const RATE = Number(process.env.CHAOS_RATE ?? 20);
+/** Seconds of load before the fault and after the heal. */
+export const LEAD_SEC = Number(process.env.CHAOS_LEAD_SEC ?? 4);
+export const TAIL_SEC = Number(process.env.CHAOS_TAIL_SEC ?? 6);
+
+export interface Scenario extends Omit<ClusterOptions, 'name'> {
+  name: string;
+  /** Seconds the fault lasts (the load runs LEAD_SEC before it and TAIL_SEC after it). */
+  faultSec: number;
+  /** Applicants go through the whole funnel (mail, confirm, NIK, enrollment); the batch has `quota` seats. */
+  funnel?: { quota: number };
+  /** Breaks something at the fault's start; resolves with its heal, called `faultSec` later. */
+  fault(c: Cluster, h: History): Promise<() => Promise<void>>;
+  check?: Partial<CheckOptions>;
+  ratePerSec?: number;
+}
+
+export interface Outcome {
+  report: Report;
+  cluster: Cluster;
+  persons: Person[];
+  history: History;
+}
+
+/** Runs one scenario: the world, the load through the fault, the checker; records the report and asserts the promises. */
+export async function runScenario(s: Scenario, assert = true): Promise<Outcome> {
+  const t0 = Date.now();
+  const cluster = await startCluster(s);
+  const startedIn = Date.now() - t0;
+  try {
+    const runId = newRunId();
+    const rate = s.ratePerSec ?? RATE;
+    const persons = people(Math.round(rate * (LEAD_SEC + s.faultSec + TAIL_SEC)), runId);
+    const batchId = `chaos-${runId}`;
+    let mailbox: Mailbox | undefined;
+    if (s.funnel) {
+      await loadPopulation(cluster, persons);
+      await createBatch(cluster, batchId, s.funnel.quota);
+      mailbox = new Mailbox(cluster.maildev.apiUrl, runId, 300);
+    }
+    const history = new History();
+    const load = runLoad(cluster, history, persons, {
+      ratePerSec: rate,
+      patienceMs: (s.faultSec + 60) * 1000,
+      ...(s.funnel ? { funnel: { batchId, stageTimeoutMs: (s.faultSec + 90) * 1000 } } : {}),
+    }, mailbox);
+    await sleep(LEAD_SEC * 1000);
+    const end = history.fault(s.name);
+    const heal = await s.fault(cluster, history);
+    await sleep(Math.max(0, s.faultSec * 1000 - (history.now() - (history.windows.at(-1)?.from ?? 0))));
+    await heal();
+    end();
+    await load;
+    await mailbox?.stop();
+    const report = await check(cluster, {
+      persons,
+      history,
+      mailCooldownSec: Number(cluster.env.EMAIL_RESEND_COOLDOWN_SEC ?? 60),
+      mailBurst: Number(cluster.env.MAIL_QUOTA_BURST ?? 50),
+      mailPerSec: Number(cluster.env.MAIL_QUOTA_PER_SEC ?? 50),
+      ...(s.funnel ? { batch: { id: batchId, quota: s.funnel.quota } } : {}),
+      ...s.check,
+    });
+    record(report, { startedInMs: startedIn, tookMs: Date.now() - t0, people: persons.length, ratePerSec: rate, faultSec: s.faultSec });
+    if (assert) expectPromisesKept(report);
+    return { report, cluster, persons, history };
+  } finally {
+    await cluster.stop();
+  }
+}
