@@ -1,16 +1,20 @@
 import { runScenario } from './harness/scenario';
 
 /*
- * Kafka broker SIGKILL (issue #14). A single node killed under load: the intake cannot make a 202
- * durable, so it must refuse (503 with Retry-After) until the broker is back, and lose nothing it
- * accepted. One broker of three (replication 3, min ISR 2) killed: acks=all writes go on with the two
- * left; the funnel runs through it.
+ * Kafka faults (issue #14). A single node killed under load: the intake cannot make a 202 durable, so
+ * it must refuse (503 with Retry-After) until the broker is back, and lose nothing it accepted. One
+ * broker of three (replication 3, min ISR 2) killed: acks=all writes go on with the two left; the
+ * funnel runs through it. A broker frozen (SIGSTOP): produce requests reach it and their acks never
+ * come back in time, the producer retries, the broker stores both: the consumers' dedupe (or an
+ * idempotent producer) must keep that from becoming a second registration.
  */
-describe('Kafka broker SIGKILL under load', () => {
-  it('single node: only 202 or 503 + Retry-After while it is down; every 202 exists once afterwards', async () => {
+const DOWN_SEC = Number(process.env.CHAOS_KAFKA_DOWN_SEC ?? 12);
+
+describe('Kafka broker faults under load', () => {
+  it('single node SIGKILL: only 202 or 503 + Retry-After while it is down; every 202 exists once afterwards', async () => {
     await runScenario({
       name: 'kafka-single-sigkill',
-      faultSec: Number(process.env.CHAOS_KAFKA_DOWN_SEC ?? 15),
+      faultSec: DOWN_SEC,
       fault: async (c) => {
         c.kafka.kill(1);
         return () => c.kafka.start();
@@ -18,17 +22,29 @@ describe('Kafka broker SIGKILL under load', () => {
     });
   });
 
-  it('one broker of three (RF 3, min ISR 2): the funnel goes on, nothing lost or doubled', async () => {
+  it('one broker of three SIGKILLed (RF 3, min ISR 2): the funnel goes on, nothing lost or doubled', async () => {
     await runScenario({
       name: 'kafka-3node-sigkill',
       kafkaNodes: 3,
-      faultSec: Number(process.env.CHAOS_KAFKA_DOWN_SEC ?? 15),
+      faultSec: DOWN_SEC,
       funnel: { quota: 1_000_000 },
       fault: async (c) => {
         c.kafka.kill(2);
         return () => c.kafka.start();
       },
       check: { recoveryOp: 'enroll' },
+    });
+  });
+
+  it('lost acks (broker frozen, producer retries): a retried batch stored twice is still one registration', async () => {
+    await runScenario({
+      name: 'kafka-lost-ack',
+      faultSec: Number(process.env.CHAOS_KAFKA_FREEZE_SEC ?? 8),
+      funnel: { quota: 1_000_000 },
+      fault: async (c) => {
+        c.kafka.freeze(1);
+        return async () => c.kafka.thaw(1);
+      },
     });
   });
 });

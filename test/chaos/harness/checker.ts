@@ -27,6 +27,8 @@ export interface CheckOptions {
   mailPerSec: number;
   /** Ops whose service the fault kills: their unanswered requests are the fault itself, not a breach. */
   unansweredAllowed?: Op[];
+  /** Ops whose service the fault stops gracefully: a refused connection (nothing listening, the balancer's to route around) is allowed, a reset is not. */
+  refusedConnectionAllowed?: Op[];
   /** The op whose first success after the heal ends the recovery (default register). */
   recoveryOp?: Op;
 }
@@ -53,11 +55,12 @@ const EXPECTED: Record<Op, string[]> = {
   enroll: ['ENROLLMENT_NOT_ELIGIBLE', 'ENROLLMENT_BATCH_FULL', 'ENROLLMENT_ALREADY_ENROLLED'],
 };
 
-export function judge(a: Answer, unansweredAllowed: Op[]): string | undefined {
+export function judge(a: Answer, unansweredAllowed: Op[], refusedAllowed: Op[] = []): string | undefined {
   if (a.status >= 200 && a.status < 300) return undefined;
   if (a.status === 429) return undefined;
   if (a.status === 503) return a.retryAfter ? undefined : '503 without Retry-After';
-  if (a.status === 0) return unansweredAllowed.includes(a.op) ? undefined : 'no answer';
+  if (a.status === 0 && a.code === 'ECONNREFUSED' && refusedAllowed.includes(a.op)) return undefined;
+  if (a.status === 0) return unansweredAllowed.includes(a.op) ? undefined : `no answer (${a.code ?? 'unknown'})`;
   if (a.code && EXPECTED[a.op].includes(a.code)) return undefined;
   return `${a.status} ${a.code ?? ''}`.trim();
 }
@@ -71,7 +74,7 @@ export async function check(cluster: Cluster, o: CheckOptions): Promise<Report> 
   for (const a of during) byStatus[String(a.status)] = (byStatus[String(a.status)] ?? 0) + 1;
   const faultMs = h.windows.reduce((s, w) => s + ((w.to ?? h.now()) - w.from), 0);
   const badAnswers = during.flatMap((a) => {
-    const why = judge(a, o.unansweredAllowed ?? []);
+    const why = judge(a, o.unansweredAllowed ?? [], o.refusedConnectionAllowed ?? []);
     return why ? [{ ...a, why }] : [];
   });
 

@@ -128,6 +128,9 @@ export interface PrivateKafka {
   brokers: string[];
   /** SIGKILL of node i (1-based): no flush, no controlled shutdown. */
   kill(node?: number): void;
+  /** SIGSTOP / SIGCONT of node i: it holds its connections and answers nothing (requests time out, acks are lost). */
+  freeze(node?: number): void;
+  thaw(node?: number): void;
   /** Starts whatever node is not running (kafka.sh start is idempotent) and ensures the topics. */
   start(): Promise<void>;
   /** Stops every node and deletes its data. */
@@ -168,6 +171,8 @@ export async function startPrivateKafka(nodes: 1 | 3): Promise<PrivateKafka> {
       process.kill(pid, 'SIGKILL');
       log(`SIGKILL Kafka node ${node} (pid ${pid})`);
     },
+    freeze: (node = 1) => process.kill(Number(readFileSync(pidFile(node), 'utf8').trim()), 'SIGSTOP'),
+    thaw: (node = 1) => process.kill(Number(readFileSync(pidFile(node), 'utf8').trim()), 'SIGCONT'),
     start: () => kafkaSh('start'),
     destroy: () => kafkaSh('reset'),
   };

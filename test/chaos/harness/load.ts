@@ -70,8 +70,10 @@ export class History {
         ...(typeof a.body?.code === 'string' ? { code: a.body.code } : {}),
       });
       return a;
-    } catch {
-      this.answers.push({ op, person, sentAt, at: this.now(), status: 0 });
+    } catch (e) {
+      // ECONNREFUSED: nothing listened (the request never reached a server); anything else (a reset, a timeout) may have been processed.
+      const code = ((e as { cause?: { code?: string } }).cause?.code ?? (e as Error).name) || 'ERROR';
+      this.answers.push({ op, person, sentAt, at: this.now(), status: 0, code });
       return undefined;
     }
   }

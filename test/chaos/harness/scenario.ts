@@ -16,12 +16,16 @@ export interface Scenario extends Omit<ClusterOptions, 'name'> {
   name: string;
   /** Seconds the fault lasts (the load runs LEAD_SEC before it and TAIL_SEC after it). */
   faultSec: number;
+  /** Seconds of load after LEAD_SEC when the fault's own steps take longer than faultSec (rolling kills). */
+  loadSec?: number;
   /** Applicants go through the whole funnel (mail, confirm, NIK, enrollment); the batch has `quota` seats. */
   funnel?: { quota: number };
   /** Breaks something at the fault's start; resolves with its heal, called `faultSec` later. */
   fault(c: Cluster, h: History): Promise<() => Promise<void>>;
   check?: Partial<CheckOptions>;
   ratePerSec?: number;
+  /** More checks of the scenario's own, on the world before it is stopped. */
+  after?: (c: Cluster, o: Omit<Outcome, 'cluster'>) => Promise<void>;
 }
 
 export interface Outcome {
@@ -39,7 +43,7 @@ export async function runScenario(s: Scenario, assert = true): Promise<Outcome> 
   try {
     const runId = newRunId();
     const rate = s.ratePerSec ?? RATE;
-    const persons = people(Math.round(rate * (LEAD_SEC + s.faultSec + TAIL_SEC)), runId);
+    const persons = people(Math.round(rate * (LEAD_SEC + Math.max(s.faultSec, s.loadSec ?? 0) + TAIL_SEC)), runId);
     const batchId = `chaos-${runId}`;
     let mailbox: Mailbox | undefined;
     if (s.funnel) {
@@ -72,6 +76,7 @@ export async function runScenario(s: Scenario, assert = true): Promise<Outcome> 
     });
     record(report, { startedInMs: startedIn, tookMs: Date.now() - t0, people: persons.length, ratePerSec: rate, faultSec: s.faultSec });
     if (assert) expectPromisesKept(report);
+    await s.after?.(cluster, { report, persons, history });
     return { report, cluster, persons, history };
   } finally {
     await cluster.stop();
