@@ -1,4 +1,4 @@
-import { OUTAGE_SEC, runScenario } from './harness/scenario';
+import { OUTAGE_SEC, runScenario, world } from './harness/scenario';
 
 /*
  * Datastore outages under the whole funnel (issue #14): PostgreSQL refused for OUTAGE_SEC (30 s by
@@ -7,8 +7,10 @@ import { OUTAGE_SEC, runScenario } from './harness/scenario';
  * During each: only 2xx, 429 or 503 with Retry-After; afterwards nothing lost or doubled.
  */
 describe('datastore outages under load', () => {
+  const cluster = world({ name: 'datastores' });
+
   it(`PostgreSQL down ${OUTAGE_SEC} s: registrations go on, the funnel waits with 503 + Retry-After`, async () => {
-    await runScenario({
+    await runScenario(cluster(), {
       name: 'postgres-down',
       faultSec: OUTAGE_SEC,
       funnel: { quota: 1_000_000 },
@@ -21,7 +23,7 @@ describe('datastore outages under load', () => {
   });
 
   it(`PostgreSQL hung ${Math.round(OUTAGE_SEC / 2)} s (not refused): answers come within their timeouts`, async () => {
-    await runScenario({
+    await runScenario(cluster(), {
       name: 'postgres-hung',
       faultSec: Math.round(OUTAGE_SEC / 2),
       funnel: { quota: 1_000_000 },
@@ -34,7 +36,7 @@ describe('datastore outages under load', () => {
   });
 
   it(`Redis down ${OUTAGE_SEC} s: the intake and the email service keep their promises`, async () => {
-    await runScenario({
+    await runScenario(cluster(), {
       name: 'redis-down',
       faultSec: OUTAGE_SEC,
       funnel: { quota: 1_000_000 },

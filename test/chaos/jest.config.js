@@ -8,4 +8,5 @@ module.exports = {
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.tests.json' }] },
   testMatch: ['<rootDir>/test/chaos/**/*.chaos.test.ts'],
   testTimeout: 15 * 60_000,
+  globalTeardown: '<rootDir>/test/chaos/report.ts',
 };

@@ -1,4 +1,4 @@
-import { runScenario } from './harness/scenario';
+import { runScenario, world } from './harness/scenario';
 
 /*
  * Kafka faults (issue #14). A single node killed under load: the intake cannot make a 202 durable, so
@@ -10,9 +10,11 @@ import { runScenario } from './harness/scenario';
  */
 const DOWN_SEC = Number(process.env.CHAOS_KAFKA_DOWN_SEC ?? 12);
 
-describe('Kafka broker faults under load', () => {
+describe('Kafka, one node, under load', () => {
+  const cluster = world({ name: 'kafka-single' });
+
   it('single node SIGKILL: only 202 or 503 + Retry-After while it is down; every 202 exists once afterwards', async () => {
-    await runScenario({
+    await runScenario(cluster(), {
       name: 'kafka-single-sigkill',
       faultSec: DOWN_SEC,
       fault: async (c) => {
@@ -22,22 +24,8 @@ describe('Kafka broker faults under load', () => {
     });
   });
 
-  it('one broker of three SIGKILLed (RF 3, min ISR 2): the funnel goes on, nothing lost or doubled', async () => {
-    await runScenario({
-      name: 'kafka-3node-sigkill',
-      kafkaNodes: 3,
-      faultSec: DOWN_SEC,
-      funnel: { quota: 1_000_000 },
-      fault: async (c) => {
-        c.kafka.kill(2);
-        return () => c.kafka.start();
-      },
-      check: { recoveryOp: 'enroll' },
-    });
-  });
-
   it('lost acks (broker frozen, producer retries): a retried batch stored twice is still one registration', async () => {
-    await runScenario({
+    await runScenario(cluster(), {
       name: 'kafka-lost-ack',
       faultSec: Number(process.env.CHAOS_KAFKA_FREEZE_SEC ?? 8),
       funnel: { quota: 1_000_000 },
@@ -45,6 +33,23 @@ describe('Kafka broker faults under load', () => {
         c.kafka.freeze(1);
         return async () => c.kafka.thaw(1);
       },
+    });
+  });
+});
+
+describe('Kafka, three nodes (RF 3, min ISR 2), under load', () => {
+  const cluster = world({ name: 'kafka-3node', kafkaNodes: 3 });
+
+  it('one broker of three SIGKILLed (RF 3, min ISR 2): the funnel goes on, nothing lost or doubled', async () => {
+    await runScenario(cluster(), {
+      name: 'kafka-3node-sigkill',
+      faultSec: DOWN_SEC,
+      funnel: { quota: 1_000_000 },
+      fault: async (c) => {
+        c.kafka.kill(2);
+        return () => c.kafka.start();
+      },
+      check: { recoveryOp: 'enroll' },
     });
   });
 });

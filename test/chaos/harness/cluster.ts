@@ -4,7 +4,16 @@ import { generateSessionKeys } from '@gelombang/platform';
 import { startMailDev, type MailDev } from '@gelombang/testkit';
 import { serviceSettings } from '../../../loadtests/src/intake-process';
 import { freePort, spawnNode, waitForHttp, type NodeProcess } from '../../../loadtests/src/processes';
-import { logDir, REPO_ROOT, startPrivateKafka, startPrivatePostgres, startPrivateRedis, type PrivateKafka, type PrivatePostgres, type PrivateRedis } from './datastores';
+import {
+  logDir,
+  REPO_ROOT,
+  startPrivateKafka,
+  startPrivatePostgres,
+  startPrivateRedis,
+  type PrivateKafka,
+  type PrivatePostgres,
+  type PrivateRedis,
+} from './datastores';
 
 /*
  * One scenario's world: private PostgreSQL, Redis and Kafka, MailDev, the registry stand-in and every

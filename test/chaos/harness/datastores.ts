@@ -100,7 +100,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
       frozen = undefined;
     },
     async destroy() {
-      if (frozen !== undefined) signalCluster(frozen, "SIGCONT");
+      if (frozen !== undefined) signalCluster(frozen, 'SIGCONT');
       await as('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => undefined);
       rmSync(base, { recursive: true, force: true });
     },
@@ -155,10 +155,13 @@ export async function startPrivateKafka(nodes: 1 | 3): Promise<PrivateKafka> {
       await run('bash', [script, cmd], { env, cwd: REPO_ROOT, maxBuffer: 16 * 1024 * 1024 });
     } catch (e) {
       const err = e as { stderr?: string; stdout?: string };
-      throw new Error(`kafka.sh ${cmd} (port ${port}, ${nodes} node(s)) failed: ${(err.stderr ?? '') + (err.stdout ?? '')}`.slice(0, 4000));
+      throw new Error(`kafka.sh ${cmd} (port ${port}, ${nodes} node(s)) failed: ${(err.stderr ?? '') + (err.stdout ?? '')}`.slice(0, 4000), {
+        cause: e,
+      });
     }
   };
-  const pidFile = (node: number) => (nodes === 1 ? join(REPO_ROOT, '.run', `kafka-${port}.pid`) : join(REPO_ROOT, '.run', `kafka-3n-${port}`, `node-${node}.pid`));
+  const pidFile = (node: number) =>
+    nodes === 1 ? join(REPO_ROOT, '.run', `kafka-${port}.pid`) : join(REPO_ROOT, '.run', `kafka-3n-${port}`, `node-${node}.pid`);
   const t0 = Date.now();
   await kafkaSh('start');
   const brokers = Array.from({ length: nodes }, (_, i) => `localhost:${port + 2 * i}`);

@@ -171,7 +171,14 @@ async function funnel(cluster: Cluster, h: History, p: Person, f: NonNullable<Lo
   // Eligible once the registry's answer (nik.verified.v1) reached the enrollment service: until then 403 NOT_ELIGIBLE, asked again.
   for (;;) {
     const a = await politely(deadline, () =>
-      h.send('enroll', p.i, 'POST', `${cluster.svc.enrollment.url}/v1/enrollments`, { registrationId: id, batchId: f.batchId }, { 'x-forwarded-for': address, ...bearer(token) }),
+      h.send(
+        'enroll',
+        p.i,
+        'POST',
+        `${cluster.svc.enrollment.url}/v1/enrollments`,
+        { registrationId: id, batchId: f.batchId },
+        { 'x-forwarded-for': address, ...bearer(token) },
+      ),
     );
     if (a?.status === 201 || a?.status === 200 || a?.body?.code === 'ENROLLMENT_ALREADY_ENROLLED') return void (p.final = 'enrolled');
     if (a?.body?.code === 'ENROLLMENT_BATCH_FULL') return void (p.final = 'batch_full');

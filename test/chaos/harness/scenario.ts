@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { newRunId } from '../../../loadtests/src/registrations';
-import { check, expectPromisesKept, record, type CheckOptions, type Report } from './checker';
+import { check, expectPromisesKept, record, stateBefore, type CheckOptions, type Report } from './checker';
 import { startCluster, type Cluster, type ClusterOptions } from './cluster';
 import { createBatch, History, loadPopulation, Mailbox, people, runLoad, type Person } from './load';
 
@@ -12,7 +12,7 @@ export const RATE = Number(process.env.CHAOS_RATE ?? 20);
 export const LEAD_SEC = Number(process.env.CHAOS_LEAD_SEC ?? 4);
 export const TAIL_SEC = Number(process.env.CHAOS_TAIL_SEC ?? 6);
 
-export interface Scenario extends Omit<ClusterOptions, 'name'> {
+export interface Scenario {
   name: string;
   /** Seconds the fault lasts (the load runs LEAD_SEC before it and TAIL_SEC after it). */
   faultSec: number;
@@ -25,60 +25,80 @@ export interface Scenario extends Omit<ClusterOptions, 'name'> {
   check?: Partial<CheckOptions>;
   ratePerSec?: number;
   /** More checks of the scenario's own, on the world before it is stopped. */
-  after?: (c: Cluster, o: Omit<Outcome, 'cluster'>) => Promise<void>;
+  after?: (c: Cluster, o: Outcome) => Promise<void>;
 }
 
 export interface Outcome {
   report: Report;
-  cluster: Cluster;
   persons: Person[];
   history: History;
 }
 
-/** Runs one scenario: the world, the load through the fault, the checker; records the report and asserts the promises. */
-export async function runScenario(s: Scenario, assert = true): Promise<Outcome> {
+/**
+ * A world for the scenarios of one describe block: started before them, stopped after (each scenario
+ * has its own people, batch and history; the checker looks at those only).
+ */
+export function world(o: Omit<ClusterOptions, 'name'> & { name: string }): () => Cluster {
+  let cluster: Cluster | undefined;
+  beforeAll(async () => {
+    cluster = await startCluster(o);
+  }, 180_000);
+  afterAll(async () => {
+    await cluster?.stop();
+  }, 120_000);
+  return () => {
+    if (!cluster) throw new Error(`world ${o.name} did not start`);
+    return cluster;
+  };
+}
+
+/** Runs one scenario in `cluster`: the load through the fault, the checker; records the report and asserts the promises. */
+export async function runScenario(cluster: Cluster, s: Scenario): Promise<Outcome> {
   const t0 = Date.now();
-  const cluster = await startCluster(s);
-  const startedIn = Date.now() - t0;
-  try {
-    const runId = newRunId();
-    const rate = s.ratePerSec ?? RATE;
-    const persons = people(Math.round(rate * (LEAD_SEC + Math.max(s.faultSec, s.loadSec ?? 0) + TAIL_SEC)), runId);
-    const batchId = `chaos-${runId}`;
-    let mailbox: Mailbox | undefined;
-    if (s.funnel) {
-      await loadPopulation(cluster, persons);
-      await createBatch(cluster, batchId, s.funnel.quota);
-      mailbox = new Mailbox(cluster.maildev.apiUrl, runId, 300);
-    }
-    const history = new History();
-    const load = runLoad(cluster, history, persons, {
+  const runId = newRunId();
+  const rate = s.ratePerSec ?? RATE;
+  const persons = people(Math.round(rate * (LEAD_SEC + Math.max(s.faultSec, s.loadSec ?? 0) + TAIL_SEC)), runId);
+  const batchId = `chaos-${runId}`;
+  const before = await stateBefore(cluster);
+  let mailbox: Mailbox | undefined;
+  if (s.funnel) {
+    await loadPopulation(cluster, persons);
+    await createBatch(cluster, batchId, s.funnel.quota);
+    mailbox = new Mailbox(cluster.maildev.apiUrl, runId, 300);
+  }
+  const history = new History();
+  const load = runLoad(
+    cluster,
+    history,
+    persons,
+    {
       ratePerSec: rate,
       patienceMs: (s.faultSec + 60) * 1000,
       ...(s.funnel ? { funnel: { batchId, stageTimeoutMs: (s.faultSec + 90) * 1000 } } : {}),
-    }, mailbox);
-    await sleep(LEAD_SEC * 1000);
-    const end = history.fault(s.name);
-    const heal = await s.fault(cluster, history);
-    await sleep(Math.max(0, s.faultSec * 1000 - (history.now() - (history.windows.at(-1)?.from ?? 0))));
-    await heal();
-    end();
-    await load;
-    await mailbox?.stop();
-    const report = await check(cluster, {
-      persons,
-      history,
-      mailCooldownSec: Number(cluster.env.EMAIL_RESEND_COOLDOWN_SEC ?? 60),
-      mailBurst: Number(cluster.env.MAIL_QUOTA_BURST ?? 50),
-      mailPerSec: Number(cluster.env.MAIL_QUOTA_PER_SEC ?? 50),
-      ...(s.funnel ? { batch: { id: batchId, quota: s.funnel.quota } } : {}),
-      ...s.check,
-    });
-    record(report, { startedInMs: startedIn, tookMs: Date.now() - t0, people: persons.length, ratePerSec: rate, faultSec: s.faultSec });
-    if (assert) expectPromisesKept(report);
-    await s.after?.(cluster, { report, persons, history });
-    return { report, cluster, persons, history };
-  } finally {
-    await cluster.stop();
-  }
+    },
+    mailbox,
+  );
+  await sleep(LEAD_SEC * 1000);
+  const end = history.fault(s.name);
+  const heal = await s.fault(cluster, history);
+  await sleep(Math.max(0, s.faultSec * 1000 - (history.now() - (history.windows.at(-1)?.from ?? 0))));
+  await heal();
+  end();
+  await load;
+  await mailbox?.stop();
+  const report = await check(cluster, {
+    scenario: s.name,
+    before,
+    persons,
+    history,
+    mailCooldownSec: Number(cluster.env.EMAIL_RESEND_COOLDOWN_SEC ?? 60),
+    mailBurst: Number(cluster.env.MAIL_QUOTA_BURST ?? 50),
+    mailPerSec: Number(cluster.env.MAIL_QUOTA_PER_SEC ?? 50),
+    ...(s.funnel ? { batch: { id: batchId, quota: s.funnel.quota } } : {}),
+    ...s.check,
+  });
+  record(report, { tookMs: Date.now() - t0, people: persons.length, ratePerSec: rate, faultSec: s.faultSec, funnel: Boolean(s.funnel) });
+  expectPromisesKept(report);
+  await s.after?.(cluster, { report, persons, history });
+  return { report, persons, history };
 }

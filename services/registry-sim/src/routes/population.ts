@@ -12,7 +12,10 @@ function sameToken(header: string | undefined, token: Buffer): boolean {
 }
 
 /** The partner's API as we see it: auth, then the per-second quota, then faults, then the answer. */
-export async function populationRoutes(app: App, deps: { registry: PopulationRegistry; token: string; onAnswer: (answer: string) => void; onAnswered?: (nik: string) => void }) {
+export async function populationRoutes(
+  app: App,
+  deps: { registry: PopulationRegistry; token: string; onAnswer: (answer: string) => void; onAnswered?: (nik: string) => void },
+) {
   const token = Buffer.from(deps.token);
   app.post(
     '/v1/population/verify',
