@@ -77,13 +77,16 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     for (const stop of started.reverse()) await stop().catch((e: Error) => process.stderr.write(`[chaos] cleanup: ${e.message}\n`));
   };
   try {
-    const [pg, redis, kafka, maildev] = await Promise.all([startPrivatePostgres(), startPrivateRedis(), startPrivateKafka(o.kafkaNodes ?? 1), startMailDev()]);
-    started.push(
-      () => pg.destroy(),
-      () => redis.stop(),
-      () => kafka.destroy(),
-      () => maildev.stop(),
-    );
+    // One after the other (two cores: in parallel, MailDev missed its start timeout behind the JVM), each
+    // stop registered as soon as its server runs.
+    const pg = await startPrivatePostgres();
+    started.push(() => pg.destroy());
+    const redis = await startPrivateRedis();
+    started.push(() => redis.stop());
+    const maildev = await startMailDev();
+    started.push(() => maildev.stop());
+    const kafka = await startPrivateKafka(o.kafkaNodes ?? 1);
+    started.push(() => kafka.destroy());
     const databaseUrl = await pg.createDatabase('chaos');
     const indexKey = randomBytes(32);
     const adminToken = randomBytes(18).toString('base64url');

@@ -163,7 +163,10 @@ export async function startPrivateKafka(nodes: 1 | 3): Promise<PrivateKafka> {
   const pidFile = (node: number) =>
     nodes === 1 ? join(REPO_ROOT, '.run', `kafka-${port}.pid`) : join(REPO_ROOT, '.run', `kafka-3n-${port}`, `node-${node}.pid`);
   const t0 = Date.now();
-  await kafkaSh('start');
+  await kafkaSh('start').catch(async (e: Error) => {
+    await kafkaSh('reset').catch(() => undefined);
+    throw e;
+  });
   const brokers = Array.from({ length: nodes }, (_, i) => `localhost:${port + 2 * i}`);
   log(`private Kafka (${nodes} node(s)) on ${brokers.join(',')} in ${Date.now() - t0} ms`);
   return {

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { cleanupOnInterrupt } from '../../../loadtests/src/processes';
 import { newRunId } from '../../../loadtests/src/registrations';
 import { check, expectPromisesKept, record, stateBefore, type CheckOptions, type Report } from './checker';
 import { startCluster, type Cluster, type ClusterOptions } from './cluster';
@@ -40,10 +41,15 @@ export interface Outcome {
  */
 export function world(o: Omit<ClusterOptions, 'name'> & { name: string }): () => Cluster {
   let cluster: Cluster | undefined;
+  let unregister = () => undefined as void;
   beforeAll(async () => {
     cluster = await startCluster(o);
+    // PostgreSQL and Kafka run detached (pg_ctl, kafka.sh): an interrupted run must not leave them behind.
+    const c = cluster;
+    unregister = cleanupOnInterrupt(() => c.stop());
   }, 180_000);
   afterAll(async () => {
+    unregister();
     await cluster?.stop();
   }, 120_000);
   return () => {
