@@ -81,13 +81,6 @@ export const rollbackWith = <T>(value: T): RollbackWith<T> => new RollbackWith(v
  */
 export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T | RollbackWith<T>>): Promise<T> {
   const client = await pool.connect();
-  // A checked-out client has no listener of the pool's: the server ending its connection between two
-  // queries (PostgreSQL shut down or restarted) would be an uncaught 'error' and kill the process
-  // (found by the chaos suite, docs/decisions/0021). The next query fails instead, and the broken
-  // client is destroyed rather than pooled again.
-  let broken: Error | undefined;
-  const onError = (e: Error) => void (broken = e);
-  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const out = await work(client);
@@ -98,10 +91,9 @@ export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClie
     await client.query('COMMIT');
     return out;
   } catch (e) {
-    await client.query('ROLLBACK').catch((r: Error) => void (broken ??= r));
+    await client.query('ROLLBACK').catch(() => undefined);
     throw e;
   } finally {
-    client.off('error', onError);
-    client.release(broken ?? false);
+    client.release();
   }
 }
