@@ -65,10 +65,36 @@ export const baseEnv = {
     .positive()
     .default(10_000)
     .describe('Milliseconds the close after the drain may take before the process exits anyway.'),
+  RETRY_AFTER_SEC: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(5)
+    .describe('Seconds a 503 asks the client to wait (Retry-After): Kafka, PostgreSQL or Redis unavailable.'),
   DATABASE_URL: url(['postgres:', 'postgresql:'])
     .default('postgres://root@127.0.0.1:5432/test')
     .describe('PostgreSQL connection URL (postgres:// or postgresql://).'),
   PG_POOL_MAX: z.coerce.number().int().positive().default(10).describe('Most PostgreSQL connections in the pool of one process.'),
+  PG_CONNECT_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(2_000)
+    .describe('Milliseconds to get a PostgreSQL connection (a new one, or a free one from a full pool) before the request answers 503.'),
+  PG_STATEMENT_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(5_000)
+    .describe("PostgreSQL's statement_timeout for the pool's sessions: the server cancels a statement running longer (migrations are exempt)."),
+  PG_QUERY_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(6_000)
+    .describe(
+      'Milliseconds the client waits for any answer to a query (a hung or unreachable server) before it drops the connection; keep it above PG_STATEMENT_TIMEOUT_MS.',
+    ),
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379').describe('Redis URL (redis://, or rediss:// for TLS).'),
   REDIS_KEY_PREFIX: z.string().default('gelombang:').describe('Put in front of every Redis key the service writes.'),
   REDIS_COMMAND_TIMEOUT_MS: z.coerce

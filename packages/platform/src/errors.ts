@@ -102,6 +102,11 @@ export const SERVICE_UNAVAILABLE = defineError('SERVICE_UNAVAILABLE', 503, {
   id: 'Layanan sedang sibuk. Data Anda belum diterima; silakan coba lagi.',
   en: 'The service is busy. Your data was not accepted; please try again.',
 });
+/** PostgreSQL or Redis refused, dropped the connection or did not answer in time (http.ts answers it, with Retry-After). */
+export const STORE_UNAVAILABLE = defineError('STORE_UNAVAILABLE', 503, {
+  id: 'Layanan sedang tidak dapat menjangkau datanya. Coba lagi setelah waktu yang ditunjukkan Retry-After.',
+  en: 'The service cannot reach its data right now. Try again after the time given in Retry-After.',
+});
 export const INTERNAL_ERROR = defineError('INTERNAL_ERROR', 500, {
   id: 'Terjadi kesalahan pada sistem kami.',
   en: 'Something went wrong on our side.',

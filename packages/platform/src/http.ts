@@ -29,6 +29,8 @@ import {
   MALFORMED_JSON,
   MALFORMED_URL,
   ROUTE_NOT_FOUND,
+  SERVICE_UNAVAILABLE,
+  STORE_UNAVAILABLE,
   UNSUPPORTED_MEDIA_TYPE,
   VALIDATION_FAILED,
   pickLang,
@@ -38,6 +40,7 @@ import {
 import { trustProxySetting, type BaseConfig } from './config';
 import { loggerOptions } from './logger';
 import { toFieldErrors } from './validation';
+import { unavailableKind } from './unavailable';
 import { healthPlugin } from './plugins/health';
 import { metricsPlugin } from './plugins/metrics';
 
@@ -52,6 +55,8 @@ export interface ServerOptions {
   /** A pino destination stream (tests capture log output through it). */
   logStream?: NodeJS.WritableStream;
   trustProxy?: FastifyServerOptions['trustProxy'];
+  /** Seconds a 503 for a datastore outage asks the client to wait (Retry-After); default 5. */
+  retryAfterSec?: number;
 }
 
 /** A service's Fastify instance: zod-typed routes; the platform plugins add their decorators to it. */
@@ -189,6 +194,7 @@ export async function createServer(opts: ServerOptions): Promise<App> {
   });
 
   const fieldMessages = opts.fieldMessages ?? {};
+  const retryAfterSec = opts.retryAfterSec ?? 5;
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const lang = pickLang(req.headers['accept-language']);
     if (err instanceof AppError) {
@@ -220,6 +226,13 @@ export async function createServer(opts: ServerOptions): Promise<App> {
         return sendError(reply, MALFORMED_JSON(), lang);
     }
     if (err.statusCode === 400 && err instanceof SyntaxError) return sendError(reply, MALFORMED_JSON(), lang);
+    // A datastore away (refused, dropped, hung past its timeout) is not a bug: the client may retry.
+    const unavailable = unavailableKind(err);
+    if (unavailable) {
+      req.log.warn({ errName: err?.name, errCode: err?.code, store: unavailable }, 'datastore unavailable');
+      const headers = { 'retry-after': String(retryAfterSec) };
+      return sendError(reply, unavailable === 'kafka' ? SERVICE_UNAVAILABLE({ headers }) : STORE_UNAVAILABLE({ headers }), lang);
+    }
     req.log.error({ errName: err?.name, errCode: err?.code, stack: stackFrames(err) }, 'unhandled error');
     return sendError(reply, INTERNAL_ERROR(), lang);
   });
@@ -242,7 +255,7 @@ export async function createServer(opts: ServerOptions): Promise<App> {
 }
 
 /** What every service's configuration says about its HTTP server (baseEnv; HTTP_TRUST_PROXY where offered). */
-export type ServiceHttpConfig = Pick<BaseConfig, 'LOG_LEVEL' | 'HTTP_BODY_LIMIT_BYTES'> & { HTTP_TRUST_PROXY?: string };
+export type ServiceHttpConfig = Pick<BaseConfig, 'LOG_LEVEL' | 'HTTP_BODY_LIMIT_BYTES'> & { HTTP_TRUST_PROXY?: string; RETRY_AFTER_SEC?: number };
 
 /** What tests pass every service's buildApp. */
 export interface ServiceBuildOptions {
@@ -268,6 +281,7 @@ export async function createService(
     logLevel: config.LOG_LEVEL,
     bodyLimit: config.HTTP_BODY_LIMIT_BYTES,
     trustProxy: trustProxySetting(config.HTTP_TRUST_PROXY ?? 'false'),
+    retryAfterSec: config.RETRY_AFTER_SEC,
   });
   try {
     await compose(app);

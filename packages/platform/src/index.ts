@@ -16,6 +16,7 @@ export * from './outbox';
 export * from './worker';
 export * from './backoff';
 export * from './timing';
+export * from './unavailable';
 export * from './plugins/health';
 export * from './plugins/metrics';
 export * from './plugins/postgres';

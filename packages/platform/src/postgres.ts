@@ -1,19 +1,40 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
+import { connectionLost } from './unavailable';
+
+/**
+ * How long PostgreSQL may take. A refused server fails at once; a hung one (stopped, a black-holed
+ * network) would otherwise hold a request forever: `connectMs` bounds getting a connection (and
+ * waiting for a free one from a full pool), `statementMs` is the server's statement_timeout, `queryMs`
+ * the client's own deadline for any answer (a server that does not answer cannot cancel anything).
+ */
+export interface PoolTimeouts {
+  connectMs: number;
+  statementMs: number;
+  queryMs: number;
+}
 
 /** A pool whose connections use `schema` first, so SQL never spells the schema name. */
-export function createPool(opts: { url: string; schema: string; max: number; applicationName: string }): pg.Pool {
+export function createPool(opts: { url: string; schema: string; max: number; applicationName: string; timeouts?: PoolTimeouts }): pg.Pool {
   assertIdentifier(opts.schema);
+  const t = opts.timeouts;
   const pool = new pg.Pool({
     connectionString: opts.url,
     max: opts.max,
     application_name: opts.applicationName,
-    options: `-c search_path=${opts.schema},public`,
-    connectionTimeoutMillis: 5_000,
+    options: `-c search_path=${opts.schema},public${t ? ` -c statement_timeout=${t.statementMs}` : ''}`,
+    connectionTimeoutMillis: t?.connectMs ?? 5_000,
+    ...(t ? { query_timeout: t.queryMs } : {}),
+    // A peer that vanished (host down, network cut) is noticed on idle connections too.
+    keepAlive: true,
   });
   // An idle client's error (server restart) must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
+  // Nor a checked-out one's: pg emits 'error' on a client whose connection dies while a caller holds it
+  // (inTransaction, migrate), and pg-pool listens only while it is idle. Its queries reject anyway, and
+  // the pool drops a client that is no longer queryable when it comes back.
+  pool.on('connect', (client) => void client.on('error', () => undefined));
   return pool;
 }
 
@@ -81,6 +102,7 @@ export const rollbackWith = <T>(value: T): RollbackWith<T> => new RollbackWith(v
  */
 export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T | RollbackWith<T>>): Promise<T> {
   const client = await pool.connect();
+  let broken = false;
   try {
     await client.query('BEGIN');
     const out = await work(client);
@@ -91,9 +113,12 @@ export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClie
     await client.query('COMMIT');
     return out;
   } catch (e) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    // A connection that dropped or stopped answering is thrown away, not handed to the next caller
+    // (a ROLLBACK on it would only wait for the query timeout once more).
+    broken = connectionLost(e);
+    if (!broken) await client.query('ROLLBACK').catch(() => undefined);
     throw e;
   } finally {
-    client.release();
+    client.release(broken);
   }
 }

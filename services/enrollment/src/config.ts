@@ -37,7 +37,7 @@ export const enrollmentEnv = z.object({
     .positive()
     .default(30)
     .describe('Seconds the "batch is full" flag lives in Redis: the bound on how stale it can be if a clear is lost.'),
-  RETRY_AFTER_SEC: z.coerce.number().int().positive().default(2).describe('Seconds a 503 asks the client to wait (Retry-After).'),
+  RETRY_AFTER_SEC: baseEnv.RETRY_AFTER_SEC.default(2),
   CONSUMER_ENABLED: flagEnv('true').describe('Consume nik.verified.v1 (eligibility) in this process.'),
   CONSUMER_GROUP: z.string().min(1).default('enrollment').describe('Kafka consumer group of the nik.verified.v1 consumer.'),
   CONSUMER_START_AT: consumerStartAtEnv(

@@ -50,7 +50,8 @@ export async function buildApp(config: IntakeConfig, opts: BuildOptions = {}): P
       // Applicant sessions (the status and the NIK correction are the applicant's): verified in process
       // from the public keys, so it opens nothing and needs nothing; first, so every route has it.
       await app.register(sessionPlugin, { config });
-      await app.register(postgresPlugin, { config, migrationsDir: MIGRATIONS_DIR });
+      // Degraded, not required: the hot path (POST) needs Redis and Kafka only; a database outage must not take every replica out of rotation.
+      await app.register(postgresPlugin, { config, migrationsDir: MIGRATIONS_DIR, readiness: 'degraded' });
       await app.register(redisPlugin, { config, whenDown: 'running on fallbacks' });
       await app.register(kafkaPlugin, { config });
       // NIK corrections commit their events to the outbox; every intake process relays (SKIP LOCKED shares the rows).

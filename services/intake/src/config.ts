@@ -73,7 +73,6 @@ export const intakeEnv = z
       .describe(
         'accepted: a registration naming a held NIK or a registered email is answered 202 like any other (no yes/no oracle) and ends rejected_duplicate; conflict: the old synchronous 409.',
       ),
-    RETRY_AFTER_SEC: z.coerce.number().int().positive().default(5).describe('Seconds a 503 asks the client to wait (Retry-After).'),
     INTAKE_MAX_NIK_CORRECTIONS: z.coerce
       .number()
       .int()

@@ -11,7 +11,15 @@ declare module 'fastify' {
 }
 
 export interface PostgresPluginOptions {
-  config: Pick<BaseConfig, 'DATABASE_URL' | 'PG_POOL_MAX'> & { PG_SCHEMA: string };
+  config: Pick<BaseConfig, 'DATABASE_URL' | 'PG_POOL_MAX' | 'PG_CONNECT_TIMEOUT_MS' | 'PG_STATEMENT_TIMEOUT_MS' | 'PG_QUERY_TIMEOUT_MS'> & {
+    PG_SCHEMA: string;
+  };
+  /**
+   * 'required' (default): readiness fails while PostgreSQL does not answer. 'degraded': the service's
+   * hot path does not need it (the intake API), so readiness stays 200 and lists it as degraded —
+   * every replica leaving rotation at once would turn a database outage into a full one.
+   */
+  readiness?: 'required' | 'degraded';
   /** The service's own migrations; the platform's (the outbox table) run with them, ordered by name. */
   migrationsDir: string;
 }
@@ -22,17 +30,23 @@ export interface PostgresPluginOptions {
  * before it may still write (see decision 0015).
  */
 export const postgresPlugin = fp<PostgresPluginOptions>(
-  async (app, { config, migrationsDir }) => {
-    const pool = createPool({ url: config.DATABASE_URL, schema: config.PG_SCHEMA, max: config.PG_POOL_MAX, applicationName: app.serviceName });
+  async (app, { config, migrationsDir, readiness = 'required' }) => {
+    const base = { url: config.DATABASE_URL, schema: config.PG_SCHEMA, applicationName: app.serviceName };
+    // Migrations on a connection of their own, without the request timeouts: a long one must finish.
+    const migrating = createPool({ ...base, max: 1 });
     try {
-      const applied = await migrate(pool, config.PG_SCHEMA, [PLATFORM_MIGRATIONS_DIR, migrationsDir]);
+      const applied = await migrate(migrating, config.PG_SCHEMA, [PLATFORM_MIGRATIONS_DIR, migrationsDir]);
       if (applied.length) app.log.info({ applied, schema: config.PG_SCHEMA }, 'migrations applied');
-    } catch (e) {
-      await pool.end();
-      throw e;
+    } finally {
+      await migrating.end();
     }
+    const pool = createPool({
+      ...base,
+      max: config.PG_POOL_MAX,
+      timeouts: { connectMs: config.PG_CONNECT_TIMEOUT_MS, statementMs: config.PG_STATEMENT_TIMEOUT_MS, queryMs: config.PG_QUERY_TIMEOUT_MS },
+    });
     app.decorate('pg', pool);
-    app.readiness.add('postgres', async () => void (await pool.query('SELECT 1')));
+    app.readiness.add('postgres', async () => void (await pool.query('SELECT 1')), { critical: readiness === 'required' });
     app.addHook('onClose', () => pool.end());
   },
   { name: 'gelombang-postgres', fastify: '5.x', dependencies: ['gelombang-health'] },
