@@ -28,8 +28,8 @@ describe('datastore outages under load', () => {
       faultSec: Math.round(OUTAGE_SEC / 2),
       funnel: { quota: 1_000_000 },
       fault: async (c) => {
-        c.pg.hang();
-        return async () => c.pg.resume();
+        c.pg.freeze();
+        return async () => c.pg.thaw();
       },
       check: { recoveryOp: 'enroll' },
     });

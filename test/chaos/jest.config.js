@@ -8,5 +8,6 @@ module.exports = {
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.tests.json' }] },
   testMatch: ['<rootDir>/test/chaos/**/*.chaos.test.ts'],
   testTimeout: 15 * 60_000,
+  globalSetup: '<rootDir>/test/chaos/setup.ts',
   globalTeardown: '<rootDir>/test/chaos/report.ts',
 };

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import pg from 'pg';
 import { generateSessionKeys } from '@gelombang/platform';
 import { startMailDev, type MailDev } from '@gelombang/testkit';
 import { serviceSettings } from '../../../loadtests/src/intake-process';
@@ -70,6 +71,18 @@ export interface ClusterOptions {
 
 const READY_TIMEOUT_MS = 90_000;
 
+/** Creates database `db` on the server of `serverUrl` (its database part replaced); returns its URL. */
+async function createDatabase(serverUrl: string, db: string): Promise<string> {
+  const c = new pg.Client({ connectionString: serverUrl });
+  await c.connect();
+  try {
+    await c.query(`CREATE DATABASE "${db}"`);
+  } finally {
+    await c.end();
+  }
+  return serverUrl.replace(/\/[^/]*$/, `/${db}`);
+}
+
 export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   const logs = logDir(o.name);
   const started: Array<() => Promise<unknown>> = [];
@@ -79,15 +92,15 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   try {
     // One after the other (two cores: in parallel, MailDev missed its start timeout behind the JVM), each
     // stop registered as soon as its server runs.
-    const pg = await startPrivatePostgres();
-    started.push(() => pg.destroy());
+    const postgres = await startPrivatePostgres();
+    started.push(() => postgres.destroy());
     const redis = await startPrivateRedis();
     started.push(() => redis.stop());
     const maildev = await startMailDev();
     started.push(() => maildev.stop());
     const kafka = await startPrivateKafka(o.kafkaNodes ?? 1);
     started.push(() => kafka.destroy());
-    const databaseUrl = await pg.createDatabase('chaos');
+    const databaseUrl = await createDatabase(postgres.url, 'chaos');
     const indexKey = randomBytes(32);
     const adminToken = randomBytes(18).toString('base64url');
     const registryToken = randomBytes(18).toString('base64url');
@@ -138,7 +151,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     svc['registry-sim'] = await make('registry-sim', registryPort);
     // The projector first: it runs the intake's migrations.
     for (const name of SERVICES) svc[name] = await make(name, await freePort());
-    return { name: o.name, pg, redis, kafka, maildev, databaseUrl, svc, adminToken, registryToken, indexKey, env, stop: stopAll };
+    return { name: o.name, pg: postgres, redis, kafka, maildev, databaseUrl, svc, adminToken, registryToken, indexKey, env, stop: stopAll };
   } catch (e) {
     await stopAll();
     throw e;

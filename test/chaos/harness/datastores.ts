@@ -1,114 +1,22 @@
-import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, chownSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import pg from 'pg';
-import { freePort, startPrivateRedis } from '@gelombang/testkit';
+import { startPrivatePostgres, startPrivateRedis, type PrivatePostgres } from '@gelombang/testkit';
 
 /*
- * The chaos suite's own datastores: a PostgreSQL cluster, a redis-server and a Kafka (one node or
- * three) that belong to the test, so it can kill, stop or freeze them. The shared servers on 5432,
- * 6379 and 9092 are never touched.
+ * The chaos suite's own datastores: a PostgreSQL cluster and a redis-server (testkit's) and a Kafka
+ * (one node or three) that belong to the test, so it can kill, stop or freeze them. The shared
+ * servers on 5432, 6379 and 9092 are never touched.
  */
 
 const run = promisify(execFile);
 export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
 const log = (line: string) => process.stderr.write(`[chaos] ${line}\n`);
 
-/** A PostgreSQL binary: PATH first, then the newest /usr/lib/postgresql/<v>/bin (as infra/scripts/datastores.sh finds them). */
-export function pgBin(name: string): string {
-  const onPath = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim();
-  if (onPath) return onPath;
-  const base = '/usr/lib/postgresql';
-  const versions = existsSync(base) ? readdirSync(base).sort((a, b) => Number(b) - Number(a)) : [];
-  for (const v of versions) if (existsSync(join(base, v, 'bin', name))) return join(base, v, 'bin', name);
-  throw new Error(`no ${name} binary (install postgresql)`);
-}
-
-/** Signals every process of a PostgreSQL cluster: the postmaster and its children. */
-function signalCluster(postmaster: number, signal: 'SIGSTOP' | 'SIGCONT'): void {
-  const children = spawnSync('pgrep', ['-P', String(postmaster)], { encoding: 'utf8' })
-    .stdout.split('\n')
-    .filter(Boolean)
-    .map(Number);
-  // Frozen top-down (no child is forked while we stop them), woken the other way round.
-  const order = signal === 'SIGSTOP' ? [postmaster, ...children] : [...children, postmaster];
-  for (const pid of order) {
-    try {
-      process.kill(pid, signal);
-    } catch {
-      // gone meanwhile
-    }
-  }
-}
-
-export interface PrivatePostgres {
-  /** Server URL of database `postgres`; `databaseUrl(name)` for one database. */
-  port: number;
-  databaseUrl(db: string): string;
-  createDatabase(db: string): Promise<string>;
-  /** Fast shutdown: connections refused until `start()`. */
-  stop(): Promise<void>;
-  start(): Promise<void>;
-  /** SIGSTOP on every server process: connections and queries hang (no refusal) until `resume()`. */
-  hang(): void;
-  resume(): void;
-  destroy(): Promise<void>;
-}
-
-export async function startPrivatePostgres(): Promise<PrivatePostgres> {
-  const port = await freePort();
-  const asRoot = process.getuid?.() === 0;
-  const osUser = asRoot ? 'postgres' : undefined;
-  const base = mkdtempSync(join(tmpdir(), 'gelombang-chaos-pg-'));
-  if (asRoot) chownSync(base, Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim()), 0);
-  const data = join(base, 'data');
-  const as = (bin: string, args: string[]) => (osUser ? run('runuser', ['-u', osUser, '--', pgBin(bin), ...args]) : run(pgBin(bin), args));
-  const user = process.env.USER && !asRoot ? process.env.USER : 'root';
-  await as('initdb', ['-D', data, '-U', user, '-A', 'trust', '-E', 'UTF8', '--no-locale']);
-  const start = async () => {
-    await as('pg_ctl', ['-D', data, '-l', join(base, 'postgres.log'), '-w', '-t', '60', '-o', `-p ${port} -h 127.0.0.1 -k '' -c max_connections=200`, 'start']);
-  };
-  await start();
-  const postmaster = () => Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
-  const databaseUrl = (db: string) => `postgres://${user}@127.0.0.1:${port}/${db}`;
-  log(`private PostgreSQL on 127.0.0.1:${port} (${data})`);
-  let frozen: number | undefined;
-  return {
-    port,
-    databaseUrl,
-    async createDatabase(db) {
-      const c = new pg.Client({ connectionString: databaseUrl('postgres') });
-      await c.connect();
-      try {
-        await c.query(`CREATE DATABASE "${db}"`);
-      } finally {
-        await c.end();
-      }
-      return databaseUrl(db);
-    },
-    stop: async () => void (await as('pg_ctl', ['-D', data, '-m', 'fast', '-w', '-t', '60', 'stop'])),
-    start,
-    hang() {
-      frozen = postmaster();
-      signalCluster(frozen, 'SIGSTOP');
-    },
-    resume() {
-      if (frozen !== undefined) signalCluster(frozen, 'SIGCONT');
-      frozen = undefined;
-    },
-    async destroy() {
-      if (frozen !== undefined) signalCluster(frozen, 'SIGCONT');
-      await as('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => undefined);
-      rmSync(base, { recursive: true, force: true });
-    },
-  };
-}
-
 export type PrivateRedis = Awaited<ReturnType<typeof startPrivateRedis>>;
-export { startPrivateRedis };
+export { startPrivatePostgres, startPrivateRedis, type PrivatePostgres };
 
 /** Is every port of [base, base + n) free on loopback? */
 async function portsFree(base: number, n: number): Promise<boolean> {

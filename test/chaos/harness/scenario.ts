@@ -12,6 +12,12 @@ export const RATE = Number(process.env.CHAOS_RATE ?? 20);
 /** Seconds of load before the fault and after the heal. */
 export const LEAD_SEC = Number(process.env.CHAOS_LEAD_SEC ?? 4);
 export const TAIL_SEC = Number(process.env.CHAOS_TAIL_SEC ?? 6);
+/**
+ * How long after the fault an applicant waits for each funnel step before the checker calls them stuck:
+ * longer than the mail sender's lease (MAIL_CLAIM_LEASE_SEC, 120 s), after which a code that could not
+ * be stored during an outage is mailed.
+ */
+export const STAGE_GRACE_SEC = Number(process.env.CHAOS_STAGE_GRACE_SEC ?? 150);
 
 export interface Scenario {
   name: string;
@@ -80,7 +86,7 @@ export async function runScenario(cluster: Cluster, s: Scenario): Promise<Outcom
     {
       ratePerSec: rate,
       patienceMs: (s.faultSec + 60) * 1000,
-      ...(s.funnel ? { funnel: { batchId, stageTimeoutMs: (s.faultSec + 90) * 1000 } } : {}),
+      ...(s.funnel ? { funnel: { batchId, stageTimeoutMs: (s.faultSec + STAGE_GRACE_SEC) * 1000 } } : {}),
     },
     mailbox,
   );
