@@ -17,6 +17,8 @@ describe('Kafka, one node, under load', () => {
     await runScenario(cluster(), {
       name: 'kafka-single-sigkill',
       faultSec: DOWN_SEC,
+      // Readiness notices the dead broker: the balancer stops sending what would wait and get 503.
+      readiness: { service: 'intake', expect: 'drops' },
       fault: async (c) => {
         c.kafka.kill(1);
         return () => c.kafka.start();

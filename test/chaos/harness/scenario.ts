@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cleanupOnInterrupt } from '../../../loadtests/src/processes';
 import { newRunId } from '../../../loadtests/src/registrations';
+import { call } from '../../../loadtests/src/cluster';
 import { check, expectPromisesKept, record, stateBefore, type CheckOptions, type Report } from './checker';
-import { startCluster, type Cluster, type ClusterOptions } from './cluster';
+import { startCluster, type Cluster, type ClusterOptions, type ServiceName } from './cluster';
 import { createBatch, History, loadPopulation, Mailbox, people, runLoad, type Person } from './load';
 
 /** Seconds of the PostgreSQL and Redis outages (the issue's 30 s; CHAOS_OUTAGE_SEC shortens a local run). */
@@ -31,6 +32,12 @@ export interface Scenario {
   fault(c: Cluster, h: History): Promise<() => Promise<void>>;
   check?: Partial<CheckOptions>;
   ratePerSec?: number;
+  /**
+   * The service whose readiness is sampled (every 500 ms) through the fault: `drops` — it must leave
+   * rotation while the fault lasts (a balancer stops sending it traffic it cannot serve); `stays` — it
+   * must stay in rotation (its hot path does not need what failed).
+   */
+  readiness?: { service: ServiceName; expect: 'drops' | 'stays' };
   /** More checks of the scenario's own, on the world before it is stopped. */
   after?: (c: Cluster, o: Outcome) => Promise<void>;
 }
@@ -91,10 +98,21 @@ export async function runScenario(cluster: Cluster, s: Scenario): Promise<Outcom
     mailbox,
   );
   await sleep(LEAD_SEC * 1000);
+  const readiness: number[] = [];
+  let sampling = Boolean(s.readiness);
+  const sampler = (async () => {
+    while (sampling) {
+      const a = await call('GET', `${cluster.svc[s.readiness!.service].url}/health/ready`, undefined, {}, 2_000).catch(() => undefined);
+      readiness.push(a?.status ?? 0);
+      await sleep(500);
+    }
+  })();
   const end = history.fault(s.name);
   const heal = await s.fault(cluster, history);
   await sleep(Math.max(0, s.faultSec * 1000 - (history.now() - (history.windows.at(-1)?.from ?? 0))));
   await heal();
+  sampling = false;
+  await sampler;
   end();
   await load;
   await mailbox?.stop();
@@ -109,8 +127,18 @@ export async function runScenario(cluster: Cluster, s: Scenario): Promise<Outcom
     ...(s.funnel ? { batch: { id: batchId, quota: s.funnel.quota } } : {}),
     ...s.check,
   });
-  record(report, { tookMs: Date.now() - t0, people: persons.length, ratePerSec: rate, faultSec: s.faultSec, funnel: Boolean(s.funnel) });
+  const readyShare = readiness.length ? Math.round((readiness.filter((x) => x === 200).length / readiness.length) * 100) : null;
+  record(report, {
+    readyDuringFaultPct: readyShare,
+    tookMs: Date.now() - t0,
+    people: persons.length,
+    ratePerSec: rate,
+    faultSec: s.faultSec,
+    funnel: Boolean(s.funnel),
+  });
   expectPromisesKept(report);
+  if (s.readiness?.expect === 'drops') expect({ readinessDuringFault: readiness.some((x) => x !== 200) }).toEqual({ readinessDuringFault: true });
+  if (s.readiness?.expect === 'stays') expect({ readinessDuringFault: readiness.filter((x) => x !== 200) }).toEqual({ readinessDuringFault: [] });
   await s.after?.(cluster, { report, persons, history });
   return { report, persons, history };
 }
