@@ -60,6 +60,8 @@ export interface Report {
   refusedButWritten: number;
   overQuota: { registry: number; mails: number };
   finals: Record<string, number>;
+  /** The last answer of each person refused registration, by status and code. */
+  refusedWith: Record<string, number>;
   recoveryMs: number | null;
 }
 
@@ -176,6 +178,12 @@ export async function check(cluster: Cluster, o: CheckOptions): Promise<Report> 
 
   const finals: Record<string, number> = {};
   for (const p of o.persons) finals[p.final ?? 'none'] = (finals[p.final ?? 'none'] ?? 0) + 1;
+  const refusedWith: Record<string, number> = {};
+  for (const p of refused) {
+    const last = lastOf.get(p.i) as Answer;
+    const key = `${last.status} ${last.code ?? ''}`.trim();
+    refusedWith[key] = (refusedWith[key] ?? 0) + 1;
+  }
   const stuck = o.persons.filter((p) => p.final === 'stuck' || p.final === undefined);
 
   // Recovery: from the last heal to the first success of the op the fault hit, sent after the heal.
@@ -208,6 +216,7 @@ export async function check(cluster: Cluster, o: CheckOptions): Promise<Report> 
     refusedButWritten: (a.refusedButWritten ?? 0) + (a.refusedButPublished ?? 0),
     overQuota: { registry: stats.overQuota - o.before.registryOverQuota, mails: mailsOverQuota },
     finals,
+    refusedWith,
     recoveryMs: firstOk ? firstOk.at - healedAt : null,
   };
 }

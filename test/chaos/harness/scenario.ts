@@ -1,8 +1,11 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cleanupOnInterrupt } from '../../../loadtests/src/processes';
 import { newRunId } from '../../../loadtests/src/registrations';
 import { call } from '../../../loadtests/src/cluster';
 import { check, expectPromisesKept, record, stateBefore, type CheckOptions, type Report } from './checker';
+import { logDir } from './datastores';
 import { startCluster, type Cluster, type ClusterOptions, type ServiceName } from './cluster';
 import { createBatch, History, loadPopulation, Mailbox, people, runLoad, type Person } from './load';
 
@@ -127,6 +130,11 @@ export async function runScenario(cluster: Cluster, s: Scenario): Promise<Outcom
     ...(s.funnel ? { batch: { id: batchId, quota: s.funnel.quota } } : {}),
     ...s.check,
   });
+  // The whole history, for reading a failure: who was told what, and where each person ended.
+  writeFileSync(
+    join(logDir(cluster.name), `${s.name}-history.json`),
+    JSON.stringify({ windows: history.windows, persons: persons.map((p) => ({ ...p, acceptedIds: [...p.acceptedIds] })), answers: history.answers }),
+  );
   const readyShare = readiness.length ? Math.round((readiness.filter((x) => x === 200).length / readiness.length) * 100) : null;
   record(report, {
     readyDuringFaultPct: readyShare,
