@@ -10,9 +10,9 @@ import { runScenario, world } from './harness/scenario';
 /*
  * Faults of our own processes and of the partners (issue #14), each under the whole funnel in one
  * world (each scenario with its own people and batch):
- * - consumer SIGKILL mid-drain: each consumer killed, left down while its backlog grows, started, and
- *   killed again while it drains — no flush, no commit, no lease released. The registry answers slowly
- *   meanwhile, so the NIK checker dies with calls in flight;
+ * - consumer SIGKILL mid-drain: each consumer frozen (SIGSTOP) while its backlog grows, thawed, and
+ *   SIGKILLed while it drains — no flush, no commit, no lease released — then started again. The
+ *   registry answers slowly meanwhile, so the NIK checker dies with calls in flight;
  * - the registry at 50 % errors and slow (through the stand-in's fault knob; REGISTRY_TIMEOUT_MS is
  *   2 s, the latency 1.5 s), so the checker retries without calling twice for an answered attempt;
  * - SIGTERM of every service in turn (a rolling restart): in-flight requests are finished, a reset is a
@@ -23,7 +23,7 @@ import { runScenario, world } from './harness/scenario';
  */
 const CONSUMERS: ServiceName[] = ['intake-projector', 'email', 'nik-verification', 'enrollment'];
 const DOWN_MS = Number(process.env.CHAOS_CONSUMER_DOWN_MS ?? 3_000);
-const DRAIN_MS = Number(process.env.CHAOS_CONSUMER_DRAIN_MS ?? 1_200);
+const DRAIN_MS = Number(process.env.CHAOS_CONSUMER_DRAIN_MS ?? 1_000);
 
 async function registryFaults(c: Cluster, body: object): Promise<void> {
   const a = await call('POST', `${c.svc['registry-sim'].url}/_sim/faults`, body);
@@ -37,15 +37,17 @@ describe('our processes and the registry failing under the funnel', () => {
     await runScenario(cluster(), {
       name: 'consumer-sigkill-mid-drain',
       faultSec: 0,
-      loadSec: 35,
+      loadSec: 60,
       funnel: { quota: 1_000_000 },
       fault: async (c) => {
         await registryFaults(c, { latencyMs: 400 });
         for (const name of CONSUMERS) {
           const s = c.svc[name];
-          await s.kill('SIGKILL');
+          // Its backlog grows while it is frozen (not long enough for its group to drop it), it drains
+          // it when thawed, and dies in the middle: no commit, no flush, no lease released.
+          s.pause();
           await sleep(DOWN_MS);
-          await s.start();
+          s.resume();
           await sleep(DRAIN_MS);
           await s.kill('SIGKILL');
           await s.start();

@@ -43,6 +43,9 @@ export interface Service {
   /** Starts it again (same port and settings) and waits until it is ready. */
   start(): Promise<void>;
   alive(): boolean;
+  /** SIGSTOP / SIGCONT: the process holds its connections and does nothing (its group still counts it). */
+  pause(): void;
+  resume(): void;
 }
 
 export interface Cluster {
@@ -69,7 +72,9 @@ export interface ClusterOptions {
   serviceEnv?: Partial<Record<ServiceName | 'registry-sim', Record<string, string>>>;
 }
 
-const READY_TIMEOUT_MS = 90_000;
+// A consumer started after a SIGKILL joins its group once the dead member's session (15 s) expired and
+// the group rebalanced: on two busy cores that was seen to take over a minute.
+const READY_TIMEOUT_MS = 180_000;
 
 /** Creates database `db` on the server of `serverUrl` (its database part replaced); returns its URL. */
 async function createDatabase(serverUrl: string, db: string): Promise<string> {
@@ -133,6 +138,8 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
         url,
         process: undefined as unknown as NodeProcess,
         alive: () => s.process.child.exitCode === null && s.process.child.signalCode === null,
+        pause: () => void s.process.child.kill('SIGSTOP'),
+        resume: () => void s.process.child.kill('SIGCONT'),
         async kill(signal) {
           if (!s.alive()) return;
           const gone = new Promise((r) => s.process.child.once('exit', r));
