@@ -7,18 +7,33 @@ export const newId = (): string => uuidv7();
 /** The Kafka `content-type` header of every event (CloudEvents' Kafka binding, structured mode). */
 export const CLOUDEVENTS_CONTENT_TYPE = 'application/cloudevents+json';
 
-/** CloudEvents 1.0, structured JSON mode: the envelope every event on every topic carries. */
+/** True when no string anywhere in `v` holds U+0000, which PostgreSQL text and jsonb refuse. */
+function noNul(v: unknown): boolean {
+  if (typeof v === 'string') return !v.includes('\u0000');
+  if (Array.isArray(v)) return v.every(noNul);
+  if (v && typeof v === 'object') return Object.values(v).every(noNul);
+  return true;
+}
+
+/**
+ * CloudEvents 1.0, structured JSON mode: the envelope every event on every topic carries. The id is a
+ * UUID (every consumer stores it as one to deduplicate) and so is the subject (the registration), and
+ * no string holds a NUL character: values that would pass a looser schema and then fail in every
+ * consumer's database, over and over (issue #14), are refused here, where they are made.
+ */
 export function cloudEvent<T extends string, D extends z.ZodType>(type: T, data: D) {
-  return z.object({
-    specversion: z.literal('1.0'),
-    id: z.string().min(1),
-    source: z.string().min(1),
-    type: z.literal(type),
-    subject: z.string().min(1),
-    time: z.iso.datetime({ offset: true }),
-    datacontenttype: z.literal('application/json'),
-    data,
-  });
+  return z
+    .object({
+      specversion: z.literal('1.0'),
+      id: z.uuid(),
+      source: z.string().min(1),
+      type: z.literal(type),
+      subject: z.uuid(),
+      time: z.iso.datetime({ offset: true }),
+      datacontenttype: z.literal('application/json'),
+      data,
+    })
+    .refine(noNul, { message: 'strings must not contain the NUL character (U+0000)' });
 }
 
 export interface CloudEvent<T extends string = string, D = unknown> {

@@ -57,8 +57,10 @@ export const baseEnv = {
     .number()
     .int()
     .min(0)
-    .default(0)
-    .describe('Milliseconds the service keeps answering (readiness 503) after a stop signal, so balancers drain it.'),
+    .default(5_000)
+    .describe(
+      'Milliseconds the service keeps serving after a stop signal, readiness 503 and Connection: close on every answer, so balancers and keep-alive clients move away before it closes (0: none).',
+    ),
   HTTP_SHUTDOWN_TIMEOUT_MS: z.coerce
     .number()
     .int()
@@ -128,6 +130,26 @@ export const baseEnv = {
     .max(100)
     .default(5)
     .describe('Milliseconds a publish waits for others to share its produce request (0: only those of the same event-loop turn).'),
+  KAFKA_HEALTH_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .default(1_000)
+    .describe('Milliseconds without an acknowledged publish after which Kafka is probed (a metadata request); readiness fails once the probes do.'),
+  KAFKA_HEALTH_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .default(1_500)
+    .describe('Milliseconds a Kafka probe may take; a refused probe, or two that time out in a row, mark Kafka down (publishes answer 503 at once).'),
+  CONSUMER_MAX_ATTEMPTS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(5)
+    .describe(
+      'Times a consumer tries a message its handler keeps refusing (not a datastore outage: those are retried forever) before it dead-letters it with the reason and goes on.',
+    ),
 } as const;
 
 /** The personal-data keys, for the services that see personal data in the clear. */

@@ -176,6 +176,8 @@ export async function createServer(opts: ServerOptions): Promise<App> {
 
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
+    // Draining (a stop signal came): a keep-alive client reconnects, and the balancer sends it elsewhere.
+    if (app.readiness.draining) reply.header('connection', 'close');
   });
   app.addHook('onResponse', async (req, reply) => {
     if ((req as unknown as Record<symbol, boolean>)[UNLOGGED]) return;

@@ -8,12 +8,15 @@ import { DEADLETTER_V1, deadLetterV1 } from '@gelombang/contracts';
 import { backoffMs } from './backoff';
 import { waitAtMost } from './timing';
 import { stackFrames } from './errors';
+import { unavailableKind } from './unavailable';
 import { JavaCompatiblePartitioner } from './partitioner';
 
 export interface KafkaOptions {
   brokers: string[];
   clientId: string;
   logger: FastifyBaseLogger;
+  /** A probe's client: one try per call, a short connection timeout, none of kafkajs' own log lines. */
+  probe?: { timeoutMs: number };
 }
 
 export function createKafka(opts: KafkaOptions): Kafka {
@@ -21,10 +24,10 @@ export function createKafka(opts: KafkaOptions): Kafka {
   return new Kafka({
     clientId: opts.clientId,
     brokers: opts.brokers,
-    connectionTimeout: 3_000,
-    requestTimeout: 10_000,
-    retry: { initialRetryTime: 100, retries: 5 },
-    logLevel: KafkaLogLevel.WARN,
+    connectionTimeout: opts.probe?.timeoutMs ?? 3_000,
+    requestTimeout: opts.probe ? opts.probe.timeoutMs : 10_000,
+    retry: opts.probe ? { retries: 0 } : { initialRetryTime: 100, retries: 5 },
+    logLevel: opts.probe ? KafkaLogLevel.NOTHING : KafkaLogLevel.WARN,
     // kafkajs' own messages carry broker and topic names only, never payloads.
     logCreator:
       () =>
@@ -41,6 +44,121 @@ export class PublishTimeoutError extends Error {
     super(`Kafka did not acknowledge within ${ms} ms`);
     this.name = 'PublishTimeoutError';
   }
+}
+
+/** Thrown by `publish` at once while the broker watch knows Kafka is down: no wait for an ack that cannot come. */
+export class KafkaUnavailableError extends Error {
+  constructor() {
+    super('Kafka is unreachable (the last probes failed)');
+    this.name = 'KafkaUnavailableError';
+  }
+}
+
+export interface BrokerWatchOptions {
+  /** How often the broker is probed when no produce was acknowledged within this long. */
+  intervalMs: number;
+  /** A probe with no answer after this long failed. */
+  timeoutMs: number;
+  logger: FastifyBaseLogger;
+}
+
+/**
+ * Whether Kafka is there, known within seconds. kafkajs reports a disconnect only after our own
+ * `disconnect()`: a broker killed under a connected producer leaves it "connected", and every publish
+ * waits out its ack timeout. The watch counts a recent acknowledgement as proof of life; without one
+ * within `intervalMs` it asks a broker for metadata (a probe client of its own: no retries). A refused
+ * or dropped connection marks Kafka down at once; a probe that only timed out, twice in a row (one slow
+ * answer on a loaded machine is not an outage). Any answer or acknowledgement marks it up again.
+ */
+export class BrokerWatch {
+  private down = false;
+  private lastOkAt = Date.now();
+  private timeouts = 0;
+  private probing: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly log: FastifyBaseLogger;
+
+  constructor(
+    private readonly probe: () => Promise<unknown>,
+    private readonly opts: BrokerWatchOptions,
+    /** Closes what the probe opened. */
+    private readonly closeProbe: () => Promise<void> = async () => undefined,
+  ) {
+    this.log = opts.logger.child({ component: 'broker-watch' });
+  }
+
+  get isDown(): boolean {
+    return this.down;
+  }
+
+  start(): void {
+    this.timer ??= setInterval(() => {
+      if (this.down || Date.now() - this.lastOkAt >= this.opts.intervalMs) void this.check();
+    }, this.opts.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.probing;
+    await this.closeProbe();
+  }
+
+  /** Kafka answered (an acknowledgement, a probe). */
+  alive(): void {
+    this.lastOkAt = Date.now();
+    this.timeouts = 0;
+    if (this.down) {
+      this.down = false;
+      this.log.info('kafka reachable again');
+    }
+  }
+
+  /** A produce failed: probe now rather than at the next interval. */
+  suspect(): void {
+    void this.check();
+  }
+
+  /** One probe (shared by concurrent callers); resolves once its verdict is in. */
+  check(): Promise<void> {
+    this.probing ??= (async () => {
+      let timer: NodeJS.Timeout | undefined;
+      const verdict = await Promise.race([
+        this.probe().then(
+          () => 'ok' as const,
+          () => 'refused' as const,
+        ),
+        new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), this.opts.timeoutMs))),
+      ]);
+      clearTimeout(timer);
+      if (verdict === 'ok') return this.alive();
+      if (verdict === 'timeout' && ++this.timeouts < 2) return;
+      if (!this.down) this.log.warn({ probe: verdict }, 'kafka unreachable: publishes fail at once until it answers');
+      this.down = true;
+    })().finally(() => (this.probing = undefined));
+    return this.probing;
+  }
+}
+
+/** A watch over `brokers` with its own probe client (metadata of no topic: the cheapest round trip). */
+export function brokerWatch(brokers: string[], clientId: string, opts: BrokerWatchOptions): BrokerWatch {
+  const admin = createKafka({ brokers, clientId: `${clientId}-probe`, logger: opts.logger, probe: { timeoutMs: opts.timeoutMs } }).admin();
+  let connected: Promise<void> | undefined;
+  return new BrokerWatch(
+    async () => {
+      try {
+        await (connected ??= admin.connect());
+        await admin.describeCluster();
+      } catch (e) {
+        connected = undefined;
+        await admin.disconnect().catch(() => undefined);
+        throw e;
+      }
+    },
+    opts,
+    () => admin.disconnect().catch(() => undefined),
+  );
 }
 
 export interface OutgoingMessage {
@@ -79,7 +197,7 @@ export class EventProducer {
      * letters included): an isolated run — a load test's private intake — then keeps its events out of
      * the shared topics. Empty in every deployment.
      */
-    private readonly opts: { maxBatch?: number; ackTimeoutMs: number; lingerMs?: number; topicPrefix?: string },
+    private readonly opts: { maxBatch?: number; ackTimeoutMs: number; lingerMs?: number; topicPrefix?: string; watch?: BrokerWatch },
   ) {
     this.producer = kafka.producer({
       allowAutoTopicCreation: false,
@@ -103,8 +221,17 @@ export class EventProducer {
     return this.sentBatches;
   }
 
-  /** Resolves when stored with acks=all; rejects on error or after `ackTimeoutMs` (it may still land). */
+  /** False while the broker watch knows Kafka is down (publishes then fail at once). */
+  get isAvailable(): boolean {
+    return this.connected && !this.opts.watch?.isDown;
+  }
+
+  /**
+   * Resolves when stored with acks=all; rejects on error or after `ackTimeoutMs` (it may still land),
+   * and at once (KafkaUnavailableError, nothing sent) while the broker watch knows Kafka is down.
+   */
   publish(msg: OutgoingMessage): Promise<void> {
+    if (this.opts.watch?.isDown) return Promise.reject(new KafkaUnavailableError());
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       const timer = setTimeout(() => {
@@ -155,8 +282,14 @@ export class EventProducer {
         topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
       })
       .then(
-        () => batch.forEach((m) => m.resolve()),
-        (e: Error) => batch.forEach((m) => m.reject(e)),
+        () => {
+          this.opts.watch?.alive();
+          batch.forEach((m) => m.resolve());
+        },
+        (e: Error) => {
+          this.opts.watch?.suspect();
+          batch.forEach((m) => m.reject(e));
+        },
       )
       .finally(() => this.inFlight.delete(send));
     this.inFlight.add(send);
@@ -197,6 +330,12 @@ export interface ConsumerOptions<T> {
   parse: (msg: ConsumedMessage) => T;
   /** Processes one partition's batch; must be idempotent (delivery is at least once). */
   handle: (items: T[]) => Promise<void>;
+  /**
+   * Tries of a message the handler keeps refusing — an error that is not a datastore outage (a value
+   * PostgreSQL rejects, say) — before it is dead-lettered and the partition moves on (default 5). A
+   * datastore outage is retried for as long as it lasts, never counted against a message.
+   */
+  maxAttempts?: number;
   /** Where poison messages go; the consumer moves on once it is stored. */
   deadLetter: (msg: ConsumedMessage, reason: string) => Promise<void>;
   logger: FastifyBaseLogger;
@@ -226,7 +365,8 @@ export interface RunningConsumer {
 
 /**
  * Starts a consumer-group member. Offsets are committed only after `handle` succeeded for the whole
- * batch; a failing batch is retried with backoff (not skipped) while the consumer runs.
+ * batch (or for all of it but the messages it refused, dead-lettered: see handleIsolating); a failing
+ * batch is retried with backoff while the consumer runs.
  */
 export async function startConsumer<T>(kafka: Kafka, opts: ConsumerOptions<T>): Promise<RunningConsumer> {
   const log = opts.logger.child({ component: 'consumer', groupId: opts.groupId });
@@ -270,16 +410,17 @@ export async function startConsumer<T>(kafka: Kafka, opts: ConsumerOptions<T>): 
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: opts.partitionsConsumedConcurrently ?? 3,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-        const items: T[] = [];
+        const entries: Array<{ msg: ConsumedMessage; item: T }> = [];
         const poison: Array<{ msg: ConsumedMessage; reason: string; errName: string }> = [];
         for (const m of batch.messages) {
           const msg = consumedMessage(batch, m);
           try {
-            items.push(opts.parse(msg));
+            entries.push({ msg, item: opts.parse(msg) });
           } catch (e) {
             poison.push({ msg, reason: (e as Error).message.slice(0, 500), errName: (e as Error).name });
           }
         }
+        const where = { topic: batch.topic, partition: batch.partition };
         if (poison.length > 0) {
           // All of a batch's dead letters at once (they share produce requests): one by one, a broker's
           // worth of foreign events took minutes to get past. Stored before the offset moves past them.
@@ -287,8 +428,7 @@ export async function startConsumer<T>(kafka: Kafka, opts: ConsumerOptions<T>): 
           const offsets = poison.map((p) => p.msg.offset);
           log.warn(
             {
-              topic: batch.topic,
-              partition: batch.partition,
+              ...where,
               count: poison.length,
               offsets: offsets.length <= 10 ? offsets : [offsets[0], '…', offsets[offsets.length - 1]],
               errName: poison[0]!.errName,
@@ -296,17 +436,22 @@ export async function startConsumer<T>(kafka: Kafka, opts: ConsumerOptions<T>): 
             poison.length === 1 ? 'poison message dead-lettered' : 'poison messages dead-lettered',
           );
         }
-        for (let attempt = 0; ; attempt++) {
-          if (!isRunning() || isStale()) return;
-          try {
-            if (items.length > 0) await opts.handle(items);
-            break;
-          } catch (e) {
-            log.error({ errName: (e as Error).name, stack: stackFrames(e), attempt, topic: batch.topic, partition: batch.partition }, 'batch failed, retrying');
+        const alive = () => isRunning() && !isStale();
+        const done = await handleIsolating(entries, {
+          handle: (chunk) => opts.handle(chunk.map((e) => e.item)),
+          maxAttempts: opts.maxAttempts ?? 5,
+          alive,
+          onRetry: async (e, attempt, size) => {
+            log.error({ errName: (e as Error).name, stack: stackFrames(e), attempt, size, ...where }, 'batch failed, retrying');
             await new Promise((r) => setTimeout(r, backoffMs(attempt, RETRY_BACKOFF)));
             await heartbeat();
-          }
-        }
+          },
+          onRefused: async (entry, reason) => {
+            await opts.deadLetter(entry.msg, reason);
+            log.warn({ ...where, offset: entry.msg.offset, reason }, 'message the handler keeps refusing dead-lettered');
+          },
+        });
+        if (!done) return;
         const last = batch.lastOffset();
         resolveOffset(last);
         await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
@@ -332,6 +477,59 @@ export async function startConsumer<T>(kafka: Kafka, opts: ConsumerOptions<T>): 
       running = false;
     },
   };
+}
+
+/**
+ * Runs `handle` over a partition's batch until it succeeds, and finds what it keeps refusing. A failure
+ * that is a datastore outage (unavailableKind) is retried for as long as it lasts, counting nothing.
+ * Any other failure counts: after `maxAttempts` of them the batch is split in halves, each tried in
+ * order (a half that fails is split again), down to single messages; one that still fails after
+ * `maxAttempts` tries is handed to `onRefused` (dead-lettered) and the rest go on. Offsets stay in order:
+ * everything before a refused message is handled before anything after it. Returns false when the
+ * consumer stopped or lost the partition meanwhile (nothing may be committed then).
+ */
+export async function handleIsolating<E>(
+  entries: E[],
+  o: {
+    handle: (chunk: E[]) => Promise<void>;
+    maxAttempts: number;
+    alive: () => boolean;
+    onRetry: (e: unknown, attempt: number, size: number) => Promise<void>;
+    onRefused: (entry: E, reason: string) => Promise<void>;
+  },
+): Promise<boolean> {
+  const run = async (chunk: E[], triesBeforeSplit: number): Promise<boolean> => {
+    for (let attempt = 0, refused = 0; ; attempt++) {
+      if (!o.alive()) return false;
+      try {
+        if (chunk.length > 0) await o.handle(chunk);
+        return true;
+      } catch (e) {
+        if (!unavailableKind(e)) refused++;
+        if (refused >= triesBeforeSplit) {
+          if (chunk.length === 1) {
+            await o.onRefused(chunk[0]!, `handler refused it ${refused} times: ${describeFailure(e)}`);
+            return true;
+          }
+          const half = Math.ceil(chunk.length / 2);
+          // A half that fails is split at once: its message is found in log2(n) tries more, not n·maxAttempts.
+          return (
+            (await run(chunk.slice(0, half), half === 1 ? o.maxAttempts : 1)) && (await run(chunk.slice(half), chunk.length - half === 1 ? o.maxAttempts : 1))
+          );
+        }
+        await o.onRetry(e, attempt, chunk.length);
+      }
+    }
+  };
+  return run(entries, o.maxAttempts);
+}
+
+/** A failure as a dead letter's reason: name, SQLSTATE, message with quoted values left out (they may be data). */
+export function describeFailure(e: unknown): string {
+  const err = e as { name?: string; code?: unknown; message?: string };
+  const code = typeof err?.code === 'string' ? ` ${err.code}` : '';
+  const message = String(err?.message ?? '').replace(/"[^"]*"/g, '"…"');
+  return `${err?.name ?? 'Error'}${code}: ${message}`.slice(0, 500);
 }
 
 export type { Kafka };

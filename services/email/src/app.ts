@@ -120,6 +120,7 @@ export async function buildApp(config: EmailConfig, opts: BuildOptions = {}): Pr
         await app.register(consumersPlugin, {
           readiness: 'consumers',
           startAt: opts.consumerStartAt ?? config.CONSUMER_START_AT,
+          maxAttempts: config.CONSUMER_MAX_ATTEMPTS,
           consumers: [
             submittedConsumer({
               group: config.CONSUMER_GROUP,

@@ -90,6 +90,7 @@ export async function buildApp(config: EnrollmentConfig, opts: BuildOptions = {}
         await app.register(consumersPlugin, {
           readiness: 'consumers',
           startAt: opts.consumerStartAt ?? config.CONSUMER_START_AT,
+          maxAttempts: config.CONSUMER_MAX_ATTEMPTS,
           consumers: [nikVerifiedConsumer({ group: config.CONSUMER_GROUP, repository: eligibility, onStored: (n) => m.eligible.inc(n) })],
         });
       }

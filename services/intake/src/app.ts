@@ -68,6 +68,7 @@ export async function buildApp(config: IntakeConfig, opts: BuildOptions = {}): P
         await app.register(consumersPlugin, {
           readiness: 'consumers',
           startAt: opts.consumerStartAt ?? config.CONSUMER_START_AT,
+          maxAttempts: config.CONSUMER_MAX_ATTEMPTS,
           topicPrefix: config.KAFKA_TOPIC_PREFIX,
           consumers: projectorConsumers({
             group: config.CONSUMER_GROUP,

@@ -84,6 +84,7 @@ export async function buildApp(config: NikConfig, opts: BuildOptions = {}): Prom
       await app.register(consumersPlugin, {
         readiness: 'consumer',
         startAt: opts.consumerStartAt ?? config.CONSUMER_START_AT,
+        maxAttempts: config.CONSUMER_MAX_ATTEMPTS,
         consumers: [requestedConsumer({ group: config.CONSUMER_GROUP, cipher, repository, onQueued, onDeadLettered: m.deadLettered })],
       });
     },

@@ -55,12 +55,15 @@ export interface ConsumersPluginOptions {
   startAt: 'committed' | 'end';
   /** In front of every topic consumed (the intake's KAFKA_TOPIC_PREFIX). */
   topicPrefix?: string;
+  /** CONSUMER_MAX_ATTEMPTS: tries of a message the handler keeps refusing before it is dead-lettered (default 5). */
+  maxAttempts?: number;
 }
 
 /**
  * Starts the service's consumer groups (each resolves once it has joined) and stops them first on close:
  * they take work in, so nothing registered before them (relay, producer, stores) may close under them.
- * Poison messages go to deadletter.v1 with the group that refused them.
+ * Poison messages — refused by the contract, or by the handler `maxAttempts` times — go to deadletter.v1
+ * with the group that refused them and the reason.
  */
 export const consumersPlugin = fp<ConsumersPluginOptions>(
   async (app, opts) => {
@@ -85,6 +88,7 @@ export const consumersPlugin = fp<ConsumersPluginOptions>(
               }
             : deadLetter,
           startAt: opts.startAt,
+          ...(opts.maxAttempts ? { maxAttempts: opts.maxAttempts } : {}),
           ...(c.fetch ? { fetch: c.fetch } : {}),
         }),
       );

@@ -193,6 +193,13 @@ export async function registrationRoutes(app: App, opts: RegistrationRoutesOptio
       const key = req.headers['idempotency-key'];
       if (key !== undefined && !IDEMPOTENCY_KEY_RE.test(key)) throw INTAKE_IDEMPOTENCY_KEY_INVALID();
       const dryRun = isDryRun(req, deps.dryRun);
+      // Kafka known down (the producer's broker watch): refused before anything is claimed, at once
+      // rather than after the ack timeout; readiness fails meanwhile, so balancers stop sending.
+      if (!dryRun && !app.producer.isAvailable) {
+        req.intakeAdmitted = true; // refused for our outage, not the client's doing: no token spent
+        deps.onRejected('SERVICE_UNAVAILABLE');
+        throw SERVICE_UNAVAILABLE({ headers: { 'retry-after': String(deps.retryAfterSec) } });
+      }
       let outcome;
       // From here admission is the claim's (or, for a dry run, nobody's): the error handler takes none.
       req.intakeAdmitted = true;
