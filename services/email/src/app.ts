@@ -131,10 +131,13 @@ export async function buildApp(config: EmailConfig, opts: BuildOptions = {}): Pr
                 if (batch.stored + batch.notices > 0) sender?.wake();
               },
             }),
-            // A registration the intake rejects later, NIK_HELD: its address gets that notice once.
+            // The projector's verdicts (decision 0024): stored → the code is mailed; rejected → the notice, once.
             statusChangedConsumer({
               group: `${config.CONSUMER_GROUP}-status`,
               repository,
+              onAdmitted: (count) => {
+                if (count > 0) sender?.wake();
+              },
               onNoticed: (count) => {
                 m.lateNotices(count);
                 if (count > 0) sender?.wake();

@@ -9,7 +9,6 @@ export function emailMetrics(registry: Registry, backlog: () => Promise<number>)
   const quotaWaits = counter(registry, 'email_quota_waits_total', 'Times a mail waited for the provider quota, by reason', ['reason']);
   const confirms = counter(registry, 'email_confirms_total', 'POST …/confirm answers, by outcome', ['outcome']);
   const consumed = counter(registry, 'email_submissions_consumed_total', 'registration.submitted.v1 events, by outcome', ['outcome']);
-  const duplicates = counter(registry, 'email_duplicates_skipped_total', 'Registrations for an address another registration holds: nothing stored or mailed');
   const lateNotices = counter(
     registry,
     'email_late_nik_held_notices_total',
@@ -36,12 +35,12 @@ export function emailMetrics(registry: Registry, backlog: () => Promise<number>)
     } satisfies MailSenderMetrics,
     signIn: (outcome: string) => signIns.inc({ outcome }),
     confirm: (outcome: string) => confirms.inc({ outcome }),
-    consumed: (batch: { stored: number; notices: number; replays: number; duplicates: number }) => {
+    consumed: (batch: { stored: number; notices: number; replays: number; waiting: number }) => {
       consumed.inc({ outcome: 'stored' }, batch.stored);
       consumed.inc({ outcome: 'notice' }, batch.notices);
       consumed.inc({ outcome: 'replay' }, batch.replays);
-      consumed.inc({ outcome: 'duplicate_email' }, batch.duplicates);
-      duplicates.inc(batch.duplicates);
+      // Stored, owing nothing until the intake's projector announces its verdict (decision 0024).
+      consumed.inc({ outcome: 'awaiting_verdict' }, batch.waiting);
     },
     lateNotices: (n: number) => lateNotices.inc(n),
     published: (n: number) => published.inc(n),

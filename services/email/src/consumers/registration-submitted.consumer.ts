@@ -13,30 +13,33 @@ export const sealedWithAKeyWeHold =
     if (!cipher.canOpen(event.data.pii.email, 'email')) throw new Error('pii.email is sealed with a key this service does not hold');
   };
 
-/** What a batch of submissions became: rows owing a code mail, rows owing a notice, replays, duplicates. */
+/** What a batch of submissions became: rows owing a code mail, rows owing a notice, rows awaiting the intake's verdict, replays. */
 export interface StoredOutcome {
   stored: number;
   notices: number;
+  waiting: number;
   replays: number;
-  duplicates: number;
 }
 
 /**
- * Stores one verification per new registration (the mail sender picks it up). Replays and duplicate
- * deliveries are skipped by the primary key; a second registration for an address already held is the
- * duplicate the intake rejects, so nothing is stored or mailed for it. A registration whose event
- * carries a conflict is stored like any other but owes the notice of that kind instead of a code
- * (README: "Conflicts"), so that its routes answer as for any registration.
+ * Stores one verification per new registration; replays and duplicate deliveries are skipped by the
+ * primary key. Which of two registrations naming one address holds it is the intake projector's
+ * decision, not this consumer's order of arrival (decision 0024): a row owes its code mail once the
+ * projector announced it stored (registration-status-changed.consumer.ts), and the notice of a
+ * duplicate once it announced it rejected. A registration whose event carries a conflict was rejected
+ * by the intake already: it owes the notice of that kind at once (README: "Conflicts").
  */
 export function submittedHandler(deps: { repository: VerificationsRepository; onStored: (outcome: StoredOutcome) => void }) {
   return async (events: RegistrationSubmittedV1[]) => {
     const r = await deps.repository.insertSubmitted(events);
-    const stored = new Set(r.stored);
-    const notices = new Set(events.filter((e) => e.data.conflict && stored.has(e.data.registrationId)).map((e) => e.data.registrationId)).size;
-    deps.onStored({ stored: stored.size - notices, notices, replays: r.replays.length, duplicates: r.duplicates.length });
+    deps.onStored({
+      stored: r.stored.length - r.notices.length - r.waiting.length,
+      notices: r.notices.length,
+      waiting: r.waiting.length,
+      replays: r.replays.length,
+    });
   };
 }
-
 /** The consumer of registration.submitted.v1: stores what the sender mails; `onStored` wakes it. */
 export const submittedConsumer = (o: {
   group: string;

@@ -3,6 +3,7 @@ import { inTransaction } from '@gelombang/platform';
 import type { RegistrationSubmittedV1 } from '@gelombang/contracts';
 import type { Notice, SubmissionsCount, VerificationState } from '../domain/verification';
 import type { SealedIdentity } from '../domain/events';
+import type { Verdict } from '../domain/verdicts';
 
 export type Tx = pg.PoolClient;
 
@@ -54,13 +55,14 @@ export class VerificationsRepository {
   constructor(private readonly pool: pg.Pool) {}
 
   /**
-   * Stores a batch of submissions, idempotently. A registration already stored is a replay; one whose
-   * address another live registration holds is a duplicate the intake rejects: nothing is stored for it.
-   * A submission with a conflict is stored like any other, owing the notice of its kind (and holding
-   * no address: the unique index leaves notices out), so it never counts as a duplicate.
+   * Stores a batch of submissions, idempotently (a registration already stored is a replay). Nothing
+   * is mailed before the intake's projector has decided (decision 0024): a row waits, owing no mail,
+   * until its verdict comes (`recordVerdicts`), unless the verdict came first and waits here. A
+   * submission with a conflict was rejected by the intake already: it owes the notice of its kind at
+   * once. Answers the ids stored, those that owe a notice, those still waiting, and the replays.
    */
-  async insertSubmitted(events: RegistrationSubmittedV1[]): Promise<{ stored: string[]; replays: string[]; duplicates: string[] }> {
-    if (events.length === 0) return { stored: [], replays: [], duplicates: [] };
+  async insertSubmitted(events: RegistrationSubmittedV1[]): Promise<{ stored: string[]; notices: string[]; waiting: string[]; replays: string[] }> {
+    if (events.length === 0) return { stored: [], notices: [], waiting: [], replays: [] };
     const rows = events.map((e) => ({
       registration_id: e.data.registrationId,
       event_id: e.id,
@@ -77,24 +79,97 @@ export class VerificationsRepository {
     }));
     const names = `registration_id, event_id, email_index, email_enc, email_masked, nik_index, nik_enc, full_name_enc,
       birth_date_enc, province_code, submitted_at, notice`;
-    // No conflict target: a replay hits the primary key, a duplicate the partial unique index; both are skipped.
-    const inserted = await this.pool.query<{ registration_id: string }>(
-      `INSERT INTO verifications (${names}, mail_due_at)
-       SELECT ${names}, now() FROM jsonb_to_recordset($1::jsonb) AS x(registration_id uuid, event_id uuid, email_index text,
-         email_enc text, email_masked text, nik_index text, nik_enc text, full_name_enc text, birth_date_enc text,
-         province_code text, submitted_at timestamptz, notice text)
-       ORDER BY submitted_at
-       ON CONFLICT DO NOTHING RETURNING registration_id`,
-      [JSON.stringify(rows)],
+    const ids = [...new Set(rows.map((r) => r.registration_id))].sort();
+    return inTransaction(this.pool, async (tx) => {
+      // The place-holder first: a verdict being written meanwhile makes this wait for its commit (and
+      // then it is read below), or waits for this one (and then finds the row stored here).
+      await tx.query(`INSERT INTO intake_verdicts (registration_id) SELECT unnest($1::uuid[]) ORDER BY 1 ON CONFLICT (registration_id) DO NOTHING`, [ids]);
+      const inserted = await tx.query<{ registration_id: string; notice: string | null }>(
+        `INSERT INTO verifications (${names}, mail_due_at)
+         SELECT ${names}, CASE WHEN notice IS NOT NULL THEN now() END FROM jsonb_to_recordset($1::jsonb) AS x(registration_id uuid, event_id uuid,
+           email_index text, email_enc text, email_masked text, nik_index text, nik_enc text, full_name_enc text, birth_date_enc text,
+           province_code text, submitted_at timestamptz, notice text)
+         ORDER BY submitted_at
+         ON CONFLICT (registration_id) DO NOTHING RETURNING registration_id, notice`,
+        [JSON.stringify(rows)],
+      );
+      const stored = inserted.rows.map((r) => r.registration_id);
+      const decided = await this.applyVerdicts(
+        tx,
+        stored.filter((_, i) => inserted.rows[i]!.notice === null),
+      );
+      const storedSet = new Set(stored);
+      const notices = [...inserted.rows.filter((r) => r.notice !== null).map((r) => r.registration_id), ...decided.noticed];
+      const admitted = new Set([...decided.admitted, ...notices]);
+      return {
+        stored,
+        notices,
+        waiting: stored.filter((id) => !admitted.has(id)),
+        replays: ids.filter((id) => !storedSet.has(id)),
+      };
+    });
+  }
+
+  /**
+   * The projector's verdicts (registration.status-changed.v1): `accepted` (stored as the holder of its
+   * address: its code is mailed now) or `rejected` with the notice it is owed. Kept, so that a verdict
+   * arriving before its submission is applied when the submission comes; a rejection is final (an
+   * acceptance never undoes it; a later rejection, NIK_HELD, replaces an earlier one's reason). Answers which rows were admitted or owe a notice now.
+   */
+  async recordVerdicts(verdicts: Verdict[]): Promise<{ admitted: string[]; noticed: string[] }> {
+    if (verdicts.length === 0) return { admitted: [], noticed: [] };
+    // One verdict per registration in a batch: a rejection wins.
+    const byId = new Map<string, (typeof verdicts)[number]>();
+    for (const v of verdicts) if (byId.get(v.registrationId)?.verdict !== 'rejected') byId.set(v.registrationId, v);
+    const rows = [...byId.values()]
+      .sort((a, b) => (a.registrationId < b.registrationId ? -1 : 1))
+      .map((v) => ({ id: v.registrationId, status: v.verdict, reason: v.verdict === 'rejected' ? v.notice : null }));
+    return inTransaction(this.pool, async (tx) => {
+      await tx.query(
+        `INSERT INTO intake_verdicts AS d (registration_id, status, reason, decided_at)
+         SELECT id, status, reason, now() FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, status text, reason text) ORDER BY id
+         ON CONFLICT (registration_id) DO UPDATE SET status = excluded.status, reason = excluded.reason, decided_at = excluded.decided_at
+           WHERE excluded.status = 'rejected' OR d.status IS DISTINCT FROM 'rejected'`,
+        [JSON.stringify(rows)],
+      );
+      return this.applyVerdicts(
+        tx,
+        rows.map((r) => r.id),
+      );
+    });
+  }
+
+  /**
+   * Applies the stored verdicts to these rows: an accepted one still waiting owes its code mail; a
+   * rejected one owes the notice of its kind, once. An admitted row is rejected only by NIK_HELD (the
+   * registry matched another registration to its NIK: the one rejection the intake makes after it
+   * stored a registration; an address's verdict is given once, at the submission, and a restatement
+   * of it changes nothing). The codes of a rejected row die at once (those out, and one
+   * being mailed: the claim ends too, so that mail is not recorded and its code never works). A
+   * verified one stays verified and is mailed the notice too. Like any notice's row it no longer
+   * holds its address. Rows owing a notice already (born conflicted, or a replay) are left alone.
+   */
+  private async applyVerdicts(tx: Tx, ids: string[]): Promise<{ admitted: string[]; noticed: string[] }> {
+    if (ids.length === 0) return { admitted: [], noticed: [] };
+    const admitted = await tx.query<{ registration_id: string }>(
+      `UPDATE verifications v SET admitted_at = now(), mail_due_at = now(), updated_at = now()
+       FROM intake_verdicts d
+       WHERE d.registration_id = v.registration_id AND v.registration_id = ANY($1::uuid[]) AND d.status = 'accepted'
+         AND v.admitted_at IS NULL AND v.notice IS NULL AND v.superseded_at IS NULL
+       RETURNING v.registration_id`,
+      [ids],
     );
-    const stored = new Set(inserted.rows.map((r) => r.registration_id));
-    const leftovers = [...new Set(rows.map((r) => r.registration_id).filter((id) => !stored.has(id)))];
-    if (leftovers.length === 0) return { stored: [...stored], replays: [], duplicates: [] };
-    const known = await this.pool.query<{ registration_id: string }>('SELECT registration_id FROM verifications WHERE registration_id = ANY($1::uuid[])', [
-      leftovers,
-    ]);
-    const replays = new Set(known.rows.map((r) => r.registration_id));
-    return { stored: [...stored], replays: [...replays], duplicates: leftovers.filter((id) => !replays.has(id)) };
+    const noticed = await tx.query<{ registration_id: string }>(
+      `UPDATE verifications v SET notice = d.reason, code_hmac = NULL, expires_at = NULL,
+         pending_code_hmac = NULL, pending_expires_at = NULL, pending_claim_token = NULL, failed_attempts = 0,
+         mail_due_at = now(), mail_failures = 0, claim_token = NULL, updated_at = now()
+       FROM intake_verdicts d
+       WHERE d.registration_id = v.registration_id AND v.registration_id = ANY($1::uuid[]) AND d.status = 'rejected'
+         AND v.notice IS NULL AND v.superseded_at IS NULL AND (v.admitted_at IS NULL OR d.reason = 'NIK_HELD')
+       RETURNING v.registration_id`,
+      [ids],
+    );
+    return { admitted: admitted.rows.map((r) => r.registration_id), noticed: noticed.rows.map((r) => r.registration_id) };
   }
 
   async find(registrationId: string): Promise<VerificationRow | undefined> {
@@ -132,14 +207,6 @@ export class VerificationsRepository {
     if (r.rowCount !== 1) throw new Error('markVerified: no such registration, or it is owed a notice (no code verifies it)');
   }
 
-  /**
-   * The intake rejected these registrations after their submission, because the registry matched
-   * another registration to their NIK (registration.status-changed.v1 rejected_duplicate/NIK_HELD):
-   * each is owed the NIK_HELD notice, once, and its codes die at once (those out, and one being
-   * mailed: the claim ends too, so that mail is not recorded and its code never works). A verified
-   * one stays verified, and is mailed the notice too. Like any notice's registration it no longer
-   * holds its address. Rows already owing a notice (born conflicted, or a replay) are left alone.
-   */
   /** Expired registrations: their unverified verifications are superseded (404 from now on, no more mail). */
   async supersedeUnverified(registrationIds: string[]): Promise<number> {
     const r = await this.pool.query(
@@ -148,19 +215,6 @@ export class VerificationsRepository {
       [registrationIds],
     );
     return r.rowCount ?? 0;
-  }
-
-  async oweNikHeldNotice(registrationIds: string[]): Promise<string[]> {
-    if (registrationIds.length === 0) return [];
-    const r = await this.pool.query<{ registration_id: string }>(
-      `UPDATE verifications SET notice = 'NIK_HELD', code_hmac = NULL, expires_at = NULL,
-         pending_code_hmac = NULL, pending_expires_at = NULL, pending_claim_token = NULL, failed_attempts = 0,
-         mail_due_at = now(), mail_failures = 0, claim_token = NULL, updated_at = now()
-       WHERE registration_id = ANY($1::uuid[]) AND notice IS NULL AND superseded_at IS NULL
-       RETURNING registration_id`,
-      [registrationIds],
-    );
-    return r.rows.map((x) => x.registration_id);
   }
 
   /** Kills the current code (and a pending one) and owes a new mail, which the sender sends within the quota. */
@@ -191,13 +245,15 @@ export class VerificationsRepository {
   /**
    * Claims up to `limit` due mails for one sender round: SKIP LOCKED lets replicas share the queue, and
    * moving mail_due_at past a lease means a sender that dies mid-round only delays those mails. A
-   * verified registration is owed no mail, but for the notice of a later rejection (oweNikHeldNotice).
+   * verified registration is owed no mail, but for the notice of a later rejection (recordVerdicts).
    */
-  async claimDue(limit: number, leaseSec: number, claimToken: string): Promise<ClaimedMail[]> {
+  async claimDue(limit: number, leaseSec: number, claimToken: string, cooldownSec: number): Promise<ClaimedMail[]> {
+    await this.settleOrphanedSends(cooldownSec);
     const r = await this.pool.query(
       `WITH due AS (
          SELECT registration_id FROM verifications
          WHERE mail_due_at <= now() AND (verified_at IS NULL OR notice IS NOT NULL) AND superseded_at IS NULL
+           AND NOT coalesce(pending_claim_token = claim_token, false)
          ORDER BY mail_due_at LIMIT $1 FOR UPDATE SKIP LOCKED)
        UPDATE verifications v SET mail_due_at = now() + make_interval(secs => $2), claim_token = $3, updated_at = now()
        FROM due WHERE v.registration_id = due.registration_id
@@ -217,6 +273,26 @@ export class VerificationsRepository {
   }
 
   /**
+   * A sender that died (SIGKILL, a lost machine) after storing a code under its claim may have had the
+   * mail accepted by the provider too: its lease ran out with the pending code still recorded under
+   * that claim. Decision 0024, at least once but never twice within the resend cooldown: the code is
+   * taken as mailed — it becomes the current code (it works until it expires or a newer mail's code
+   * replaces it), `sent_at` is when it was stored (the applicant's resend cooldown counts from there)
+   * — and the mail is owed again no sooner than the cooldown after it. A registration verified
+   * meanwhile (with that code) is owed nothing. Only rows in flight or orphaned are in the index.
+   */
+  private async settleOrphanedSends(cooldownSec: number): Promise<void> {
+    await this.pool.query(
+      `UPDATE verifications SET code_hmac = pending_code_hmac, expires_at = pending_expires_at, sent_at = pending_at,
+         pending_code_hmac = NULL, pending_expires_at = NULL, pending_claim_token = NULL, claim_token = NULL,
+         mail_due_at = CASE WHEN verified_at IS NULL OR notice IS NOT NULL THEN greatest(now(), pending_at + make_interval(secs => $1)) END,
+         updated_at = now()
+       WHERE pending_claim_token = claim_token AND mail_due_at <= now()`,
+      [cooldownSec],
+    );
+  }
+
+  /**
    * Stores the HMAC of the code about to be mailed, before the SMTP send, so that a confirm arriving
    * the moment the mail lands finds it. Only under our claim, and only while a mail is owed: false
    * means the claim was lost (lease over, another sender took the row, or a rejection ended it) or the
@@ -227,7 +303,8 @@ export class VerificationsRepository {
    */
   async recordPending(registrationId: string, claimToken: string, notice: Notice | null, pending: { codeHmac: string; expiresAt: Date }): Promise<boolean> {
     const r = await this.pool.query(
-      `UPDATE verifications SET pending_code_hmac = $3, pending_expires_at = $4, pending_claim_token = $2, failed_attempts = 0, updated_at = now()
+      `UPDATE verifications SET pending_code_hmac = $3, pending_expires_at = $4, pending_claim_token = $2, pending_at = now(), failed_attempts = 0,
+         updated_at = now()
        WHERE registration_id = $1 AND claim_token = $2 AND (verified_at IS NULL OR notice IS NOT NULL) AND superseded_at IS NULL
          AND notice IS NOT DISTINCT FROM $5`,
       [registrationId, claimToken, pending.codeHmac, pending.expiresAt, notice],

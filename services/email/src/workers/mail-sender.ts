@@ -15,7 +15,14 @@ type QuotaConfig = Pick<EmailConfig, 'REDIS_KEY_PREFIX' | 'MAIL_QUOTA_BURST' | '
 type SenderConfig = QuotaConfig &
   Pick<
     EmailConfig,
-    'EMAIL_CODE_TTL_SEC' | 'MAIL_BATCH_SIZE' | 'MAIL_CONCURRENCY' | 'MAIL_CLAIM_LEASE_SEC' | 'MAIL_POLL_MS' | 'MAIL_RETRY_BASE_MS' | 'MAIL_RETRY_MAX_MS'
+    | 'EMAIL_CODE_TTL_SEC'
+    | 'EMAIL_RESEND_COOLDOWN_SEC'
+    | 'MAIL_BATCH_SIZE'
+    | 'MAIL_CONCURRENCY'
+    | 'MAIL_CLAIM_LEASE_SEC'
+    | 'MAIL_POLL_MS'
+    | 'MAIL_RETRY_BASE_MS'
+    | 'MAIL_RETRY_MAX_MS'
   >;
 
 /** The provider's quota as one bucket for every replica, its burst cut by the headroom (see config.ts). */
@@ -32,6 +39,8 @@ export interface MailSenderSettings {
   /** The provider's quota: one bucket every replica shares. */
   quota: BucketSpec;
   codeTtlSec: number;
+  /** A mail a dead sender may have sent is sent again no sooner than this after it (decision 0024). */
+  resendCooldownSec: number;
   batchSize: number;
   concurrency: number;
   leaseSec: number;
@@ -46,6 +55,7 @@ export interface MailSenderSettings {
 export const mailSenderSettings = (config: SenderConfig): MailSenderSettings => ({
   quota: mailQuotaBucket(config),
   codeTtlSec: config.EMAIL_CODE_TTL_SEC,
+  resendCooldownSec: config.EMAIL_RESEND_COOLDOWN_SEC,
   batchSize: config.MAIL_BATCH_SIZE,
   concurrency: config.MAIL_CONCURRENCY,
   leaseSec: config.MAIL_CLAIM_LEASE_SEC,
@@ -98,7 +108,7 @@ export class MailSender extends PollingWorker {
 
   protected async round(): Promise<boolean> {
     const token = randomUUID();
-    const mails = await this.o.repository.claimDue(this.o.batchSize, this.o.leaseSec, token);
+    const mails = await this.o.repository.claimDue(this.o.batchSize, this.o.leaseSec, token, this.o.resendCooldownSec);
     const signIns = await this.o.signIns.claimDue(this.o.batchSize, this.o.leaseSec, token);
     const queue: Job[] = [
       ...mails.map((m) => ({ run: () => this.deliver(m, token), logFields: { registrationId: m.registrationId } })),

@@ -109,7 +109,24 @@ export class SubmittedPublisher {
     return this;
   }
 
+  /**
+   * Submissions, each with the verdict the intake's projector announces for it (decision 0024: the
+   * email service mails nobody the projector has not decided about): stored (pending_email_verification),
+   * or, for one the intake accepted with a conflict, rejected_duplicate with that reason.
+   */
   async publish(...events: RegistrationSubmittedV1[]): Promise<void> {
+    await this.publishUndecided(...events);
+    await this.publishStatus(
+      ...events.map((e) =>
+        e.data.conflict
+          ? statusEvent(e.data.registrationId, 'rejected_duplicate', e.data.conflict)
+          : statusEvent(e.data.registrationId, 'pending_email_verification'),
+      ),
+    );
+  }
+
+  /** Submissions only, as the intake publishes them: the projector's verdicts are the test's to publish. */
+  async publishUndecided(...events: RegistrationSubmittedV1[]): Promise<void> {
     await Promise.all(events.map((e) => this.producer.publish({ topic: REGISTRATION_SUBMITTED_V1, key: e.data.registrationId, value: JSON.stringify(e) })));
   }
 

@@ -20,7 +20,8 @@ export function statusChangedHandler(deps: StatusChangedDeps) {
   return async (batch: RegistrationStatusChangedV1[]) => {
     await deps.repository.applyStatus(
       batch
-        .filter((e) => e.data.status !== 'rejected_duplicate')
+        // Its own verdicts on submissions (stored already when it announced them) change nothing here.
+        .filter((e) => e.data.status !== 'rejected_duplicate' && e.data.status !== 'pending_email_verification')
         .map((e) => ({
           registrationId: e.data.registrationId,
           status: e.data.status,

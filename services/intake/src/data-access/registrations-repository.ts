@@ -128,6 +128,15 @@ export class RegistrationsRepository {
     });
   }
 
+  /** The stored status of these registrations (a redelivered submission's verdict, announced again). */
+  async storedStatuses(registrationIds: string[]): Promise<Array<{ registrationId: string; status: string }>> {
+    const r = await this.pool.query<{ registration_id: string; status: string }>(
+      'SELECT registration_id, status FROM registrations WHERE registration_id = ANY($1::uuid[])',
+      [registrationIds],
+    );
+    return r.rows.map((x) => ({ registrationId: x.registration_id, status: x.status }));
+  }
+
   /** Applies later-stage statuses; out-of-order, replayed or stale-attempt events never move a registration back. */
   async applyStatus(changes: StatusChange[]): Promise<void> {
     if (changes.length === 0) return;
