@@ -17,9 +17,11 @@ import { runScenario, world } from './harness/scenario';
  *   2 s, the latency 1.5 s), so the checker retries without calling twice for an answered attempt;
  * - SIGTERM of every service in turn (a rolling restart): in-flight requests are finished, a reset is a
  *   breach, a refused connection once a process is gone is the balancer's to route around;
- * - poison pills that pass the event schema but fail in PostgreSQL, put on registration.submitted.v1
- *   as a buggy producer would: a CloudEvents id that is no UUID (stored in a uuid column) and a NUL
- *   character (refused by text). They must end on deadletter.v1 and the partition must go on.
+ * - poison pills put on registration.submitted.v1 as a buggy producer would: a CloudEvents id that is
+ *   no UUID (stored in a uuid column) and a NUL character (refused by text) — both passed the event
+ *   schema and failed in PostgreSQL until the envelope refused them (h-platform) — and a blind index
+ *   too large for its btree index, which still passes the schema and fails in the database. They must
+ *   end on deadletter.v1 and the partition must go on.
  */
 const CONSUMERS: ServiceName[] = ['intake-projector', 'email', 'nik-verification', 'enrollment'];
 const DOWN_MS = Number(process.env.CHAOS_CONSUMER_DOWN_MS ?? 3_000);
@@ -90,7 +92,7 @@ describe('our processes and the registry failing under the funnel', () => {
     });
   });
 
-  it('poison pills (a non-UUID event id, a NUL character): dead-lettered, the partition goes on', async () => {
+  it('poison pills (a non-UUID event id, a NUL character, an oversized index value): dead-lettered, the partition goes on', async () => {
     const pills: string[] = [];
     await runScenario(cluster(), {
       name: 'poison-pill',
@@ -118,7 +120,12 @@ describe('our processes and the registry failing under the funnel', () => {
         await producer.connect();
         await producer.send({
           topic: REGISTRATION_SUBMITTED_V1,
-          messages: [pill((e) => (e.id = 'not-a-uuid')), pill((e) => (e.data.emailMasked = 'b\u0000***@example.co.id'))],
+          messages: [
+            pill((e) => (e.id = 'not-a-uuid')),
+            pill((e) => (e.data.emailMasked = 'b\u0000***@example.co.id')),
+            // Passes even the tightened envelope: a blind index larger than a btree entry may be (2704 bytes).
+            pill((e) => (e.data.blindIndex = { nik: randomBytes(6000).toString('base64url'), email: randomBytes(32).toString('hex') })),
+          ],
         });
         await producer.disconnect();
         return async () => undefined;
