@@ -65,7 +65,8 @@ describe('our processes and the registry failing under the funnel', () => {
     await runScenario(cluster(), {
       name: 'registry-errors-slow',
       faultSec: Number(process.env.CHAOS_REGISTRY_FAULT_SEC ?? 20),
-      funnel: { quota: 1_000_000 },
+      // Fewer seats than applicants: the last ones are told the batch is full, none gets a seat beyond it.
+      funnel: { quota: 500 },
       fault: async (c) => {
         await registryFaults(c, { errorRate: 0.5, latencyMs: Number(process.env.CHAOS_REGISTRY_LATENCY_MS ?? 1_500) });
         return () => registryFaults(c, { errorRate: 0, latencyMs: null });
@@ -79,7 +80,7 @@ describe('our processes and the registry failing under the funnel', () => {
       name: 'sigterm-rolling',
       faultSec: 0,
       loadSec: 30,
-      funnel: { quota: 1_000_000 },
+      funnel: { quota: 700 },
       fault: async (c) => {
         for (const name of SERVICES) {
           await c.svc[name].kill('SIGTERM');
