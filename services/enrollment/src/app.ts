@@ -19,6 +19,7 @@ import { SeatFlags } from './data-access/seat-flags';
 import { RedisFallback } from './domain/redis-fallback';
 import { enrollmentMetrics } from './metrics';
 import { nikVerifiedConsumer } from './consumers/nik-verified.consumer';
+import { statusChangedConsumer } from './consumers/registration-status-changed.consumer';
 import { batchRoutes } from './routes/batches';
 import { enrollmentRoutes } from './routes/enrollments';
 
@@ -91,7 +92,11 @@ export async function buildApp(config: EnrollmentConfig, opts: BuildOptions = {}
           readiness: 'consumers',
           startAt: opts.consumerStartAt ?? config.CONSUMER_START_AT,
           maxAttempts: config.CONSUMER_MAX_ATTEMPTS,
-          consumers: [nikVerifiedConsumer({ group: config.CONSUMER_GROUP, repository: eligibility, onStored: (n) => m.eligible.inc(n) })],
+          consumers: [
+            nikVerifiedConsumer({ group: config.CONSUMER_GROUP, repository: eligibility, onStored: (n) => m.eligible.inc(n) }),
+            // Registrations the intake rejected or expired may not enroll (decision 0024).
+            statusChangedConsumer({ group: `${config.CONSUMER_GROUP}-status`, repository: eligibility }),
+          ],
         });
       }
     },

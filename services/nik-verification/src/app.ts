@@ -14,6 +14,7 @@ import {
 } from '@gelombang/platform';
 import { registryClientOptions, type NikConfig } from './config';
 import { requestedConsumer } from './consumers/nik-verification-requested.consumer';
+import { statusChangedConsumer } from './consumers/registration-status-changed.consumer';
 import { ChecksRepository } from './data-access/checks-repository';
 import { RegistryClient } from './data-access/registry-client';
 import { RegistryQuota } from './data-access/registry-quota';
@@ -85,7 +86,11 @@ export async function buildApp(config: NikConfig, opts: BuildOptions = {}): Prom
         readiness: 'consumer',
         startAt: opts.consumerStartAt ?? config.CONSUMER_START_AT,
         maxAttempts: config.CONSUMER_MAX_ATTEMPTS,
-        consumers: [requestedConsumer({ group: config.CONSUMER_GROUP, cipher, repository, onQueued, onDeadLettered: m.deadLettered })],
+        consumers: [
+          requestedConsumer({ group: config.CONSUMER_GROUP, cipher, repository, onQueued, onDeadLettered: m.deadLettered }),
+          // Registrations the intake rejected or expired are never checked (decision 0024).
+          statusChangedConsumer({ group: `${config.CONSUMER_GROUP}-status`, repository }),
+        ],
       });
     },
   );

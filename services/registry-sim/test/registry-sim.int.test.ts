@@ -116,23 +116,6 @@ describe('registry-sim over HTTP', () => {
     expect((await verify(base, p)).status).toBe(200);
   });
 
-  it('counts answered calls per NIK (faulted, over-quota and unauthorized ones not), in the order asked; reset forgets them', async () => {
-    const base = await started();
-    const [a, b] = [
-      { ...generateValidPerson(21, TODAY), fullName: 'Budi Santoso' },
-      { ...generateValidPerson(22, TODAY), fullName: 'Siti Rahayu' },
-    ];
-    await verify(base, a);
-    await verify(base, a);
-    await verify(base, b, 'not-the-token');
-    await post(base, '/_sim/faults', { errorRate: 1 });
-    expect((await verify(base, b)).status).toBe(503);
-    const asked = { niks: [b.nik, a.nik, '3201010101010001'] };
-    expect(await post(base, '/_sim/answered', asked)).toEqual({ status: 200, body: { answered: [0, 2, 0] } });
-    expect((await post(base, '/_sim/reset', undefined)).status).toBe(204);
-    expect((await post(base, '/_sim/answered', asked)).body).toEqual({ answered: [0, 0, 0] });
-  });
-
   it('answers 400 VALIDATION_FAILED for a malformed body, naming the fields', async () => {
     const base = await started();
     const bad = await verify(base, { nik: '', fullName: 'x', birthDate: '6 Sept 1997' });

@@ -6,7 +6,7 @@ import { REGISTRATION_SUBMITTED_V1 } from '@gelombang/contracts';
 import { PiiCipher, withKafkaAdmin } from '@gelombang/platform';
 import { endOffsets, newKafka } from '../../../loadtests/src/kafka';
 import { audit } from '../../../loadtests/src/audit';
-import { call } from '../../../loadtests/src/cluster';
+import { bearer, call } from '../../../loadtests/src/cluster';
 import type { Cluster } from './cluster';
 import { REPO_ROOT } from './datastores';
 import type { Answer, History, Op, Person } from './load';
@@ -20,12 +20,22 @@ import type { Answer, History, Op, Person } from './load';
 export interface Before {
   offsets: Record<number, bigint>;
   registryOverQuota: number;
+  attemptsVerifiedTwice: number;
+}
+
+/** The registry stand-in's own counts: over quota, and its ledger of verifications per attempt (decision 0024). */
+async function registryCounts(cluster: Cluster): Promise<{ overQuota: number; attemptsVerifiedTwice: number }> {
+  const sim = cluster.svc['registry-sim'].url;
+  const stats = (await call('GET', `${sim}/_sim/stats`)).body as { overQuota: number };
+  const calls = await call('GET', `${sim}/_sim/calls`, undefined, bearer(cluster.registryToken));
+  if (calls.status !== 200) throw new Error(`registry stand-in /_sim/calls: ${calls.status}`);
+  return { overQuota: stats.overQuota, attemptsVerifiedTwice: (calls.body as { attemptsVerifiedTwice: number }).attemptsVerifiedTwice };
 }
 
 export async function stateBefore(cluster: Cluster): Promise<Before> {
   const offsets = await withKafkaAdmin(newKafka(cluster.kafka.brokers, 'chaos-checker'), (admin) => endOffsets(admin, REGISTRATION_SUBMITTED_V1));
-  const stats = (await call('GET', `${cluster.svc['registry-sim'].url}/_sim/stats`)).body as { overQuota: number };
-  return { offsets, registryOverQuota: stats.overQuota };
+  const r = await registryCounts(cluster);
+  return { offsets, registryOverQuota: r.overQuota, attemptsVerifiedTwice: r.attemptsVerifiedTwice };
 }
 
 export interface CheckOptions {
@@ -170,11 +180,9 @@ export async function check(cluster: Cluster, o: CheckOptions): Promise<Report> 
     o.mailPerSec,
   );
 
-  // The registry stand-in counts what it answered, per NIK: one attempt each here, so more than one is doubled.
-  const registry = cluster.svc['registry-sim'].url;
-  const answered = (await call('POST', `${registry}/_sim/answered`, { niks: o.persons.map((p) => p.nik) })).body as { answered: number[] };
-  const stats = (await call('GET', `${registry}/_sim/stats`)).body as { overQuota: number };
-  const doubledRegistryCalls = answered.answered.filter((n) => n > 1).length;
+  // The registry stand-in's ledger: an attempt (the checker's idempotency key) verified more than once is a doubled call.
+  const registry = await registryCounts(cluster);
+  const doubledRegistryCalls = registry.attemptsVerifiedTwice - o.before.attemptsVerifiedTwice;
 
   const finals: Record<string, number> = {};
   for (const p of o.persons) finals[p.final ?? 'none'] = (finals[p.final ?? 'none'] ?? 0) + 1;
@@ -214,7 +222,7 @@ export async function check(cluster: Cluster, o: CheckOptions): Promise<Report> 
       duplicateEvents: a.duplicatedOnKafka,
     },
     refusedButWritten: (a.refusedButWritten ?? 0) + (a.refusedButPublished ?? 0),
-    overQuota: { registry: stats.overQuota - o.before.registryOverQuota, mails: mailsOverQuota },
+    overQuota: { registry: registry.overQuota - o.before.registryOverQuota, mails: mailsOverQuota },
     finals,
     refusedWith,
     recoveryMs: firstOk ? firstOk.at - healedAt : null,

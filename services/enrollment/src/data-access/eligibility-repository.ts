@@ -32,4 +32,16 @@ export class EligibilityRepository {
     );
     return r.rowCount ?? 0;
   }
+
+  /** Registrations the intake rejected or expired (decision 0024): never eligible from now on. Answers how many were new. */
+  async recordIntakeRejections(rejections: ReadonlyArray<{ registrationId: string; status: string; reason?: string }>): Promise<number> {
+    if (rejections.length === 0) return 0;
+    const r = await this.pool.query(
+      `INSERT INTO intake_rejections (registration_id, status, reason)
+       SELECT DISTINCT ON ("registrationId") "registrationId", status, reason FROM jsonb_to_recordset($1::jsonb) AS x("registrationId" uuid, status text, reason text)
+       ON CONFLICT (registration_id) DO NOTHING`,
+      [JSON.stringify(rejections)],
+    );
+    return r.rowCount ?? 0;
+  }
 }

@@ -36,14 +36,17 @@ const toEnrollment = (r: pg.QueryResultRow): Enrollment => ({
 export class EnrollmentsRepository {
   constructor(private readonly pool: pg.Pool) {}
 
-  /** Eligibility and every active seat of the person, in one point read (no lock, not the batch row). */
+  /**
+   * Eligibility and every active seat of the person, in one point read (no lock, not the batch row). A
+   * registration the intake rejected is not eligible, whatever the NIK check said (decision 0024).
+   */
   async personState(registrationId: string): Promise<PersonState> {
     const r = await this.pool.query(
       `SELECT el.nik_index, en.enrollment_id, en.registration_id, en.batch_id, en.status, en.enrolled_at, en.ended_at
        FROM eligibility el
        LEFT JOIN enrollments en
          ON en.status = 'active' AND (en.registration_id = el.registration_id OR en.nik_index = el.nik_index)
-       WHERE el.registration_id = $1`,
+       WHERE el.registration_id = $1 AND NOT EXISTS (SELECT 1 FROM intake_rejections j WHERE j.registration_id = el.registration_id)`,
       [registrationId],
     );
     if (r.rows.length === 0) return { eligible: false };

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import pino from 'pino';
-import { makeEvent, newId, NIK_VERIFIED_V1, type NikVerifiedV1Data } from '@gelombang/contracts';
+import { makeEvent, newId, NIK_VERIFIED_V1, type NikVerifiedV1Data, REGISTRATION_STATUS_CHANGED_V1 } from '@gelombang/contracts';
 import { createKafka, EventProducer, type App } from '@gelombang/platform';
 import { DATABASE_URL, isolatedEnv, KAFKA_BROKERS, uniqueId, waitFor, testApp } from '@gelombang/testkit';
 import { buildApp } from '../../src/app';
@@ -65,6 +65,16 @@ export class VerifiedPublisher {
 
   publishRaw(key: string, value: string): Promise<void> {
     return this.producer.publish({ topic: NIK_VERIFIED_V1, key, value });
+  }
+
+  /** registration.status-changed.v1 as the intake announces a rejection or an expiry. */
+  publishStatus(registrationId: string, status: 'rejected_duplicate' | 'expired', reason: string): Promise<void> {
+    const data = { registrationId, status, reason, changedAt: new Date().toISOString() };
+    return this.producer.publish({
+      topic: REGISTRATION_STATUS_CHANGED_V1,
+      key: registrationId,
+      value: JSON.stringify(makeEvent('id.gelombang.registration.status-changed.v1', 'urn:gelombang:intake', registrationId, data)),
+    });
   }
 
   async publish(people: Person[], attempt = 1): Promise<void> {

@@ -26,6 +26,10 @@ export interface ClaimedCheck {
   provinceCode: string;
   tries: number;
   leaseId: string;
+  /** Sent with every call for this check (Idempotency-Key): the registry answers a repeated one without verifying again. */
+  callId: string;
+  /** Calls started for it so far (recorded before each left): more than `tries` means an outcome was lost. */
+  callsStarted: number;
 }
 
 export interface CheckView {
@@ -49,7 +53,10 @@ type Messages = readonly OutboxMessage[];
 export class ChecksRepository {
   constructor(private readonly pool: pg.Pool) {}
 
-  /** Stores requested checks; a replayed (registration, attempt) is ignored. Returns how many were new. */
+  /**
+   * Stores requested checks; a replayed (registration, attempt) is ignored, and so is a request for a
+   * registration the intake rejected (decision 0024). Returns how many were new.
+   */
   async insertRequested(checks: readonly NewCheck[]): Promise<number> {
     if (checks.length === 0) return 0;
     const r = await this.pool.query(
@@ -57,6 +64,7 @@ export class ChecksRepository {
        SELECT "registrationId", attempt, "eventId", "nikEnc", "fullNameEnc", "birthDateEnc", "nikIndex", "provinceCode", "requestedAt"
        FROM jsonb_to_recordset($1::jsonb) AS x("registrationId" uuid, attempt int, "eventId" text, "nikEnc" text, "fullNameEnc" text,
          "birthDateEnc" text, "nikIndex" text, "provinceCode" text, "requestedAt" timestamptz)
+       WHERE NOT EXISTS (SELECT 1 FROM intake_rejections j WHERE j.registration_id = x."registrationId")
        ON CONFLICT (registration_id, attempt) DO NOTHING`,
       [JSON.stringify(checks)],
     );
@@ -74,7 +82,8 @@ export class ChecksRepository {
              WHERE state = 'queued' AND next_attempt_at <= now() AND (lease_until IS NULL OR lease_until < now())
              ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED) due
        WHERE c.registration_id = due.registration_id AND c.attempt = due.attempt
-       RETURNING c.registration_id, c.attempt, c.nik_enc, c.full_name_enc, c.birth_date_enc, c.nik_index, c.province_code, c.tries, c.next_attempt_at`,
+       RETURNING c.registration_id, c.attempt, c.nik_enc, c.full_name_enc, c.birth_date_enc, c.nik_index, c.province_code, c.tries, c.next_attempt_at,
+         c.call_id, c.calls_started`,
       [limit, leaseId, leaseMs],
     );
     return r.rows
@@ -89,6 +98,8 @@ export class ChecksRepository {
         provinceCode: row.province_code,
         tries: row.tries,
         leaseId,
+        callId: row.call_id,
+        callsStarted: row.calls_started,
       }));
   }
 
@@ -151,10 +162,63 @@ export class ChecksRepository {
     return held.rows[0]!.registration_id;
   }
 
-  /** The registration holding this NIK (the one the registry matched it for), if any. Holds are never released. */
-  async holderOf(nikIndex: string): Promise<string | undefined> {
-    const r = await this.pool.query<{ registration_id: string }>(`SELECT registration_id FROM nik_holders WHERE nik_index = $1`, [nikIndex]);
-    return r.rows[0]?.registration_id;
+  /**
+   * What decides a check before any call, in one read: the registration holding its NIK (the one the
+   * registry matched it for; holds are never released), and whether the intake rejected its
+   * registration (decision 0024).
+   */
+  async standing(check: Pick<ClaimedCheck, 'registrationId' | 'nikIndex'>): Promise<{ holder?: string; rejectedByIntake: boolean }> {
+    const r = await this.pool.query<{ holder: string | null; rejected: boolean }>(
+      `SELECT (SELECT registration_id FROM nik_holders WHERE nik_index = $1) AS holder,
+              EXISTS (SELECT 1 FROM intake_rejections WHERE registration_id = $2) AS rejected`,
+      [check.nikIndex, check.registrationId],
+    );
+    const row = r.rows[0]!;
+    return { ...(row.holder ? { holder: row.holder } : {}), rejectedByIntake: row.rejected };
+  }
+
+  /**
+   * The intake rejected or expired these registrations (decision 0024): remembered, and their checks
+   * not yet decided are dropped — no call leaves for them, a call in flight is not recorded (its
+   * lease holder finds no row), no hold is taken. Answers how many checks were dropped.
+   */
+  async recordIntakeRejections(rejections: ReadonlyArray<{ registrationId: string; status: string; reason?: string }>): Promise<number> {
+    if (rejections.length === 0) return 0;
+    return inTransaction(this.pool, async (client) => {
+      await client.query(
+        `INSERT INTO intake_rejections (registration_id, status, reason)
+         SELECT DISTINCT ON ("registrationId") "registrationId", status, reason FROM jsonb_to_recordset($1::jsonb) AS x("registrationId" uuid, status text, reason text)
+         ON CONFLICT (registration_id) DO NOTHING`,
+        [JSON.stringify(rejections)],
+      );
+      const r = await client.query(`DELETE FROM checks WHERE registration_id = ANY($1::uuid[]) AND state = 'queued'`, [
+        [...new Set(rejections.map((x) => x.registrationId))],
+      ]);
+      return r.rowCount ?? 0;
+    });
+  }
+
+  /** Drops one claimed check of a registration the intake rejected (found just before its call). */
+  async dropRejected(check: ClaimedCheck): Promise<void> {
+    await this.pool.query(`DELETE FROM checks WHERE registration_id = $1 AND attempt = $2 AND lease_id = $3 AND state = 'queued'`, [
+      check.registrationId,
+      check.attempt,
+      check.leaseId,
+    ]);
+  }
+
+  /**
+   * Records, under the lease, that a call for this check is about to leave (decision 0024): false when
+   * the lease was lost (then no call may leave). A crash after this and before the decision leaves a
+   * call whose outcome is unknown; the next call carries the same call id.
+   */
+  async callStarting(check: ClaimedCheck): Promise<boolean> {
+    const r = await this.pool.query(
+      `UPDATE checks SET calls_started = calls_started + 1, call_started_at = now(), updated_at = now()
+       WHERE registration_id = $1 AND attempt = $2 AND lease_id = $3 AND state = 'queued'`,
+      [check.registrationId, check.attempt, check.leaseId],
+    );
+    return r.rowCount === 1;
   }
 
   /** The call did not decide (quota, outage, timeout…): back to the queue, due after `delayMs`. */

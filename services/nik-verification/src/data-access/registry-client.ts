@@ -38,7 +38,7 @@ const answer = z.object({ result: z.enum(['MATCH', 'NOT_FOUND', 'DATA_MISMATCH',
 export class RegistryClient {
   private readonly pool: Pool;
   private readonly path: string;
-  private readonly breaker: CircuitBreaker<[{ nik: string; fullName: string; birthDate: string }], RegistryResult>;
+  private readonly breaker: CircuitBreaker<[{ nik: string; fullName: string; birthDate: string }, string], RegistryResult>;
   private readonly listeners: Array<(state: BreakerState) => void> = [];
 
   constructor(private readonly opts: RegistryClientOptions) {
@@ -50,7 +50,7 @@ export class RegistryClient {
       bodyTimeout: opts.timeoutMs,
       keepAliveTimeout: 30_000,
     });
-    this.breaker = new CircuitBreaker((person) => this.call(person), {
+    this.breaker = new CircuitBreaker((person, callId) => this.call(person, callId), {
       name: 'population-registry',
       timeout: opts.timeoutMs,
       errorThresholdPercentage: opts.breaker.errorThresholdPercentage,
@@ -79,9 +79,10 @@ export class RegistryClient {
     return this.breaker.closed || this.breaker.pendingClose;
   }
 
-  async verify(person: { nik: string; fullName: string; birthDate: string }): Promise<RegistryResult> {
+  /** `callId` is the check's idempotency key (decision 0024): the same for every call made for one check. */
+  async verify(person: { nik: string; fullName: string; birthDate: string }, callId: string): Promise<RegistryResult> {
     try {
-      return await this.breaker.fire(person);
+      return await this.breaker.fire(person, callId);
     } catch (e) {
       if (e instanceof RegistryCallError) throw e;
       const code = (e as { code?: string }).code;
@@ -100,13 +101,13 @@ export class RegistryClient {
     for (const l of this.listeners) l(state);
   }
 
-  private async call(person: { nik: string; fullName: string; birthDate: string }): Promise<RegistryResult> {
+  private async call(person: { nik: string; fullName: string; birthDate: string }, callId: string): Promise<RegistryResult> {
     let res;
     try {
       res = await this.pool.request({
         method: 'POST',
         path: this.path,
-        headers: { authorization: `Bearer ${this.opts.token}`, 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${this.opts.token}`, 'content-type': 'application/json', 'idempotency-key': callId },
         body: JSON.stringify(person),
         // The breaker's own timeout only stops waiting; this also frees the connection.
         signal: AbortSignal.timeout(this.opts.timeoutMs + 50),

@@ -20,9 +20,13 @@ export interface CheckQueue {
    * registration holds is recorded as ALREADY_HELD: answers the decision recorded.
    */
   decide(check: ClaimedCheck, decision: Decision, events: (recorded: Decision, at: Date) => EventMessage[], called?: boolean): Promise<Decision | undefined>;
-  /** The registration that holds this NIK (the registry matched it there), if any. */
-  holderOf(nikIndex: string): Promise<string | undefined>;
+  /** Before a call: who holds the check's NIK (the registry matched it there), and whether the intake rejected its registration. */
+  standing(check: ClaimedCheck): Promise<{ holder?: string; rejectedByIntake: boolean }>;
+  /** Drops a claimed check of a registration the intake rejected: it is never called (decision 0024). */
+  dropRejected(check: ClaimedCheck): Promise<void>;
   retryLater(check: ClaimedCheck, delayMs: number, error: string, counted: boolean): Promise<void>;
+  /** Records that a call is about to leave for this check, under its lease; false: the lease is lost, no call. */
+  callStarting(check: ClaimedCheck): Promise<boolean>;
   release(checks: readonly ClaimedCheck[]): Promise<void>;
   /** Makes queued checks whose last error is one of `errors` due now. */
   waiveBackoff(errors: readonly string[]): Promise<number>;
@@ -38,8 +42,8 @@ export interface CheckerPorts {
   /** The registry behind its circuit breaker (RegistryClient). */
   registry: {
     readonly canCall: boolean;
-    /** Rejects with an error whose `kind` says why no answer came. */
-    verify(person: Person): Promise<RegistryAnswer>;
+    /** Rejects with an error whose `kind` says why no answer came. `callId` goes with the call as its idempotency key. */
+    verify(person: Person, callId: string): Promise<RegistryAnswer>;
     onStateChange(listener: (state: BreakerState) => void): void;
   };
 }
@@ -110,7 +114,7 @@ export class Checker extends PollingWorker {
       while (this.inflight.size >= this.opts.concurrency) await Promise.race(this.inflight);
       if (!this.isRunning || !this.ports.registry.canCall) return this.ports.queue.release(batch.slice(i));
       const check = batch[i]!;
-      if (await this.settledAsHeld(check)) continue;
+      if (await this.settledBeforeCall(check)) continue;
       let person: Person;
       try {
         person = this.open(check);
@@ -136,10 +140,19 @@ export class Checker extends PollingWorker {
   private async check(check: ClaimedCheck, person: Person): Promise<void> {
     const ids = { registrationId: check.registrationId, attempt: check.attempt };
     let answer: RegistryAnswer;
+    // Recorded before it leaves: a crash from here on leaves a call whose outcome is unknown, and the
+    // next one carries the same call id, which the registry answers without verifying again.
+    try {
+      if (!(await this.ports.queue.callStarting(check))) return;
+    } catch (e) {
+      this.log.error({ ...ids, errName: (e as Error).name }, 'could not record the call; none made, its lease will expire');
+      return;
+    }
+    if (check.callsStarted > check.tries) this.log.warn({ ...ids }, 'asking the registry again for a call whose outcome was lost (same call id)');
     const t0 = performance.now();
     const took = () => (performance.now() - t0) / 1000;
     try {
-      answer = await this.ports.registry.verify(person);
+      answer = await this.ports.registry.verify(person, check.callId);
     } catch (e) {
       const kind = (e as { kind?: string }).kind ?? 'unavailable';
       this.opts.onCall?.(kind, took());
@@ -162,10 +175,17 @@ export class Checker extends PollingWorker {
   /**
    * Looked up just before the token is taken, so a check that arrives (or comes due) after its NIK's
    * hold committed costs the registry nothing. Checks of one NIK already in flight together are settled
-   * by decide's hold instead (one verified, the others ALREADY_HELD).
+   * by decide's hold instead (one verified, the others ALREADY_HELD). A check of a registration the
+   * intake rejected (its projector decides which registrations exist, decision 0024) is dropped: no
+   * call, no hold, no event (the intake announced the rejection).
    */
-  private async settledAsHeld(check: ClaimedCheck): Promise<boolean> {
-    const holder = await this.ports.queue.holderOf(check.nikIndex);
+  private async settledBeforeCall(check: ClaimedCheck): Promise<boolean> {
+    const { holder, rejectedByIntake } = await this.ports.queue.standing(check);
+    if (rejectedByIntake) {
+      await this.ports.queue.dropRejected(check);
+      this.log.info({ registrationId: check.registrationId, attempt: check.attempt }, 'nik check dropped: the intake rejected the registration');
+      return true;
+    }
     if (holder === undefined || holder === check.registrationId) return false;
     await this.record(check, ALREADY_HELD, false);
     return true;

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import pino from 'pino';
-import { makeEvent, NIK_VERIFICATION_REQUESTED_V1 } from '@gelombang/contracts';
+import { makeEvent, NIK_VERIFICATION_REQUESTED_V1, REGISTRATION_STATUS_CHANGED_V1 } from '@gelombang/contracts';
 import { generateValidPerson } from '@gelombang/nik';
 import { createKafka, EventProducer, PiiCipher, type App } from '@gelombang/platform';
 import { asApplicant, isolatedEnv, KAFKA_BROKERS, logStream, uniqueId, testApp } from '@gelombang/testkit';
@@ -106,6 +106,20 @@ export async function upstream() {
     send: (events: Array<{ subject: string }>) =>
       Promise.all(events.map((e) => producer.publish({ topic: NIK_VERIFICATION_REQUESTED_V1, key: e.subject, value: JSON.stringify(e) }))),
     sendRaw: (key: string, value: string) => producer.publish({ topic: NIK_VERIFICATION_REQUESTED_V1, key, value }),
+    /** registration.status-changed.v1 as the intake announces it (a rejection, an expiry). */
+    sendStatus: (registrationId: string, status: string, reason?: string) =>
+      producer.publish({
+        topic: REGISTRATION_STATUS_CHANGED_V1,
+        key: registrationId,
+        value: JSON.stringify(
+          makeEvent('id.gelombang.registration.status-changed.v1', 'urn:gelombang:intake', registrationId, {
+            registrationId,
+            status,
+            ...(reason ? { reason } : {}),
+            changedAt: new Date().toISOString(),
+          }),
+        ),
+      }),
     close: () => producer.close(),
   };
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { checkNikMatchesBirthDate, parseNik } from '@gelombang/nik';
 
 export type RegistryMode = 'open' | 'strict';
@@ -42,6 +43,23 @@ interface Stored {
   active: boolean;
 }
 
+/** What the simulator knows of the calls per attempt (decision 0024): no personal data, only counts. */
+export interface CallLedger {
+  /** Attempts seen: distinct idempotency keys (or, for a call without one, distinct people asked about). */
+  attempts: number;
+  /** Verifications actually made (an answer computed, not replayed), over all attempts. */
+  verified: number;
+  /** Calls answered from the ledger: the same idempotency key asked again. */
+  replayed: number;
+  /** The most verifications made for one attempt: 1 when every attempt cost at most one call. */
+  maxVerifiedPerAttempt: number;
+  /** Attempts verified more than once. */
+  attemptsVerifiedTwice: number;
+}
+
+/** At most this many attempts are remembered (oldest forgotten first): a long load run stays bounded. */
+const LEDGER_LIMIT = 200_000;
+
 /** Names compare without case and without whitespace: the registry spells them its own way. */
 export const normaliseName = (name: string): string => name.normalize('NFC').toLocaleLowerCase('id-ID').replace(/\s+/g, '');
 
@@ -68,6 +86,9 @@ export class PopulationRegistry {
   private currentSecond = -1;
   private inCurrentSecond = 0;
   private counters = zeroStats();
+  /** Per attempt (idempotency key, else a digest of the person asked about): its answer and how often it was verified. */
+  private ledger = new Map<string, { result?: VerifyResult; verified: number }>();
+  private replays = 0;
   faults: Faults = { errorRate: 0, outage: false };
 
   constructor(private readonly opts: { mode: RegistryMode; quotaPerSec: number; latencyMs?: number; now?: () => number; random?: () => number }) {}
@@ -105,6 +126,8 @@ export class PopulationRegistry {
     this.absent.clear();
     this.faults = { errorRate: 0, outage: false };
     this.counters = zeroStats();
+    this.ledger.clear();
+    this.replays = 0;
     this.currentSecond = -1;
     this.inCurrentSecond = 0;
   }
@@ -144,11 +167,50 @@ export class PopulationRegistry {
     return failed;
   }
 
+  /**
+   * Answers a check. With an idempotency key (the caller's attempt id) an attempt answered before is
+   * answered again from the ledger, unverified and uncounted (`replayed`): what the real registry would
+   * need to offer so that a caller that lost an answer (a crash, a timeout) can ask again without a
+   * second verification. Without a key, every call is a verification, recorded under the person asked
+   * about (a digest, never the data).
+   */
+  verifyOnce(q: { nik: string; fullName: string; birthDate: string }, idempotencyKey?: string): { result: VerifyResult; replayed: boolean } {
+    const key = idempotencyKey
+      ? `key:${idempotencyKey}`
+      : `person:${createHash('sha256').update(`${q.nik}\u0000${q.fullName}\u0000${q.birthDate}`).digest('base64url')}`;
+    const seen = this.ledger.get(key);
+    if (idempotencyKey && seen?.result) {
+      this.replays++;
+      return { result: seen.result, replayed: true };
+    }
+    const result = this.verify(q);
+    if (seen) seen.verified++;
+    else {
+      if (this.ledger.size >= LEDGER_LIMIT) this.ledger.delete(this.ledger.keys().next().value!);
+      this.ledger.set(key, { verified: 1 });
+    }
+    this.ledger.get(key)!.result = result;
+    return { result, replayed: false };
+  }
+
+  /** One verification, counted in the statistics (not in the ledger: verifyOnce is the HTTP route's). */
   verify(q: { nik: string; fullName: string; birthDate: string }): VerifyResult {
     const result = this.decide(q);
     this.counters.answered++;
     this.counters.byResult[result]++;
     return result;
+  }
+
+  calls(): CallLedger {
+    let verified = 0;
+    let max = 0;
+    let twice = 0;
+    for (const e of this.ledger.values()) {
+      verified += e.verified;
+      max = Math.max(max, e.verified);
+      if (e.verified > 1) twice++;
+    }
+    return { attempts: this.ledger.size, verified, replayed: this.replays, maxVerifiedPerAttempt: max, attemptsVerifiedTwice: twice };
   }
 
   stats(): RegistryStats {

@@ -4,7 +4,7 @@ import type { PopulationRegistry } from '../domain/registry';
 import { REGISTRY_QUOTA_EXCEEDED, REGISTRY_UNAUTHORIZED, REGISTRY_UNAVAILABLE } from '../errors';
 import { errorBody, verifyRequest, verifyResponse } from './schemas';
 
-function sameToken(header: string | undefined, token: Buffer): boolean {
+export function sameToken(header: string | undefined, token: Buffer): boolean {
   const m = /^Bearer (.+)$/.exec(header ?? '');
   if (!m) return false;
   const given = Buffer.from(m[1]!);
@@ -12,10 +12,7 @@ function sameToken(header: string | undefined, token: Buffer): boolean {
 }
 
 /** The partner's API as we see it: auth, then the per-second quota, then faults, then the answer. */
-export async function populationRoutes(
-  app: App,
-  deps: { registry: PopulationRegistry; token: string; onAnswer: (answer: string) => void; onAnswered?: (nik: string) => void },
-) {
+export async function populationRoutes(app: App, deps: { registry: PopulationRegistry; token: string; onAnswer: (answer: string) => void }) {
   const token = Buffer.from(deps.token);
   app.post(
     '/v1/population/verify',
@@ -46,9 +43,10 @@ export async function populationRoutes(
       }
       const ms = deps.registry.latencyMs();
       if (ms > 0) await new Promise((r) => setTimeout(r, ms));
-      const result = deps.registry.verify(req.body);
-      deps.onAnswer(result);
-      deps.onAnswered?.(req.body.nik);
+      // The caller's attempt id: a repeated one is answered from the ledger, not verified again (decision 0024).
+      const key = req.headers['idempotency-key'];
+      const { result, replayed } = deps.registry.verifyOnce(req.body, typeof key === 'string' && key.length > 0 && key.length <= 200 ? key : undefined);
+      deps.onAnswer(replayed ? 'replayed' : result);
       return { result };
     },
   );

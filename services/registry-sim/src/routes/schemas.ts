@@ -51,6 +51,3 @@ export const statsResponse = z.object({
   quotaPerSec: count,
   people: count,
 });
-
-export const answeredRequest = z.object({ niks: z.array(z.string().min(1).max(32)).max(200_000) });
-export const answeredResponse = z.object({ answered: z.array(count) });

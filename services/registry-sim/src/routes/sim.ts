@@ -1,10 +1,24 @@
 import type { App } from '@gelombang/platform';
 import type { PopulationRegistry } from '../domain/registry';
-import { answeredRequest, answeredResponse, faultsRequest, faultsResponse, loadPeopleRequest, loadPeopleResponse, statsResponse } from './schemas';
+import { REGISTRY_UNAUTHORIZED } from '../errors';
+import { sameToken } from './population';
+import { faultsRequest, faultsResponse, loadPeopleRequest, loadPeopleResponse, statsResponse } from './schemas';
 
 /** Test and operations controls of the simulator. They exist only here: the real registry has none. */
-export async function simRoutes(app: App, deps: { registry: PopulationRegistry; quotaPerSec: number; answeredByNik: Map<string, number> }) {
+export async function simRoutes(app: App, deps: { registry: PopulationRegistry; quotaPerSec: number; token: string }) {
   const { registry } = deps;
+  const token = Buffer.from(deps.token);
+  // Calls per attempt (decision 0024): the partner's credential is asked for, as the real registry's usage report would.
+  app.get(
+    '/_sim/calls',
+    {
+      schema: { summary: 'Registry calls per attempt (idempotency key): verified, replayed, the most for one attempt' },
+      onRequest: async (req) => {
+        if (!sameToken(req.headers.authorization, token)) throw REGISTRY_UNAUTHORIZED({ headers: { 'www-authenticate': 'Bearer' } });
+      },
+    },
+    async () => registry.calls(),
+  );
   app.post(
     '/_sim/people',
     { schema: { summary: 'Load people (bulk) and NIKs that must not exist', body: loadPeopleRequest, response: { 200: loadPeopleResponse } } },
@@ -12,7 +26,6 @@ export async function simRoutes(app: App, deps: { registry: PopulationRegistry; 
   );
   app.post('/_sim/reset', { schema: { summary: 'Forget people, faults and statistics' } }, async (_req, reply) => {
     registry.reset();
-    deps.answeredByNik.clear();
     return reply.status(204).send();
   });
   app.post(
@@ -29,15 +42,4 @@ export async function simRoutes(app: App, deps: { registry: PopulationRegistry; 
     quotaPerSec: deps.quotaPerSec,
     people: registry.size,
   }));
-  app.post(
-    '/_sim/answered',
-    {
-      schema: {
-        summary: 'How many calls were answered (200) for each of these NIKs, in their order',
-        body: answeredRequest,
-        response: { 200: answeredResponse },
-      },
-    },
-    async (req) => ({ answered: req.body.niks.map((nik) => deps.answeredByNik.get(nik) ?? 0) }),
-  );
 }
