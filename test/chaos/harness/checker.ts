@@ -194,8 +194,9 @@ export async function check(cluster: Cluster, o: CheckOptions): Promise<Report> 
   }
   const stuck = o.persons.filter((p) => p.final === 'stuck' || p.final === undefined);
 
-  // Recovery: from the last heal to the first success of the op the fault hit, sent after the heal.
-  const healedAt = Math.max(...h.windows.map((w) => w.to ?? h.now()));
+  // Recovery: from the moment the last heal began (the broker or datastore started again) to the first
+  // success of the op the fault hit, sent after it.
+  const healedAt = Math.max(...h.windows.map((w) => w.healFrom ?? w.to ?? h.now()));
   const op = o.recoveryOp ?? 'register';
   const firstOk = h.answers.filter((x) => x.op === op && x.sentAt >= healedAt && x.status >= 200 && x.status < 300).sort((x, y) => x.at - y.at)[0];
 

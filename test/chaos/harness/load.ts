@@ -46,6 +46,8 @@ export interface Person {
 export interface Window {
   name: string;
   from: number;
+  /** When the heal began (a broker or datastore being started again); `to` is when it was done. */
+  healFrom?: number;
   to?: number;
 }
 
@@ -78,14 +80,17 @@ export class History {
     }
   }
 
-  /** Marks a fault from now until the returned function is called (its heal). */
-  fault(name: string): () => void {
+  /** Marks a fault from now; `healing()` when its heal begins, `healed()` when it is done. */
+  fault(name: string): { healing: () => void; healed: () => void } {
     const w: Window = { name, from: this.now() };
     this.windows.push(w);
     process.stderr.write(`[chaos] ${name}: fault at ${w.from} ms\n`);
-    return () => {
-      w.to = this.now();
-      process.stderr.write(`[chaos] ${name}: healed at ${w.to} ms\n`);
+    return {
+      healing: () => void (w.healFrom = this.now()),
+      healed: () => {
+        w.to = this.now();
+        process.stderr.write(`[chaos] ${name}: healed at ${w.to} ms (heal began at ${w.healFrom ?? w.to} ms)\n`);
+      },
     };
   }
 }

@@ -113,10 +113,11 @@ export async function runScenario(cluster: Cluster, s: Scenario): Promise<Outcom
   const end = history.fault(s.name);
   const heal = await s.fault(cluster, history);
   await sleep(Math.max(0, s.faultSec * 1000 - (history.now() - (history.windows.at(-1)?.from ?? 0))));
+  end.healing();
   await heal();
   sampling = false;
   await sampler;
-  end();
+  end.healed();
   await load;
   await mailbox?.stop();
   const report = await check(cluster, {
