@@ -82,6 +82,10 @@ async function createDatabase(serverUrl: string, db: string): Promise<string> {
   await c.connect();
   try {
     await c.query(`CREATE DATABASE "${db}"`);
+    // testkit's cluster runs with synchronous_commit=off (fast tests): a COMMIT answered before its WAL is
+    // written is lost when the server is stopped -m immediate — seen as an acknowledged seat missing after
+    // "PostgreSQL down". The services' database commits as production does.
+    await c.query(`ALTER DATABASE "${db}" SET synchronous_commit = on`);
   } finally {
     await c.end();
   }
