@@ -81,8 +81,10 @@ cmd_start() {
     [[ -f "$REPO_ROOT/$entry" ]] || die "$entry missing: build first (pnpm run build)"
     (
       cd "$REPO_ROOT"
+      # No balancer in front of a local cluster: a short drain (the default, 5 s, is for one) keeps
+      # `./gelombang stop` quick.
       # shellcheck disable=SC2086 # settings: KEY=VALUE words from services.txt
-      env HTTP_PORT="$port" HTTP_TRUST_PROXY="${HTTP_TRUST_PROXY:-false}" $settings \
+      env HTTP_PORT="$port" HTTP_TRUST_PROXY="${HTTP_TRUST_PROXY:-false}" HTTP_SHUTDOWN_DRAIN_MS="${HTTP_SHUTDOWN_DRAIN_MS:-500}" $settings \
         nohup "$NODE_BIN" "$entry" >>"$LOG_DIR/$name.log" 2>&1 9>&- &
       echo $! >"$pidfile"
     )
