@@ -42,7 +42,8 @@ describe('migration 0002_nik_holders (real PostgreSQL)', () => {
     await row(4, 1, 'nik-index-dddddddd', 'rejected', 'DATA_MISMATCH', '2026-11-01T00:00:00Z');
     await row(5, 1, 'nik-index-eeeeeeee', 'queued', null, null);
 
-    expect(await migrate(pool, schema, MIGRATIONS_DIR)).toEqual(['0002_nik_holders.sql']);
+    // Later migrations run too; 0002 is the one whose backfill this checks.
+    expect((await migrate(pool, schema, MIGRATIONS_DIR))[0]).toBe('0002_nik_holders.sql');
     const holders = await pool.query(`SELECT nik_index, registration_id, held_at FROM ${schema}.nik_holders ORDER BY nik_index`);
     expect(holders.rows).toEqual([
       { nik_index: 'nik-index-aaaaaaaa', registration_id: reg(2), held_at: new Date('2026-11-01T12:00:00Z') },
