@@ -5,7 +5,7 @@ import { cpus, hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Report } from './harness/checker';
 
-type Row = Omit<Report, 'badAnswers'> & { badAnswers: number; people: number; ratePerSec: number; faultSec: number };
+type Row = Omit<Report, 'badAnswers'> & { badAnswers: number; people: number; ratePerSec: number; faultSec: number; readyDuringFaultPct?: number | null };
 
 const FAULTS: Record<string, string> = {
   'kafka-single-sigkill': 'Kafka broker SIGKILL (single node)',
@@ -22,8 +22,8 @@ const FAULTS: Record<string, string> = {
 
 function table(rows: Row[]): string {
   const head =
-    '| Fault | Load during it | Answers during it (by status) | 503 share | Bad answers | Lost | Doubled (reg/mail/registry/seat) | Duplicate events (deduped) | Recovery | Result |\n' +
-    '|---|---|---|---|---|---|---|---|---|---|';
+    '| Fault | Load during it | Answers during it (by status) | 503 share | Bad answers | Lost | Doubled (reg/mail/registry/seat) | Duplicate events (deduped) | Recovery | Intake ready during it | Result |\n' +
+    '|---|---|---|---|---|---|---|---|---|---|---|';
   const line = (r: Row) => {
     const lost = r.lost.registrations + r.lost.stuck;
     const d = r.doubled;
@@ -32,7 +32,7 @@ function table(rows: Row[]): string {
     const statuses = Object.entries(r.duringFault.byStatus)
       .map(([s, n]) => `${s === '0' ? 'none' : s}: ${n}`)
       .join(', ');
-    return `| ${FAULTS[r.scenario] ?? r.scenario} (${r.faultSec ? `${r.faultSec} s` : 'sequence'}) | ${r.duringFault.perSec} req/s (${r.people} people at ${r.ratePerSec}/s) | ${statuses} | ${r.duringFault.share503} % | ${r.badAnswers} | ${lost} | ${doubled} (${d.registrations}/${d.mails}/${d.registryCalls}/${d.seats}) | ${d.duplicateEvents} | ${r.recoveryMs === null ? '—' : `${(r.recoveryMs / 1000).toFixed(1)} s`} | ${ok ? 'kept' : 'BROKEN'} |`;
+    return `| ${FAULTS[r.scenario] ?? r.scenario} (${r.faultSec ? `${r.faultSec} s` : 'sequence'}) | ${r.duringFault.perSec} req/s (${r.people} people at ${r.ratePerSec}/s) | ${statuses} | ${r.duringFault.share503} % | ${r.badAnswers} | ${lost} | ${doubled} (${d.registrations}/${d.mails}/${d.registryCalls}/${d.seats}) | ${d.duplicateEvents} | ${r.recoveryMs === null ? '—' : `${(r.recoveryMs / 1000).toFixed(1)} s`} | ${r.readyDuringFaultPct == null ? '—' : `${r.readyDuringFaultPct} % of samples`} | ${ok ? 'kept' : 'BROKEN'} |`;
   };
   return [head, ...rows.map(line)].join('\n');
 }
