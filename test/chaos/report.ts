@@ -17,7 +17,7 @@ const FAULTS: Record<string, string> = {
   'redis-down': 'Redis down',
   'registry-errors-slow': 'Registry at 50 % errors and slow',
   'sigterm-rolling': 'SIGTERM under load, every service (rolling)',
-  'poison-pill': 'Poison pills (non-UUID event id, NUL character)',
+  'poison-pill': 'Poison pills (non-UUID event id, NUL character, btree-sized index value)',
 };
 
 function table(rows: Row[]): string {
