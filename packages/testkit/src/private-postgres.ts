@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -83,6 +83,19 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     return [postmaster, ...children];
   };
   await start();
+  // A test process that dies before its afterAll (a crash, a kill) must not leave the cluster running.
+  const onExit = () => {
+    try {
+      for (const pid of frozen) process.kill(pid, 'SIGCONT');
+      const args = ['-D', data, '-m', 'immediate', 'stop'];
+      if (asRoot) execFileSync('runuser', ['-u', 'postgres', '--', join(bin, 'pg_ctl'), ...args], { stdio: 'ignore' });
+      else execFileSync(join(bin, 'pg_ctl'), args, { stdio: 'ignore' });
+    } catch {
+      // already stopped
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', onExit);
   return {
     url: `postgres://root@127.0.0.1:${port}/postgres`,
     port,
@@ -97,6 +110,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
       frozen = [];
     },
     destroy: async () => {
+      process.off('exit', onExit);
       for (const pid of frozen) process.kill(pid, 'SIGCONT');
       await stop();
       rmSync(dir, { recursive: true, force: true });
