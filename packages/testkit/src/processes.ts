@@ -136,3 +136,35 @@ export function startServerProcess(script: string, env: Record<string, string>):
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   return { proc, exited, output: () => out };
 }
+
+/**
+ * Our consumers' Kafka session timeout (platform kafka.ts). A service restarted sooner after a SIGKILL
+ * waits for the dead member longer than Fastify lets its consumers plugin start, and gives up
+ * (decision 0024): crash tests restart after this.
+ */
+export const CONSUMER_SESSION_TIMEOUT_MS = 15_000;
+
+/** `startServerProcess`, resolved once its GET /health/ready on `port` answers 200. */
+export async function startReadyServer(script: string, env: Record<string, string>, port: number | string, timeoutMs = 60_000): Promise<ServerProcess> {
+  const s = startServerProcess(script, env);
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await fetch(`http://127.0.0.1:${port}/health/ready`).then(
+      async (r) => (await r.arrayBuffer(), r.status),
+      () => 0,
+    );
+    if (status === 200) return s;
+    if (s.proc.exitCode !== null || Date.now() > end) {
+      s.proc.kill('SIGKILL');
+      throw new Error(`${script} not ready on port ${port}: ${s.output().slice(-2000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** SIGTERM to a server process still running, and its exit awaited. */
+export async function stopServer(s: ServerProcess | undefined): Promise<void> {
+  if (!s || s.proc.exitCode !== null || s.proc.signalCode !== null) return;
+  s.proc.kill('SIGTERM');
+  await s.exited;
+}

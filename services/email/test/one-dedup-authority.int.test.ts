@@ -1,6 +1,5 @@
 import { join } from 'node:path';
 import pg from 'pg';
-import { request } from 'undici';
 import { NIK_VERIFICATION_REQUESTED_V1, REGISTRATION_STATUS_CHANGED_V1 } from '@gelombang/contracts';
 import type { App } from '@gelombang/platform';
 import {
@@ -9,7 +8,8 @@ import {
   freePort,
   isolatedEnv,
   startMailDev,
-  startServerProcess,
+  startReadyServer,
+  stopServer,
   TopicTap,
   uniqueId,
   waitFor,
@@ -49,10 +49,7 @@ describe('one dedup authority: the email service follows the intake projector (r
     await db.connect();
   });
   afterAll(async () => {
-    if (projector && projector.proc.exitCode === null) {
-      projector.proc.kill('SIGTERM');
-      await projector.exited;
-    }
+    await stopServer(projector);
     await app?.close();
     await Promise.allSettled([publisher?.close(), tap?.stop(), maildev?.stop(), db?.end()]);
     await dropSchema(t.schema);
@@ -81,12 +78,7 @@ describe('one dedup authority: the email service follows the intake projector (r
       CONSUMER_START_AT: 'end',
     };
     intakeSchema = env.PG_SCHEMA;
-    projector = startServerProcess(INTAKE_SERVER, env);
-    await waitFor(
-      async () => ((await request(`http://127.0.0.1:${port}/health/ready`).catch(() => undefined))?.statusCode === 200 ? true : undefined),
-      60_000,
-      'the projector ready',
-    );
+    projector = await startReadyServer(INTAKE_SERVER, env, port);
     // Its group has begun reading once a submission published now is stored.
     const marker = submittedEvent(t.cipher, person());
     await waitFor(

@@ -4,11 +4,13 @@ import { keyHash } from '@gelombang/platform';
 import pg from 'pg';
 import { request } from 'undici';
 import {
+  CONSUMER_SESSION_TIMEOUT_MS,
   DATABASE_URL,
   dropSchema,
   freePort,
   startMailDev,
-  startServerProcess,
+  startReadyServer,
+  stopServer,
   waitFor,
   type MailDev,
   type MailDevEmail,
@@ -19,7 +21,6 @@ import { codeOf, person, statusEvent, SubmittedPublisher, submittedEvent, testEn
 const SERVER = join(__dirname, '../dist/server.js');
 // Longer than a restart after a SIGKILL takes here (the consumer group waits out the dead member's session).
 const COOLDOWN_SEC = 45;
-const SESSION_TIMEOUT_MS = 15_000;
 
 /** A registration id whose events land on partition 0 (of 6, infra/kafka/topics.txt), as every producer places keys. */
 function onePartition(): string {
@@ -63,23 +64,15 @@ describe('the mail sender SIGKILLed mid-drain (real email process, Kafka, Postgr
     await db.connect();
   });
   afterAll(async () => {
-    if (proc && proc.proc.exitCode === null && proc.proc.signalCode === null) {
-      proc.proc.kill('SIGTERM');
-      await proc.exited;
-    }
+    await stopServer(proc);
     await lock?.end().catch(() => undefined);
     await Promise.allSettled([publisher?.close(), maildev?.stop(), db?.end()]);
     await dropSchema(t.schema);
   });
 
-  async function start(): Promise<void> {
-    proc = startServerProcess(SERVER, t.env);
-    await waitFor(
-      async () => ((await request(`${base}/health/ready`).catch(() => undefined))?.statusCode === 200 ? true : undefined),
-      60_000,
-      'the email process ready',
-    );
-  }
+  const start = async () => {
+    proc = await startReadyServer(SERVER, t.env, new URL(base).port);
+  };
 
   const confirm = async (registrationId: string, code: string) => {
     const r = await request(`${base}/v1/email-verifications/${registrationId}/confirm`, {
@@ -147,7 +140,7 @@ describe('the mail sender SIGKILLed mid-drain (real email process, Kafka, Postgr
     lock = undefined;
     // Restarted once the dead member's Kafka session (15 s) is over: sooner, the new one's consumer
     // groups wait out the dead member longer than Fastify lets a plugin start, and it gives up.
-    await new Promise((r) => setTimeout(r, SESSION_TIMEOUT_MS + 1_000));
+    await new Promise((r) => setTimeout(r, CONSUMER_SESSION_TIMEOUT_MS + 1_000));
 
     await start();
     // Half of those applicants confirm with the code the dead process mailed them: it still works.

@@ -60,9 +60,18 @@ describe('expiry of unverified registrations and retention of personal data (rea
     );
     await producer.close();
 
-    // Expired: announced, shown to its applicant, and its address free for a new registration.
-    const expired = await tap.waitFor<{ data: { status: string; reason?: string } }>(REGISTRATION_STATUS_CHANGED_V1, { key: lapsedId, timeoutMs: 20_000 });
-    expect(expired.map((e) => [e.data.status, e.data.reason])).toContainEqual(['expired', 'EMAIL_NOT_VERIFIED']);
+    // Expired: announced (after the projector's verdict on its submission), shown to its applicant,
+    // and its address free for a new registration.
+    await waitFor(
+      async () =>
+        tap
+          .events<{ data: { status: string; reason?: string } }>(REGISTRATION_STATUS_CHANGED_V1, lapsedId)
+          .some((e) => e.data.status === 'expired' && e.data.reason === 'EMAIL_NOT_VERIFIED')
+          ? true
+          : undefined,
+      20_000,
+      'the expiry announced',
+    );
     const view = await app.inject({ method: 'GET', url: `/v1/registrations/${lapsedId}`, headers: asApplicant(lapsedId) });
     expect(view.json()).toMatchObject({ status: 'expired' });
     const again = await post({ ...lapsed });

@@ -1,14 +1,12 @@
 import { join } from 'node:path';
 import pg from 'pg';
-import { request } from 'undici';
 import { Kafka, logLevel } from 'kafkajs';
 import { DEADLETTER_V1, NIK_VERIFICATION_REQUESTED_V1, REGISTRATION_STATUS_CHANGED_V1, REGISTRATION_SUBMITTED_V1 } from '@gelombang/contracts';
 import type { App } from '@gelombang/platform';
-import { freePort, startServerProcess, TopicTap, uniqueId, type ServerProcess } from '@gelombang/testkit';
+import { CONSUMER_SESSION_TIMEOUT_MS, freePort, startReadyServer, stopServer, TopicTap, uniqueId, type ServerProcess } from '@gelombang/testkit';
 import { buildTestApp, DATABASE_URL, dropSchema, KAFKA_BROKERS, person, testEnv, waitFor, type TestEnv } from './helpers/build-test-app';
 
 const SERVER = join(__dirname, '../dist/server.js');
-const SESSION_TIMEOUT_MS = 15_000;
 
 /**
  * Issue #14, "consumer SIGKILL mid-drain", for the intake's projector: killed with a batch in flight
@@ -45,10 +43,7 @@ describe('the intake projector SIGKILLed mid-drain (real projector process, priv
     tap = await new TopicTap([prefix + REGISTRATION_STATUS_CHANGED_V1]).start();
   });
   afterAll(async () => {
-    if (proc && proc.proc.exitCode === null && proc.proc.signalCode === null) {
-      proc.proc.kill('SIGTERM');
-      await proc.exited;
-    }
+    await stopServer(proc);
     await api?.close();
     await tap?.stop();
     await db?.end();
@@ -57,14 +52,9 @@ describe('the intake projector SIGKILLed mid-drain (real projector process, priv
     await admin.disconnect();
   });
 
-  async function startProjector(): Promise<void> {
-    proc = startServerProcess(SERVER, projectorEnv);
-    await waitFor(
-      async () => ((await request(`http://127.0.0.1:${projectorEnv.HTTP_PORT}/health/ready`).catch(() => undefined))?.statusCode === 200 ? true : undefined),
-      60_000,
-      'the projector ready',
-    );
-  }
+  const startProjector = async () => {
+    proc = await startReadyServer(SERVER, projectorEnv, projectorEnv.HTTP_PORT!);
+  };
   /** Accepted registrations (202), `n` of them, `concurrency` at a time. */
   async function submit(n: number): Promise<string[]> {
     const ids: string[] = [];
@@ -108,7 +98,7 @@ describe('the intake projector SIGKILLed mid-drain (real projector process, priv
     await lock.end();
     // A backlog while it is down; restarted once the dead member's Kafka session is over.
     const third = await submit(100);
-    await new Promise((r) => setTimeout(r, SESSION_TIMEOUT_MS + 1_000));
+    await new Promise((r) => setTimeout(r, CONSUMER_SESSION_TIMEOUT_MS + 1_000));
     await startProjector();
 
     const all = [...first, ...second, ...third];

@@ -2,11 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import pg from 'pg';
 import { request } from 'undici';
-import { DATABASE_URL, dropSchema, freePort, startServerProcess, waitFor, type ServerProcess } from '@gelombang/testkit';
+import { CONSUMER_SESSION_TIMEOUT_MS, DATABASE_URL, dropSchema, freePort, startReadyServer, stopServer, waitFor, type ServerProcess } from '@gelombang/testkit';
 import { person, REGISTRY_TOKEN, requestedEvent, startSim, testEnv, upstream, type Sim, type TestEnv } from './helpers/build-test-app';
 
 const SERVER = join(__dirname, '../dist/server.js');
-const SESSION_TIMEOUT_MS = 15_000;
 
 interface Calls {
   attempts: number;
@@ -48,22 +47,14 @@ describe('the NIK checker SIGKILLed with registry calls in flight (real nik-veri
     up = await upstream();
   });
   afterAll(async () => {
-    if (proc && proc.proc.exitCode === null && proc.proc.signalCode === null) {
-      proc.proc.kill('SIGTERM');
-      await proc.exited;
-    }
+    await stopServer(proc);
     await Promise.allSettled([up?.close(), sim?.close(), db?.end()]);
     await dropSchema(t.schema);
   });
 
-  async function start(): Promise<void> {
-    proc = startServerProcess(SERVER, t.env);
-    await waitFor(
-      async () => ((await request(`${base}/health/ready`).catch(() => undefined))?.statusCode === 200 ? true : undefined),
-      60_000,
-      'the nik-verification process ready',
-    );
-  }
+  const start = async () => {
+    proc = await startReadyServer(SERVER, t.env, new URL(base).port);
+  };
   const decided = async (ids: string[]) =>
     (await db.query(`SELECT count(*)::int AS n FROM ${t.schema}.checks WHERE registration_id = ANY($1::uuid[]) AND state <> 'queued'`, [ids])).rows[0]
       .n as number;
@@ -105,7 +96,7 @@ describe('the NIK checker SIGKILLed with registry calls in flight (real nik-veri
     const inFlight = (await sim.stats()).requests - before.requests;
     // The registry answers what it was asked; the answers go nowhere. Then the restart, once the dead
     // member's Kafka session is over (sooner, its consumer group would wait for it past Fastify's start timeout).
-    await new Promise((r) => setTimeout(r, SESSION_TIMEOUT_MS + 1_000));
+    await new Promise((r) => setTimeout(r, CONSUMER_SESSION_TIMEOUT_MS + 1_000));
     await sim.faults({ latencyMs: null });
     await start();
     await waitFor(async () => ((await decided(ids)) === ids.length ? true : undefined), 60_000, 'every check decided');
