@@ -39,9 +39,16 @@ async function stopProcess(proc: ChildProcess): Promise<void> {
 
 /**
  * A throwaway redis-server this test owns, so it can be stopped without touching the shared one.
- * `restart()` brings it back empty on the same port, as a real Redis without persistence would.
+ * `restart()` brings it back empty on the same port, as a real Redis without persistence would;
+ * `start()` after `stop()` does the same after an outage of the caller's length.
  */
-export async function startPrivateRedis(): Promise<{ url: string; port: number; stop: () => Promise<void>; restart: () => Promise<void> }> {
+export async function startPrivateRedis(): Promise<{
+  url: string;
+  port: number;
+  stop: () => Promise<void>;
+  start: () => Promise<void>;
+  restart: () => Promise<void>;
+}> {
   const port = await freePort();
   const launch = async () => {
     const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
@@ -53,6 +60,10 @@ export async function startPrivateRedis(): Promise<{ url: string; port: number; 
     url: `redis://127.0.0.1:${port}`,
     port,
     stop: () => stopProcess(proc),
+    start: async () => {
+      if (proc.exitCode === null && proc.signalCode === null) return;
+      proc = await launch();
+    },
     restart: async () => {
       await stopProcess(proc);
       proc = await launch();
