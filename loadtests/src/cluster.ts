@@ -135,6 +135,17 @@ export class Mailbox {
     });
   }
 
+  /** Resolves with a code mailed to `address` other than `previous` (a sign-in code after the verification code). */
+  async codeOtherThan(address: string, previous: string, timeoutMs: number): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const known = this.arrived.get(address);
+      if (known && known !== previous) return known;
+      if (Date.now() > deadline) throw new Error('no mail');
+      await new Promise((r) => setTimeout(r, this.pollMs));
+    }
+  }
+
   /**
    * MailDev's summaries (subject, recipients, time: no bodies), newest first, filtered by `search`
    * (the run id is in every address), paged only until a page holds a mail already seen: each poll

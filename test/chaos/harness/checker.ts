@@ -79,6 +79,7 @@ export interface Report {
 const EXPECTED: Record<Op, string[]> = {
   register: [],
   confirm: [],
+  'sign-in': [],
   enroll: ['ENROLLMENT_NOT_ELIGIBLE', 'ENROLLMENT_BATCH_FULL', 'ENROLLMENT_ALREADY_ENROLLED'],
 };
 

@@ -13,7 +13,7 @@ import type { Cluster } from './cluster';
  * the registry stand-in.
  */
 
-export type Op = 'register' | 'confirm' | 'enroll';
+export type Op = 'register' | 'confirm' | 'sign-in' | 'enroll';
 
 export interface Answer {
   op: Op;
@@ -160,7 +160,7 @@ export async function runLoad(cluster: Cluster, h: History, persons: Person[], o
 
 async function funnel(cluster: Cluster, h: History, p: Person, f: NonNullable<LoadOptions['funnel']>, mailbox: Mailbox, address: string): Promise<void> {
   const id = p.registrationId as string;
-  const deadline = Date.now() + f.stageTimeoutMs;
+  let deadline = Date.now() + f.stageTimeoutMs;
   const stuck = (at: string) => void ((p.final = 'stuck'), (p.stuckAt = at));
   let code: string;
   try {
@@ -171,8 +171,16 @@ async function funnel(cluster: Cluster, h: History, p: Person, f: NonNullable<Lo
   const confirm = await politely(deadline, () =>
     h.send('confirm', p.i, 'POST', `${cluster.svc.email.url}/v1/email-verifications/${id}/confirm`, { code }, { 'x-forwarded-for': address }),
   );
-  const token = confirm?.body?.session?.token as string | undefined;
-  if (confirm?.status !== 200 || !token) return stuck(`confirm ${confirm?.status ?? 'unanswered'} ${confirm?.body?.code ?? ''}`.trim());
+  let token = confirm?.body?.session?.token as string | undefined;
+  if (confirm?.status !== 200) return stuck(`confirm ${confirm?.status ?? 'unanswered'} ${confirm?.body?.code ?? ''}`.trim());
+  // A confirm answered 503 after it committed: the retry's replayed 200 carries no session. The documented
+  // way on (decision 0017, the confirm's description) is to sign in; as a polite client, once the resend
+  // cooldown since the verification mail has passed.
+  if (!token) {
+    token = await signIn(cluster, h, p, code, mailbox, f, address);
+    if (!token) return stuck('sign-in after a replayed confirm');
+    deadline = Date.now() + f.stageTimeoutMs;
+  }
   // Eligible once the registry's answer (nik.verified.v1) reached the enrollment service: until then 403 NOT_ELIGIBLE, asked again.
   for (;;) {
     const a = await politely(deadline, () =>
@@ -190,6 +198,35 @@ async function funnel(cluster: Cluster, h: History, p: Person, f: NonNullable<Lo
     if (a?.body?.code !== 'ENROLLMENT_NOT_ELIGIBLE' || Date.now() > deadline) return stuck(`enroll ${a?.status ?? 'unanswered'} ${a?.body?.code ?? ''}`.trim());
     await sleep(1_000);
   }
+}
+
+/** Passwordless sign-in (POST /v1/sessions, the mailed code, POST /v1/sessions/verify): the session, or undefined. */
+async function signIn(
+  cluster: Cluster,
+  h: History,
+  p: Person,
+  previousCode: string,
+  mailbox: Mailbox,
+  f: NonNullable<LoadOptions['funnel']>,
+  address: string,
+): Promise<string | undefined> {
+  const deadline = Date.now() + f.stageTimeoutMs;
+  await sleep((Number(cluster.env.EMAIL_RESEND_COOLDOWN_SEC ?? 60) + 1) * 1000);
+  const email = p.email.toLowerCase();
+  const asked = await politely(deadline, () =>
+    h.send('sign-in', p.i, 'POST', `${cluster.svc.email.url}/v1/sessions`, { email }, { 'x-forwarded-for': address }),
+  );
+  if (asked?.status !== 202) return undefined;
+  let code: string;
+  try {
+    code = await mailbox.codeOtherThan(email, previousCode, Math.max(deadline - Date.now(), 1_000));
+  } catch {
+    return undefined;
+  }
+  const verified = await politely(deadline, () =>
+    h.send('sign-in', p.i, 'POST', `${cluster.svc.email.url}/v1/sessions/verify`, { email, code }, { 'x-forwarded-for': address }),
+  );
+  return verified?.status === 200 ? (verified.body?.session?.token as string | undefined) : undefined;
 }
 
 /** Creates the run's batch (quota seats, open now) through the operator's route. */
