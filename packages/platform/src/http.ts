@@ -137,6 +137,10 @@ export async function createServer(opts: ServerOptions): Promise<App> {
   const logger = opts.logStream ? { ...loggerOptions(opts.service, opts.logLevel), stream: opts.logStream } : loggerOptions(opts.service, opts.logLevel);
   const app = Fastify({
     logger,
+    // A process restarted right after a crash (SIGKILL, a lost pod) joins its consumer groups only once
+    // the dead member's Kafka session (15 s) has expired and the group rebalanced: Fastify's default 10 s
+    // per plugin made such a restart fail "plugin did not start in time" and loop (chaos suite, #14).
+    pluginTimeout: 60_000,
     bodyLimit: opts.bodyLimit,
     trustProxy: memoizedTrust(opts.trustProxy ?? false),
     requestIdHeader: 'x-request-id',
